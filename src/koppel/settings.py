@@ -1,0 +1,51 @@
+"""The one settings object of Koppel: `KOPPEL_*` environment variables, a `.env` file, or a secrets dir."""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KOPPEL_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        secrets_dir=os.environ.get("KOPPEL_SECRETS_DIR") or None,
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(Path("var"), description="SQLite files and generated keys live here")
+    database_url: str | None = Field(None, description="postgresql://… switches from SQLite to PostgreSQL")
+    system_database_url: str | None = Field(
+        None, description="DBOS system database; defaults to the database_url's server, or SQLite")
+    encryption_keys: str | None = Field(
+        None, description="comma-separated Fernet keys, newest first; generated into data_dir if absent")
+    secret_key: str | None = Field(None, description="Django secret key; generated into data_dir if absent")
+    executor_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-worker",
+                             description="stable id of this worker process, used for workflow recovery")
+    application_version: str = Field("koppel-0.1", description="explicit DBOS application version")
+    debug: bool = False
+    allowed_hosts: list[str] = ["127.0.0.1", "localhost"]
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    default_retention_days: int = 14
+    log_level: str = "INFO"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url and self.database_url.startswith(("postgres://", "postgresql://")))
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,78 @@
+"""What the engine remembers: links (source key → target key), cursors, runs and per-record activity.
+
+No business data beyond the activity payloads, which are purged after the workspace's retention.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from koppel.errors import Outcome
+from koppel.web.integrations.models import Integration
+
+
+class Link(models.Model):
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="links")
+    entity = models.CharField(max_length=32)          # "order", "debtor", "article", …
+    source_key = models.CharField(max_length=200)
+    target_key = models.CharField(max_length=200)
+    payload_hash = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "entity", "source_key"],
+                                               name="one_link_per_source_key")]
+        indexes = [models.Index(fields=["integration", "entity", "target_key"])]
+
+
+class Cursor(models.Model):
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="cursors")
+    name = models.CharField(max_length=64)
+    value = models.CharField(max_length=200, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "name"], name="one_cursor_per_name")]
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"   # every record sent or skipped
+        PARTIAL = "partial"       # finished, some records parked
+        FAILED = "failed"         # could not complete (broken connection, crash)
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="runs")
+    flow = models.CharField(max_length=32)
+    workflow_id = models.CharField(max_length=200, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["integration", "flow", "started_at"])]
+
+
+class Activity(models.Model):
+    """The latest outcome of one record (integration, entity, key); attempts count the tries."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="activity")
+    run = models.ForeignKey(Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="activity")
+    entity = models.CharField(max_length=32)
+    key = models.CharField(max_length=200)
+    outcome = models.CharField(max_length=32, choices=[(o.value, o.value) for o in Outcome])
+    reason = models.TextField(blank=True, default="")
+    target_key = models.CharField(max_length=200, blank=True, default="")
+    payload_in = models.JSONField(null=True, blank=True)
+    payload_out = models.JSONField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "entity", "key"],
+                                               name="one_activity_per_record")]
+        indexes = [models.Index(fields=["updated_at"]), models.Index(fields=["integration", "outcome"])]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    name = "koppel.web.integrations"
+    label = "integrations"
+    verbose_name = "Connections and integrations"

@@ -1,0 +1,73 @@
+"""Connections to remote systems and the integrations that join one shop to one administration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from koppel.secrets import Vault
+from koppel.settings import get_settings
+from koppel.web.accounts.models import Workspace
+
+
+def vault() -> Vault:
+    return Vault.from_settings(get_settings())
+
+
+class Connection(models.Model):
+    class System(models.TextChoices):
+        MIJNWEBWINKEL = "mijnwebwinkel", "MijnWebwinkel"
+        ACCOUNTVIEW = "accountview", "AccountView"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="connections")
+    name = models.SlugField(max_length=80)
+    system = models.CharField(max_length=32, choices=System.choices)
+    settings = models.JSONField(default=dict, blank=True, help_text="non-secret settings")
+    secrets_encrypted = models.TextField(blank=True, default="", editable=False)
+    broken_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "name"], name="connection_name_per_workspace")]
+
+    def __str__(self) -> str:
+        return f"{self.workspace}/{self.name} ({self.system})"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        return vault().decrypt(self.secrets_encrypted)
+
+    @credentials.setter
+    def credentials(self, value: dict[str, Any]) -> None:
+        self.secrets_encrypted = vault().encrypt(value)
+
+
+class Integration(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="integrations")
+    name = models.SlugField(max_length=80, unique=True)
+    shop = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="+")
+    books = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="+")
+    flows = models.JSONField(default=dict, blank=True, help_text="settings per flow, validated by the flow")
+    mapping_overrides = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+    paused_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Schedule(models.Model):
+    """When a flow of an integration polls; read by the scheduler on every tick, so edits apply at once."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="schedules")
+    flow = models.CharField(max_length=32)
+    interval_seconds = models.PositiveIntegerField(default=60)
+    enabled = models.BooleanField(default=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "flow"], name="one_schedule_per_flow")]
