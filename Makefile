@@ -1,0 +1,42 @@
+# Two set-up commands on a fresh machine: `make demo` and `make test`. Everything else is bootstrapped here.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
+
+.PHONY: demo test deps postgres chromium lint bench clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+deps: .venv/.synced
+
+# PostgreSQL server binaries for the tests (the tests start and stop their own server).
+postgres:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; else \
+	  echo "installing PostgreSQL from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  service postgresql stop >/dev/null 2>&1 || true; \
+	fi
+
+demo: deps
+	.venv/bin/koppel demo
+
+test: deps postgres
+	.venv/bin/python -m pytest -q
+
+lint: deps
+	.venv/bin/ruff check src tests bench
+	.venv/bin/mypy
+
+bench: deps
+	.venv/bin/python bench/orders.py
+
+clean:
+	rm -rf .venv .tools var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,162 @@
+"""The `koppel` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from koppel.settings import get_settings
+
+app = typer.Typer(help="Koppel keeps a MijnWebwinkel shop and an AccountView administration in sync.",
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+integration_app = typer.Typer(help="Workspaces, connections and integrations from files.", no_args_is_help=True)
+app.add_typer(integration_app, name="integration")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _django() -> None:
+    from koppel.web import setup
+
+    setup()
+
+
+def _not_built(what: str) -> NoReturn:
+    err_console.print(f"[yellow]{what} is not built yet.[/yellow]")
+    raise typer.Exit(2)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[red]{message}[/red]")
+    raise typer.Exit(code)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database tables."""
+    _django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1)
+
+
+@app.command()
+def createuser(
+    username: str,
+    email: Annotated[str, typer.Option(help="e-mail address")] = "",
+    superuser: Annotated[bool, typer.Option(help="may open the admin")] = True,
+    password: Annotated[str | None, typer.Option(envvar="KOPPEL_NEW_PASSWORD", help="read from stdin if absent")]
+    = None,
+) -> None:
+    """Create a user who can sign in to the dashboard."""
+    _django()
+    from django.contrib.auth import get_user_model
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user_model = get_user_model()
+    if user_model.objects.filter(username=username).exists():
+        _fail(f"user {username!r} exists already")
+    create = user_model.objects.create_superuser if superuser else user_model.objects.create_user
+    create(username=username, email=email, password=password)
+    console.print(f"created user {username}")
+
+
+@integration_app.command("apply")
+def integration_apply(file: Path) -> None:
+    """Create or update a workspace, its connections and an integration from a TOML file."""
+    _django()
+    from koppel.web.integrations.apply import ApplyError, apply_file
+
+    try:
+        report = apply_file(file)
+    except ApplyError as exc:
+        _fail(str(exc))
+    if not report.changed:
+        console.print("nothing to change")
+    for change in report.changes:
+        console.print(change)
+
+
+@integration_app.command("list")
+def integration_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The integrations with their workspace, connections and enabled flows."""
+    _django()
+    from koppel.web.integrations.models import Integration
+
+    rows = [{"name": i.name, "workspace": i.workspace.name, "shop": i.shop.name, "books": i.books.name,
+             "enabled": i.enabled, "flows": [f for f, s in i.flows.items() if s.get("enabled")]}
+            for i in Integration.objects.select_related("workspace", "shop", "books").order_by("name")]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("integration", "workspace", "shop", "books", "enabled", "flows")
+    for r in rows:
+        table.add_row(r["name"], r["workspace"], r["shop"], r["books"], str(r["enabled"]), ", ".join(r["flows"]))
+    console.print(table)
+
+
+@app.command()
+def activity(
+    integration: Annotated[str, typer.Option(help="integration name")],
+    outcome: Annotated[str | None, typer.Option(help="only this outcome, e.g. needs_attention")] = None,
+    limit: int = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The latest outcome per record: what came in, what went out, why a record was parked."""
+    _django()
+    from koppel.sync.models import Activity
+
+    rows = Activity.objects.filter(integration__name=integration).order_by("-updated_at")
+    if outcome:
+        rows = rows.filter(outcome=outcome)
+    items = [{"entity": a.entity, "key": a.key, "outcome": a.outcome, "reason": a.reason,
+              "target_key": a.target_key, "attempts": a.attempts, "updated_at": a.updated_at.isoformat(),
+              "payload_in": a.payload_in, "payload_out": a.payload_out} for a in rows[:limit]]
+    if as_json:
+        print(json.dumps(items, indent=2, default=str))
+        return
+    table = Table("entity", "key", "outcome", "target", "tries", "reason")
+    for a in items:
+        table.add_row(a["entity"], a["key"], a["outcome"], a["target_key"], str(a["attempts"]), a["reason"])
+    console.print(table)
+
+
+@app.command("rotate-keys")
+def rotate_keys_command() -> None:
+    """Re-encrypt every stored credential under a new key."""
+    _django()
+    from koppel.web.keys import rotate_keys
+
+    count, generated = rotate_keys(get_settings())
+    console.print(f"re-encrypted {count} connection(s)" + (" under a new key" if generated else
+                                                              " under the first key of KOPPEL_ENCRYPTION_KEYS"))
+
+
+@app.command()
+def web(host: str | None = None, port: int | None = None) -> None:
+    """The web process (dashboard and admin)."""
+    import uvicorn
+
+    settings = get_settings()
+    from koppel.web.asgi import create_app
+
+    uvicorn.run(create_app(), host=host or settings.web_host, port=port or settings.web_port, log_level="info")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""`koppel integration apply FILE`: create or update a workspace, its connections and an integration
+from a TOML file. Everything is validated before the first write, and the write is one transaction;
+re-applying the same file changes nothing."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from django.db import transaction
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from koppel.flows.settings import FLOWS, FlowSettings
+from koppel.web.accounts.models import Workspace
+from koppel.web.integrations.models import Connection, Integration, Schedule
+
+
+class ApplyError(Exception):
+    """The file can't be applied; the message names the bad field. Nothing was written."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkspaceSpec(_Strict):
+    name: str = Field(pattern=r"^[-a-zA-Z0-9_]+$")
+    retention_days: int = Field(14, ge=1, le=3650)
+    metadata_only: bool = False
+
+
+class MijnWebwinkelSettings(_Strict):
+    base_url: str = "https://api.myonlinestore.com"
+    api_version: Literal["1", "2-beta"] = "1"
+    language: str = "nl_NL"
+    rate_per_second: float = Field(5.0, gt=0)
+
+
+class MijnWebwinkelCredentials(_Strict):
+    token: str = Field(min_length=1)
+    partner_token: str = Field(min_length=1)
+
+
+class AccountViewSettings(_Strict):
+    base_url: str = "https://www.accountview.net"
+    company_id: str = Field(min_length=1)
+    rate_per_second: float = Field(5.0, gt=0)
+
+
+class AccountViewCredentials(_Strict):
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1)
+    refresh_token: str | None = None
+
+
+SYSTEM_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    "mijnwebwinkel": (MijnWebwinkelSettings, MijnWebwinkelCredentials),
+    "accountview": (AccountViewSettings, AccountViewCredentials),
+}
+
+
+class ConnectionSpec(_Strict):
+    system: Literal["mijnwebwinkel", "accountview"]
+    settings: dict[str, Any] = Field(default_factory=dict)
+    credentials: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_system_fields(self) -> ConnectionSpec:
+        settings_model, credentials_model = SYSTEM_MODELS[self.system]
+        self.settings = settings_model.model_validate(self.settings).model_dump(mode="json")
+        resolved = {k: _resolve_secret(v, k) for k, v in self.credentials.items()}
+        self.credentials = credentials_model.model_validate(resolved).model_dump(mode="json", exclude_none=True)
+        return self
+
+
+class IntegrationSpec(_Strict):
+    name: str = Field(pattern=r"^[-a-zA-Z0-9_]+$")
+    shop: str
+    books: str
+    enabled: bool = True
+    flows: FlowSettings = Field(default_factory=FlowSettings)
+    mapping_overrides: dict[str, Any] = Field(default_factory=dict)
+
+
+class IntegrationFile(_Strict):
+    workspace: WorkspaceSpec
+    connections: dict[str, ConnectionSpec]
+    integration: IntegrationSpec
+
+    @model_validator(mode="after")
+    def _check_references(self) -> IntegrationFile:
+        for role, system in (("shop", "mijnwebwinkel"), ("books", "accountview")):
+            name = getattr(self.integration, role)
+            conn = self.connections.get(name)
+            if conn is None:
+                raise ValueError(f"integration.{role}: no connection named {name!r} in [connections]")
+            if conn.system != system:
+                raise ValueError(f"integration.{role}: connection {name!r} is {conn.system}, expected {system}")
+        return self
+
+
+def _resolve_secret(value: str, key: str) -> str:
+    if isinstance(value, str) and value.startswith("env:"):
+        name = value[4:]
+        if name not in os.environ:
+            raise ValueError(f"credentials.{key}: environment variable {name} is not set")
+        return os.environ[name]
+    return value
+
+
+@dataclass
+class ApplyReport:
+    changes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+
+def parse_file(path: Path) -> IntegrationFile:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ApplyError(f"{path}: no such file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ApplyError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return IntegrationFile.model_validate(raw)
+    except ValidationError as exc:
+        raise ApplyError(_describe(path, exc)) from None
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: {exc.error_count()} problem(s):"]
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(file)"
+        lines.append(f"  {where}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def apply_file(path: Path) -> ApplyReport:
+    spec = parse_file(path)
+    report = ApplyReport()
+    with transaction.atomic():
+        workspace = _apply_workspace(spec.workspace, report)
+        connections = {name: _apply_connection(workspace, name, c, report)
+                       for name, c in spec.connections.items()}
+        _apply_integration(workspace, spec.integration, connections, report)
+    return report
+
+
+def _update(obj: Any, values: dict[str, Any], label: str, report: ApplyReport) -> None:
+    changed = [k for k, v in values.items() if getattr(obj, k) != v]
+    for k in changed:
+        setattr(obj, k, values[k])
+    if obj.pk is None:
+        obj.save()
+        report.changes.append(f"created {label}")
+    elif changed:
+        obj.save()
+        report.changes.append(f"updated {label}: {', '.join(changed)}")
+
+
+def _apply_workspace(spec: WorkspaceSpec, report: ApplyReport) -> Workspace:
+    workspace = Workspace.objects.filter(name=spec.name).first() or Workspace(name=spec.name)
+    _update(workspace, {"retention_days": spec.retention_days, "metadata_only": spec.metadata_only},
+            f"workspace {spec.name}", report)
+    return workspace
+
+
+def _apply_connection(workspace: Workspace, name: str, spec: ConnectionSpec, report: ApplyReport) -> Connection:
+    conn = (Connection.objects.filter(workspace=workspace, name=name).first()
+            or Connection(workspace_id=workspace.pk, name=name))
+    label = f"connection {name}"
+    _update(conn, {"system": spec.system, "settings": spec.settings}, label, report)
+    current = conn.credentials if conn.secrets_encrypted else {}
+    # Tokens the platform obtained itself (e.g. a rotated refresh token) are kept unless the file names them.
+    wanted = {**current, **spec.credentials}
+    if wanted != current:
+        conn.credentials = wanted
+        conn.save(update_fields=["secrets_encrypted", "updated_at"])
+        report.changes.append(f"updated {label}: credentials")
+    return conn
+
+
+def _apply_integration(workspace: Workspace, spec: IntegrationSpec, connections: dict[str, Connection],
+                       report: ApplyReport) -> Integration:
+    integration = Integration.objects.filter(name=spec.name).first() or Integration(name=spec.name)
+    if integration.pk and integration.workspace_id != workspace.pk:
+        raise ApplyError(f"integration.name: {spec.name!r} belongs to another workspace")
+    flows = spec.flows.model_dump(mode="json")
+    _update(integration, {"workspace_id": workspace.pk, "shop_id": connections[spec.shop].pk,
+                          "books_id": connections[spec.books].pk,
+                          "enabled": spec.enabled, "flows": flows, "mapping_overrides": spec.mapping_overrides},
+            f"integration {spec.name}", report)
+    for flow in FLOWS:
+        settings = getattr(spec.flows, flow)
+        schedule = (Schedule.objects.filter(integration=integration, flow=flow).first()
+                    or Schedule(integration_id=integration.pk, flow=flow))
+        _update(schedule, {"interval_seconds": settings.interval_seconds, "enabled": settings.enabled},
+                f"schedule {spec.name}/{flow}", report)
+    return integration
