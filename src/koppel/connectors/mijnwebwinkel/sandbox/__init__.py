@@ -1,0 +1,89 @@
+"""A faithful simulator of the MijnWebwinkel (MyOnlineStore Connect) API for tests, demo and bench.
+
+    sandbox = MijnWebwinkelSandbox(seed=1, sizes=SeedSizes(articles=40, orders=60))
+    info = sandbox.start()          # SandboxInfo(url, token, partner_token, admin_url)
+    client = MijnWebwinkelClient(info.url, info.token, info.partner_token)
+    ...
+    sandbox.stop()
+
+See README.md in this folder for the admin surface, quirk switches and fault injection.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from koppel.connectors.mijnwebwinkel.sandbox.app import ADMIN, MijnWebwinkelAdmin, create_app
+from koppel.connectors.mijnwebwinkel.sandbox.quirks import Quirks
+from koppel.connectors.mijnwebwinkel.sandbox.seed import SeedSizes, seed_state
+from koppel.connectors.mijnwebwinkel.sandbox.state import RateLimit, SandboxState
+from koppel.connectors.sandboxkit import Fault, Faults, RunningServer, serve_in_thread
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    url: str            # base URL for the client (paths are /v1/…, /v2-beta/…)
+    token: str          # store token
+    partner_token: str
+    admin_url: str
+
+
+class MijnWebwinkelSandbox:
+    """State + faults + app, and a server on 127.0.0.1 once started. `sizes=None` seeds nothing."""
+
+    def __init__(self, *, seed: int = 1, sizes: SeedSizes | None = SeedSizes(), quirks: Quirks | None = None,
+                 token: str | None = None, partner_token: str | None = None, fault_seed: int = 0) -> None:
+        self.state = SandboxState(store_token=token or f"st_{secrets.token_urlsafe(18)}",
+                                  partner_token=partner_token or f"pt_{secrets.token_urlsafe(18)}",
+                                  quirks=quirks or Quirks())
+        self.faults = Faults(seed=fault_seed)
+        self.admin = MijnWebwinkelAdmin(self.state, self.faults)
+        if sizes is not None:
+            seed_state(self.state, seed, sizes)
+        self.app = create_app(self.state, self.faults)
+        self.server: RunningServer | None = None
+
+    def start(self, port: int = 0, host: str = "127.0.0.1") -> SandboxInfo:
+        if self.server is None:
+            self.server = serve_in_thread(self.app, host=host, port=port)
+        return self.info
+
+    @property
+    def info(self) -> SandboxInfo:
+        if self.server is None:
+            raise RuntimeError("the sandbox is not started")
+        return SandboxInfo(url=self.server.url, token=self.state.store_token,
+                           partner_token=self.state.partner_token, admin_url=self.server.url + ADMIN)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def __enter__(self) -> MijnWebwinkelSandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # Conveniences for tests: the same as the admin endpoints.
+
+    def add_order(self, order: dict[str, Any]) -> dict[str, Any]:
+        """Insert an order as given (wire shape, e.g. no e-mail or an unknown SKU); returns the stored dict."""
+        return self.state.put_order(order)
+
+    def add_article(self, article: dict[str, Any]) -> dict[str, Any]:
+        return self.state.put_article(article)
+
+    def add_fault(self, fault: Fault) -> Fault:
+        return self.faults.add(fault)
+
+    def set_rate_limit(self, per_second: float | None, burst: int = 5) -> None:
+        self.state.rate_limit = None if per_second is None else RateLimit(per_second, burst)
+
+
+__all__ = ["MijnWebwinkelSandbox", "Quirks", "SandboxInfo", "SandboxState", "SeedSizes", "create_app",
+           "seed_state"]

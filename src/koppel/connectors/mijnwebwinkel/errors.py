@@ -1,0 +1,78 @@
+"""The one place where MijnWebwinkel failures become Koppel's error vocabulary (ARCHITECTURE §5):
+transport errors, timeouts, 429 and 5xx → retry; 401/403 → broken connection; 404/409/422 and other
+4xx → needs attention, carrying the server's own message. Messages are redacted before they leave."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import httpx
+
+from koppel.connectors.mijnwebwinkel.redaction import Redactor
+from koppel.errors import BrokenConnection, KoppelError, NeedsAttention, RetryableError
+
+SYSTEM = "mijnwebwinkel"
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date; None if absent/invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment is None:
+        return None
+    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
+
+
+def server_message(response: httpx.Response) -> str:
+    """The human part of an error body: RFC 7807 `detail`/`title`, legacy `message`/`description`, or text."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        return response.text.strip()[:300]
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in ("title", "detail", "message", "description", "error") if body.get(k)]
+        if parts:
+            return ": ".join(dict.fromkeys(parts))
+    return str(body)[:300]
+
+
+def error_for_response(response: httpx.Response, operation: str, redactor: Redactor) -> KoppelError:
+    """The vocabulary error for a non-2xx response to `operation` (e.g. "GET /orders/1042")."""
+    status = response.status_code
+    detail = redactor.text(server_message(response))
+    message = f"MijnWebwinkel {operation} answered {status}" + (f": {detail}" if detail else "")
+    if status == 429:
+        return RetryableError(message, retry_after=parse_retry_after(response.headers.get("retry-after")),
+                              system=SYSTEM, status=status)
+    if status >= 500 or status == 408:
+        return RetryableError(message, retry_after=parse_retry_after(response.headers.get("retry-after")),
+                              system=SYSTEM, status=status)
+    if status in (401, 403):
+        return BrokenConnection(
+            message + " (check the store token and partner token of this connection)",
+            system=SYSTEM, status=status)
+    return NeedsAttention(message, system=SYSTEM, status=status)
+
+
+def error_for_transport(exc: httpx.HTTPError, operation: str, redactor: Redactor) -> RetryableError:
+    """Connection errors, timeouts and cut-off answers: the server may or may not have acted."""
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
+    text = redactor.text(str(exc) or type(exc).__name__)
+    return RetryableError(f"MijnWebwinkel {operation} {kind}: {type(exc).__name__}: {text}", system=SYSTEM)
+
+
+def error_for_body(operation: str, detail: str, redactor: Redactor) -> RetryableError:
+    """A 2xx answer whose body is not the JSON we expect (truncated, HTML from a proxy…)."""
+    return RetryableError(f"MijnWebwinkel {operation} sent an unreadable answer: {redactor.text(detail)[:200]}",
+                          system=SYSTEM)

@@ -1,0 +1,299 @@
+"""How the sandbox writes the catalogue: articles (POST/PATCH semantics of NOTES §6.2), their option lists,
+variants, images and extra fields, and categories with their sibling order."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from typing import Any
+
+from koppel.connectors.mijnwebwinkel.sandbox.state import SandboxError, SandboxState
+
+ASSET_BASE = "https://asset.sandbox.invalid/winkel/koppel/images"
+_SCALARS = ("name", "description", "sku", "badge_text", "taxable", "stock", "can_backorder", "delivery_days",
+            "meta_title", "meta_description")
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-") or "artikel"
+
+
+def image(state: SandboxState, position: int, name: str, seed: str) -> dict[str, Any]:
+    digest = hashlib.sha1(seed.encode()).hexdigest()
+    return {"id": state.new_uuid(), "position": str(position), "original_name": name,
+            "urls": {size: f"{ASSET_BASE}/{size}/{digest}" for size in ("full", "article", "thumb")}}
+
+
+def _categories(state: SandboxState, article: dict[str, Any], links: list[dict[str, Any]]) -> None:
+    out = []
+    for link in links:
+        if "category_id" not in link:
+            raise SandboxError(422, "categories[].category_id is required")
+        category = state.category(int(link["category_id"]))
+        existing = next((c for c in article.get("categories", []) if c["category_id"] == category["id"]), None)
+        url_id = link.get("article_url_id") or (existing or {}).get("article_url_id") or state.next_id("url")
+        out.append({"category_id": category["id"], "article_url_id": int(url_id),
+                    "is_active": bool(link.get("is_active", True)), "is_main": bool(link.get("is_main", False)),
+                    "position": (existing or {}).get("position", len(out) + 1)})
+    if out and not any(c["is_main"] for c in out):
+        out[0]["is_main"] = True
+    article["categories"] = out
+    main = next(c for c in out) if out else None
+    if main:
+        title = state.categories[main["category_id"]]["title"]
+        article["url"] = (f"{state.store.get('primary_domain', '')}/a-{main['article_url_id']}/"
+                          f"{_slug(title)}/{_slug(article.get('name', ''))}")
+
+
+def _lists(state: SandboxState, article: dict[str, Any], lists: list[dict[str, Any]], *, creating: bool) -> None:
+    """Attach lists with exactly the given options (replacing the options of lists already attached)."""
+    current = {entry["id"]: entry for entry in article.get("lists", [])}
+    for given in lists:
+        source = state.option_list(int(given.get("id", 0)))
+        chosen = given.get("options")
+        if chosen is None or (creating and not chosen):
+            raise SandboxError(422, "lists[].options must name at least one option")
+        options = []
+        for option in chosen:
+            known = next((o for o in source["options"] if o["id"] == int(option.get("id", 0))), None)
+            if known is None:
+                raise SandboxError(422, f"Option {option.get('id')} is not in list {source['id']}")
+            options.append({**known, "image_ids": [str(i) for i in option.get("image_ids", [])]})
+        current[source["id"]] = {"id": source["id"], "name": source["name"], "description": source["description"],
+                                 "has_images": bool(given.get("has_images", False)), "options": options}
+    article["lists"] = list(current.values())
+    _regenerate_variants(state, article)
+
+
+def _regenerate_variants(state: SandboxState, article: dict[str, Any]) -> None:
+    """One variant per combination of the attached options; existing combinations keep id and stock."""
+    existing = {frozenset(o["option_id"] for o in v["options"]): v for v in article.get("variants", [])}
+    variants = []
+    groups = [[(entry["id"], option) for option in entry["options"]] for entry in article.get("lists", [])]
+    for combo in (itertools.product(*groups) if groups else []):
+        key = frozenset(option["id"] for _, option in combo)
+        variant = existing.get(key) or {"id": state.next_id("variant"), "stock": None, "can_backorder": False}
+        variant["options"] = [{"list_id": list_id, "option_id": option["id"], "name": option["name"]}
+                              for list_id, option in combo]
+        variants.append(variant)
+    article["variants"] = variants
+
+
+def _variants(article: dict[str, Any], changes: list[dict[str, Any]]) -> None:
+    by_id = {v["id"]: v for v in article.get("variants", [])}
+    for change in changes:
+        variant = by_id.get(int(change.get("id", 0)))
+        if variant is None:
+            raise SandboxError(422, f"Variant {change.get('id')} does not belong to article {article['id']}")
+        for key in ("stock", "can_backorder"):
+            if key in change:
+                variant[key] = change[key]
+
+
+def _images(state: SandboxState, article: dict[str, Any], images: list[dict[str, Any]]) -> None:
+    """`{url, position}` attaches (the shop downloads it), `{id, position}` keeps/re-orders; others stay."""
+    current = {i["id"]: i for i in article.get("images", [])}
+    for given in images:
+        if given.get("id"):
+            if given["id"] not in current:
+                raise SandboxError(422, f"Image {given['id']} does not belong to article {article['id']}")
+            if given.get("position") is not None:
+                current[given["id"]]["position"] = str(given["position"])
+        elif given.get("url"):
+            position = int(given.get("position") or len(current) + 1)
+            if not 1 <= position <= 15:
+                raise SandboxError(422, "images[].position must be between 1 and 15")
+            new = image(state, position, given["url"].rsplit("/", 1)[-1], given["url"])
+            current[new["id"]] = new
+        else:
+            raise SandboxError(422, "images[] entries need an id or a url")
+    article["images"] = sorted(current.values(), key=lambda i: int(i["position"]))
+
+
+def _apply(state: SandboxState, article: dict[str, Any], body: dict[str, Any], *, creating: bool) -> None:
+    for key in _SCALARS:
+        if key in body:
+            article[key] = body[key]
+    if "stock" in body and body["stock"] is not None:
+        article["stock"] = int(body["stock"])
+    if "price" in body:
+        article["price"] = {**article.get("price", {}),
+                            **{k: (None if v is None else str(v)) for k, v in (body["price"] or {}).items()}}
+    if "extra" in body:
+        extra = article.setdefault("extra", {"visible": {}, "invisible": {}})
+        for bucket in ("visible", "invisible"):
+            extra.setdefault(bucket, {}).update({k: str(v) for k, v in ((body["extra"] or {}).get(bucket) or {}).items()})
+    if "categories" in body:
+        _categories(state, article, body["categories"] or [])
+    if "lists" in body:
+        _lists(state, article, body["lists"] or [], creating=creating)
+    if "variants" in body:
+        _variants(article, body["variants"] or [])
+    if "images" in body:
+        _images(state, article, body["images"] or [])
+
+
+def create_article(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(body, dict) or not body.get("name") or not body.get("categories"):
+        raise SandboxError(422, "name and categories are required")
+    with state.lock:
+        article = state.put_article({"name": body["name"], "taxable": True, "stock": None,
+                                     "can_backorder": False, "delivery_days": 0, "description": "", "sku": "",
+                                     "badge_text": "", "meta_title": "", "meta_description": ""})
+        try:
+            _apply(state, article, body, creating=True)
+        except SandboxError:
+            del state.articles[article["id"]]
+            raise
+        return article
+
+
+def patch_article(state: SandboxState, article: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise SandboxError(422, "body must be an object")
+    with state.lock:
+        _apply(state, article, body, creating=False)
+        article["updated_date"], article["updated_time"] = state.now()
+        return article
+
+
+def touch(state: SandboxState, article: dict[str, Any]) -> None:
+    article["updated_date"], article["updated_time"] = state.now()
+
+
+def set_fields(state: SandboxState, article: dict[str, Any], fields: dict[str, Any], visible: bool) -> None:
+    if not isinstance(fields, dict):
+        raise SandboxError(422, "body must be an object of name => value")
+    bucket = article.setdefault("extra", {}).setdefault("visible" if visible else "invisible", {})
+    bucket.update({str(k): str(v) for k, v in fields.items()})
+    touch(state, article)
+
+
+def remove_fields(state: SandboxState, article: dict[str, Any], names: list[str], visible: bool) -> None:
+    bucket = article.setdefault("extra", {}).setdefault("visible" if visible else "invisible", {})
+    for name in names:
+        bucket.pop(str(name), None)
+    touch(state, article)
+
+
+def attach_lists(state: SandboxState, article: dict[str, Any], list_ids: list[int]) -> None:
+    """POST /articlelists/{article_id}: attach whole lists (all their options)."""
+    for list_id in list_ids:
+        source = state.option_list(int(list_id))
+        if not any(entry["id"] == source["id"] for entry in article["lists"]):
+            article["lists"].append({"id": source["id"], "name": source["name"],
+                                     "description": source["description"], "has_images": False,
+                                     "options": [{**o, "image_ids": []} for o in source["options"]]})
+    _regenerate_variants(state, article)
+    touch(state, article)
+
+
+def detach_lists(state: SandboxState, article: dict[str, Any], list_ids: list[int]) -> None:
+    ids = {int(i) for i in list_ids}
+    article["lists"] = [entry for entry in article["lists"] if entry["id"] not in ids]
+    _regenerate_variants(state, article)
+    touch(state, article)
+
+
+def new_option_list(state: SandboxState, name: str, description: str, options: list[tuple[str, str]]) -> dict:
+    list_id = state.next_id("list")
+    state.option_lists[list_id] = {"id": list_id, "name": name, "description": description, "options": [
+        {"id": state.next_id("option"), "name": n, "price": p} for n, p in options]}
+    return state.option_lists[list_id]
+
+
+def add_list_options(state: SandboxState, source: dict[str, Any], options: list[dict[str, Any]]) -> None:
+    for option in options:
+        if not isinstance(option, dict) or not option.get("name"):
+            raise SandboxError(422, "options need a name")
+        source["options"].append({"id": state.next_id("option"), "name": str(option["name"]),
+                                  "price": str(option.get("price") or "0.00")})
+
+
+def remove_list_options(state: SandboxState, source: dict[str, Any], names: list[str]) -> None:
+    gone = {o["id"] for o in source["options"] if o["name"] in set(names)}
+    source["options"] = [o for o in source["options"] if o["id"] not in gone]
+    for article in state.articles.values():
+        for entry in article["lists"]:
+            if entry["id"] == source["id"]:
+                entry["options"] = [o for o in entry["options"] if o["id"] not in gone]
+                _regenerate_variants(state, article)
+
+
+# ------------------------------------------------------------------------------------------ categories
+
+
+def _siblings(state: SandboxState, parent: int | None) -> list[dict[str, Any]]:
+    return sorted((c for c in state.categories.values() if c.get("parent_category_id") == parent),
+                  key=lambda c: c["_position"])
+
+
+def _place(state: SandboxState, category: dict[str, Any], sorting: dict[str, Any] | None) -> None:
+    siblings = [c for c in _siblings(state, category.get("parent_category_id")) if c["id"] != category["id"]]
+    index = len(siblings)
+    sorting = sorting or {}
+    if sorting.get("first"):
+        index = 0
+    elif sorting.get("before") or sorting.get("after"):
+        # The spec's own descriptions of before/after are swapped; we read them by their names.
+        anchor = int(sorting.get("before") or sorting.get("after"))
+        positions = [c["id"] for c in siblings]
+        if anchor not in positions:
+            raise SandboxError(422, f"Category {anchor} is not a sibling")
+        index = positions.index(anchor) + (0 if sorting.get("before") else 1)
+    siblings.insert(index, category)
+    for position, sibling in enumerate(siblings):
+        sibling["_position"] = position
+
+
+def save_category(state: SandboxState, body: dict[str, Any], category: dict[str, Any] | None = None) -> dict:
+    if not isinstance(body, dict):
+        raise SandboxError(422, "body must be an object")
+    with state.lock:
+        if category is None:
+            if not body.get("title"):
+                raise SandboxError(422, "title is required")
+            category = {"id": state.next_id("category"), "parent_category_id": None, "hidden": False, "title": "",
+                        "content": "", "meta_title": "", "meta_description": "", "article_order": 5,
+                        "_position": 10**9}
+            today, now = state.now()
+            category["_created"] = category["_changed"] = f"{today} {now}"
+            state.categories[category["id"]] = category
+        parent = body.get("parent_category_id", category.get("parent_category_id"))
+        if parent is not None:
+            state.category(int(parent))
+            if int(parent) == category["id"]:
+                raise SandboxError(422, "a category cannot be its own parent")
+        for key in ("hidden", "title", "content", "meta_title", "meta_description", "article_order"):
+            if key in body:
+                category[key] = body[key]
+        moved = parent != category.get("parent_category_id")
+        category["parent_category_id"] = None if parent is None else int(parent)
+        if moved or "sorting" in body or category["_position"] == 10**9:
+            _place(state, category, body.get("sorting"))
+        today, now = state.now()
+        category["_changed"] = f"{today} {now}"
+        return category
+
+
+def category_view(state: SandboxState, category: dict[str, Any], *, depth: int | None = None) -> dict[str, Any]:
+    """A category as the API shows it: `sorting` among its siblings and, in tree mode, nested `leafs`."""
+    siblings = _siblings(state, category.get("parent_category_id"))
+    index = next(i for i, c in enumerate(siblings) if c["id"] == category["id"])
+    out = {k: v for k, v in category.items() if not k.startswith("_")}
+    if out.get("parent_category_id") is None:
+        out.pop("parent_category_id")
+    sorting: dict[str, Any] = {"first": index == 0, "last": index == len(siblings) - 1}
+    if index > 0:
+        sorting["previous"] = siblings[index - 1]["id"]
+    if index < len(siblings) - 1:
+        sorting["next"] = siblings[index + 1]["id"]
+    out["sorting"] = sorting
+    if depth is not None:
+        children = _siblings(state, category["id"]) if depth > 1 else []
+        out["leafs"] = [category_view(state, child, depth=depth - 1) for child in children]
+    return out
+
+
+def category_tree(state: SandboxState, max_depth: int) -> list[dict[str, Any]]:
+    return [category_view(state, root, depth=max_depth) for root in _siblings(state, None)]
