@@ -1,0 +1,179 @@
+"""The AccountView.net sandbox: an HTTP simulator of the web API (NOTES §14) for tests, demo and `koppel sandbox`.
+
+    sandbox = AccountViewSandbox(seed=1, size=50)
+    info = sandbox.start()                  # url, client_id, client_secret, company_id
+    client = sandbox.authorised_client()    # code flow run in code against the auto-approving page
+    ...
+    sandbox.stop()
+
+See README.md beside this file for the admin surface, quirk modes and fault injection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+
+from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
+from koppel.connectors.accountview.oauth import MemoryTokenStore, TokenStore
+from koppel.connectors.accountview.profile import AccountViewProfile
+from koppel.connectors.accountview.sandbox.app import RELAY_OFFLINE_BODY, build_app
+from koppel.connectors.accountview.sandbox.auth import AuthServer, AuthSettings
+from koppel.connectors.accountview.sandbox.quirks import Quirks
+from koppel.connectors.accountview.sandbox.seed import seed as seed_sandbox
+from koppel.connectors.accountview.sandbox.state import Row, Sandbox
+from koppel.connectors.sandboxkit import Fault, Faults, RunningServer, serve_in_thread
+
+REDIRECT_URI = "http://127.0.0.1/koppel/oauth/accountview"
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    url: str
+    client_id: str
+    client_secret: str
+    company_id: str
+    company_code: str
+
+
+class AccountViewSandbox:
+    """One simulated AccountView.net with one company. All state is in memory and inspectable."""
+
+    def __init__(self, *, seed: int | None = 1, size: int = 50, profile: AccountViewProfile | None = None,
+                 auth: AuthSettings | None = None, company_id: str = "8d3c1a6e-2f4b-4c1e-9a77-3e5b2d9c0f11",
+                 company_code: str = "DEMO", company_description: str = "Demo BV",
+                 auto_approve: bool = True, fault_seed: int = 0) -> None:
+        self.profile = profile or AccountViewProfile()
+        self.quirks = Quirks()
+        self.state = Sandbox(profile=self.profile, quirks=self.quirks)
+        self.auth = AuthServer(auth)
+        self.faults = Faults(seed=fault_seed)
+        self.company_id, self.company_code, self.company_description = company_id, company_code, company_description
+        self.auto_approve = auto_approve
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+        self.server: RunningServer | None = None
+        if seed is not None:
+            self.seed(seed=seed, size=size)
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+
+    def app(self) -> Any:
+        return build_app(self)
+
+    def start(self, port: int = 0) -> SandboxInfo:
+        self.server = serve_in_thread(self.app(), port=port)
+        return self.info
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def __enter__(self) -> AccountViewSandbox:
+        if self.server is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self.server is None:
+            raise RuntimeError("the sandbox is not started")
+        return self.server.url
+
+    @property
+    def info(self) -> SandboxInfo:
+        return SandboxInfo(url=self.url, client_id=self.auth.settings.client_id,
+                           client_secret=self.auth.settings.client_secret, company_id=self.company_id,
+                           company_code=self.company_code)
+
+    def credentials_json(self) -> dict[str, str]:
+        return {"client_id": self.auth.settings.client_id, "client_secret": self.auth.settings.client_secret,
+                "company_id": self.company_id, "company_code": self.company_code,
+                "redirect_uri_example": REDIRECT_URI}
+
+    # --- data ----------------------------------------------------------------------------------------------
+
+    def seed(self, *, seed: int = 1, size: int = 50) -> dict[str, int]:
+        """Replace all data with the deterministic data set for (seed, size)."""
+        self.state.reset()
+        return seed_sandbox(self.state, seed=seed, size=size)
+
+    def reset(self, *, tokens: bool = False) -> None:
+        self.state.reset()
+        self.calls.clear()
+        if tokens:
+            self.auth.reset()
+
+    def counts(self) -> dict[str, int]:
+        return {table: len(rows) for table, rows in self.state.tables.items()}
+
+    def rows(self, table: str, **where: Any) -> list[Row]:
+        """Rows of a table whose fields equal `where` (field names case-insensitive)."""
+        wanted = {k.upper(): v for k, v in where.items()}
+        return [r for r in self.state.rows(table) if all(r.get(k) == v for k, v in wanted.items())]
+
+    def count(self, table: str, **where: Any) -> int:
+        return len(self.rows(table, **where))
+
+    def sales_orders_for(self, external_ref: str) -> int:
+        """How many sales orders carry this external reference (the idempotency tests' question)."""
+        return self.count("SO_HDR", **{self.profile.sales_order_reference_field: external_ref})
+
+    def count_call(self, kind: str, business_object: str) -> None:
+        with self._calls_lock:
+            self.calls[f"{kind}:{business_object.upper()}"] += 1
+
+    # --- faults --------------------------------------------------------------------------------------------
+
+    def relay_offline(self, count: int | None = None, path: str = "/api/v3/accountviewdata*") -> Fault:
+        """The customer's AccountView server or gateway is down: 503 with an AccountView-style body."""
+        return self.faults.add(Fault(kind="http_status", status=503, path=path, count=count,
+                                     body=RELAY_OFFLINE_BODY))
+
+    def drop_next_write(self, method: str = "POST") -> Fault:
+        """The next write is committed, then the connection is cut before the answer arrives."""
+        return self.faults.add(Fault(kind="drop_after_commit", method=method, path="/api/v3/accountviewdata*",
+                                     count=1))
+
+    def expire_tokens(self) -> int:
+        return self.auth.expire_access_tokens()
+
+    # --- clients for tests and demo ------------------------------------------------------------------------
+
+    def authorise(self, client: AccountViewClient, *, redirect_uri: str = REDIRECT_URI) -> None:
+        """Run the authorization-code flow in code: the sandbox's authorize page approves at once."""
+        url, state = client.authorize_url(redirect_uri)
+        answer = httpx.get(url, follow_redirects=False, timeout=5.0)
+        if answer.status_code != 302:
+            raise RuntimeError(f"authorize page answered {answer.status_code}: {answer.text[:200]}")
+        query = parse_qs(urlparse(answer.headers["location"]).query)
+        if query.get("state") != [state]:
+            raise RuntimeError("state mismatch in the sandbox's redirect")
+        client.exchange_code(query["code"][0], redirect_uri)
+
+    def client(self, *, token_store: TokenStore | None = None, options: AccountViewOptions | None = None,
+               timeout: float = 5.0) -> AccountViewClient:
+        """A client for this sandbox, not yet authorised."""
+        options = options or AccountViewOptions(profile=self.profile)
+        return AccountViewClient(self.url, client_id=self.auth.settings.client_id,
+                                 client_secret=self.auth.settings.client_secret,
+                                 token_store=token_store or MemoryTokenStore(), company_id=self.company_id,
+                                 timeout=timeout, options=options)
+
+    def authorised_client(self, *, token_store: TokenStore | None = None,
+                          options: AccountViewOptions | None = None, timeout: float = 5.0) -> AccountViewClient:
+        client = self.client(token_store=token_store, options=options, timeout=timeout)
+        self.authorise(client)
+        return client
+
+
+__all__ = ["REDIRECT_URI", "AccountViewSandbox", "AuthSettings", "Quirks", "SandboxInfo"]

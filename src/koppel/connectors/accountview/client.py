@@ -1,0 +1,608 @@
+"""The AccountView.net web API (v3) client: the only code in Koppel that speaks AccountView's protocol.
+
+Three layers, top to bottom: typed helpers the flows call (`find_debtor_by_email`, `create_sales_order`,
+…), the generic API (`read`, `insert`, `update`), and one request path that adds the bearer token and
+`x-company`, refreshes the token (proactively, and once on a 401), retries reads briefly, and turns every
+failure into the closed error vocabulary of `koppel.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, TypeVar
+
+import httpx
+import stamina
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+
+from koppel.connectors.accountview import records
+from koppel.connectors.accountview.fields import DataDictionary, data_dictionary
+from koppel.connectors.accountview.models import (
+    Article,
+    ArticleGroup,
+    Company,
+    Debtor,
+    DebtorIn,
+    DeliveryAddress,
+    DeliveryAddressIn,
+    FieldWarning,
+    Journal,
+    LedgerAccount,
+    PaymentCondition,
+    PaymentMethod,
+    SalesInvoice,
+    SalesInvoiceIn,
+    SalesOrder,
+    SalesOrderIn,
+    VatCode,
+)
+from koppel.connectors.accountview.oauth import DEFAULT_SCOPES, SYSTEM, OAuthEndpoints, TokenSet, TokenStore
+from koppel.connectors.accountview.profile import AccountViewProfile, BusinessObject
+from koppel.connectors.accountview.wire import (
+    Filter,
+    Row,
+    error_message,
+    error_type,
+    field_in_message,
+    nest_details,
+    parse_json,
+    read_params,
+    write_body,
+)
+from koppel.errors import BrokenConnection, KoppelError, NeedsAttention, RetryableError
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+DEFAULT_BASE_URL = "https://www.accountview.net"
+
+
+class AccountViewOptions(BaseModel):
+    """How the client behaves. Installation facts live in `profile`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    profile: AccountViewProfile = Field(default_factory=AccountViewProfile)
+    api_prefix: str = "/api/v3"
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    paging: Literal["page_number", "last_key"] = "page_number"
+    page_size: int = 100
+    # How `get_articles` and friends ask for many keys in one read: one IN-style filter
+    # (`FilterIsListOfValues`, comma-separated) or up to 9 OR-ed `Equal` filters per call.
+    list_filter: Literal["in_list", "match_any"] = "in_list"
+    in_list_size: int = 100
+    # Never cut silently: by default an over-long value raises NeedsAttention; with True it is cut to the
+    # field length and a FieldWarning is returned on the written model (and logged).
+    truncate_long_values: bool = False
+    refresh_margin: float = 60.0          # refresh this many seconds before the access token expires
+    retry_attempts: int = 3               # reads only; writes are never retried blindly
+    retry_wait_initial: float = 0.2
+    retry_wait_max: float = 2.0
+    retry_timeout: float = 15.0
+    book_date: date | None = None
+
+
+@dataclass
+class WriteResult:
+    """What AccountView echoed for a write: header rows (with detail rows nested) and truncation warnings."""
+
+    rows: list[Row]
+    warnings: list[FieldWarning] = field(default_factory=list)
+
+    @property
+    def row(self) -> Row:
+        if not self.rows:
+            raise RetryableError("AccountView confirmed a write without echoing the record", system=SYSTEM)
+        return self.rows[0]
+
+
+class AccountViewClient:
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, *, client_id: str, client_secret: str,
+                 token_store: TokenStore, company_id: str | None = None, timeout: float = 30.0,
+                 options: AccountViewOptions | None = None, http: httpx.Client | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.options = options or AccountViewOptions()
+        self.profile = self.options.profile
+        self.company_id = company_id
+        self.token_store = token_store
+        self.dictionary: DataDictionary = data_dictionary()
+        self._http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+        self._oauth = OAuthEndpoints(self._http, self.base_url, client_id=client_id,
+                                     client_secret=client_secret, api_prefix=self.options.api_prefix)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> AccountViewClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- authorisation ------------------------------------------------------------------------------------
+
+    def authorize_url(self, redirect_uri: str, *, state: str | None = None) -> tuple[str, str]:
+        """Where to send the user to grant access; returns (url, state)."""
+        return self._oauth.authorize_url(redirect_uri, state=state, scopes=self.options.scopes)
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        """Finish the code flow: the token set is saved in the token store before it is returned."""
+        tokens = self._oauth.exchange_code(code, redirect_uri)
+        with self.token_store.refresh_lock():
+            self.token_store.save(tokens)
+        return tokens
+
+    def _current_tokens(self) -> TokenSet:
+        tokens = self.token_store.load()
+        if tokens is None:
+            raise BrokenConnection("AccountView is not authorised yet: connect the administration",
+                                   system=SYSTEM)
+        if tokens.expires_within(self.options.refresh_margin):
+            return self._refresh(used=tokens)
+        return tokens
+
+    def _refresh(self, *, used: TokenSet) -> TokenSet:
+        with self.token_store.refresh_lock():
+            current = self.token_store.load()
+            if current is None:
+                raise BrokenConnection("AccountView tokens are gone: reconnect the administration",
+                                       system=SYSTEM)
+            if current.access_token != used.access_token and not current.expires_within(
+                    self.options.refresh_margin):
+                return current  # another worker refreshed while we waited for the lock
+            fresh = self._oauth.refresh(current.refresh_token)
+            self.token_store.save(fresh)  # persisted before first use: the old refresh token is dead now
+            log.info("accountview.token_refreshed", expires_at=fresh.expires_at)
+            return fresh
+
+    # --- transport -----------------------------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return f"{self.base_url}{self.options.api_prefix}/{path}"
+
+    def _request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                 body: Any = None, company: bool = True, empty_on_404: bool = False) -> Any:
+        if method != "GET":
+            return self._send(method, path, params=params, body=body, company=company)
+        for attempt in stamina.retry_context(
+                on=self._retry_backoff, attempts=self.options.retry_attempts,
+                wait_initial=self.options.retry_wait_initial, wait_max=self.options.retry_wait_max,
+                wait_jitter=self.options.retry_wait_initial, timeout=self.options.retry_timeout):
+            with attempt:
+                return self._send(method, path, params=params, body=body, company=company,
+                                  empty_on_404=empty_on_404)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_backoff(self, exc: Exception) -> bool | float:
+        if not isinstance(exc, RetryableError):
+            return False
+        if exc.retry_after is None:
+            return True
+        # A long Retry-After is for the durable layer (DBOS) to honour, not for this short one.
+        return exc.retry_after if exc.retry_after <= self.options.retry_wait_max else False
+
+    def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any, company: bool,
+              empty_on_404: bool = False) -> Any:
+        tokens = self._current_tokens()
+        response = self._http_call(method, path, tokens, params=params, body=body, company=company)
+        decoded = self._decode(response, empty_on_404=empty_on_404)
+        if response.status_code == 401 or _auth_error(decoded):
+            tokens = self._refresh(used=tokens)
+            response = self._http_call(method, path, tokens, params=params, body=body, company=company)
+            decoded = self._decode(response, empty_on_404=empty_on_404)
+            if response.status_code == 401 or _auth_error(decoded):
+                raise BrokenConnection("AccountView rejects our access token even after a refresh",
+                                       system=SYSTEM, status=401)
+        return decoded
+
+    def _http_call(self, method: str, path: str, tokens: TokenSet, *, params: Mapping[str, str] | None,
+                   body: Any, company: bool) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
+        if company:
+            headers["x-company"] = self._company()
+        content = None
+        if body is not None:
+            headers["Content-Type"] = "application/json; charset=utf-8"
+            content = json.dumps(body).encode()
+        try:
+            return self._http.request(method, self._url(path), params=params, content=content, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"AccountView did not answer in time ({method} {path})", system=SYSTEM) from exc
+        except httpx.TransportError as exc:
+            raise RetryableError(f"AccountView connection failed ({method} {path}): {exc}",
+                                 system=SYSTEM) from exc
+
+    def _decode(self, response: httpx.Response, *, empty_on_404: bool) -> Any:
+        status = response.status_code
+        if status == 401:
+            return None
+        if status == 429 or status >= 500:
+            retry_after = _seconds(response.headers.get("retry-after"))
+            what = "the AccountView link to the administration is offline" if status == 503 else \
+                f"AccountView answered {status}"
+            raise RetryableError(what, retry_after=retry_after, system=SYSTEM, status=status)
+        if status == 404 and empty_on_404:
+            return {}  # S4: a 404 on a read means "no rows"
+        try:
+            body = parse_json(response.content)
+        except ValueError as exc:
+            raise RetryableError(f"AccountView sent an unreadable answer (HTTP {status})", system=SYSTEM,
+                                 status=status) from exc
+        message = error_message(body)
+        if status == 403 or error_type(body).lower() in ("companyerror", "authorizationerror"):
+            raise BrokenConnection(f"AccountView refuses access: {message or status}. Check the company "
+                                   "and the user's rights in AccountView", system=SYSTEM, status=status)
+        if message:
+            if _auth_error(body):
+                return body
+            if error_type(body).lower() in ("connectionerror", "timeouterror"):
+                raise RetryableError(f"AccountView: {message}", system=SYSTEM, status=status)
+            raise NeedsAttention(f"AccountView: {message}", system=SYSTEM, status=status,
+                                 field=field_in_message(self.dictionary, message))
+        if status >= 400:
+            raise NeedsAttention(f"AccountView answered {status}", system=SYSTEM, status=status)
+        return body
+
+    # --- companies -----------------------------------------------------------------------------------------
+
+    def companies(self) -> list[Company]:
+        body = self._request("GET", "companies", company=False)
+        items = body if isinstance(body, list) else [body] if isinstance(body, dict) and body else []
+        return [Company(id=str(_get(i, "Id")), code=str(_get(i, "Code") or "").strip(),
+                        description=str(_get(i, "Description") or "").strip()) for i in items]
+
+    def select_company(self, code: str) -> Company:
+        for company in self.companies():
+            if company.code.upper() == code.upper():
+                self.company_id = company.id
+                return company
+        raise BrokenConnection(f"AccountView company {code!r} is not available to this user", system=SYSTEM,
+                               value=code)
+
+    def _company(self) -> str:
+        if self.company_id is None:
+            found = self.companies()
+            if not found:
+                raise BrokenConnection("this AccountView user has no companies", system=SYSTEM)
+            self.company_id = found[0].id  # as S2/S5 do when nothing is configured
+        return self.company_id
+
+    # --- the generic API -------------------------------------------------------------------------------------
+
+    def _business_object(self, code: str) -> BusinessObject | None:
+        return self.profile.business_objects().get(code.upper())
+
+    def read(self, business_object: str, *, fields: Sequence[str] | None = None,
+             filters: Sequence[Filter] = (), match_any: bool = False, sort: Sequence[str] | None = None,
+             descending: bool = False, page_size: int | None = None,
+             paging: Literal["page_number", "last_key"] | None = None) -> Iterator[Row]:
+        """Rows of the business object's main table, page by page, lazily. Detail rows (SO_LINE, DJ_LINE)
+        are nested in their header row under the detail table's name. Strings come right-trimmed."""
+        bo = self._business_object(business_object)
+        size = page_size or self.options.page_size
+        style = paging or self.options.paging
+        key = bo.key if bo else ""
+        if style == "last_key" and not key:
+            style = "page_number"
+        if sort is None and key:
+            sort = [key]
+        base = read_params(business_object, fields=fields, filters=filters, match_any=match_any, sort=sort,
+                           descending=descending, page_size=size, book_date=self.options.book_date)
+        page, last_key, previous_first = 1, None, None
+        while True:
+            params = dict(base)
+            if style == "page_number":
+                params["PageNumber"] = str(page)
+            elif last_key is not None:
+                params["lastKey"] = last_key
+            body = self._request("GET", "accountviewdata", params=params, empty_on_404=True)
+            rows = _rows_of(body, bo)
+            if not rows:
+                return
+            first = _identity(rows[0], key)
+            if first == previous_first or (style == "last_key" and last_key is not None
+                                           and key and str(rows[0].get(key, "")) <= last_key):
+                log.warning("accountview.paging_ignored", business_object=business_object, page=page)
+                return
+            yield from rows
+            if len(rows) < size:
+                return
+            previous_first, page = first, page + 1
+            last_key = str(rows[-1].get(key, "")) if key else None
+
+    def insert(self, business_object: str, header: Mapping[str, Any],
+               details: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, *,
+               truncate: bool | None = None, keys: Sequence[str] = ()) -> WriteResult:
+        """POST one header row (and its detail rows). Never retried here: callers that may repeat a write
+        look the record up by its key first (the typed helpers do)."""
+        return self._write("POST", business_object, header, details, truncate=truncate, keys=keys)
+
+    def update(self, business_object: str, header: Mapping[str, Any],
+               details: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, *,
+               truncate: bool | None = None, keys: Sequence[str] = ()) -> WriteResult:
+        """PUT: update by the business object's primary key, which `header` must contain."""
+        bo = self._business_object(business_object)
+        if bo is not None and not bo.update:
+            raise NeedsAttention(f"AccountView does not allow updates of {business_object}", system=SYSTEM)
+        return self._write("PUT", business_object, header, details, truncate=truncate, keys=keys)
+
+    def _write(self, method: str, business_object: str, header: Mapping[str, Any],
+               details: Mapping[str, Sequence[Mapping[str, Any]]] | None, *, truncate: bool | None,
+               keys: Sequence[str]) -> WriteResult:
+        bo = self.profile.business_object(business_object)
+        cut = self.options.truncate_long_values if truncate is None else truncate
+        warnings: list[FieldWarning] = []
+        clean_header = self._fit(bo.header, header, cut, keys, warnings)
+        clean_details = {name: [self._fit(name, row, cut, keys, warnings) for row in rows]
+                         for name, rows in (details or {}).items()}
+        body = write_body(self.dictionary, bo.code, bo.header, clean_header, clean_details,
+                          book_date=self.options.book_date)
+        answer = self._request(method, "accountviewdata", body=body)
+        return WriteResult(rows=_rows_of(answer, bo), warnings=warnings)
+
+    def _fit(self, table: str, row: Mapping[str, Any], truncate: bool, keys: Sequence[str],
+             warnings: list[FieldWarning]) -> dict[str, Any]:
+        """Apply upper-case formats and length limits from the data dictionary."""
+        fitted: dict[str, Any] = {}
+        for name, raw in row.items():
+            value = self.dictionary.normalise(table, name, raw)
+            violation = self.dictionary.length_violation(table, name, value)
+            if violation is not None:
+                if not truncate or name.upper() in {k.upper() for k in keys}:
+                    raise NeedsAttention(
+                        f"{violation.field} holds at most {violation.max_length} characters; "
+                        f"{value!r} has {len(value)}", system=SYSTEM, field=violation.field, value=value)
+                stored = value[:violation.max_length]
+                warnings.append(FieldWarning(field=violation.field, value=value,
+                                             max_length=violation.max_length, stored=stored))
+                log.warning("accountview.value_truncated", field=violation.field,
+                            max_length=violation.max_length)
+                value = stored
+            fitted[name.upper()] = value
+        return fitted
+
+    # --- idempotent creation -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _create_once(find: Callable[[], T | None], write: Callable[[], T], *, look_first: bool = True) -> T:
+        """Find by business key; write only if absent; if the answer to the write was lost, find it again
+        before anyone retries, so a committed write is never written twice."""
+        existing = find() if look_first else None
+        if existing is not None:
+            return existing
+        try:
+            return write()
+        except RetryableError:
+            found = find()
+            if found is not None:
+                log.info("accountview.lost_answer_recovered")
+                return found
+            raise
+
+    # --- debtors -------------------------------------------------------------------------------------------
+
+    def find_debtor_by_email(self, email: str) -> Debtor | None:
+        wanted = email.strip().lower()
+        rows = self.read(self.profile.debtor_bo, filters=[Filter("MAIL_BUS", wanted)], page_size=10)
+        for row in rows:
+            if str(row.get("MAIL_BUS", "")).strip().lower() == wanted:
+                return self._with_contact(records.debtor_from_row(row))
+        return None
+
+    def get_debtor(self, number: str) -> Debtor | None:
+        row = next(self.read(self.profile.debtor_bo, filters=[Filter("SUB_NR", number.upper())],
+                             page_size=1), None)
+        return self._with_contact(records.debtor_from_row(row)) if row else None
+
+    def create_debtor(self, debtor: DebtorIn, *, truncate: bool | None = None) -> Debtor:
+        """Create a company or person debtor (and its contact person). The debtor number is assigned by
+        AccountView unless `debtor.number` is set. If the answer is lost, the debtor is found again by
+        number or e-mail instead of being created twice."""
+        def find() -> Debtor | None:
+            return self.get_debtor(debtor.number) if debtor.number else self.find_debtor_by_email(debtor.email)
+
+        def write() -> Debtor:
+            result = self.insert(self.profile.debtor_bo,
+                                 records.debtor_row(debtor, self.profile, creating=True),
+                                 truncate=truncate, keys=["SUB_NR", "MAIL_BUS"])
+            created = records.debtor_from_row(result.row)
+            warnings = list(result.warnings)
+            if debtor.contact is not None and self.profile.contact_person_mode == "module":
+                contact = self.insert(self.profile.contact_person_bo,
+                                      records.contact_person_row(created.number, debtor.contact),
+                                      truncate=truncate)
+                warnings += contact.warnings
+                created = created.model_copy(update={"contact": records.contact_person_from_row(contact.row),
+                                                     "kind": "company"})
+            return created.model_copy(update={"warnings": warnings})
+
+        return self._create_once(find, write, look_first=bool(debtor.number))
+
+    def update_debtor(self, number: str, debtor: DebtorIn, *, truncate: bool | None = None) -> Debtor:
+        """Overwrite the fields `debtor` sets (PUT by SUB_NR); fields left None are not touched."""
+        row = records.debtor_row(debtor.model_copy(update={"number": number}), self.profile, creating=False)
+        result = self.update(self.profile.debtor_bo, row, truncate=truncate, keys=["SUB_NR"])
+        return records.debtor_from_row(result.row).model_copy(update={"warnings": result.warnings})
+
+    def _with_contact(self, debtor: Debtor) -> Debtor:
+        if self.profile.contact_person_mode != "module":
+            return debtor
+        row = next(self.read(self.profile.contact_person_bo, filters=[Filter("SUB_NR", debtor.number)],
+                             page_size=1), None)
+        if row is None:
+            return debtor
+        return debtor.model_copy(update={"contact": records.contact_person_from_row(row), "kind": "company"})
+
+    # --- delivery addresses --------------------------------------------------------------------------------
+
+    def delivery_addresses(self, debtor_number: str) -> list[DeliveryAddress]:
+        rows = self.read(self.profile.address_bo, filters=[Filter("SUB_NR", debtor_number.upper())])
+        return [records.delivery_address_from_row(row) for row in rows]
+
+    def add_delivery_address(self, debtor_number: str, address: DeliveryAddressIn, *,
+                             truncate: bool | None = None) -> DeliveryAddress:
+        """The debtor's delivery address equal to `address` (street line, postcode, city), created when
+        there is none; its `code` goes into `SalesOrderIn.delivery_address_code`."""
+        def find() -> DeliveryAddress | None:
+            rows = self.read(self.profile.address_bo, filters=[Filter("SUB_NR", debtor_number.upper())])
+            match = next((r for r in rows if records.same_address(r, address.address)), None)
+            return records.delivery_address_from_row(match) if match else None
+
+        def write() -> DeliveryAddress:
+            result = self.insert(self.profile.address_bo, records.delivery_address_row(debtor_number, address),
+                                 truncate=truncate, keys=["SUB_NR"])
+            return records.delivery_address_from_row(result.row, result.warnings)
+
+        return self._create_once(find, write)
+
+    # --- articles ------------------------------------------------------------------------------------------
+
+    def get_articles(self, codes: Iterable[str]) -> dict[str, Article]:
+        """Articles by code, in as few reads as possible (one for up to `in_list_size` codes); codes that
+        do not exist are missing from the answer."""
+        return {a.code: a for a in self._articles_where("ART_CODE", [c.strip().upper() for c in codes])}
+
+    def find_articles_by_ean(self, eans: Iterable[str]) -> dict[str, Article]:
+        """Articles by EAN (the profile's EAN field), in as few reads as possible."""
+        return {a.ean: a for a in self._articles_where(self.profile.article_ean_field,
+                                                       [e.strip() for e in eans])}
+
+    def _articles_where(self, column: str, values: list[str]) -> list[Article]:
+        wanted = list(dict.fromkeys(v for v in values if v))
+        found: list[Article] = []
+        for chunk_filters, match_any in self._key_filters(column, wanted):
+            rows = self.read(self.profile.article_bo, filters=chunk_filters, match_any=match_any,
+                             page_size=max(len(wanted), 1))
+            found += [records.article_from_row(row, self.profile) for row in rows]
+        keep = set(wanted)
+        attr = "code" if column == "ART_CODE" else "ean"
+        return [a for a in found if getattr(a, attr) in keep]
+
+    def _key_filters(self, column: str, values: list[str]) -> Iterator[tuple[list[Filter], bool]]:
+        if self.options.list_filter == "in_list" and not any("," in v for v in values):
+            size = self.options.in_list_size
+            for start in range(0, len(values), size):
+                yield [Filter(column, values[start:start + size])], False
+        else:
+            for start in range(0, len(values), 9):
+                yield [Filter(column, v) for v in values[start:start + 9]], True
+
+    def iter_articles(self, changed_since: datetime | None = None, *,
+                      page_size: int | None = None) -> Iterator[Article]:
+        """All articles (or those changed since a moment), with stock figures, streamed page by page."""
+        filters = [Filter("CNG_DATE", changed_since, "DateOnOrAfterDate")] if changed_since else []
+        for row in self.read(self.profile.article_bo, fields=records.article_fields(self.profile),
+                             filters=filters, page_size=page_size):
+            yield records.article_from_row(row, self.profile)
+
+    def article_groups(self) -> list[ArticleGroup]:
+        return [records.article_group_from_row(r) for r in self.read(self.profile.article_group_bo)]
+
+    # --- sales orders --------------------------------------------------------------------------------------
+
+    def find_sales_order(self, external_ref: str) -> SalesOrder | None:
+        field_name = self.profile.sales_order_reference_field
+        for row in self.read(self.profile.sales_order_bo, filters=[Filter(field_name, external_ref)],
+                             page_size=10):
+            if str(row.get(field_name, "")).strip() == external_ref:
+                return records.sales_order_from_row(row, self.profile)
+        return None
+
+    def create_sales_order(self, order: SalesOrderIn, *, truncate: bool | None = None) -> SalesOrder:
+        """Write a sales order (SO_HDR + SO_LINE) once: if one with the same external reference exists,
+        it is returned instead; AccountView assigns the order number."""
+        if not order.lines:
+            raise NeedsAttention("a sales order needs at least one line", system=SYSTEM, field="SO_LINE")
+        header, lines = records.sales_order_rows(order, self.profile)
+
+        def write() -> SalesOrder:
+            result = self.insert(self.profile.sales_order_bo, header, {"SO_LINE": lines}, truncate=truncate,
+                                 keys=[self.profile.sales_order_reference_field, "RPL_INV"])
+            return records.sales_order_from_row(result.row, self.profile, result.warnings)
+
+        return self._create_once(lambda: self.find_sales_order(order.external_ref), write)
+
+    # --- sales invoices ------------------------------------------------------------------------------------
+
+    def find_sales_invoice(self, external_ref: str) -> SalesInvoice | None:
+        field_name = self.profile.invoice_reference_field
+        for row in self.read(self.profile.invoice_read_bo, filters=[Filter(field_name, external_ref)],
+                             page_size=10):
+            if str(row.get(field_name, "")).strip() == external_ref:
+                return records.sales_invoice_from_row(row, self.profile)
+        return None
+
+    def create_sales_invoice(self, invoice: SalesInvoiceIn, *, truncate: bool | None = None) -> SalesInvoice:
+        """Post a sales invoice as a journal page with lines, once per external reference (invoices cannot
+        be updated in AccountView, so the existence check comes first)."""
+        if not invoice.lines:
+            raise NeedsAttention("an invoice needs at least one line", system=SYSTEM, field="DJ_LINE")
+        header, lines = records.sales_invoice_rows(invoice, self.profile)
+
+        def write() -> SalesInvoice:
+            result = self.insert(self.profile.invoice_bo, header, {"DJ_LINE": lines}, truncate=truncate,
+                                 keys=[self.profile.invoice_reference_field, "INV_NR", "SUB_NR"])
+            return records.sales_invoice_from_row(result.row, self.profile, result.warnings)
+
+        return self._create_once(lambda: self.find_sales_invoice(invoice.external_ref), write)
+
+    # --- reference data ------------------------------------------------------------------------------------
+
+    def vat_codes(self) -> list[VatCode]:
+        return [records.vat_code_from_row(r) for r in self.read(self.profile.vat_bo)]
+
+    def payment_conditions(self) -> list[PaymentCondition]:
+        return [records.payment_condition_from_row(r) for r in self.read(self.profile.payment_condition_bo)]
+
+    def payment_methods(self) -> list[PaymentMethod]:
+        return [records.payment_method_from_row(r) for r in self.read(self.profile.payment_method_bo)]
+
+    def ledger_accounts(self) -> list[LedgerAccount]:
+        return [records.ledger_account_from_row(r) for r in self.read(self.profile.ledger_bo)]
+
+    def journals(self) -> list[Journal]:
+        return [records.journal_from_row(r) for r in self.read(self.profile.journal_bo)]
+
+    def sales_journal(self) -> Journal | None:
+        """The journal named like the profile's `sales_journal_name` ("Verkoopboek"), as S4 finds it."""
+        wanted = self.profile.sales_journal_name.casefold()
+        return next((j for j in self.journals() if j.name.casefold() == wanted), None)
+
+
+# --- small helpers ------------------------------------------------------------------------------------------
+
+def _rows_of(body: Any, bo: BusinessObject | None) -> list[Row]:
+    if bo is not None:
+        return nest_details(body, bo.header, bo.details)
+    if isinstance(body, Mapping) and body:
+        return nest_details(body, str(next(iter(body))), ())
+    return []
+
+
+def _identity(row: Row, key: str) -> str:
+    if key and key in row:
+        return str(row[key])
+    return json.dumps({k: v for k, v in row.items() if not k.endswith("_Id")}, sort_keys=True, default=str)
+
+
+def _auth_error(body: Any) -> bool:
+    return error_type(body).lower() == "authenticationerror"
+
+
+def _get(item: Any, name: str) -> Any:
+    if not isinstance(item, Mapping):
+        return None
+    return next((v for k, v in item.items() if str(k).lower() == name.lower()), None)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+__all__ = ["AccountViewClient", "AccountViewOptions", "Filter", "KoppelError", "WriteResult"]

@@ -1,0 +1,160 @@
+"""OAuth2 for AccountView.net: the authorization-code flow, refresh with rotating refresh tokens, and the
+token-store interface that lets the platform serialise refreshes per connection across processes.
+
+Refresh tokens rotate (NOTES §3.3): a refresh token works once, and reusing an old one may revoke the
+whole grant. So a refresh happens under the store's `refresh_lock()`, re-reads the store first (another
+process may have refreshed already) and saves the new token set before anything uses it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+import httpx
+from pydantic import BaseModel
+
+from koppel.errors import BrokenConnection, NeedsAttention, RetryableError
+
+SYSTEM = "accountview"
+DEFAULT_SCOPES = ("readaccountviewdata", "updateaccountviewdata")
+
+
+class TokenSet(BaseModel):
+    access_token: str
+    refresh_token: str
+    expires_at: float            # unix time
+    token_type: str = "bearer"
+    scope: str = ""
+
+    def expires_within(self, seconds: float, *, now: float | None = None) -> bool:
+        return self.expires_at - (time.time() if now is None else now) <= seconds
+
+    @classmethod
+    def from_response(cls, body: dict[str, Any], *, now: float | None = None) -> TokenSet:
+        issued = time.time() if now is None else now
+        return cls(access_token=body["access_token"], refresh_token=body["refresh_token"],
+                   expires_at=issued + float(body.get("expires_in") or 3600),
+                   token_type=str(body.get("token_type") or "bearer"), scope=str(body.get("scope") or ""))
+
+
+class TokenStore(Protocol):
+    """Where one connection's tokens live. The platform implements it in its database."""
+
+    def load(self) -> TokenSet | None: ...
+
+    def save(self, tokens: TokenSet) -> None: ...
+
+    def refresh_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Held while refreshing; must exclude every other process refreshing the same connection."""
+        ...
+
+
+class MemoryTokenStore:
+    """Tokens in memory; the lock serialises threads of one process only."""
+
+    def __init__(self, tokens: TokenSet | None = None) -> None:
+        self._tokens = tokens
+        self._lock = threading.RLock()
+
+    def load(self) -> TokenSet | None:
+        return self._tokens
+
+    def save(self, tokens: TokenSet) -> None:
+        self._tokens = tokens
+
+    def refresh_lock(self) -> contextlib.AbstractContextManager[None]:
+        return self._lock
+
+
+class FileTokenStore:
+    """Tokens in a JSON file, written atomically; `refresh_lock()` is an OS lock (fcntl) on `<path>.lock`,
+    so processes sharing the file never refresh at the same time."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._thread_lock = threading.RLock()
+
+    def load(self) -> TokenSet | None:
+        try:
+            return TokenSet.model_validate_json(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def save(self, tokens: TokenSet) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(tokens.model_dump_json(), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+    @contextlib.contextmanager
+    def refresh_lock(self) -> Iterator[None]:
+        with self._thread_lock, open(self.path.with_name(self.path.name + ".lock"), "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class OAuthEndpoints:
+    """The two OAuth2 calls of AccountView.net; client id and secret travel in the form body (NOTES §3.2)."""
+
+    def __init__(self, http: httpx.Client, base_url: str, *, client_id: str, client_secret: str,
+                 api_prefix: str = "/api/v3") -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.token_url = f"{self.base_url}{api_prefix}/token"
+
+    def authorize_url(self, redirect_uri: str, *, state: str | None = None,
+                      scopes: tuple[str, ...] = DEFAULT_SCOPES) -> tuple[str, str]:
+        """The URL to send the user's browser to, and the `state` to check on the way back."""
+        state = state or secrets.token_urlsafe(16)
+        query = urlencode({"response_type": "code", "client_id": self.client_id, "redirect_uri": redirect_uri,
+                           "scope": " ".join(scopes), "state": state})
+        return f"{self.base_url}/ams/authorize.aspx?{query}", state
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        return self._token_call({"grant_type": "authorization_code", "code": code,
+                                 "redirect_uri": redirect_uri})
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        return self._token_call({"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+    def _token_call(self, form: dict[str, str]) -> TokenSet:
+        form = {**form, "client_id": self.client_id, "client_secret": self.client_secret}
+        # Never retried here: a lost answer to a refresh already rotated the token.
+        try:
+            response = self.http.post(self.token_url, data=form, headers={"Accept": "application/json"})
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"AccountView token endpoint timed out: {exc}", system=SYSTEM) from exc
+        except httpx.TransportError as exc:
+            raise RetryableError(f"AccountView token endpoint unreachable: {exc}", system=SYSTEM) from exc
+        if response.status_code == 429 or response.status_code >= 500:
+            raise RetryableError(f"AccountView token endpoint answered {response.status_code}",
+                                 system=SYSTEM, status=response.status_code)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise RetryableError("AccountView token endpoint sent no JSON", system=SYSTEM,
+                                 status=response.status_code) from exc
+        if response.status_code == 200 and isinstance(body, dict) and body.get("access_token"):
+            return TokenSet.from_response(body)
+        error = body.get("error") if isinstance(body, dict) else None
+        if error in ("invalid_grant", "invalid_client", "unauthorized_client"):
+            raise BrokenConnection(
+                f"AccountView refused the authorisation ({error}); reconnect the administration",
+                system=SYSTEM, status=response.status_code)
+        raise NeedsAttention(f"AccountView token endpoint answered {response.status_code}: {body}",
+                             system=SYSTEM, status=response.status_code)
+
