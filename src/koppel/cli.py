@@ -34,7 +34,7 @@ def _not_built(what: str) -> NoReturn:
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[red]{message}[/red]")
+    print(message, file=sys.stderr)
     raise typer.Exit(code)
 
 

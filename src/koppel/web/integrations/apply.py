@@ -67,13 +67,6 @@ class ConnectionSpec(_Strict):
     settings: dict[str, Any] = Field(default_factory=dict)
     credentials: dict[str, str] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _check_system_fields(self) -> ConnectionSpec:
-        settings_model, credentials_model = SYSTEM_MODELS[self.system]
-        self.settings = settings_model.model_validate(self.settings).model_dump(mode="json")
-        resolved = {k: _resolve_secret(v, k) for k, v in self.credentials.items()}
-        self.credentials = credentials_model.model_validate(resolved).model_dump(mode="json", exclude_none=True)
-        return self
 
 
 class IntegrationSpec(_Strict):
@@ -106,7 +99,7 @@ def _resolve_secret(value: str, key: str) -> str:
     if isinstance(value, str) and value.startswith("env:"):
         name = value[4:]
         if name not in os.environ:
-            raise ValueError(f"credentials.{key}: environment variable {name} is not set")
+            raise ValueError(f"environment variable {name} is not set")
         return os.environ[name]
     return value
 
@@ -128,17 +121,44 @@ def parse_file(path: Path) -> IntegrationFile:
     except tomllib.TOMLDecodeError as exc:
         raise ApplyError(f"{path}: not valid TOML: {exc}") from exc
     try:
-        return IntegrationFile.model_validate(raw)
+        spec = IntegrationFile.model_validate(raw)
     except ValidationError as exc:
         raise ApplyError(_describe(path, exc)) from None
+    problems: list[str] = []
+    for name, conn in spec.connections.items():
+        problems += _check_connection(name, conn)
+    if problems:
+        raise ApplyError("\n".join([f"{path}: {len(problems)} problem(s):", *problems]))
+    return spec
+
+
+def _check_connection(name: str, conn: ConnectionSpec) -> list[str]:
+    """Validate a connection's settings and credentials by its system; resolve `env:` references."""
+    settings_model, credentials_model = SYSTEM_MODELS[conn.system]
+    problems: list[str] = []
+    try:
+        conn.settings = settings_model.model_validate(conn.settings).model_dump(mode="json")
+    except ValidationError as exc:
+        problems += _locate(f"connections.{name}.settings", exc)
+    resolved: dict[str, str] = {}
+    for key, value in conn.credentials.items():
+        try:
+            resolved[key] = _resolve_secret(value, key)
+        except ValueError as exc:
+            problems.append(f"  connections.{name}.credentials.{key}: {exc}")
+    try:
+        conn.credentials = credentials_model.model_validate(resolved).model_dump(mode="json", exclude_none=True)
+    except ValidationError as exc:
+        problems += _locate(f"connections.{name}.credentials", exc)
+    return problems
+
+
+def _locate(prefix: str, exc: ValidationError) -> list[str]:
+    return [f"  {prefix}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
 
 
 def _describe(path: Path, exc: ValidationError) -> str:
-    lines = [f"{path}: {exc.error_count()} problem(s):"]
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(file)"
-        lines.append(f"  {where}: {err['msg']}")
-    return "\n".join(lines)
+    return "\n".join([f"{path}: {exc.error_count()} problem(s):", *_locate("", exc)]).replace("  .", "  ")
 
 
 def apply_file(path: Path) -> ApplyReport:
