@@ -148,7 +148,10 @@ def _api(handler: Handler, *, partner_only: bool = False) -> Callable[[Request],
 
 
 def article_view(state: SandboxState, article: dict[str, Any]) -> dict[str, Any]:
-    return state.quirks.article(public(article))
+    view = public(article)
+    # Unset prices are left out: the spec types them as non-nullable strings.
+    view["price"] = {k: v for k, v in (view.get("price") or {}).items() if v is not None}
+    return state.quirks.article(view)
 
 
 def order_view(state: SandboxState, order: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from koppel.connectors.sandbox_catalogue import catalogue
 EPOCH = dt.datetime(2026, 1, 5, 9, 0, 0)  # seed data is dated from here on, never from "now"
 HOUSE_NUMBERS = ("12A", "12-3", "12 bis", "7", "101-II", "3b", "45", "8 A", "221", "14-16")
 PAYMENT_METHODS = (("mollie", "ideal"), ("mollie", "creditcard"), ("paypal", "paypal"),
-                   ("basic", "bank_transfer"), ("mollie", "bancontact"), ("klarna_checkout", "klarna"))
+                   ("basic", "bank_transfer"), ("mollie", "bancontact"), ("klarna_checkout", "klarna_paylater"))
 GUARANTEED_CASES = (
     "every order status (credit status on credit orders)",
     "Dutch, Belgian and German customers; house numbers 12A, 12-3 and 12 bis",

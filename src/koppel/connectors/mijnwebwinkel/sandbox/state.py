@@ -90,7 +90,7 @@ class SandboxState:
     # payment costs (incl. VAT) per payment method.
     discount_codes: dict[str, str] = field(default_factory=lambda: {"KORTING10": "10", "WELKOM5": "5"})
     payment_fees: dict[str, str] = field(default_factory=lambda: {"creditcard": "1.95", "paypal": "0.35",
-                                                                   "klarna": "0.99"})
+                                                                   "klarna_paylater": "0.99"})
     rate_limit: RateLimit | None = None
     auth_failure_status: int = 401
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now().replace(microsecond=0))
