@@ -151,6 +151,33 @@ def web(host: str | None = None, port: int | None = None) -> None:
     uvicorn.run(create_app(), host=host or settings.web_host, port=port or settings.web_port, log_level="info")
 
 
+@app.command()
+def sandbox(
+    seed: Annotated[int, typer.Option(help="seed of the generated data")] = 1,
+    articles: Annotated[int, typer.Option(help="articles in both systems")] = 40,
+    orders: Annotated[int, typer.Option(help="orders in the shop")] = 60,
+    shop_port: Annotated[int, typer.Option(help="MijnWebwinkel sandbox port (0: any free port)")] = 8801,
+    books_port: Annotated[int, typer.Option(help="AccountView sandbox port (0: any free port)")] = 8802,
+) -> None:
+    """Start the MijnWebwinkel and AccountView simulators on 127.0.0.1 until Ctrl-C."""
+    import time
+
+    from koppel.connectors.sandboxes import start_sandboxes
+
+    boxes = start_sandboxes(seed=seed, articles=articles, orders=orders, shop_port=shop_port,
+                            books_port=books_port)
+    table = Table("sandbox", "value", title="Koppel sandboxes (Ctrl-C stops them)")
+    for name, value in boxes.describe():
+        table.add_row(name, value)
+    console.print(table)
+    print(f"Try it:\n  {boxes.curl_example()}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        boxes.stop()
+
+
 def main() -> None:
     try:
         app()
