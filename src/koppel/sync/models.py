@@ -76,3 +76,16 @@ class Activity(models.Model):
         constraints = [models.UniqueConstraint(fields=["integration", "entity", "key"],
                                                name="one_activity_per_record")]
         indexes = [models.Index(fields=["updated_at"]), models.Index(fields=["integration", "outcome"])]
+
+
+class Executor(models.Model):
+    """A process that runs workflows, and when it was last seen alive; the supervisor reads this.
+
+    DBOS recovers work per executor id, so a worker that dies leaves its PENDING workflows behind
+    until a live executor notices the missing heartbeat and takes them over.
+    """
+
+    executor_id = models.CharField(max_length=200, unique=True)
+    application_version = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()

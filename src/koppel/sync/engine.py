@@ -1,0 +1,151 @@
+"""The durable engine: DBOS configured and launched inside a Koppel process, with its queues and the
+supervisor and scheduler threads beside it.
+
+One process launches the engine once (`koppel run`, `koppel worker`, `koppel sync`, a test's child
+process) and shuts it down on exit. Workflow state lives in SQLite under the data dir, or in
+PostgreSQL when configured, serialised as JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from dbos import DBOS, DBOSConfig, DBOSPortableJSONSerializer
+from sqlalchemy.engine import make_url
+
+from koppel.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "koppel"
+RUN_QUEUE = "koppel-runs"     # flow runs, partitioned per (integration, flow): one run at a time each
+UNIT_QUEUE = "koppel-units"   # units of work, partitioned per integration
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Limits and intervals of the engine; the defaults suit a production worker."""
+
+    unit_concurrency: int = 4          # units of one integration running at once, across all workers
+    unit_rate_limit: int = 20          # units of one integration started …
+    unit_rate_period: float = 1.0      # … per this many seconds
+    worker_concurrency: int = 16       # units one process runs at once
+    polling_interval: float = 1.0      # how often a worker looks for queued work
+    heartbeat_interval: float = 5.0    # how often this process says it is alive
+    executor_timeout: float = 30.0     # an executor silent this long is gone: its work is taken over
+    scheduler_interval: float = 1.0    # how often the scheduler reads the schedules
+    purge_interval: float = 3600.0     # how often the scheduler purges past retention
+
+
+@dataclass
+class Engine:
+    """The engine running in this process."""
+
+    executor_id: str
+    options: EngineOptions
+    stop: threading.Event = field(default_factory=threading.Event)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    def start_thread(self, name: str, target: object) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)  # type: ignore[arg-type]
+        thread.start()
+        self.threads.append(thread)
+
+
+_engine: Engine | None = None
+
+
+def system_database_url(settings: Settings) -> str:
+    """Where DBOS keeps workflow state: the configured URL, else a `_dbos` database beside the
+    Koppel database on the same PostgreSQL server, else a SQLite file in the data dir."""
+    if settings.system_database_url:
+        return settings.system_database_url
+    if settings.uses_postgres and settings.database_url:
+        url = make_url(settings.database_url)
+        return url.set(database=f"{url.database}_dbos").render_as_string(hide_password=False)
+    path = (settings.ensure_data_dir() / "dbos.sqlite").resolve()
+    return f"sqlite:///{path}"
+
+
+def dbos_config(settings: Settings, executor_id: str) -> DBOSConfig:
+    return {
+        "name": APP_NAME,
+        "system_database_url": system_database_url(settings),
+        "executor_id": executor_id,
+        "application_version": settings.application_version,
+        # JSON, never pickle: stored workflow data stays readable and can't execute code on load.
+        "serializer": DBOSPortableJSONSerializer(),
+        "log_level": settings.log_level,
+        "sys_db_pool_size": 10,
+    }
+
+
+def register_queues(options: EngineOptions) -> None:
+    """Write the queue configuration to the system database, where every worker reads it."""
+    DBOS.register_queue(RUN_QUEUE, partition_concurrency=1,
+                        polling_interval_sec=options.polling_interval, on_conflict="always_update")
+    DBOS.register_queue(
+        UNIT_QUEUE,
+        partition_concurrency=options.unit_concurrency,
+        partition_limiter={"limit": options.unit_rate_limit, "period": options.unit_rate_period},
+        worker_concurrency=max(options.worker_concurrency, options.unit_concurrency),
+        polling_interval_sec=options.polling_interval,
+        on_conflict="always_update",
+    )
+
+
+def launch(*, executor_id: str | None = None, supervisor: bool = True, scheduler: bool = False,
+           options: EngineOptions | None = None) -> Engine:
+    """Start the engine in this process; the database must be migrated (`koppel migrate`).
+
+    `executor_id` defaults to the settings' stable id: a restarted worker with the same id resumes
+    its own unfinished workflows at once. One-off commands should pass an id of their own.
+    The supervisor takes over work of executors that stopped beating; the scheduler starts due
+    flow runs. Workflows (flows, units) must be imported before launch so recovery finds them.
+    """
+    global _engine
+    if _engine is not None:
+        raise RuntimeError("the engine is running already in this process")
+    from koppel.web import setup
+
+    setup()
+    from koppel.sync import supervisor as supervision
+
+    settings = get_settings()
+    engine = Engine(executor_id=executor_id or settings.executor_id, options=options or EngineOptions())
+    supervision.beat(engine.executor_id, settings.application_version)
+    DBOS(config=dbos_config(settings, engine.executor_id))
+    DBOS.launch()
+    register_queues(engine.options)
+    engine.start_thread("koppel-heartbeat", lambda: supervision.run(engine, take_over_work=supervisor))
+    if scheduler:
+        from koppel.sync import schedules
+
+        engine.start_thread("koppel-scheduler", lambda: schedules.run(engine))
+    _engine = engine
+    log.info("engine launched as executor %s", engine.executor_id)
+    return engine
+
+
+def shutdown(workflow_completion_timeout: int = 0) -> None:
+    """Stop the engine's threads and DBOS; unfinished workflows resume on the next launch."""
+    global _engine
+    engine, _engine = _engine, None
+    if engine is not None:
+        engine.stop.set()
+        for thread in engine.threads:
+            thread.join(timeout=10)
+    DBOS.destroy(workflow_completion_timeout_sec=workflow_completion_timeout)
+
+
+def running() -> Engine:
+    """The engine of this process; raises when it was not launched."""
+    if _engine is None:
+        raise RuntimeError("the engine is not running in this process: call koppel.sync.engine.launch()")
+    return _engine
+
+
+def is_running() -> bool:
+    return _engine is not None

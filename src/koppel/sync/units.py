@@ -1,0 +1,328 @@
+"""The small typed API flows use to be durable: declare flow runs, units of work and steps; start
+them with deterministic ids; record each record's outcome; read and advance cursors; look up and
+write links; open and close runs. Flows never touch SQL, the ORM or DBOS directly.
+
+Reads and writes here are DBOS steps when called from a workflow, so a resumed workflow sees what
+it saw before and does not write twice; called from inside a step, or outside any workflow, they
+are plain calls. Workflow and step arguments and results are stored (as JSON) by DBOS: pass ids
+and keys, never customer data.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowID, WorkflowHandle
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from koppel.errors import KoppelError, Outcome, RetryableError
+from koppel.sync.engine import RUN_QUEUE, UNIT_QUEUE
+
+P = ParamSpec("P")
+R = TypeVar("R")
+Unit = Callable[Concatenate[int, str, P], R]      # (integration_id, key, …ids) → result
+FlowRun = Callable[[int, bool], dict[str, int]]   # (integration_id, full) → counts per outcome
+
+
+# ---- declaring and starting work -------------------------------------------------------------
+
+_unit_flows: dict[Callable[..., Any], str] = {}
+_flow_runs: dict[str, FlowRun] = {}
+
+
+def unit_of_work(flow: str, name: str | None = None) -> Callable[[Unit[P, R]], Unit[P, R]]:
+    """Declare a unit-of-work workflow of `flow`, taking (integration_id, key, …ids).
+
+    Its workflow name (`flow.name`) is stored with each workflow for recovery: keep it stable.
+    """
+    def declare(fn: Unit[P, R]) -> Unit[P, R]:
+        workflow = DBOS.workflow(name=f"{flow}.{name or fn.__name__}")(fn)
+        _unit_flows[workflow] = flow
+        return workflow
+    return declare
+
+
+def flow_run(flow: str) -> Callable[[FlowRun], FlowRun]:
+    """Declare the workflow that runs `flow` once for an integration: (integration_id, full) → counts.
+
+    The scheduler and `koppel sync` start it by flow name; the function opens and closes its Run.
+    """
+    def declare(fn: FlowRun) -> FlowRun:
+        workflow = DBOS.workflow(name=f"{flow}.run")(fn)
+        _flow_runs[flow] = workflow
+        return workflow
+    return declare
+
+
+def step(*, retries: int = 0, interval_seconds: float = 1.0, backoff_rate: float = 2.0,
+         name: str | None = None) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Declare a step: its result is checkpointed, so a resumed workflow does not run it again.
+
+    A step may run more than once if its process dies mid-way: steps that write remotely look for
+    their own earlier success first. `retries` retries `RetryableError` only, with backoff.
+    """
+    def declare(fn: Callable[P, R]) -> Callable[P, R]:
+        return DBOS.step(name=name or f"{fn.__module__}.{fn.__qualname__}", retries_allowed=retries > 0,
+                         max_attempts=max(retries, 1), interval_seconds=interval_seconds,
+                         backoff_rate=backoff_rate,
+                         should_retry=lambda error: isinstance(error, RetryableError))(fn)
+    return declare
+
+
+def flows() -> list[str]:
+    """Names of the flows whose run workflow is declared (imported) in this process."""
+    return sorted(_flow_runs)
+
+
+def unit_id(flow: str, integration_id: int, key: str) -> str:
+    """The workflow id of one unit of work, e.g. `orders:3:100234`: the same record, the same id."""
+    return f"{flow}:{integration_id}:{key}"
+
+
+def run_id_prefix(flow: str, integration_id: int) -> str:
+    return f"run:{flow}:{integration_id}:"
+
+
+def start_unit(unit: Unit[P, R], integration_id: int, key: str,
+               *args: P.args, **kwargs: P.kwargs) -> WorkflowHandle[R]:
+    """Queue one unit of work on its integration's partition; starting it again returns the first.
+
+    Works from a workflow (the start is recorded: a resumed run does not start it twice) and from
+    plain code.
+    """
+    flow = _unit_flows.get(unit)
+    if flow is None:
+        raise ValueError(f"{getattr(unit, '__name__', unit)!r} is not declared with @unit_of_work")
+    with SetWorkflowID(unit_id(flow, integration_id, key)), \
+            SetEnqueueOptions(queue_partition_key=str(integration_id)):
+        return DBOS.enqueue_workflow(UNIT_QUEUE, unit, integration_id, key, *args, **kwargs)
+
+
+def start_flow_run(flow: str, integration_id: int, *, full: bool = False,
+                   workflow_id: str | None = None) -> WorkflowHandle[dict[str, int]]:
+    """Queue a run of `flow` for an integration; one run per (integration, flow) runs at a time.
+
+    `workflow_id` must start with `run_id_prefix(flow, integration_id)`; the scheduler gives one per
+    time slot, so two schedulers start each slot once.
+    """
+    workflow = _flow_runs.get(flow)
+    if workflow is None:
+        raise LookupError(f"no flow {flow!r} is declared; known: {', '.join(flows()) or 'none'}")
+    prefix = run_id_prefix(flow, integration_id)
+    workflow_id = workflow_id or f"{prefix}{timezone.now():%Y%m%dT%H%M%S.%fZ}"
+    if not workflow_id.startswith(prefix):
+        raise ValueError(f"workflow id {workflow_id!r} must start with {prefix!r}")
+    with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=f"{integration_id}:{flow}"):
+        return DBOS.enqueue_workflow(RUN_QUEUE, workflow, integration_id, full)
+
+
+def run_active(flow: str, integration_id: int) -> bool:
+    """Whether a run of `flow` for the integration is queued or running."""
+    return bool(DBOS.list_workflows(workflow_id_prefix=run_id_prefix(flow, integration_id),
+                                    status=["ENQUEUED", "PENDING", "DELAYED"],
+                                    load_input=False, load_output=False, limit=1))
+
+
+# ---- database access ---------------------------------------------------------------------------
+
+def _database_step(fn: Callable[P, R]) -> Callable[P, R]:
+    """A step that uses the Django database from a DBOS worker thread, closing what it opened."""
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if not connection.in_atomic_block:
+                close_old_connections()
+    return DBOS.step(name=f"koppel.sync.{fn.__name__}")(wrapper)
+
+
+# ---- runs --------------------------------------------------------------------------------------
+
+@_database_step
+def start_run(integration_id: int, flow: str) -> int:
+    """Open a Run of `flow` for this workflow; returns its id."""
+    from koppel.sync.models import Run
+
+    run = Run.objects.create(integration_id=integration_id, flow=flow, workflow_id=DBOS.workflow_id or "",
+                             started_at=timezone.now())
+    return int(run.pk)
+
+
+@_database_step
+def finish_run(run_id: int, counts: Mapping[str, int], error: str = "") -> str:
+    """Close a Run with its counts per outcome; returns its status (failed, partial or succeeded)."""
+    from koppel.sync.models import Run
+
+    parked = sum(counts.get(o.value, 0) for o in (Outcome.RETRY, Outcome.NEEDS_ATTENTION,
+                                                   Outcome.BROKEN_CONNECTION))
+    status = Run.Status.FAILED if error else Run.Status.PARTIAL if parked else Run.Status.SUCCEEDED
+    Run.objects.filter(pk=run_id).update(status=status, counts=dict(counts), error=error,
+                                         finished_at=timezone.now())
+    return str(status)
+
+
+# ---- record outcomes ---------------------------------------------------------------------------
+
+@_database_step
+def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome | str, *,
+                   reason: str = "", target_key: str = "", payload_in: Any = None, payload_out: Any = None,
+                   run_id: int | None = None) -> int:
+    """Remember what happened to one record: its latest outcome, with tries counted.
+
+    Payloads are dropped when the workspace keeps metadata only. Returns the attempts so far.
+    """
+    from koppel.sync.models import Activity
+    from koppel.web.integrations.models import Integration
+
+    if Integration.objects.filter(pk=integration_id, workspace__metadata_only=True).exists():
+        payload_in = payload_out = None
+    now = timezone.now()
+    fields = {"outcome": Outcome(outcome).value, "reason": reason, "target_key": target_key,
+              "payload_in": payload_in, "payload_out": payload_out, "run_id": run_id, "updated_at": now}
+    where = {"integration_id": integration_id, "entity": entity, "key": key}
+    with transaction.atomic():
+        if not Activity.objects.filter(**where).update(attempts=F("attempts") + 1, **fields):
+            try:
+                with transaction.atomic():
+                    Activity.objects.create(**where, **fields, attempts=1, created_at=now)
+            except IntegrityError:  # recorded concurrently: count this try on that row
+                Activity.objects.filter(**where).update(attempts=F("attempts") + 1, **fields)
+        return int(Activity.objects.filter(**where).values_list("attempts", flat=True).get())
+
+
+def record_error(integration_id: int, entity: str, key: str, error: KoppelError, *,
+                 payload_in: Any = None, payload_out: Any = None, run_id: int | None = None) -> int:
+    """Record a record that could not go, with the error's outcome and message as the reason."""
+    return record_outcome(integration_id, entity, key, error.outcome, reason=str(error),
+                          payload_in=payload_in, payload_out=payload_out, run_id=run_id)
+
+
+# ---- cursors -----------------------------------------------------------------------------------
+
+def _cursor_order(value: str) -> tuple[int, Any]:
+    """How cursor values compare: as integers, else as timestamps, else as text."""
+    try:
+        return (0, int(value))
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (1, moment if moment.tzinfo else timezone.make_aware(moment, timezone.utc))
+    except ValueError:
+        return (2, value)
+
+
+@_database_step
+def read_cursor(integration_id: int, name: str) -> str | None:
+    """Where the last run of this cursor got to, or None before the first."""
+    from koppel.sync.models import Cursor
+
+    return Cursor.objects.filter(integration_id=integration_id, name=name).values_list(
+        "value", flat=True).first()
+
+
+@_database_step
+def advance_cursor(integration_id: int, name: str, value: str) -> str:
+    """Move the cursor to `value` if that is further; never back. Returns the stored value.
+
+    Advance only to what was processed: everything up to `value` must have an outcome recorded.
+    """
+    from koppel.sync.models import Cursor
+
+    for _ in range(2):  # the second pass follows a concurrent first write
+        try:
+            with transaction.atomic():
+                cursor, created = Cursor.objects.select_for_update().get_or_create(
+                    integration_id=integration_id, name=name, defaults={"value": value})
+                if not created and _cursor_order(value) > _cursor_order(cursor.value):
+                    cursor.value = value
+                    cursor.save(update_fields=["value", "updated_at"])
+                return str(cursor.value)
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"cursor {name!r} of integration {integration_id} could not be written")
+
+
+# ---- links -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Link:
+    """One record linked across the two systems: its key in the source and in the target."""
+
+    entity: str
+    source_key: str
+    target_key: str
+    payload_hash: str
+
+
+def _link(row: dict[str, str] | None) -> Link | None:
+    return Link(**row) if row else None
+
+
+_LINK_FIELDS = ("entity", "source_key", "target_key", "payload_hash")
+
+
+@_database_step
+def _find_link(integration_id: int, entity: str, by: str, value: str) -> dict[str, str] | None:
+    from koppel.sync.models import Link as LinkRow
+
+    return LinkRow.objects.filter(integration_id=integration_id, entity=entity, **{by: value}).order_by(
+        "pk").values(*_LINK_FIELDS).first()
+
+
+def find_link(integration_id: int, entity: str, source_key: str) -> Link | None:
+    """The link of a source record (e.g. an MWW order number), if it was linked before."""
+    return _link(_find_link(integration_id, entity, "source_key", source_key))
+
+
+def find_link_by_target(integration_id: int, entity: str, target_key: str) -> Link | None:
+    """The link of a target record (e.g. an AV debtor number), if one points to it."""
+    return _link(_find_link(integration_id, entity, "target_key", target_key))
+
+
+@_database_step
+def _write_link(integration_id: int, entity: str, source_key: str, target_key: str,
+                payload_hash: str) -> dict[str, str]:
+    from koppel.sync.models import Link as LinkRow
+
+    where = {"integration_id": integration_id, "entity": entity, "source_key": source_key}
+    try:
+        with transaction.atomic():
+            LinkRow.objects.create(**where, target_key=target_key, payload_hash=payload_hash)
+    except IntegrityError:
+        pass  # someone linked it first: theirs stands
+    return dict(LinkRow.objects.filter(**where).values(*_LINK_FIELDS).get())
+
+
+def write_link(integration_id: int, entity: str, source_key: str, target_key: str,
+               payload_hash: str = "") -> Link:
+    """Link a source record to the target record made for it; if it was linked already (perhaps
+    at this very moment by another worker), that link stands and is returned instead."""
+    row = _write_link(integration_id, entity, source_key, target_key, payload_hash)
+    return Link(**row)
+
+
+@_database_step
+def remember_sent(integration_id: int, entity: str, source_key: str, payload_hash: str) -> None:
+    """Store the hash of what was last sent for a linked record, to skip unchanged records later."""
+    from koppel.sync.models import Link as LinkRow
+
+    LinkRow.objects.filter(integration_id=integration_id, entity=entity, source_key=source_key).update(
+        payload_hash=payload_hash, updated_at=timezone.now())
+
+
+@_database_step
+def forget_link(integration_id: int, entity: str, source_key: str) -> bool:
+    """Drop a link, so the record is matched and sent again on its next sync."""
+    from koppel.sync.models import Link as LinkRow
+
+    deleted, _ = LinkRow.objects.filter(integration_id=integration_id, entity=entity,
+                                        source_key=source_key).delete()
+    return deleted > 0

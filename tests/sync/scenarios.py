@@ -1,0 +1,270 @@
+"""Engine scenarios, each run in a child process of its own: Django and DBOS are configured once
+per process, and crash tests need a process to kill.
+
+    python -m tests.sync.scenarios NAME [ARG …]
+
+The environment says which database (KOPPEL_DATA_DIR, KOPPEL_DATABASE_URL,
+KOPPEL_SYSTEM_DATABASE_URL) and where to trace (KOPPEL_TEST_TRACE). The last line printed is
+`RESULT <json>`, which the test reads.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from koppel.sync.engine import EngineOptions
+
+FAST = EngineOptions(polling_interval=0.1, heartbeat_interval=0.3, executor_timeout=2.0,
+                     scheduler_interval=0.2, unit_rate_limit=100)
+
+
+def prepare() -> None:
+    from koppel.web import setup
+
+    setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    import tests.sync.workflows  # noqa: F401  (declares the workflows before the engine starts)
+
+
+def integration(name: str = "shop", *, metadata_only: bool = False, retention_days: int = 14) -> int:
+    from koppel.web.accounts.models import Workspace
+    from koppel.web.integrations.models import Connection, Integration
+
+    workspace, _ = Workspace.objects.get_or_create(
+        name=f"ws-{name}", defaults={"metadata_only": metadata_only, "retention_days": retention_days})
+    shop, _ = Connection.objects.get_or_create(workspace=workspace, name="shop", system="mijnwebwinkel")
+    books, _ = Connection.objects.get_or_create(workspace=workspace, name="books", system="accountview")
+    found, _ = Integration.objects.get_or_create(name=name, workspace=workspace,
+                                                 defaults={"shop": shop, "books": books})
+    return int(found.pk)
+
+
+def launch(executor_id: str) -> None:
+    """Start the engine of this process, unless an earlier scenario of the batch did."""
+    from koppel.sync import engine
+
+    if not engine.is_running():
+        engine.launch(executor_id=executor_id, options=FAST)
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run `work(i)` in `count` threads released at the same moment; returns results in order."""
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = work(index)
+        except Exception as error:  # reported, not swallowed: the test compares results
+            results[index] = f"error: {error!r}"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+# ---- scenarios ---------------------------------------------------------------------------------
+
+def idempotent_start() -> dict[str, Any]:
+    """The same unit of work started twice, at once and after it finished, runs once."""
+    from koppel.sync import units
+    from tests.sync.workflows import count_once, traces
+
+    iid = integration("idempotent")
+    launch("batch")
+    handles = in_threads(2, lambda _: units.start_unit(count_once, iid, "order-1"))
+    results = [handle.get_result() for handle in handles]
+    again = units.start_unit(count_once, iid, "order-1")
+    return {"ids": [h.get_workflow_id() for h in handles] + [again.get_workflow_id()],
+            "results": results + [again.get_result()], "traces": traces()}
+
+
+def crash_worker(executor_id: str, key: str, start: str) -> dict[str, Any]:
+    """A worker that (when `start` is "start") starts the three-step unit, then waits for it."""
+    from dbos import DBOS
+
+    from koppel.sync import units
+    from tests.sync.workflows import three_steps, trace
+
+    iid = integration()
+    launch(executor_id)
+    trace(f"ready:{executor_id}")
+    if start == "start":
+        units.start_unit(three_steps, iid, key)
+    workflow_id = units.unit_id("test", iid, key)
+    deadline = time.monotonic() + 60
+    while (status := DBOS.get_workflow_status(workflow_id)) is None or status.status != "SUCCESS":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{workflow_id} did not finish: {status}")
+        time.sleep(0.1)
+    return {"result": DBOS.retrieve_workflow(workflow_id).get_result(), "executor": status.executor_id}
+
+
+def units_records() -> dict[str, Any]:
+    """Outcomes (attempts, metadata only), runs, links and cursors through the units API."""
+    from koppel.errors import NeedsAttention, Outcome
+    from koppel.sync import units
+    from koppel.sync.models import Activity, Run
+
+    full, bare = integration("full"), integration("bare", metadata_only=True)
+    for iid in (full, bare):
+        units.record_outcome(iid, "order", "1", Outcome.RETRY, reason="timeout", payload_in={"n": 1})
+        units.record_error(iid, "order", "1", NeedsAttention("article X unknown"), payload_in={"n": 1},
+                           payload_out={"ORD_NR": 1})
+    activity = {row["integration_id"]: row for row in Activity.objects.values(
+        "integration_id", "outcome", "reason", "attempts", "payload_in", "payload_out")}
+    run_ok, run_parked = units.start_run(full, "orders"), units.start_run(full, "orders")
+    statuses = [units.finish_run(run_ok, {"sent": 2, "skipped": 1}),
+                units.finish_run(run_parked, {"sent": 1, "needs_attention": 1}),
+                units.finish_run(units.start_run(full, "orders"), {}, error="connection broken")]
+    return {"full": activity[full], "bare": activity[bare], "statuses": statuses,
+            "runs": Run.objects.filter(finished_at__isnull=False).count()}
+
+
+def links() -> dict[str, Any]:
+    """Eight workers link the same order at once, each to a target of its own: one link wins."""
+    from koppel.sync import units
+    from koppel.sync.models import Link
+
+    iid = integration("links")
+    results = in_threads(8, lambda i: units.write_link(iid, "order", "1001", f"SO-{i}"))
+    winner = units.find_link(iid, "order", "1001")
+    assert winner is not None
+    units.remember_sent(iid, "order", "1001", "abc")
+    by_target = units.find_link_by_target(iid, "order", winner.target_key)
+    return {"targets": sorted({getattr(r, "target_key", str(r)) for r in results}),
+            "winner": winner.target_key, "by_target": by_target.source_key if by_target else None,
+            "hash": getattr(units.find_link(iid, "order", "1001"), "payload_hash", None),
+            "rows": Link.objects.count(), "missing": units.find_link(iid, "order", "404"),
+            "forgot": units.forget_link(iid, "order", "1001"), "after": units.find_link(iid, "order", "1001")}
+
+
+def cursors() -> dict[str, Any]:
+    """Cursors move forward only: numbers, timestamps, and many advances at once."""
+    from koppel.sync import units
+
+    iid = integration("cursors")
+    first = units.read_cursor(iid, "orders")
+    steps = [units.advance_cursor(iid, "orders", value) for value in ("5", "3", "10", "9")]
+    stamps = [units.advance_cursor(iid, "stock", value) for value in
+              ("2026-11-26T10:00:00+00:00", "2026-11-26T09:00:00Z", "2026-11-26T12:00:00+01:00",
+               "2026-11-26T11:30:00Z")]
+    concurrent = in_threads(8, lambda i: units.advance_cursor(iid, "race", str(i * 7 % 8)))
+    return {"first": first, "steps": steps, "stamps": stamps, "race": units.read_cursor(iid, "race"),
+            "concurrent_errors": [r for r in concurrent if str(r).startswith("error")]}
+
+
+def schedules() -> dict[str, Any]:
+    """Schedules are read on each tick: edits apply at once; two schedulers start a slot once."""
+    from dbos import DBOS
+
+    from koppel.sync import schedules as scheduler
+    from koppel.sync import units
+    from koppel.web.integrations.models import Schedule
+    from tests.sync.workflows import traces
+
+    iid = integration("schedules")
+    launch("batch")
+    schedule = Schedule.objects.create(integration_id=iid, flow="tick", interval_seconds=3600)
+    Schedule.objects.create(integration_id=iid, flow="not-declared", interval_seconds=1)
+    t0 = datetime(2026, 11, 26, 10, 0, 5, tzinfo=UTC)
+
+    def tick(at: datetime) -> list[str]:
+        started = scheduler.tick(at)
+        for workflow_id in started:
+            DBOS.retrieve_workflow(workflow_id).get_result()
+        return started
+
+    log: dict[str, Any] = {"first": in_threads(2, lambda _: scheduler.tick(t0))}
+    for workflow_id in {w for started in log["first"] for w in started}:
+        DBOS.retrieve_workflow(workflow_id).get_result()
+    log["same_slot"] = tick(t0 + timedelta(seconds=10))
+    Schedule.objects.filter(pk=schedule.pk).update(interval_seconds=5)
+    log["faster"] = tick(t0 + timedelta(seconds=11))
+    log["next_slot"] = tick(t0 + timedelta(seconds=16))
+    Schedule.objects.filter(pk=schedule.pk).update(enabled=False)
+    log["disabled"] = tick(t0 + timedelta(seconds=30))
+    log["ticks"] = traces().count(f"tick:{iid}")
+    log["active"] = units.run_active("tick", iid)
+    return log
+
+
+def retention() -> dict[str, Any]:
+    """Activity and runs past their workspace's retention go, newer stay; old workflows go.
+
+    Purges every workspace: in a batch, run it last.
+    """
+    from dbos import DBOS
+
+    from koppel.sync import retention as keeper
+    from koppel.sync import units
+    from koppel.sync.models import Activity, Run
+    from tests.sync.workflows import count_once
+
+    now = datetime.now(UTC)
+    short, long = integration("short", retention_days=1), integration("long", retention_days=30)
+    for iid in (short, long):
+        for age in (0, 2, 20, 40):
+            key = f"age-{age}"
+            units.record_outcome(iid, "order", key, "sent")
+            Activity.objects.filter(integration_id=iid, key=key).update(updated_at=now - timedelta(days=age))
+            run = units.start_run(iid, "orders")
+            units.finish_run(run, {"sent": 1})
+            Run.objects.filter(pk=run).update(finished_at=now - timedelta(days=age))
+    launch("batch")
+    units.start_unit(count_once, short, "kept").get_result()
+    purged_now = keeper.purge(now)
+    kept = {iid: sorted(Activity.objects.filter(integration_id=iid).values_list("key", flat=True))
+            for iid in (short, long)}
+    runs = {iid: Run.objects.filter(integration_id=iid).count() for iid in (short, long)}
+    mine = units.unit_id("test", short, "")
+    workflows_now = len(DBOS.list_workflows(workflow_id_prefix=mine))
+    purged_later = keeper.purge(now + timedelta(days=31))
+    return {"purged_now": vars(purged_now), "kept_short": kept[short], "kept_long": kept[long],
+            "runs_short": runs[short], "runs_long": runs[long], "workflows_now": workflows_now,
+            "purged_later": vars(purged_later),
+            "workflows_later": len(DBOS.list_workflows(workflow_id_prefix=mine))}
+
+
+BATCH: dict[str, Callable[[], dict[str, Any]]] = {
+    "units_records": units_records, "links": links, "cursors": cursors,
+    "idempotent_start": idempotent_start, "schedules": schedules, "retention": retention,
+}
+
+
+def batch() -> dict[str, Any]:
+    """The scenarios that need no process of their own, in one process (each costs seconds)."""
+    return {name: scenario() for name, scenario in BATCH.items()}
+
+
+def main() -> None:
+    name, *args = sys.argv[1:]
+    prepare()
+    try:
+        result = {"batch": batch, "crash_worker": crash_worker}[name](*args)
+    finally:
+        from koppel.sync import engine
+
+        if engine.is_running():
+            engine.shutdown()
+    print("RESULT " + json.dumps(result, default=repr), flush=True)
+
+
+if __name__ == "__main__":
+    main()
