@@ -58,6 +58,7 @@ class AccountViewSandbox:
         self.calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
         self.server: RunningServer | None = None
+        self._seeded: dict[tuple[int, int], Any] = {}
         if seed is not None:
             self.seed(seed=seed, size=size)
 
@@ -103,9 +104,16 @@ class AccountViewSandbox:
     # --- data ----------------------------------------------------------------------------------------------
 
     def seed(self, *, seed: int = 1, size: int = 50) -> dict[str, int]:
-        """Replace all data with the deterministic data set for (seed, size)."""
-        self.state.reset()
-        return seed_sandbox(self.state, seed=seed, size=size)
+        """Replace all data with the deterministic data set for (seed, size); a data set made once is kept
+        and copied back, so reseeding between tests is cheap."""
+        cached = self._seeded.get((seed, size))
+        if cached is None:
+            self.state.reset()
+            seed_sandbox(self.state, seed=seed, size=size)
+            self._seeded[(seed, size)] = self.state.snapshot()
+        else:
+            self.state.restore(cached)
+        return self.counts()
 
     def reset(self, *, tokens: bool = False) -> None:
         self.state.reset()

@@ -7,6 +7,7 @@ assigned by the server, audit fields, and a sales-order line raising the article
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -121,6 +122,14 @@ class Sandbox:
         with self.lock:
             self.tables = {table: {} for table in self.schema.keys}
             self.counters = {(n.table, n.field): n.start for n in self.schema.numbering}
+
+    def snapshot(self) -> Any:
+        with self.lock:
+            return copy.deepcopy((self.tables, self.counters))
+
+    def restore(self, snapshot: Any) -> None:
+        with self.lock:
+            self.tables, self.counters = copy.deepcopy(snapshot)
 
     # --- lookups -------------------------------------------------------------------------------------------
 
