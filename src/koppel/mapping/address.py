@@ -10,8 +10,8 @@ two-letter country codes. These functions are pure and raise ValueError with a r
 from __future__ import annotations
 
 import json
-import unicodedata
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -107,10 +107,25 @@ def normalise_postcode(postcode: str | None, country: str | None) -> str:
 
 # Names people type that ISO does not list.
 _ALIASES = {
-    "holland": "NL", "the netherlands": "NL", "nederlands": "NL", "belgie": "BE", "duitsland": "DE",
-    "uk": "GB", "great britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
-    "usa": "US", "united states of america": "US", "verenigde staten": "US", "osterreich": "AT",
-    "schweiz": "CH", "zwitserland": "CH", "suisse": "CH", "luxemburg": "LU", "el": "GR",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "nederlands": "NL",
+    "belgie": "BE",
+    "duitsland": "DE",
+    "uk": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "usa": "US",
+    "united states of america": "US",
+    "verenigde staten": "US",
+    "osterreich": "AT",
+    "schweiz": "CH",
+    "zwitserland": "CH",
+    "suisse": "CH",
+    "luxemburg": "LU",
+    "el": "GR",
 }
 
 

@@ -19,7 +19,7 @@ from koppel.mapping.errors import InvalidOverrides, MappingError, MappingProblem
 from koppel.mapping.expressions import ExpressionError, evaluate_expression
 from koppel.mapping.paths import read_path
 from koppel.mapping.spec import FieldMap, MapSpec, Mode, TransformStep, ValueTable
-from koppel.mapping.targets import target_fields
+from koppel.mapping.targets import TargetField, target_fields
 from koppel.mapping.transforms import check_step, is_empty, run_transform
 
 
@@ -39,28 +39,27 @@ def apply_map(
             continue
         try:
             value = _field_value(field, source, tables or {})
+            _check_filled(field, value, known.get(field.target))
         except MappingError as exc:
             problems.extend(p.located(field=field.target, source=field.origin) for p in exc.problems)
             continue
-        if is_empty(value):
-            if field.required:
-                problems.append(MappingProblem(
-                    reason="is empty, but AccountView needs it",
-                    hint=f"Fill in {field.origin} at its source, or give the field a default in the mapping.",
-                    value=value, field=field.target, source=field.origin))
-            continue
-        target = known.get(field.target)
-        limit = target.max_length if target else None
-        if limit is not None and isinstance(value, str) and len(value) > limit:
-            problems.append(MappingProblem(
-                reason=f"{value!r} is {len(value)} characters; AccountView allows {limit}",
-                hint="Shorten it at the source, or add a truncate transform to the mapping.",
-                value=value, field=field.target, source=field.origin))
-            continue
-        payload[field.target] = value
+        if not is_empty(value):
+            payload[field.target] = value
     if problems:
         raise MappingError(problems, map_name=spec.name)
     return payload
+
+
+def _check_filled(field: FieldMap, value: Any, target: TargetField | None) -> None:
+    if is_empty(value) and field.required:
+        hint = f"Fill in {field.origin} at its source, or give the field a default in the mapping."
+        raise MappingError.of("is empty, but AccountView needs it", hint, value=value)
+    limit = target.max_length if target else None
+    if limit is not None and isinstance(value, str) and len(value) > limit:
+        hint = "Shorten it at the source, or add a truncate transform to the mapping."
+        raise MappingError.of(
+            f"{value!r} is {len(value)} characters; AccountView allows {limit}", hint, value=value
+        )
 
 
 def _field_value(field: FieldMap, source: Mapping[str, Any], tables: Mapping[str, ValueTable]) -> Any:
@@ -70,8 +69,9 @@ def _field_value(field: FieldMap, source: Mapping[str, Any], tables: Mapping[str
         try:
             value = evaluate_expression(field.expr, source)
         except ExpressionError as exc:
-            raise MappingError.of(f"the expression failed: {exc}",
-                                  "Correct the expression in the mapping.") from None
+            raise MappingError.of(
+                f"the expression failed: {exc}", "Correct the expression in the mapping."
+            ) from None
     else:
         value = field.const
     for step in field.transforms:
@@ -84,7 +84,9 @@ def _field_value(field: FieldMap, source: Mapping[str, Any], tables: Mapping[str
 
 def default_map_names() -> list[str]:
     folder = resources.files("koppel.mapping").joinpath("defaults")
-    return sorted(entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml"))
+    return sorted(
+        entry.name.removesuffix(".toml") for entry in folder.iterdir() if entry.name.endswith(".toml")
+    )
 
 
 def load_default_map(name: str) -> MapSpec:
@@ -118,7 +120,9 @@ def merge_overrides(default_spec: MapSpec, overrides: Mapping[str, Any]) -> MapS
     problems: list[str] = []
     if not isinstance(overrides, Mapping):
         raise InvalidOverrides(default_spec.name, ["overrides must be an object"])
-    problems += [f"unknown key {key!r} (use 'fields' and 'remove')" for key in overrides if key not in _OVERRIDE_KEYS]
+    problems += [
+        f"unknown key {key!r} (use 'fields' and 'remove')" for key in overrides if key not in _OVERRIDE_KEYS
+    ]
     fields = {f.target: f.model_dump(exclude_unset=True) | {"target": f.target} for f in default_spec.fields}
     known = target_fields(default_spec.target)
 
@@ -149,7 +153,9 @@ def merge_overrides(default_spec: MapSpec, overrides: Mapping[str, Any]) -> MapS
 
     if not problems:
         try:
-            return MapSpec.model_validate(default_spec.model_dump(exclude={"fields"}) | {"fields": list(fields.values())})
+            return MapSpec.model_validate(
+                default_spec.model_dump(exclude={"fields"}) | {"fields": list(fields.values())}
+            )
         except ValidationError as exc:
             problems += [_validation_message(err) for err in exc.errors()]
     raise InvalidOverrides(default_spec.name, problems)

@@ -17,12 +17,12 @@ from koppel.errors import NeedsAttention
 class MappingProblem:
     """One thing wrong with one field of one record."""
 
-    reason: str                    # what is wrong, e.g. "'12345' is not a Dutch postcode"
-    hint: str                      # what to do, e.g. "Correct the postcode in the order (format 1234 AB)."
+    reason: str  # what is wrong, e.g. "'12345' is not a Dutch postcode"
+    hint: str  # what to do, e.g. "Correct the postcode in the order (format 1234 AB)."
     value: object = None
-    field: str | None = None       # target field, e.g. "POST_CODE"
-    source: str | None = None      # where the value came from: a path, "expr: …" or "constant"
-    transform: str | None = None   # the transform that refused it, if any
+    field: str | None = None  # target field, e.g. "POST_CODE"
+    source: str | None = None  # where the value came from: a path, "expr: …" or "constant"
+    transform: str | None = None  # the transform that refused it, if any
 
     def located(self, *, field: str, source: str | None) -> MappingProblem:
         """The same problem, placed at a target field (a transform does not know where it runs)."""
@@ -39,7 +39,9 @@ class MappingProblem:
 class MappingError(NeedsAttention):
     """A record can't be mapped; `problems` lists every field that failed, not only the first."""
 
-    def __init__(self, problems: MappingProblem | Iterable[MappingProblem], *, map_name: str | None = None) -> None:
+    def __init__(
+        self, problems: MappingProblem | Iterable[MappingProblem], *, map_name: str | None = None
+    ) -> None:
         self.problems: list[MappingProblem] = (
             [problems] if isinstance(problems, MappingProblem) else list(problems)
         )

@@ -9,7 +9,7 @@ Hardening, and its limits:
   patterns, not on user patterns;
 - no access to the environment: only the record is bound, JSONata has no file, process or environment
   functions, and we register no Python functions. Decimals in the record are passed as strings, so money
-  arithmetic stays in the Decimal transforms.
+  arithmetic stays in the Decimal transforms; null values are passed as absent.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import re2
-from jsonata import Jsonata, JException
+from jsonata import JException, Jsonata
 from jsonata.regex_engine import CompiledPattern, RegexFlags
 
 TIMEOUT_MS = 200
@@ -50,7 +50,9 @@ def check_expression(text: str) -> None:
     _compile(text, TIMEOUT_MS, MAX_DEPTH)
 
 
-def evaluate_expression(text: str, data: Any, *, timeout_ms: int = TIMEOUT_MS, max_depth: int = MAX_DEPTH) -> Any:
+def evaluate_expression(
+    text: str, data: Any, *, timeout_ms: int = TIMEOUT_MS, max_depth: int = MAX_DEPTH
+) -> Any:
     """The result of the JSONata expression `text` over `data` (None when it yields nothing)."""
     expression = _compile(text, timeout_ms, max_depth)
     try:
@@ -81,7 +83,9 @@ def _message(exc: JException) -> str:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        # null reads as absent: JSONata functions accept undefined but refuse null ($replace(null, …)),
+        # and whether a missing value comes as null or not at all is an accident of the payload
+        return {str(k): _jsonable(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, Decimal):

@@ -33,7 +33,7 @@ def parse_path(path: str) -> tuple[str | int, ...]:
             if not match:
                 raise ValueError(f"bad source path {path!r}: {rest!r} is not an index like [0]")
             steps.append(int(match.group(1)))
-            rest = rest[match.end():]
+            rest = rest[match.end() :]
     return tuple(steps)
 
 

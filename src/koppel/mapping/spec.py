@@ -71,8 +71,9 @@ class FieldMap(BaseModel):
 
     @model_validator(mode="after")
     def _one_origin(self) -> FieldMap:
-        given = [k for k in ("source", "const", "expr") if getattr(self, k) is not None or (
-            k == "const" and "const" in self.model_fields_set)]
+        given = [k for k in ("source", "expr") if getattr(self, k) is not None]
+        if self.const is not None or (not given and "const" in self.model_fields_set):
+            given.append("const")  # a null const counts only when it is all there is: JSON dumps carry nulls
         if len(given) != 1:
             raise ValueError(
                 f"field {self.target!r} needs exactly one of source, const or expr (got {given or 'none'})"
@@ -102,8 +103,8 @@ class MapSpec(BaseModel):
 
     name: str
     description: str = ""
-    input: str = ""          # what the map reads, e.g. "{order, context}"; documentation for map authors
-    target: str              # AccountView table the payload is for, e.g. "CONTACT"
+    input: str = ""  # what the map reads, e.g. "{order, context}"; documentation for map authors
+    target: str  # AccountView table the payload is for, e.g. "CONTACT"
     fields: list[FieldMap]
 
     @model_validator(mode="after")

@@ -17,11 +17,11 @@ from importlib import resources
 class TargetField:
     table: str
     name: str
-    type: str          # FoxPro type letter: C character, M memo, N/Y/B/I numbers, L logical, D/T dates
+    type: str  # FoxPro type letter: C character, M memo, N/Y/B/I numbers, L logical, D/T dates
     length: int
     mandatory: bool
-    upper: bool        # AccountView stores the value upper-cased
-    assumed: bool      # not in a public data dictionary; see targets.json
+    upper: bool  # AccountView stores the value upper-cased
+    assumed: bool  # not in a public data dictionary; see targets.json
 
     @property
     def max_length(self) -> int | None:

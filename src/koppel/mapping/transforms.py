@@ -30,7 +30,7 @@ class Transform:
     name: str
     func: Callable[[Any, Any, Mapping[str, ValueTable]], Any]
     args_model: type[BaseModel]
-    takes_empty: bool          # False: an empty value skips this transform and stays empty
+    takes_empty: bool  # False: an empty value skips this transform and stays empty
     summary: str
 
 
@@ -92,9 +92,14 @@ def run_transform(
     try:
         parsed = transform.args_model.model_validate(resolved)
     except ValidationError as exc:
-        raise _with_name(MappingError.of(
-            f"its arguments read from the record are not usable ({_describe(exc)})",
-            "Check the fields the map reads its arguments from.", value=value), name) from None
+        raise _with_name(
+            MappingError.of(
+                f"its arguments read from the record are not usable ({_describe(exc)})",
+                "Check the fields the map reads its arguments from.",
+                value=value,
+            ),
+            name,
+        ) from None
     try:
         return transform.func(value, parsed, tables or {})
     except MappingError as exc:
@@ -124,9 +129,12 @@ def _refuse(reason: str, hint: str, value: Any) -> MappingError:
 
 
 def _several(value: list[Any]) -> MappingError:
-    return _refuse(f"expected one value but got {len(value)}: {value!r}",
-                   "An order line priced at several VAT rates must be split into one line per rate before "
-                   "mapping; otherwise check the path the map reads.", value)
+    return _refuse(
+        f"expected one value but got {len(value)}: {value!r}",
+        "An order line priced at several VAT rates must be split into one line per rate before "
+        "mapping; otherwise check the path the map reads.",
+        value,
+    )
 
 
 # -- text -------------------------------------------------------------------------------------------------
@@ -137,8 +145,11 @@ def _text(value: Any) -> str:
         return value
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return str(value)
-    raise _refuse(f"expected text but got {type(value).__name__} {value!r}",
-                  "Map a text field here, or adjust the map.", value)
+    raise _refuse(
+        f"expected text but got {type(value).__name__} {value!r}",
+        "Map a text field here, or adjust the map.",
+        value,
+    )
 
 
 @_transform("trim")
@@ -174,8 +185,11 @@ def max_length(value: Any, args: LengthArgs, tables: Mapping[str, ValueTable]) -
     """Refuse a value longer than `length` where cutting it would make it wrong (e-mail, VAT number)."""
     text = _text(value)
     if len(text) > args.length:
-        raise _refuse(f"{text!r} is {len(text)} characters, AccountView allows {args.length}",
-                      "Shorten it in the shop.", value)
+        raise _refuse(
+            f"{text!r} is {len(text)} characters, AccountView allows {args.length}",
+            "Shorten it in the shop.",
+            value,
+        )
     return text
 
 
@@ -198,8 +212,9 @@ def email(value: Any, args: NoArgs, tables: Mapping[str, ValueTable]) -> str:
     """Trim and lower-case an e-mail address; refuse one that is not an address."""
     text = _text(value).strip().lower()
     if not _EMAIL.fullmatch(text):
-        raise _refuse(f"{value!r} is not an e-mail address",
-                      "Correct the customer's e-mail address in the shop.", value)
+        raise _refuse(
+            f"{value!r} is not an e-mail address", "Correct the customer's e-mail address in the shop.", value
+        )
     return text
 
 
@@ -227,7 +242,9 @@ def split_house_number(value: Any, args: SplitArgs, tables: Mapping[str, ValueTa
     try:
         parts = address.split_house_number(street, number)
     except ValueError as exc:
-        raise _refuse(str(exc), "Correct the house number in the order (e.g. 12, 12A, 12-3).", value) from None
+        raise _refuse(
+            str(exc), "Correct the house number in the order (e.g. 12, 12A, 12-3).", value
+        ) from None
     return {"street": parts.street, "number": parts.number_text, "suffix": parts.suffix}[args.part]
 
 
@@ -251,8 +268,9 @@ def country_code(value: Any, args: NoArgs, tables: Mapping[str, ValueTable]) -> 
     try:
         return address.country_code(_text(value))
     except ValueError as exc:
-        raise _refuse(str(exc), "Correct the country in the order, or use its two-letter ISO code.",
-                      value) from None
+        raise _refuse(
+            str(exc), "Correct the country in the order, or use its two-letter ISO code.", value
+        ) from None
 
 
 # -- numbers and money ------------------------------------------------------------------------------------
@@ -310,8 +328,11 @@ class VatArgs(Args):
 def _rate_factor(args: VatArgs, value: Any) -> Decimal:
     rate = as_decimal(args.rate)
     if rate < 0 or rate >= 100:
-        raise _refuse(f"VAT rate {rate} is not a percentage between 0 and 100",
-                      "Check the VAT rate the map reads.", value)
+        raise _refuse(
+            f"VAT rate {rate} is not a percentage between 0 and 100",
+            "Check the VAT rate the map reads.",
+            value,
+        )
     return 1 + rate / 100
 
 
@@ -354,7 +375,7 @@ _arithmetic("divide", lambda a, b: a / b, "Divide by `value` (Decimal), optional
 
 class DateArgs(Args):
     format: str = "%Y-%m-%d"
-    input_format: str | None = None   # None: ISO 8601 (2024-03-06, 2024-03-06T14:02:11, with or without zone)
+    input_format: str | None = None  # None: ISO 8601 (2024-03-06, 2024-03-06T14:02:11, with or without zone)
 
 
 @_transform("date_format", DateArgs)
@@ -383,8 +404,11 @@ def lookup(value: Any, args: LookupArgs, tables: Mapping[str, ValueTable]) -> An
     """Translate a value through a value table (mapping table, default value, force default)."""
     table = tables.get(args.table)
     if table is None:
-        raise _refuse(f"value table {args.table!r} is not set up for this integration",
-                      f"Add the {args.table!r} table to the integration's settings.", value)
+        raise _refuse(
+            f"value table {args.table!r} is not set up for this integration",
+            f"Add the {args.table!r} table to the integration's settings.",
+            value,
+        )
     if table.force:
         return table.default
     if isinstance(value, list) and value:
@@ -397,8 +421,11 @@ def lookup(value: Any, args: LookupArgs, tables: Mapping[str, ValueTable]) -> An
         return table.default
     if is_empty(value):
         return None
-    raise _refuse(f"{value!r} is not in value table {args.table!r} and the table has no default",
-                  f"Add {value!r} to the {args.table!r} table, or give the table a default value.", value)
+    raise _refuse(
+        f"{value!r} is not in value table {args.table!r} and the table has no default",
+        f"Add {value!r} to the {args.table!r} table, or give the table a default value.",
+        value,
+    )
 
 
 def _table_entry(table: ValueTable, value: Any) -> tuple[bool, Any]:

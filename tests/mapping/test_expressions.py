@@ -1,0 +1,81 @@
+import time
+from decimal import Decimal
+
+import pytest
+
+from koppel.mapping.expressions import ExpressionError, check_expression, evaluate_expression
+
+ORDER = {
+    "order": {
+        "number": "1042",
+        "tax_strategy": "",
+        "debtor": {"email": "Jan@Example.nl"},
+        "orderlines": [{"quantity": 2, "price": {"rate": Decimal("21.00")}}, {"quantity": 1}],
+    }
+}
+
+
+def test_evaluates_over_the_record():
+    assert (
+        evaluate_expression('order.number & "-" & $lowercase(order.debtor.email)', ORDER)
+        == "1042-jan@example.nl"
+    )
+    assert evaluate_expression("$sum(order.orderlines.quantity)", ORDER) == 3
+    assert evaluate_expression("order.orderlines.quantity", ORDER) == [2, 1]
+    assert evaluate_expression("order.missing", ORDER) is None
+
+
+def test_decimals_reach_expressions_as_strings():
+    assert evaluate_expression("order.orderlines[0].price.rate", ORDER) == "21.00"
+
+
+def test_regex_literals_run_on_re2():
+    assert (
+        evaluate_expression('$replace("Hoofdstraat 12A", /(\\d+)([A-Z])/, "$1 $2")', {}) == "Hoofdstraat 12 A"
+    )
+    assert evaluate_expression('$contains("ABC", /b/i)', {}) is True
+    assert evaluate_expression('$split("a, b,c", /,\\s*/)', {}) == ["a", "b", "c"]
+    # catastrophic backtracking in a backtracking engine; linear in RE2
+    started = time.monotonic()
+    assert evaluate_expression("$contains(text, /(a+)+b/)", {"text": "a" * 50_000 + "c"}) is False
+    assert time.monotonic() - started < 1
+
+
+def test_patterns_re2_cannot_run_are_refused():
+    with pytest.raises(ExpressionError, match="not supported by RE2"):
+        check_expression('$match("x", /(?<=a)b/)')
+
+
+def test_timeout_is_enforced():
+    started = time.monotonic()
+    with pytest.raises(ExpressionError, match="ran longer than its time limit"):
+        evaluate_expression("($loop := function($n){ $loop($n + 1) }; $loop(0))", {}, timeout_ms=100)
+    assert time.monotonic() - started < 2
+
+
+def test_recursion_depth_is_limited():
+    with pytest.raises(ExpressionError, match="recursed deeper than its limit"):
+        evaluate_expression("($f := function($n){ 1 + $f($n + 1) }; $f(0))", {})
+
+
+def test_the_clock_starts_per_evaluation():
+    # jsonata-python starts its timer when the expression is built; a reused one would time out later
+    evaluate_expression("order.number", ORDER, timeout_ms=50)
+    time.sleep(0.06)
+    assert evaluate_expression("order.number", ORDER, timeout_ms=50) == "1042"
+
+
+@pytest.mark.parametrize("text", ["order.(", "1 +", "{", "a" * 2001])
+def test_bad_expressions_are_refused_before_they_run(text):
+    with pytest.raises(ExpressionError):
+        check_expression(text)
+
+
+def test_no_python_and_no_environment():
+    # JSONata has no functions for files, processes or environment variables, and we register none
+    for text in ['$getenv("HOME")', '$import("os")', "$eval(\"$system('ls')\")"]:
+        with pytest.raises(ExpressionError):
+            evaluate_expression(text, {})
+    # an unbound variable is undefined, never something from the process
+    assert evaluate_expression("$environ", {}) is None
+    assert evaluate_expression("$HOME", {}) is None
