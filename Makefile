@@ -25,10 +25,17 @@ postgres:
 	  service postgresql stop >/dev/null 2>&1 || true; \
 	fi
 
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser itself).
+chromium:
+	@if command -v chromium >/dev/null; then :; else \
+	  echo "installing Chromium from Debian's packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
 demo: deps
 	.venv/bin/koppel demo
 
-test: deps postgres
+test: deps postgres chromium
 	.venv/bin/python -m pytest -q
 
 lint: deps
