@@ -32,7 +32,7 @@ def sandbox(running_sandbox: AccountViewSandbox) -> AccountViewSandbox:
 
 
 def fast_options(sandbox: AccountViewSandbox, **changes: object) -> AccountViewOptions:
-    return AccountViewOptions(profile=sandbox.profile, **{**FAST, **changes})  # type: ignore[arg-type]
+    return AccountViewOptions(**{"profile": sandbox.profile, **FAST, **changes})  # type: ignore[arg-type]
 
 
 @pytest.fixture
