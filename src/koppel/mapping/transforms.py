@@ -249,13 +249,15 @@ def split_house_number(value: Any, args: SplitArgs, tables: Mapping[str, ValueTa
 
 
 class PostcodeArgs(Args):
-    country: str | PathRef | None = None
+    # a code or name, or a list of them (read from the record) of which the first non-empty counts
+    country: str | PathRef | list[str | PathRef | None] | None = None
 
 
 @_transform("normalise_postcode", PostcodeArgs)
 def normalise_postcode(value: Any, args: PostcodeArgs, tables: Mapping[str, ValueTable]) -> str:
     """Postcode in the country's format: NL `1234ab` → `1234 AB`, BE 4 digits, DE 5 digits; others trimmed."""
-    country = args.country if isinstance(args.country, str) else None
+    candidates = args.country if isinstance(args.country, list) else [args.country]
+    country = next((c for c in candidates if isinstance(c, str) and c.strip()), None)
     try:
         return address.normalise_postcode(_text(value), address.country_code(country) if country else None)
     except ValueError as exc:
