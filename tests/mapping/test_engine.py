@@ -123,6 +123,11 @@ def test_a_failing_expression_is_a_mapping_problem():
         apply_map(spec, GOOD)
 
 
+def test_mode_is_create_or_update():
+    with pytest.raises(ValueError, match="mode must be 'create' or 'update'"):
+        apply_map(SPEC, GOOD, tables=TABLES, mode="upsert")  # type: ignore[arg-type]
+
+
 def test_money_stays_decimal():
     spec = MapSpec.model_validate(
         {
@@ -216,6 +221,7 @@ def test_overrides_are_json_round_trippable():
         ({"fields": {"WWW_URL": {"transforms": ["trim"]}}}, "needs exactly one of source, const or expr"),
         ({"remove": ["WWW_URL"]}, "cannot remove 'WWW_URL': the map does not fill it"),
         ({"field": {}}, "unknown key 'field'"),
+        ({"fields": ["CITY"]}, "'fields' must be an object and 'remove' a list"),
     ],
 )
 def test_validate_overrides_names_what_is_wrong(overrides, message):

@@ -18,9 +18,9 @@ from pydantic import ValidationError
 from koppel.mapping.errors import InvalidOverrides, MappingError, MappingProblem
 from koppel.mapping.expressions import ExpressionError, evaluate_expression
 from koppel.mapping.paths import read_path
-from koppel.mapping.spec import FieldMap, MapSpec, Mode, TransformStep, ValueTable
+from koppel.mapping.spec import FieldMap, MapSpec, Mode, ValueTable
 from koppel.mapping.targets import TargetField, target_fields
-from koppel.mapping.transforms import check_step, is_empty, run_transform
+from koppel.mapping.transforms import is_empty, run_transform
 
 
 def apply_map(
@@ -31,6 +31,8 @@ def apply_map(
     mode: Mode = "create",
 ) -> dict[str, Any]:
     """The target payload for `source`; raises MappingError listing every field that failed."""
+    if mode not in ("create", "update"):
+        raise ValueError(f"mode must be 'create' or 'update', not {mode!r}")
     payload: dict[str, Any] = {}
     problems: list[MappingProblem] = []
     known = target_fields(spec.target) or {}
@@ -117,47 +119,41 @@ def merge_overrides(default_spec: MapSpec, overrides: Mapping[str, Any]) -> MapS
     of source/const/expr replaces the other two); a target the map does not fill yet is added. Raises
     InvalidOverrides naming every bad field, transform or key.
     """
-    problems: list[str] = []
     if not isinstance(overrides, Mapping):
         raise InvalidOverrides(default_spec.name, ["overrides must be an object"])
-    problems += [
+    removals = overrides.get("remove") or []
+    changes = overrides.get("fields") or {}
+    if not isinstance(removals, list) or not isinstance(changes, Mapping):
+        raise InvalidOverrides(default_spec.name, ["'fields' must be an object and 'remove' a list"])
+    problems = [
         f"unknown key {key!r} (use 'fields' and 'remove')" for key in overrides if key not in _OVERRIDE_KEYS
     ]
     fields = {f.target: f.model_dump(exclude_unset=True) | {"target": f.target} for f in default_spec.fields}
     known = target_fields(default_spec.target)
 
-    for target in overrides.get("remove") or []:
-        if target not in fields:
+    for target in removals:
+        if fields.pop(target, None) is None:
             problems.append(f"cannot remove {target!r}: the map does not fill it")
-        else:
-            del fields[target]
 
-    for target, change in (overrides.get("fields") or {}).items():
+    for target, change in changes.items():
         if known is not None and target not in known:
             problems.append(f"{default_spec.target} has no field {target!r}")
-            continue
-        if not isinstance(change, Mapping):
+        elif not isinstance(change, Mapping):
             problems.append(f"field {target!r}: the override must be an object")
-            continue
-        unknown = sorted(set(change) - _FIELD_KEYS)
-        if unknown:
+        elif unknown := sorted(set(change) - _FIELD_KEYS):
             problems.append(f"field {target!r}: unknown attribute(s) {', '.join(map(repr, unknown))}")
-            continue
-        problems += [f"field {target!r}: {p}" for p in _transform_problems(change.get("transforms", []))]
-        merged = dict(fields.get(target, {"target": target}))
-        if _ORIGINS & set(change):
-            for origin in _ORIGINS:
-                merged.pop(origin, None)
-        merged.update(change)
-        fields[target] = merged
+        else:
+            merged = dict(fields.get(target, {"target": target}))
+            if _ORIGINS & set(change):
+                for origin in _ORIGINS:
+                    merged.pop(origin, None)
+            fields[target] = merged | dict(change)
+            problems += _field_problems(target, fields[target])
 
     if not problems:
-        try:
-            return MapSpec.model_validate(
-                default_spec.model_dump(exclude={"fields"}) | {"fields": list(fields.values())}
-            )
-        except ValidationError as exc:
-            problems += [_validation_message(err) for err in exc.errors()]
+        return MapSpec.model_validate(
+            default_spec.model_dump(exclude={"fields"}) | {"fields": list(fields.values())}
+        )
     raise InvalidOverrides(default_spec.name, problems)
 
 
@@ -166,21 +162,18 @@ def validate_overrides(default_spec: MapSpec, overrides: Mapping[str, Any]) -> N
     merge_overrides(default_spec, overrides)
 
 
-def _transform_problems(steps: Any) -> list[str]:
-    if not isinstance(steps, list):
-        return ["'transforms' must be a list"]
-    problems = []
-    for step in steps:
-        try:
-            parsed = TransformStep.model_validate(step)
-            check_step(parsed.name, parsed.args)
-        except (ValidationError, ValueError) as exc:
-            errors = exc.errors() if isinstance(exc, ValidationError) else None
-            problems += [_validation_message(e) for e in errors] if errors else [str(exc)]
-    return problems
+def _field_problems(target: str, field: dict[str, Any]) -> list[str]:
+    try:
+        FieldMap.model_validate(field)
+    except ValidationError as exc:
+        messages = [_validation_message(error) for error in exc.errors()]
+        return [m if m.startswith(f"field {target!r}") else f"field {target!r}: {m}" for m in messages]
+    return []
 
 
 def _validation_message(error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
-    where = ".".join(str(p) for p in error["loc"])
-    return f"{where}: {message}" if where and not message.startswith(("field ", "map ")) else message
+    loc = [str(p) for p in error["loc"]]
+    # transform errors name the transform themselves; other locations help find the attribute
+    where = "" if not loc or loc[0] == "transforms" else ".".join(loc) + ": "
+    return where + message
