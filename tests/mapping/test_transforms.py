@@ -23,6 +23,7 @@ def refused(name, value, args=None, **kwargs) -> MappingError:
     [
         ("trim", "  Müller  en   Zn ", None, "Müller en Zn"),
         ("trim", 1042, None, "1042"),
+        ("trim", 12.5, None, "12.5"),
         ("upper", "dorpsstraat", None, "DORPSSTRAAT"),
         ("lower", "Jan@Example.NL", None, "jan@example.nl"),
         (

@@ -9,10 +9,9 @@ target field and source path.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal
@@ -67,13 +66,18 @@ def is_empty(value: Any) -> bool:
 
 def check_step(name: str, args: Mapping[str, Any]) -> None:
     """Raise ValueError naming an unknown transform or a bad argument (before a map is saved or run)."""
-    transform = TRANSFORMS.get(name)
-    if transform is None:
-        raise ValueError(f"unknown transform {name!r}; known transforms: {', '.join(sorted(TRANSFORMS))}")
+    transform = _named(name)
     try:
         transform.args_model.model_validate(args)
     except ValidationError as exc:
         raise ValueError(f"transform {name!r}: {_describe(exc)}") from None
+
+
+def _named(name: str) -> Transform:
+    transform = TRANSFORMS.get(name)
+    if transform is None:
+        raise ValueError(f"unknown transform {name!r}; known transforms: {', '.join(sorted(TRANSFORMS))}")
+    return transform
 
 
 def run_transform(
@@ -85,7 +89,7 @@ def run_transform(
     tables: Mapping[str, ValueTable] | None = None,
 ) -> Any:
     """Apply one transform. `{"path": …}` arguments are read from `source` (the record being mapped)."""
-    transform = TRANSFORMS[name]
+    transform = _named(name)
     if is_empty(value) and not transform.takes_empty:
         return None
     resolved = {key: _resolve(arg, source) for key, arg in (args or {}).items()}
@@ -115,7 +119,7 @@ def _resolve(arg: Any, source: Any) -> Any:
 
 
 def _with_name(exc: MappingError, name: str) -> MappingError:
-    return MappingError([dataclasses.replace(p, transform=p.transform or name) for p in exc.problems])
+    return MappingError([replace(p, transform=p.transform or name) for p in exc.problems])
 
 
 def _describe(exc: ValidationError) -> str:
@@ -145,6 +149,8 @@ def _text(value: Any) -> str:
         return value
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, float):
+        return repr(value)
     raise _refuse(
         f"expected text but got {type(value).__name__} {value!r}",
         "Map a text field here, or adjust the map.",
