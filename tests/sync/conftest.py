@@ -1,23 +1,51 @@
 """Engine tests run their scenarios (tests/sync/scenarios.py) in child processes, once on SQLite
-and once on the PostgreSQL server of the test session."""
+and once on the PostgreSQL server of the test session.
+
+Children are forked from a multiprocessing fork server that imported the scenarios (DBOS,
+SQLAlchemy, Django's ORM) once: a child then starts in a fraction of the seconds a fresh
+interpreter needs. Each child configures Django and DBOS from its own environment.
+"""
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import multiprocessing.forkserver
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.postgres import PostgresServer
+from tests.sync import scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
+_forks = multiprocessing.get_context("forkserver")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fork_server() -> None:
+    _forks.set_forkserver_preload(["tests.sync.scenarios", "tests.sync.workflows"])
+    python_path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), python_path]))
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        if python_path is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = python_path
+
+
+@dataclass
+class Child:
+    process: Any  # multiprocessing's Process of the forkserver context
+    result: Path
+    log: Path
 
 
 @dataclass
@@ -32,24 +60,26 @@ class Backend:
     def traces(self) -> list[str]:
         return self.trace.read_text().splitlines() if self.trace.exists() else []
 
-    def spawn(self, scenario: str, *args: str) -> subprocess.Popen[str]:
-        log = (self.logs / f"{scenario}-{'-'.join(args)}-{time.monotonic_ns()}.log").open("w")
-        return subprocess.Popen([sys.executable, "-m", "tests.sync.scenarios", scenario, *args], cwd=ROOT,
-                                env=self.env, stdout=subprocess.PIPE, stderr=log, text=True)
+    def spawn(self, scenario: str, *args: str) -> Child:
+        stem = self.logs / f"{scenario}-{'-'.join(args)}-{time.monotonic_ns()}"
+        child = Child(process=None, result=stem.with_suffix(".json"), log=stem.with_suffix(".log"))
+        child.process = _forks.Process(target=scenarios.child, daemon=False,
+                                       args=(self.env, str(child.log), str(child.result), scenario, *args))
+        child.process.start()
+        return child
 
-    def result(self, process: subprocess.Popen[str], timeout: float = 90) -> dict:
-        try:
-            out, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, _ = process.communicate()
-        lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
-        if process.returncode != 0 or not lines:
-            logs = "\n".join(path.read_text()[-3000:] for path in sorted(self.logs.iterdir()))
-            pytest.fail(f"scenario failed ({process.returncode}):\n{out[-2000:]}\n{logs}")
-        return json.loads(lines[-1].removeprefix("RESULT "))
+    def result(self, child: Child, timeout: float = 90) -> dict[str, Any]:
+        child.process.join(timeout)
+        if child.process.is_alive():
+            child.process.kill()
+            child.process.join()
+        if child.process.exitcode != 0 or not child.result.exists():
+            logs = "\n".join(f"== {path.name}\n{path.read_text()[-3000:]}"
+                             for path in sorted(self.logs.glob("*.log")))
+            pytest.fail(f"scenario failed (exit code {child.process.exitcode}):\n{logs}")
+        return json.loads(child.result.read_text())  # type: ignore[no-any-return]
 
-    def run(self, scenario: str, *args: str, timeout: float = 90) -> dict:
+    def run(self, scenario: str, *args: str, timeout: float = 90) -> dict[str, Any]:
         return self.result(self.spawn(scenario, *args), timeout)
 
     def wait_for(self, event: str, timeout: float = 60) -> None:
@@ -60,16 +90,16 @@ class Backend:
             time.sleep(0.05)
 
 
-def kill(process: subprocess.Popen[str]) -> None:
-    os.kill(process.pid, signal.SIGKILL)
-    process.communicate()
+def kill(child: Child) -> None:
+    """SIGKILL: no clean-up, no goodbye, like a machine that loses power."""
+    child.process.kill()
+    child.process.join()
 
 
 def make_backend(name: str, directory: Path, postgres: Callable[[], PostgresServer]) -> Backend:
     directory.mkdir(parents=True, exist_ok=True)
-    env = {key: value for key, value in os.environ.items() if not key.startswith("KOPPEL_")}
-    env |= {"KOPPEL_DATA_DIR": str(directory / "var"), "KOPPEL_TEST_TRACE": str(directory / "trace"),
-            "KOPPEL_LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)}
+    env = {"KOPPEL_DATA_DIR": str(directory / "var"), "KOPPEL_TEST_TRACE": str(directory / "trace"),
+           "KOPPEL_LOG_LEVEL": "WARNING"}
     if name == "postgres":
         env["KOPPEL_DATABASE_URL"] = postgres().create_database()
     logs = directory / "logs"
@@ -81,4 +111,3 @@ def make_backend(name: str, directory: Path, postgres: Callable[[], PostgresServ
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """A fresh database for this test, on SQLite and then on PostgreSQL."""
     yield make_backend(request.param, tmp_path, lambda: request.getfixturevalue("postgres_server"))
-

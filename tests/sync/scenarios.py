@@ -1,21 +1,26 @@
 """Engine scenarios, each run in a child process of its own: Django and DBOS are configured once
 per process, and crash tests need a process to kill.
 
+The tests fork children from a server that has imported this module already (`child`), which
+saves seconds per process; by hand:
+
     python -m tests.sync.scenarios NAME [ARG …]
 
 The environment says which database (KOPPEL_DATA_DIR, KOPPEL_DATABASE_URL,
-KOPPEL_SYSTEM_DATABASE_URL) and where to trace (KOPPEL_TEST_TRACE). The last line printed is
-`RESULT <json>`, which the test reads.
+KOPPEL_SYSTEM_DATABASE_URL) and where to trace (KOPPEL_TEST_TRACE). The result is JSON: the last
+line printed by hand (`RESULT <json>`), or a file for a forked child.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from koppel.sync.engine import EngineOptions
@@ -253,17 +258,34 @@ def batch() -> dict[str, Any]:
     return {name: scenario() for name, scenario in BATCH.items()}
 
 
-def main() -> None:
-    name, *args = sys.argv[1:]
+def run(name: str, *args: str) -> dict[str, Any]:
     prepare()
     try:
-        result = {"batch": batch, "crash_worker": crash_worker}[name](*args)
+        return {"batch": batch, "crash_worker": crash_worker}[name](*args)
     finally:
         from koppel.sync import engine
 
         if engine.is_running():
             engine.shutdown()
-    print("RESULT " + json.dumps(result, default=repr), flush=True)
+
+
+def child(env: dict[str, str], log: str, result: str, name: str, *args: str) -> None:
+    """Run a scenario in a freshly forked child, with this environment, logging to `log`."""
+    from koppel.settings import get_settings
+
+    for key in [key for key in os.environ if key.startswith("KOPPEL_")]:
+        del os.environ[key]
+    os.environ.update(env)
+    get_settings.cache_clear()
+    with open(log, "a") as handle:
+        os.dup2(handle.fileno(), 1)
+        os.dup2(handle.fileno(), 2)
+    Path(result).write_text(json.dumps(run(name, *args), default=repr))
+
+
+def main() -> None:
+    name, *args = sys.argv[1:]
+    print("RESULT " + json.dumps(run(name, *args), default=repr), flush=True)
 
 
 if __name__ == "__main__":
