@@ -25,7 +25,11 @@ def sandbox(running_sandbox: AccountViewSandbox) -> AccountViewSandbox:
     running_sandbox.faults.clear()
     running_sandbox.quirks.update({name: False for name in running_sandbox.quirks.as_json()})
     settings = running_sandbox.auth.settings
-    settings.access_token_ttl, settings.rotate_refresh_tokens, settings.revoke_grant_on_reuse = 3600, True, True
+    settings.access_token_ttl, settings.rotate_refresh_tokens, settings.revoke_grant_on_reuse = (
+        3600,
+        True,
+        True,
+    )
     running_sandbox.reset(tokens=True)
     running_sandbox.seed(seed=7, size=30)
     return running_sandbox

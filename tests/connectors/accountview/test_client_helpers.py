@@ -25,14 +25,26 @@ from koppel.errors import NeedsAttention
 
 from .conftest import fast_options
 
-COMPANY = DebtorIn(kind="company", name="Bakkerij De Korenschoof B.V.", email="Inkoop@Korenschoof.nl",
-                   address=Address(street="Dorpsstraat", house_number="12", house_number_suffix="a",
-                                   postcode="6711ab", city="Ede"),
-                   phone="0318-123456", vat_number="nl812345678b01", coc_number="09123456",
-                   contact=ContactPerson(name="Piet Jansen", email="piet@korenschoof.nl"),
-                   payment_condition="30", external_id="mww-77")
-PERSON = DebtorIn(kind="person", name="Anna de Vries", email="anna.devries@example.nl",
-                  address=Address(street="Kerkweg", house_number="3", postcode="1011 AA", city="Amsterdam"))
+COMPANY = DebtorIn(
+    kind="company",
+    name="Bakkerij De Korenschoof B.V.",
+    email="Inkoop@Korenschoof.nl",
+    address=Address(
+        street="Dorpsstraat", house_number="12", house_number_suffix="a", postcode="6711ab", city="Ede"
+    ),
+    phone="0318-123456",
+    vat_number="nl812345678b01",
+    coc_number="09123456",
+    contact=ContactPerson(name="Piet Jansen", email="piet@korenschoof.nl"),
+    payment_condition="30",
+    external_id="mww-77",
+)
+PERSON = DebtorIn(
+    kind="person",
+    name="Anna de Vries",
+    email="anna.devries@example.nl",
+    address=Address(street="Kerkweg", house_number="3", postcode="1011 AA", city="Amsterdam"),
+)
 
 
 def test_companies_and_select_company(client: AccountViewClient) -> None:
@@ -55,16 +67,22 @@ def test_seeded_debtors_are_companies_and_persons(client: AccountViewClient) -> 
     assert kinds == {"company", "person"}
 
 
-def test_create_company_debtor_with_contact_person(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_create_company_debtor_with_contact_person(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     debtor = client.create_debtor(COMPANY)
     assert debtor.number.isdigit() and debtor.kind == "company"
-    assert debtor.email == "inkoop@korenschoof.nl"          # e-mails written in lower case
-    assert debtor.address.postcode == "6711 AB"              # Dutch postcode as AccountView stores it
-    assert debtor.vat_number == "NL812345678B01"             # upper-case format from the dictionary
+    assert debtor.email == "inkoop@korenschoof.nl"  # e-mails written in lower case
+    assert debtor.address.postcode == "6711 AB"  # Dutch postcode as AccountView stores it
+    assert debtor.vat_number == "NL812345678B01"  # upper-case format from the dictionary
     assert debtor.contact is not None and debtor.contact.name == "Piet Jansen"
-    assert debtor.search_code == "BAKKERIJDE" and debtor.external_id == "mww-77"  # DEB_NR has no upper-case format
+    assert (
+        debtor.search_code == "BAKKERIJDE" and debtor.external_id == "mww-77"
+    )  # DEB_NR has no upper-case format
     stored = sandbox.rows("CONTACT", SUB_NR=debtor.number)[0]
-    assert stored["ACCT_NR"] == "1300" and stored["ADDRESS1"] == "Dorpsstraat 12 a" and stored["ST_EXTRA"] == "a"
+    assert (
+        stored["ACCT_NR"] == "1300" and stored["ADDRESS1"] == "Dorpsstraat 12 a" and stored["ST_EXTRA"] == "a"
+    )
     assert client.find_debtor_by_email("inkoop@korenschoof.nl") == debtor.model_copy(update={"warnings": []})
 
 
@@ -73,7 +91,9 @@ def test_create_person_debtor(client: AccountViewClient) -> None:
     assert debtor.kind == "person" and debtor.name == "Anna de Vries" and debtor.contact is None
 
 
-def test_create_debtor_with_own_number_is_idempotent(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_create_debtor_with_own_number_is_idempotent(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     first = client.create_debtor(PERSON.model_copy(update={"number": "w100"}))
     again = client.create_debtor(PERSON.model_copy(update={"number": "W100"}))
     assert first.number == again.number == "W100" and sandbox.count("CONTACT", SUB_NR="W100") == 1
@@ -86,14 +106,24 @@ def test_contact_person_module_mode(sandbox: AccountViewSandbox) -> None:
         assert debtor.contact is not None and debtor.contact.code and debtor.contact.name == "Piet Jansen"
         assert sandbox.count("CONT_PERS", SUB_NR=debtor.number) == 1
         found = client.find_debtor_by_email(COMPANY.email)
-        assert found is not None and found.contact is not None and found.contact.email == "piet@korenschoof.nl"
+        assert (
+            found is not None and found.contact is not None and found.contact.email == "piet@korenschoof.nl"
+        )
 
 
 def test_update_debtor(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
     debtor = client.create_debtor(PERSON)
-    changed = client.update_debtor(debtor.number, PERSON.model_copy(update={
-        "phone": "06-12345678", "address": Address(street="Nieuwe Gracht", house_number="8", postcode="3512lv",
-                                                   city="Utrecht")}))
+    changed = client.update_debtor(
+        debtor.number,
+        PERSON.model_copy(
+            update={
+                "phone": "06-12345678",
+                "address": Address(
+                    street="Nieuwe Gracht", house_number="8", postcode="3512lv", city="Utrecht"
+                ),
+            }
+        ),
+    )
     assert changed.number == debtor.number and changed.phone == "06-12345678"
     assert changed.address.city == "Utrecht" and changed.address.postcode == "3512 LV"
     assert sandbox.count("CONTACT", SUB_NR=debtor.number) == 1
@@ -102,8 +132,10 @@ def test_update_debtor(client: AccountViewClient, sandbox: AccountViewSandbox) -
 
 def test_delivery_address_is_added_once(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
     debtor = client.create_debtor(COMPANY)
-    wanted = DeliveryAddressIn(name="Korenschoof filiaal", address=Address(
-        street="Markt", house_number="1", postcode="6711 aa", city="Ede"))
+    wanted = DeliveryAddressIn(
+        name="Korenschoof filiaal",
+        address=Address(street="Markt", house_number="1", postcode="6711 aa", city="Ede"),
+    )
     first = client.add_delivery_address(debtor.number, wanted)
     again = client.add_delivery_address(debtor.number, wanted)
     assert first.code and first.code == again.code and first.debtor_number == debtor.number
@@ -135,7 +167,9 @@ def test_find_articles_by_ean(client: AccountViewClient) -> None:
     assert {ean: a.code for ean, a in found.items()} == {i.ean: i.sku for i in items}
 
 
-def test_iter_articles_with_stock_and_changed_since(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_iter_articles_with_stock_and_changed_since(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     articles = list(client.iter_articles(page_size=8))
     assert len(articles) == 30
     reserved = [a for a in articles if a.reserved > 0]
@@ -149,35 +183,65 @@ def test_article_groups(client: AccountViewClient) -> None:
     assert groups["KEUKEN"] == "Keuken" and len(groups) == 6
 
 
-def test_sales_order_create_find_and_reservation(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_sales_order_create_find_and_reservation(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     debtor = client.create_debtor(COMPANY)
-    address = client.add_delivery_address(debtor.number, DeliveryAddressIn(
-        name="Magazijn", address=Address(street="Industrieweg", house_number="40", postcode="6710 BB", city="Ede")))
+    address = client.add_delivery_address(
+        debtor.number,
+        DeliveryAddressIn(
+            name="Magazijn",
+            address=Address(street="Industrieweg", house_number="40", postcode="6710 BB", city="Ede"),
+        ),
+    )
     item = catalogue(7, 30)[1]
     before = client.get_articles([item.sku])[item.sku].reserved
-    order = client.create_sales_order(SalesOrderIn(
-        external_ref="1001", debtor_number=debtor.number, order_date=datetime(2026, 5, 1, 10, 30),
-        delivery_address_code=address.code, email=COMPANY.email, payment_condition="14",
-        payment_method="ideal", note="Graag bellen bij aflevering",
-        lines=[SalesOrderLineIn(article_code=item.sku.lower(), quantity=Decimal(3), unit_price=item.price_excl),
-               SalesOrderLineIn(article_code=item.sku, quantity=Decimal(1), description="Verzendkosten")]))
+    order = client.create_sales_order(
+        SalesOrderIn(
+            external_ref="1001",
+            debtor_number=debtor.number,
+            order_date=datetime(2026, 5, 1, 10, 30),
+            delivery_address_code=address.code,
+            email=COMPANY.email,
+            payment_condition="14",
+            payment_method="ideal",
+            note="Graag bellen bij aflevering",
+            lines=[
+                SalesOrderLineIn(
+                    article_code=item.sku.lower(), quantity=Decimal(3), unit_price=item.price_excl
+                ),
+                SalesOrderLineIn(article_code=item.sku, quantity=Decimal(1), description="Verzendkosten"),
+            ],
+        )
+    )
     assert order.number and order.external_ref == "1001" and order.delivery_address_code == address.code
     assert order.payment_method == "IDEAL" and len(order.lines) == 2
     assert client.get_articles([item.sku])[item.sku].reserved == before + 4
     assert client.find_sales_order("1001") == order
     assert client.find_sales_order("1002") is None
-    again = client.create_sales_order(SalesOrderIn(external_ref="1001", debtor_number=debtor.number,
-                                                   order_date=datetime(2026, 5, 1),
-                                                   lines=[SalesOrderLineIn(article_code=item.sku, quantity=1)]))
+    again = client.create_sales_order(
+        SalesOrderIn(
+            external_ref="1001",
+            debtor_number=debtor.number,
+            order_date=datetime(2026, 5, 1),
+            lines=[SalesOrderLineIn(article_code=item.sku, quantity=Decimal(1))],
+        )
+    )
     assert again.number == order.number and sandbox.sales_orders_for("1001") == 1
 
 
-def test_sales_order_for_unknown_article_needs_attention(client: AccountViewClient,
-                                                         sandbox: AccountViewSandbox) -> None:
+def test_sales_order_for_unknown_article_needs_attention(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     with pytest.raises(NeedsAttention) as caught:
-        client.create_sales_order(SalesOrderIn(external_ref="1003", debtor_number="10001",
-                                               order_date=datetime(2026, 5, 1),
-                                               lines=[SalesOrderLineIn(article_code="GEEN-ARTIKEL", quantity=1)]))
+        client.create_sales_order(
+            SalesOrderIn(
+                external_ref="1003",
+                debtor_number="10001",
+                order_date=datetime(2026, 5, 1),
+                lines=[SalesOrderLineIn(article_code="GEEN-ARTIKEL", quantity=Decimal(1))],
+            )
+        )
     assert caught.value.field == "SO_LINE.ART_CODE" and "GEEN-ARTIKEL" in caught.value.message
     assert sandbox.sales_orders_for("1003") == 0  # all or nothing
 
@@ -185,22 +249,50 @@ def test_sales_order_for_unknown_article_needs_attention(client: AccountViewClie
 def test_sales_invoice_create_and_find(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
     journal = client.sales_journal()
     assert journal is not None and journal.code == "VRK"
-    invoice = client.create_sales_invoice(SalesInvoiceIn(
-        external_ref="1001", debtor_number="10001", journal_code=journal.code, invoice_date=date(2026, 5, 2),
-        description="Webwinkel order 1001", payment_condition="14", payment_method="IDEAL",
-        lines=[SalesInvoiceLineIn(ledger_account="8000", description="Artikelen hoog", amount=Decimal("100.00"),
-                                  vat_code="H1", vat_amount=Decimal("21.00")),
-               SalesInvoiceLineIn(ledger_account="8010", description="Artikelen laag", amount=Decimal("10.00"),
-                                  vat_code="L1", vat_amount=Decimal("0.90"))]))
+    invoice = client.create_sales_invoice(
+        SalesInvoiceIn(
+            external_ref="1001",
+            debtor_number="10001",
+            journal_code=journal.code,
+            invoice_date=date(2026, 5, 2),
+            description="Webwinkel order 1001",
+            payment_condition="14",
+            payment_method="IDEAL",
+            lines=[
+                SalesInvoiceLineIn(
+                    ledger_account="8000",
+                    description="Artikelen hoog",
+                    amount=Decimal("100.00"),
+                    vat_code="H1",
+                    vat_amount=Decimal("21.00"),
+                ),
+                SalesInvoiceLineIn(
+                    ledger_account="8010",
+                    description="Artikelen laag",
+                    amount=Decimal("10.00"),
+                    vat_code="L1",
+                    vat_amount=Decimal("0.90"),
+                ),
+            ],
+        )
+    )
     assert invoice.invoice_number and invoice.page_number and invoice.journal_code == "VRK"
     assert invoice.invoice_date == date(2026, 5, 2) and len(invoice.lines) == 2
     assert client.find_sales_invoice("1001") == invoice
     lines = sandbox.rows("DJ_LINE", PAGE_NR=invoice.page_number)
     assert {line["SRC_ID"] for line in lines} == {"10001"} and all(line["TRN_DATE"] for line in lines)
-    again = client.create_sales_invoice(SalesInvoiceIn(
-        external_ref="1001", debtor_number="10001", journal_code="VRK", invoice_date=date(2026, 5, 2),
-        description="dubbel", lines=[SalesInvoiceLineIn(ledger_account="8000", description="x",
-                                                        amount=Decimal(1), vat_code="H1")]))
+    again = client.create_sales_invoice(
+        SalesInvoiceIn(
+            external_ref="1001",
+            debtor_number="10001",
+            journal_code="VRK",
+            invoice_date=date(2026, 5, 2),
+            description="dubbel",
+            lines=[
+                SalesInvoiceLineIn(ledger_account="8000", description="x", amount=Decimal(1), vat_code="H1")
+            ],
+        )
+    )
     assert again.page_number == invoice.page_number and sandbox.count("DJ_PAGE") == 1
 
 

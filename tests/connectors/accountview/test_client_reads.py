@@ -15,7 +15,9 @@ from .conftest import fast_options
 
 
 @pytest.mark.parametrize("paging", ["page_number", "last_key"])
-def test_paging_reads_every_row_once(client: AccountViewClient, sandbox: AccountViewSandbox, paging: str) -> None:
+def test_paging_reads_every_row_once(
+    client: AccountViewClient, sandbox: AccountViewSandbox, paging: str
+) -> None:
     rows = list(client.read("AK1", page_size=7, paging=paging))  # type: ignore[arg-type]
     codes = [r["ART_CODE"] for r in rows]
     assert codes == sorted(r["ART_CODE"] for r in sandbox.rows("ARTICLE"))
@@ -23,8 +25,9 @@ def test_paging_reads_every_row_once(client: AccountViewClient, sandbox: Account
 
 
 @pytest.mark.parametrize("paging", ["page_number", "last_key"])
-def test_paging_stops_safely_when_the_server_ignores_it(client: AccountViewClient, sandbox: AccountViewSandbox,
-                                                        paging: str) -> None:
+def test_paging_stops_safely_when_the_server_ignores_it(
+    client: AccountViewClient, sandbox: AccountViewSandbox, paging: str
+) -> None:
     sandbox.quirks.ignore_paging = True
     rows = list(client.read("AK1", page_size=10, paging=paging))  # type: ignore[arg-type]
     assert len(rows) == 10 and len({r["ART_CODE"] for r in rows}) == 10
@@ -40,9 +43,15 @@ def test_read_is_lazy(client: AccountViewClient, sandbox: AccountViewSandbox) ->
 
 def test_fields_filters_operators_and_sort(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
     some = sandbox.rows("ARTICLE")[:3]
-    rows = list(client.read("ak1", fields=["ART_CODE", "article.px_sell"],
-                            filters=[Filter("PX_SELL", 50, "GreaterThanOrEqual")],
-                            sort=["PX_SELL"], descending=True))
+    rows = list(
+        client.read(
+            "ak1",
+            fields=["ART_CODE", "article.px_sell"],
+            filters=[Filter("PX_SELL", 50, "GreaterThanOrEqual")],
+            sort=["PX_SELL"],
+            descending=True,
+        )
+    )
     prices = [r["PX_SELL"] for r in rows]
     assert prices == sorted(prices, reverse=True) and all(p >= 50 for p in prices)
     assert set(rows[0]) == {"ART_CODE", "PX_SELL", "ARTICLE_Id", "EXT_KEY"}
@@ -50,8 +59,13 @@ def test_fields_filters_operators_and_sort(client: AccountViewClient, sandbox: A
     assert len(list(client.read("AK1", filters=[Filter("ART_CODE", prefix, "StartsWith")]))) == 30
     contains = list(client.read("AK1", filters=[Filter("ART_DESC1", some[0]["ART_DESC1"][2:6], "Contains")]))
     assert some[0]["ART_CODE"] in {r["ART_CODE"] for r in contains}
-    either = list(client.read("AK1", match_any=True, filters=[Filter("ART_CODE", some[0]["ART_CODE"]),
-                                                              Filter("ART_CODE", some[1]["ART_CODE"])]))
+    either = list(
+        client.read(
+            "AK1",
+            match_any=True,
+            filters=[Filter("ART_CODE", some[0]["ART_CODE"]), Filter("ART_CODE", some[1]["ART_CODE"])],
+        )
+    )
     assert len(either) == 2
     not_equal = list(client.read("AK1", filters=[Filter("ART_CODE", some[0]["ART_CODE"], "NotEqual")]))
     assert len(not_equal) == 29
@@ -64,10 +78,14 @@ def test_date_filters_use_foxpro_literals(client: AccountViewClient, sandbox: Ac
     assert list(client.read("AK1", filters=[Filter("CNG_DATE", future, "DateOnOrAfterDate")])) == []
     past = datetime.now() - timedelta(days=1)
     assert len(list(client.read("AK1", filters=[Filter("CNG_DATE", past, "42")]))) == 30
-    assert len(list(client.read("AK1", filters=[Filter("CNG_DATE", future.date(), "DateOnOrBeforeDate")]))) == 30
+    assert (
+        len(list(client.read("AK1", filters=[Filter("CNG_DATE", future.date(), "DateOnOrBeforeDate")]))) == 30
+    )
 
 
-def test_detail_rows_are_nested_under_their_header(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_detail_rows_are_nested_under_their_header(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     orders = list(client.read("SO1"))
     assert orders and all(isinstance(o["SO_LINE"], list) and o["SO_LINE"] for o in orders)
     assert sum(len(o["SO_LINE"]) for o in orders) == sandbox.count("SO_LINE")
@@ -82,7 +100,9 @@ def test_quirk_padded_strings_are_trimmed(client: AccountViewClient, sandbox: Ac
     assert len(vat.code) <= 2
 
 
-def test_quirk_404_on_empty_read_means_no_rows(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_quirk_404_on_empty_read_means_no_rows(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     sandbox.quirks.empty_404 = True
     assert client.find_debtor_by_email("nobody@example.org") is None
     assert client.get_articles(["NOPE"]) == {}
@@ -97,7 +117,9 @@ def test_quirk_single_object_instead_of_list(client: AccountViewClient, sandbox:
     assert found is not None and found.number == debtor["SUB_NR"]
 
 
-def test_quirk_error_with_http_200_is_still_an_error(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_quirk_error_with_http_200_is_still_an_error(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     sandbox.quirks.error_200 = True
     with pytest.raises(NeedsAttention) as caught:
         list(client.read("AK1", filters=[Filter("NO_SUCH_FIELD", "x")]))

@@ -26,12 +26,17 @@ from .conftest import fast_options
 
 
 def _order(ref: str, article: str) -> SalesOrderIn:
-    return SalesOrderIn(external_ref=ref, debtor_number="10001", order_date=datetime(2026, 5, 1),
-                        lines=[SalesOrderLineIn(article_code=article, quantity=Decimal(2))])
+    return SalesOrderIn(
+        external_ref=ref,
+        debtor_number="10001",
+        order_date=datetime(2026, 5, 1),
+        lines=[SalesOrderLineIn(article_code=article, quantity=Decimal(2))],
+    )
 
 
-def test_relay_offline_is_retryable_and_reads_retry_briefly(client: AccountViewClient,
-                                                            sandbox: AccountViewSandbox) -> None:
+def test_relay_offline_is_retryable_and_reads_retry_briefly(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     sandbox.relay_offline()
     with pytest.raises(RetryableError) as caught:
         client.journals()
@@ -44,11 +49,13 @@ def test_relay_offline_is_retryable_and_reads_retry_briefly(client: AccountViewC
 
 
 def test_429_with_retry_after_is_honoured(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
-    sandbox.faults.add(Fault(kind="http_status", status=429, retry_after="0.05", count=1,
-                             path="/api/v3/accountviewdata"))
+    sandbox.faults.add(
+        Fault(kind="http_status", status=429, retry_after="0.05", count=1, path="/api/v3/accountviewdata")
+    )
     assert client.vat_codes()
-    sandbox.faults.add(Fault(kind="http_status", status=429, retry_after="120", count=1,
-                             path="/api/v3/accountviewdata"))
+    sandbox.faults.add(
+        Fault(kind="http_status", status=429, retry_after="120", count=1, path="/api/v3/accountviewdata")
+    )
     with pytest.raises(RetryableError) as caught:
         client.vat_codes()  # a long wait is left to the durable layer
     assert caught.value.retry_after == 120
@@ -56,8 +63,10 @@ def test_429_with_retry_after_is_honoured(client: AccountViewClient, sandbox: Ac
 
 def test_timeout_is_retryable(sandbox: AccountViewSandbox) -> None:
     sandbox.faults.add(Fault(kind="timeout", seconds=1.0, path="/api/v3/accountviewdata"))
-    with sandbox.authorised_client(options=fast_options(sandbox, retry_attempts=1), timeout=0.3) as client, \
-            pytest.raises(RetryableError):
+    with (
+        sandbox.authorised_client(options=fast_options(sandbox, retry_attempts=1), timeout=0.3) as client,
+        pytest.raises(RetryableError),
+    ):
         client.journals()
 
 
@@ -92,8 +101,9 @@ def test_revoked_grant_is_a_broken_connection(client: AccountViewClient, sandbox
         client.journals()
 
 
-def test_lost_answer_of_a_sales_order_is_found_not_written_twice(client: AccountViewClient,
-                                                                 sandbox: AccountViewSandbox) -> None:
+def test_lost_answer_of_a_sales_order_is_found_not_written_twice(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     item = sandbox.rows("ARTICLE")[0]["ART_CODE"]
     reserved_before = sandbox.rows("ARTICLE", ART_CODE=item)[0]["QTY_RSRV"]
     sandbox.drop_next_write()
@@ -107,29 +117,51 @@ def test_lost_answer_of_a_sales_order_is_found_not_written_twice(client: Account
     assert sandbox.rows("ARTICLE", ART_CODE=item)[0]["QTY_RSRV"] == reserved_before + 2
 
 
-def test_lost_answer_of_a_debtor_is_found_by_email(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_lost_answer_of_a_debtor_is_found_by_email(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     sandbox.drop_next_write()
     debtor = client.create_debtor(DebtorIn(kind="person", name="Kees Verloren", email="kees@example.nl"))
     assert debtor.number and sandbox.count("CONTACT", MAIL_BUS="kees@example.nl") == 1
 
 
-def test_lost_answer_of_an_invoice_and_an_address(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_lost_answer_of_an_invoice_and_an_address(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     sandbox.drop_next_write()
-    invoice = client.create_sales_invoice(SalesInvoiceIn(
-        external_ref="4001", debtor_number="10001", journal_code="VRK", invoice_date=date(2026, 5, 1),
-        description="Webwinkel order 4001", lines=[SalesInvoiceLineIn(
-            ledger_account="8000", description="Artikelen", amount=Decimal("10"), vat_code="H1")]))
+    invoice = client.create_sales_invoice(
+        SalesInvoiceIn(
+            external_ref="4001",
+            debtor_number="10001",
+            journal_code="VRK",
+            invoice_date=date(2026, 5, 1),
+            description="Webwinkel order 4001",
+            lines=[
+                SalesInvoiceLineIn(
+                    ledger_account="8000", description="Artikelen", amount=Decimal("10"), vat_code="H1"
+                )
+            ],
+        )
+    )
     assert invoice.invoice_number and sandbox.count("DJ_PAGE", EXT_DESC="4001") == 1
     sandbox.drop_next_write()
-    address = client.add_delivery_address("10001", DeliveryAddressIn(
-        name="Depot", address=Address(street="Havenweg", house_number="2", postcode="3011AA", city="Rotterdam")))
+    address = client.add_delivery_address(
+        "10001",
+        DeliveryAddressIn(
+            name="Depot",
+            address=Address(street="Havenweg", house_number="2", postcode="3011AA", city="Rotterdam"),
+        ),
+    )
     assert address.code and sandbox.count("DEL_ADDR", SUB_NR="10001", CITY="Rotterdam") == 1
 
 
-def test_lost_answer_without_the_write_committed_is_retryable(client: AccountViewClient,
-                                                              sandbox: AccountViewSandbox) -> None:
+def test_lost_answer_without_the_write_committed_is_retryable(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     item = sandbox.rows("ARTICLE")[0]["ART_CODE"]
-    sandbox.faults.add(Fault(kind="timeout", seconds=0.1, method="POST", path="/api/v3/accountviewdata", count=1))
+    sandbox.faults.add(
+        Fault(kind="timeout", seconds=0.1, method="POST", path="/api/v3/accountviewdata", count=1)
+    )
     with pytest.raises(RetryableError):
         client.create_sales_order(_order("5001", item))
     assert sandbox.sales_orders_for("5001") == 0

@@ -29,7 +29,9 @@ def test_full_code_flow_stores_tokens_and_reaches_data(sandbox: AccountViewSandb
     url, state = client.authorize_url(REDIRECT_URI)
     assert url.startswith(f"{sandbox.url}/ams/authorize.aspx?")
     query = parse_qs(urlparse(url).query)
-    assert query["response_type"] == ["code"] and query["scope"] == ["readaccountviewdata updateaccountviewdata"]
+    assert query["response_type"] == ["code"] and query["scope"] == [
+        "readaccountviewdata updateaccountviewdata"
+    ]
 
     answer = httpx.get(url, follow_redirects=False)
     assert answer.status_code == 302
@@ -53,12 +55,21 @@ def test_consent_page_approves_and_denies(sandbox: AccountViewSandbox) -> None:
     approved = httpx.post(f"{sandbox.url}/ams/authorize.aspx", data={**form, "decision": "approve"})
     assert "code=" in approved.headers["location"]
     denied = httpx.post(f"{sandbox.url}/ams/authorize.aspx", data={**form, "decision": "deny"})
-    assert "error=access_denied" in denied.headers["location"] and f"state={state}" in denied.headers["location"]
+    assert (
+        "error=access_denied" in denied.headers["location"] and f"state={state}" in denied.headers["location"]
+    )
 
 
 def test_implicit_grant_returns_token_in_fragment(sandbox: AccountViewSandbox) -> None:
-    answer = httpx.get(f"{sandbox.url}/AMS/Authorize.aspx", params={
-        "response_type": "token", "client_id": sandbox.info.client_id, "redirect_uri": REDIRECT_URI, "state": "s"})
+    answer = httpx.get(
+        f"{sandbox.url}/AMS/Authorize.aspx",
+        params={
+            "response_type": "token",
+            "client_id": sandbox.info.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "state": "s",
+        },
+    )
     fragment = parse_qs(urlparse(answer.headers["location"]).fragment)
     assert fragment["token_type"] == ["bearer"] and fragment["access_token"][0]
 
@@ -81,9 +92,15 @@ def test_proactive_refresh_rotates_and_old_refresh_token_is_refused(sandbox: Acc
     assert second is not None
     assert second.refresh_token != first.refresh_token and second.access_token != first.access_token
 
-    reuse = httpx.post(f"{sandbox.url}/api/v3/token", data={
-        "grant_type": "refresh_token", "refresh_token": first.refresh_token,
-        "client_id": sandbox.info.client_id, "client_secret": sandbox.info.client_secret})
+    reuse = httpx.post(
+        f"{sandbox.url}/api/v3/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": first.refresh_token,
+            "client_id": sandbox.info.client_id,
+            "client_secret": sandbox.info.client_secret,
+        },
+    )
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
     # Reuse of a rotated token revokes the grant: the connection is broken from now on.
     sandbox.expire_tokens()
@@ -157,8 +174,9 @@ WORKER = textwrap.dedent("""
 """)
 
 
-def test_two_processes_refreshing_at_once_never_lose_the_grant(sandbox: AccountViewSandbox,
-                                                               tmp_path: Path) -> None:
+def test_two_processes_refreshing_at_once_never_lose_the_grant(
+    sandbox: AccountViewSandbox, tmp_path: Path
+) -> None:
     store = FileTokenStore(tmp_path / "tokens.json")
     sandbox.authorised_client(token_store=store)
     tokens = store.load()
@@ -166,10 +184,26 @@ def test_two_processes_refreshing_at_once_never_lose_the_grant(sandbox: AccountV
     store.save(tokens.model_copy(update={"expires_at": 0}))  # both workers must refresh first
     sandbox.faults.add(Fault(kind="latency", path="/api/v3/token", seconds=0.3))  # widen the race
     info, go = sandbox.info, tmp_path / "go"
-    workers = [subprocess.Popen(
-        [sys.executable, "-c", WORKER, info.url, info.client_id, info.client_secret, info.company_id,
-         str(store.path), str(tmp_path / f"ready{n}"), str(go)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(2)]
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                WORKER,
+                info.url,
+                info.client_id,
+                info.client_secret,
+                info.company_id,
+                str(store.path),
+                str(tmp_path / f"ready{n}"),
+                str(go),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
     deadline = time.monotonic() + 20
     while not all((tmp_path / f"ready{n}").exists() for n in range(2)):
         assert time.monotonic() < deadline, "workers did not start"

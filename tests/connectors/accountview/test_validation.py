@@ -21,16 +21,20 @@ LONG_NAME = "Stichting Vrienden van het Openbaar Vervoer in Gelderland"  # 57 ch
 def _post(sandbox: AccountViewSandbox, client: AccountViewClient, body: dict[str, Any]) -> httpx.Response:
     tokens = client.token_store.load()
     assert tokens is not None
-    return httpx.post(f"{sandbox.url}/api/v3/AccountViewData", json=body, headers={
-        "Authorization": f"Bearer {tokens.access_token}", "X-Company": sandbox.company_id})
+    return httpx.post(
+        f"{sandbox.url}/api/v3/AccountViewData",
+        json=body,
+        headers={"Authorization": f"Bearer {tokens.access_token}", "X-Company": sandbox.company_id},
+    )
 
 
 def _debtor_body(**row: Any) -> dict[str, Any]:
     return write_body(data_dictionary(), "AR1", "CONTACT", row, {}, book_date=None)
 
 
-def test_sandbox_rejects_an_over_long_value_with_an_accountview_error(client: AccountViewClient,
-                                                                      sandbox: AccountViewSandbox) -> None:
+def test_sandbox_rejects_an_over_long_value_with_an_accountview_error(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     answer = _post(sandbox, client, _debtor_body(ACCT_NAME=LONG_NAME, SRC_CODE="X", ACCT_NR="1300"))
     assert answer.status_code == 400
     body = answer.json()
@@ -39,7 +43,9 @@ def test_sandbox_rejects_an_over_long_value_with_an_accountview_error(client: Ac
     assert sandbox.count("CONTACT", ACCT_NAME=LONG_NAME[:40]) == 0
 
 
-def test_sandbox_rejects_a_missing_mandatory_field(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_sandbox_rejects_a_missing_mandatory_field(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     answer = _post(sandbox, client, _debtor_body(ACCT_NAME="Zonder zoekcode", ACCT_NR="1300"))
     assert answer.status_code == 400 and "CONTACT.SRC_CODE" in answer.json()["ErrorMessage"]
 
@@ -60,11 +66,17 @@ def test_client_never_cuts_silently(client: AccountViewClient, sandbox: AccountV
 
 
 def test_client_truncates_with_a_warning_when_asked(client: AccountViewClient) -> None:
-    debtor = client.create_debtor(DebtorIn(kind="company", name=LONG_NAME, email="ov@example.nl"), truncate=True)
+    debtor = client.create_debtor(
+        DebtorIn(kind="company", name=LONG_NAME, email="ov@example.nl"), truncate=True
+    )
     assert debtor.name == LONG_NAME[:40]
     (warning,) = debtor.warnings
     assert (warning.field, warning.value, warning.max_length, warning.stored) == (
-        "CONTACT.ACCT_NAME", LONG_NAME, 40, LONG_NAME[:40])
+        "CONTACT.ACCT_NAME",
+        LONG_NAME,
+        40,
+        LONG_NAME[:40],
+    )
 
 
 def test_key_fields_are_never_truncated(client: AccountViewClient) -> None:
@@ -74,28 +86,48 @@ def test_key_fields_are_never_truncated(client: AccountViewClient) -> None:
     assert caught.value.field == "CONTACT.MAIL_BUS"
 
 
-def test_lenient_length_quirk_cuts_on_the_server(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
+def test_lenient_length_quirk_cuts_on_the_server(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
     sandbox.quirks.lenient_lengths = True
     answer = _post(sandbox, client, _debtor_body(ACCT_NAME=LONG_NAME, SRC_CODE="X", ACCT_NR="1300"))
     assert answer.status_code == 200 and answer.json()["CONTACT"][0]["ACCT_NAME"] == LONG_NAME[:40]
 
 
-@pytest.mark.parametrize(("row", "field"), [
-    ({"ACCT_NAME": "X", "SRC_CODE": "X", "ACCT_NR": "9999"}, "CONTACT.ACCT_NR"),           # unknown ledger
-    ({"ACCT_NAME": "X", "SRC_CODE": "X", "ACCT_NR": "1300", "CRED_LIM": "veel"}, "CONTACT.CRED_LIM"),  # type
-    ({"ACCT_NAME": "X", "SRC_CODE": "X", "ACCT_NR": "1300", "NO_SUCH": "x"}, "CONTACT.NO_SUCH"),  # column
-    ({"SUB_NR": "10001", "ACCT_NAME": "X", "SRC_CODE": "X", "ACCT_NR": "1300"}, "CONTACT.SUB_NR"),  # duplicate
-])
-def test_sandbox_validation_errors_name_the_field(client: AccountViewClient, row: dict[str, Any],
-                                                  field: str) -> None:
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        ({"ACCT_NAME": "X", "SRC_CODE": "X", "ACCT_NR": "9999"}, "CONTACT.ACCT_NR"),  # unknown ledger
+        (
+            {"ACCT_NAME": "X", "SRC_CODE": "X", "ACCT_NR": "1300", "CRED_LIM": "veel"},
+            "CONTACT.CRED_LIM",
+        ),  # type
+        ({"ACCT_NAME": "X", "SRC_CODE": "X", "ACCT_NR": "1300", "NO_SUCH": "x"}, "CONTACT.NO_SUCH"),  # column
+        (
+            {"SUB_NR": "10001", "ACCT_NAME": "X", "SRC_CODE": "X", "ACCT_NR": "1300"},
+            "CONTACT.SUB_NR",
+        ),  # duplicate
+    ],
+)
+def test_sandbox_validation_errors_name_the_field(
+    client: AccountViewClient, row: dict[str, Any], field: str
+) -> None:
     with pytest.raises(NeedsAttention) as caught:
         client.insert("AR1", row)
     assert field in caught.value.message
 
 
 def test_upper_case_formats_are_applied(client: AccountViewClient, sandbox: AccountViewSandbox) -> None:
-    result = client.insert("AR1", {"ACCT_NAME": "Klein", "SRC_CODE": "klein", "ACCT_NR": "1300",
-                                   "CNT_CODE": "nl", "MAIL_BUS": "Klein@Example.nl"})
+    result = client.insert(
+        "AR1",
+        {
+            "ACCT_NAME": "Klein",
+            "SRC_CODE": "klein",
+            "ACCT_NR": "1300",
+            "CNT_CODE": "nl",
+            "MAIL_BUS": "Klein@Example.nl",
+        },
+    )
     row = result.row
     assert (row["SRC_CODE"], row["CNT_CODE"], row["MAIL_BUS"]) == ("KLEIN", "NL", "Klein@Example.nl")
 
@@ -107,10 +139,14 @@ def test_body_shape_errors(client: AccountViewClient, sandbox: AccountViewSandbo
     body = _debtor_body(ACCT_NAME="X", SRC_CODE="X", ACCT_NR="1300")
     body["Table"]["Definition"]["Name"] = "ARTICLE"
     assert "ARTICLE" in _post(sandbox, client, body).json()["ErrorMessage"]
-    invoice = write_body(data_dictionary(), "DJ2", "DJ_PAGE", {"DJ_CODE": "VRK", "HDR_DESC": "x"}, {},
-                         book_date=None)
+    invoice = write_body(
+        data_dictionary(), "DJ2", "DJ_PAGE", {"DJ_CODE": "VRK", "HDR_DESC": "x"}, {}, book_date=None
+    )
     tokens = client.token_store.load()
     assert tokens is not None
-    answer = httpx.put(f"{sandbox.url}/api/v3/accountviewdata", json=invoice, headers={
-        "Authorization": f"Bearer {tokens.access_token}", "x-company": sandbox.company_id})
+    answer = httpx.put(
+        f"{sandbox.url}/api/v3/accountviewdata",
+        json=invoice,
+        headers={"Authorization": f"Bearer {tokens.access_token}", "x-company": sandbox.company_id},
+    )
     assert "not supported" in answer.json()["ErrorMessage"]

@@ -51,6 +51,7 @@ from koppel.connectors.accountview.wire import (
     nest_details,
     parse_json,
     read_params,
+    table_rows,
     write_body,
 )
 from koppel.errors import BrokenConnection, KoppelError, NeedsAttention, RetryableError
@@ -77,8 +78,8 @@ class AccountViewOptions(BaseModel):
     # Never cut silently: by default an over-long value raises NeedsAttention; with True it is cut to the
     # field length and a FieldWarning is returned on the written model (and logged).
     truncate_long_values: bool = False
-    refresh_margin: float = 60.0          # refresh this many seconds before the access token expires
-    retry_attempts: int = 3               # reads only; writes are never retried blindly
+    refresh_margin: float = 60.0  # refresh this many seconds before the access token expires
+    retry_attempts: int = 3  # reads only; writes are never retried blindly
     retry_wait_initial: float = 0.2
     retry_wait_max: float = 2.0
     retry_timeout: float = 15.0
@@ -100,9 +101,18 @@ class WriteResult:
 
 
 class AccountViewClient:
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, *, client_id: str, client_secret: str,
-                 token_store: TokenStore, company_id: str | None = None, timeout: float = 30.0,
-                 options: AccountViewOptions | None = None, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        client_id: str,
+        client_secret: str,
+        token_store: TokenStore,
+        company_id: str | None = None,
+        timeout: float = 30.0,
+        options: AccountViewOptions | None = None,
+        http: httpx.Client | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.options = options or AccountViewOptions()
         self.profile = self.options.profile
@@ -110,8 +120,13 @@ class AccountViewClient:
         self.token_store = token_store
         self.dictionary: DataDictionary = data_dictionary()
         self._http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
-        self._oauth = OAuthEndpoints(self._http, self.base_url, client_id=client_id,
-                                     client_secret=client_secret, api_prefix=self.options.api_prefix)
+        self._oauth = OAuthEndpoints(
+            self._http,
+            self.base_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            api_prefix=self.options.api_prefix,
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -138,8 +153,9 @@ class AccountViewClient:
     def _current_tokens(self) -> TokenSet:
         tokens = self.token_store.load()
         if tokens is None:
-            raise BrokenConnection("AccountView is not authorised yet: connect the administration",
-                                   system=SYSTEM)
+            raise BrokenConnection(
+                "AccountView is not authorised yet: connect the administration", system=SYSTEM
+            )
         if tokens.expires_within(self.options.refresh_margin):
             return self._refresh(used=tokens)
         return tokens
@@ -148,10 +164,12 @@ class AccountViewClient:
         with self.token_store.refresh_lock():
             current = self.token_store.load()
             if current is None:
-                raise BrokenConnection("AccountView tokens are gone: reconnect the administration",
-                                       system=SYSTEM)
+                raise BrokenConnection(
+                    "AccountView tokens are gone: reconnect the administration", system=SYSTEM
+                )
             if current.access_token != used.access_token and not current.expires_within(
-                    self.options.refresh_margin):
+                self.options.refresh_margin
+            ):
                 return current  # another worker refreshed while we waited for the lock
             fresh = self._oauth.refresh(current.refresh_token)
             self.token_store.save(fresh)  # persisted before first use: the old refresh token is dead now
@@ -163,17 +181,30 @@ class AccountViewClient:
     def _url(self, path: str) -> str:
         return f"{self.base_url}{self.options.api_prefix}/{path}"
 
-    def _request(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-                 body: Any = None, company: bool = True, empty_on_404: bool = False) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        company: bool = True,
+        empty_on_404: bool = False,
+    ) -> Any:
         if method != "GET":
             return self._send(method, path, params=params, body=body, company=company)
         for attempt in stamina.retry_context(
-                on=self._retry_backoff, attempts=self.options.retry_attempts,
-                wait_initial=self.options.retry_wait_initial, wait_max=self.options.retry_wait_max,
-                wait_jitter=self.options.retry_wait_initial, timeout=self.options.retry_timeout):
+            on=self._retry_backoff,
+            attempts=self.options.retry_attempts,
+            wait_initial=self.options.retry_wait_initial,
+            wait_max=self.options.retry_wait_max,
+            wait_jitter=self.options.retry_wait_initial,
+            timeout=self.options.retry_timeout,
+        ):
             with attempt:
-                return self._send(method, path, params=params, body=body, company=company,
-                                  empty_on_404=empty_on_404)
+                return self._send(
+                    method, path, params=params, body=body, company=company, empty_on_404=empty_on_404
+                )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _retry_backoff(self, exc: Exception) -> bool | float:
@@ -184,8 +215,16 @@ class AccountViewClient:
         # A long Retry-After is for the durable layer (DBOS) to honour, not for this short one.
         return exc.retry_after if exc.retry_after <= self.options.retry_wait_max else False
 
-    def _send(self, method: str, path: str, *, params: Mapping[str, str] | None, body: Any, company: bool,
-              empty_on_404: bool = False) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None,
+        body: Any,
+        company: bool,
+        empty_on_404: bool = False,
+    ) -> Any:
         tokens = self._current_tokens()
         response = self._http_call(method, path, tokens, params=params, body=body, company=company)
         decoded = self._decode(response, empty_on_404=empty_on_404)
@@ -194,12 +233,21 @@ class AccountViewClient:
             response = self._http_call(method, path, tokens, params=params, body=body, company=company)
             decoded = self._decode(response, empty_on_404=empty_on_404)
             if response.status_code == 401 or _auth_error(decoded):
-                raise BrokenConnection("AccountView rejects our access token even after a refresh",
-                                       system=SYSTEM, status=401)
+                raise BrokenConnection(
+                    "AccountView rejects our access token even after a refresh", system=SYSTEM, status=401
+                )
         return decoded
 
-    def _http_call(self, method: str, path: str, tokens: TokenSet, *, params: Mapping[str, str] | None,
-                   body: Any, company: bool) -> httpx.Response:
+    def _http_call(
+        self,
+        method: str,
+        path: str,
+        tokens: TokenSet,
+        *,
+        params: Mapping[str, str] | None,
+        body: Any,
+        company: bool,
+    ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"}
         if company:
             headers["x-company"] = self._company()
@@ -208,12 +256,17 @@ class AccountViewClient:
             headers["Content-Type"] = "application/json; charset=utf-8"
             content = json.dumps(body).encode()
         try:
-            return self._http.request(method, self._url(path), params=params, content=content, headers=headers)
+            return self._http.request(
+                method, self._url(path), params=params, content=content, headers=headers
+            )
         except httpx.TimeoutException as exc:
-            raise RetryableError(f"AccountView did not answer in time ({method} {path})", system=SYSTEM) from exc
+            raise RetryableError(
+                f"AccountView did not answer in time ({method} {path})", system=SYSTEM
+            ) from exc
         except httpx.TransportError as exc:
-            raise RetryableError(f"AccountView connection failed ({method} {path}): {exc}",
-                                 system=SYSTEM) from exc
+            raise RetryableError(
+                f"AccountView connection failed ({method} {path}): {exc}", system=SYSTEM
+            ) from exc
 
     def _decode(self, response: httpx.Response, *, empty_on_404: bool) -> Any:
         status = response.status_code
@@ -221,27 +274,39 @@ class AccountViewClient:
             return None
         if status == 429 or status >= 500:
             retry_after = _seconds(response.headers.get("retry-after"))
-            what = "the AccountView link to the administration is offline" if status == 503 else \
-                f"AccountView answered {status}"
+            what = (
+                "the AccountView link to the administration is offline"
+                if status == 503
+                else f"AccountView answered {status}"
+            )
             raise RetryableError(what, retry_after=retry_after, system=SYSTEM, status=status)
         if status == 404 and empty_on_404:
             return {}  # S4: a 404 on a read means "no rows"
         try:
             body = parse_json(response.content)
         except ValueError as exc:
-            raise RetryableError(f"AccountView sent an unreadable answer (HTTP {status})", system=SYSTEM,
-                                 status=status) from exc
+            raise RetryableError(
+                f"AccountView sent an unreadable answer (HTTP {status})", system=SYSTEM, status=status
+            ) from exc
         message = error_message(body)
         if status == 403 or error_type(body).lower() in ("companyerror", "authorizationerror"):
-            raise BrokenConnection(f"AccountView refuses access: {message or status}. Check the company "
-                                   "and the user's rights in AccountView", system=SYSTEM, status=status)
+            raise BrokenConnection(
+                f"AccountView refuses access: {message or status}. Check the company "
+                "and the user's rights in AccountView",
+                system=SYSTEM,
+                status=status,
+            )
         if message:
             if _auth_error(body):
                 return body
             if error_type(body).lower() in ("connectionerror", "timeouterror"):
                 raise RetryableError(f"AccountView: {message}", system=SYSTEM, status=status)
-            raise NeedsAttention(f"AccountView: {message}", system=SYSTEM, status=status,
-                                 field=field_in_message(self.dictionary, message))
+            raise NeedsAttention(
+                f"AccountView: {message}",
+                system=SYSTEM,
+                status=status,
+                field=field_in_message(self.dictionary, message),
+            )
         if status >= 400:
             raise NeedsAttention(f"AccountView answered {status}", system=SYSTEM, status=status)
         return body
@@ -251,16 +316,23 @@ class AccountViewClient:
     def companies(self) -> list[Company]:
         body = self._request("GET", "companies", company=False)
         items = body if isinstance(body, list) else [body] if isinstance(body, dict) and body else []
-        return [Company(id=str(_get(i, "Id")), code=str(_get(i, "Code") or "").strip(),
-                        description=str(_get(i, "Description") or "").strip()) for i in items]
+        return [
+            Company(
+                id=str(_get(i, "Id")),
+                code=str(_get(i, "Code") or "").strip(),
+                description=str(_get(i, "Description") or "").strip(),
+            )
+            for i in items
+        ]
 
     def select_company(self, code: str) -> Company:
         for company in self.companies():
             if company.code.upper() == code.upper():
                 self.company_id = company.id
                 return company
-        raise BrokenConnection(f"AccountView company {code!r} is not available to this user", system=SYSTEM,
-                               value=code)
+        raise BrokenConnection(
+            f"AccountView company {code!r} is not available to this user", system=SYSTEM, value=code
+        )
 
     def _company(self) -> str:
         if self.company_id is None:
@@ -270,15 +342,41 @@ class AccountViewClient:
             self.company_id = found[0].id  # as S2/S5 do when nothing is configured
         return self.company_id
 
-    # --- the generic API -------------------------------------------------------------------------------------
+    # --- discovery ----------------------------------------------------------------------------------------
+
+    def business_objects(self) -> list[dict[str, Any]]:
+        """`accountviewsystembusinessobjects`: Code, Description, InsertAllowed, UpdateAllowed, DeleteAllowed.
+        With `table_fields`, the way to find the assumed BO codes and field names on a real system."""
+        body = self._request("GET", "accountviewsystembusinessobjects", company=False)
+        return [dict(item) for item in (body if isinstance(body, list) else []) if isinstance(item, Mapping)]
+
+    def table_fields(self, table: str) -> list[Row]:
+        """The data dictionary's rows (DCT_FLD) for one table, as the server knows it."""
+        body = self._request(
+            "GET",
+            "accountviewsystemdata",
+            company=False,
+            params={"businessobject": "FLD", "pagesize": "5000"},
+        )
+        return [r for r in table_rows(body, "DCT_FLD") if str(r.get("DBF_NAME", "")).upper() == table.upper()]
+
+    # --- the generic API ---------------------------------------------------------------------------------
 
     def _business_object(self, code: str) -> BusinessObject | None:
         return self.profile.business_objects().get(code.upper())
 
-    def read(self, business_object: str, *, fields: Sequence[str] | None = None,
-             filters: Sequence[Filter] = (), match_any: bool = False, sort: Sequence[str] | None = None,
-             descending: bool = False, page_size: int | None = None,
-             paging: Literal["page_number", "last_key"] | None = None) -> Iterator[Row]:
+    def read(
+        self,
+        business_object: str,
+        *,
+        fields: Sequence[str] | None = None,
+        filters: Sequence[Filter] = (),
+        match_any: bool = False,
+        sort: Sequence[str] | None = None,
+        descending: bool = False,
+        page_size: int | None = None,
+        paging: Literal["page_number", "last_key"] | None = None,
+    ) -> Iterator[Row]:
         """Rows of the business object's main table, page by page, lazily. Detail rows (SO_LINE, DJ_LINE)
         are nested in their header row under the detail table's name. Strings come right-trimmed."""
         bo = self._business_object(business_object)
@@ -289,8 +387,18 @@ class AccountViewClient:
             style = "page_number"
         if sort is None and key:
             sort = [key]
-        base = read_params(business_object, fields=fields, filters=filters, match_any=match_any, sort=sort,
-                           descending=descending, page_size=size, book_date=self.options.book_date)
+        if fields and key and key.upper() not in {f.split(".")[-1].strip().upper() for f in fields}:
+            fields = [key, *fields]  # paging needs the key in every row
+        base = read_params(
+            business_object,
+            fields=fields,
+            filters=filters,
+            match_any=match_any,
+            sort=sort,
+            descending=descending,
+            page_size=size,
+            book_date=self.options.book_date,
+        )
         page, last_key, previous_first = 1, None, None
         while True:
             params = dict(base)
@@ -303,8 +411,9 @@ class AccountViewClient:
             if not rows:
                 return
             first = _identity(rows[0], key)
-            if first == previous_first or (style == "last_key" and last_key is not None
-                                           and key and str(rows[0].get(key, "")) <= last_key):
+            if first == previous_first or (
+                style == "last_key" and last_key is not None and key and str(rows[0].get(key, "")) <= last_key
+            ):
                 log.warning("accountview.paging_ignored", business_object=business_object, page=page)
                 return
             yield from rows
@@ -313,38 +422,66 @@ class AccountViewClient:
             previous_first, page = first, page + 1
             last_key = str(rows[-1].get(key, "")) if key else None
 
-    def insert(self, business_object: str, header: Mapping[str, Any],
-               details: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, *,
-               truncate: bool | None = None, keys: Sequence[str] = ()) -> WriteResult:
+    def insert(
+        self,
+        business_object: str,
+        header: Mapping[str, Any],
+        details: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        *,
+        truncate: bool | None = None,
+        keys: Sequence[str] = (),
+    ) -> WriteResult:
         """POST one header row (and its detail rows). Never retried here: callers that may repeat a write
         look the record up by its key first (the typed helpers do)."""
         return self._write("POST", business_object, header, details, truncate=truncate, keys=keys)
 
-    def update(self, business_object: str, header: Mapping[str, Any],
-               details: Mapping[str, Sequence[Mapping[str, Any]]] | None = None, *,
-               truncate: bool | None = None, keys: Sequence[str] = ()) -> WriteResult:
+    def update(
+        self,
+        business_object: str,
+        header: Mapping[str, Any],
+        details: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        *,
+        truncate: bool | None = None,
+        keys: Sequence[str] = (),
+    ) -> WriteResult:
         """PUT: update by the business object's primary key, which `header` must contain."""
         bo = self._business_object(business_object)
         if bo is not None and not bo.update:
             raise NeedsAttention(f"AccountView does not allow updates of {business_object}", system=SYSTEM)
         return self._write("PUT", business_object, header, details, truncate=truncate, keys=keys)
 
-    def _write(self, method: str, business_object: str, header: Mapping[str, Any],
-               details: Mapping[str, Sequence[Mapping[str, Any]]] | None, *, truncate: bool | None,
-               keys: Sequence[str]) -> WriteResult:
+    def _write(
+        self,
+        method: str,
+        business_object: str,
+        header: Mapping[str, Any],
+        details: Mapping[str, Sequence[Mapping[str, Any]]] | None,
+        *,
+        truncate: bool | None,
+        keys: Sequence[str],
+    ) -> WriteResult:
         bo = self.profile.business_object(business_object)
         cut = self.options.truncate_long_values if truncate is None else truncate
         warnings: list[FieldWarning] = []
         clean_header = self._fit(bo.header, header, cut, keys, warnings)
-        clean_details = {name: [self._fit(name, row, cut, keys, warnings) for row in rows]
-                         for name, rows in (details or {}).items()}
-        body = write_body(self.dictionary, bo.code, bo.header, clean_header, clean_details,
-                          book_date=self.options.book_date)
+        clean_details = {
+            name: [self._fit(name, row, cut, keys, warnings) for row in rows]
+            for name, rows in (details or {}).items()
+        }
+        body = write_body(
+            self.dictionary, bo.code, bo.header, clean_header, clean_details, book_date=self.options.book_date
+        )
         answer = self._request(method, "accountviewdata", body=body)
         return WriteResult(rows=_rows_of(answer, bo), warnings=warnings)
 
-    def _fit(self, table: str, row: Mapping[str, Any], truncate: bool, keys: Sequence[str],
-             warnings: list[FieldWarning]) -> dict[str, Any]:
+    def _fit(
+        self,
+        table: str,
+        row: Mapping[str, Any],
+        truncate: bool,
+        keys: Sequence[str],
+        warnings: list[FieldWarning],
+    ) -> dict[str, Any]:
         """Apply upper-case formats and length limits from the data dictionary."""
         fitted: dict[str, Any] = {}
         for name, raw in row.items():
@@ -354,12 +491,20 @@ class AccountViewClient:
                 if not truncate or name.upper() in {k.upper() for k in keys}:
                     raise NeedsAttention(
                         f"{violation.field} holds at most {violation.max_length} characters; "
-                        f"{value!r} has {len(value)}", system=SYSTEM, field=violation.field, value=value)
-                stored = value[:violation.max_length]
-                warnings.append(FieldWarning(field=violation.field, value=value,
-                                             max_length=violation.max_length, stored=stored))
-                log.warning("accountview.value_truncated", field=violation.field,
-                            max_length=violation.max_length)
+                        f"{value!r} has {len(value)}",
+                        system=SYSTEM,
+                        field=violation.field,
+                        value=value,
+                    )
+                stored = value[: violation.max_length]
+                warnings.append(
+                    FieldWarning(
+                        field=violation.field, value=value, max_length=violation.max_length, stored=stored
+                    )
+                )
+                log.warning(
+                    "accountview.value_truncated", field=violation.field, max_length=violation.max_length
+                )
                 value = stored
             fitted[name.upper()] = value
         return fitted
@@ -393,30 +538,40 @@ class AccountViewClient:
         return None
 
     def get_debtor(self, number: str) -> Debtor | None:
-        row = next(self.read(self.profile.debtor_bo, filters=[Filter("SUB_NR", number.upper())],
-                             page_size=1), None)
+        row = next(
+            self.read(self.profile.debtor_bo, filters=[Filter("SUB_NR", number.upper())], page_size=1), None
+        )
         return self._with_contact(records.debtor_from_row(row)) if row else None
 
     def create_debtor(self, debtor: DebtorIn, *, truncate: bool | None = None) -> Debtor:
         """Create a company or person debtor (and its contact person). The debtor number is assigned by
         AccountView unless `debtor.number` is set. If the answer is lost, the debtor is found again by
         number or e-mail instead of being created twice."""
+
         def find() -> Debtor | None:
-            return self.get_debtor(debtor.number) if debtor.number else self.find_debtor_by_email(debtor.email)
+            return (
+                self.get_debtor(debtor.number) if debtor.number else self.find_debtor_by_email(debtor.email)
+            )
 
         def write() -> Debtor:
-            result = self.insert(self.profile.debtor_bo,
-                                 records.debtor_row(debtor, self.profile, creating=True),
-                                 truncate=truncate, keys=["SUB_NR", "MAIL_BUS"])
+            result = self.insert(
+                self.profile.debtor_bo,
+                records.debtor_row(debtor, self.profile, creating=True),
+                truncate=truncate,
+                keys=["SUB_NR", "MAIL_BUS"],
+            )
             created = records.debtor_from_row(result.row)
             warnings = list(result.warnings)
             if debtor.contact is not None and self.profile.contact_person_mode == "module":
-                contact = self.insert(self.profile.contact_person_bo,
-                                      records.contact_person_row(created.number, debtor.contact),
-                                      truncate=truncate)
+                contact = self.insert(
+                    self.profile.contact_person_bo,
+                    records.contact_person_row(created.number, debtor.contact),
+                    truncate=truncate,
+                )
                 warnings += contact.warnings
-                created = created.model_copy(update={"contact": records.contact_person_from_row(contact.row),
-                                                     "kind": "company"})
+                created = created.model_copy(
+                    update={"contact": records.contact_person_from_row(contact.row), "kind": "company"}
+                )
             return created.model_copy(update={"warnings": warnings})
 
         return self._create_once(find, write, look_first=bool(debtor.number))
@@ -430,8 +585,10 @@ class AccountViewClient:
     def _with_contact(self, debtor: Debtor) -> Debtor:
         if self.profile.contact_person_mode != "module":
             return debtor
-        row = next(self.read(self.profile.contact_person_bo, filters=[Filter("SUB_NR", debtor.number)],
-                             page_size=1), None)
+        row = next(
+            self.read(self.profile.contact_person_bo, filters=[Filter("SUB_NR", debtor.number)], page_size=1),
+            None,
+        )
         if row is None:
             return debtor
         return debtor.model_copy(update={"contact": records.contact_person_from_row(row), "kind": "company"})
@@ -442,18 +599,24 @@ class AccountViewClient:
         rows = self.read(self.profile.address_bo, filters=[Filter("SUB_NR", debtor_number.upper())])
         return [records.delivery_address_from_row(row) for row in rows]
 
-    def add_delivery_address(self, debtor_number: str, address: DeliveryAddressIn, *,
-                             truncate: bool | None = None) -> DeliveryAddress:
+    def add_delivery_address(
+        self, debtor_number: str, address: DeliveryAddressIn, *, truncate: bool | None = None
+    ) -> DeliveryAddress:
         """The debtor's delivery address equal to `address` (street line, postcode, city), created when
         there is none; its `code` goes into `SalesOrderIn.delivery_address_code`."""
+
         def find() -> DeliveryAddress | None:
             rows = self.read(self.profile.address_bo, filters=[Filter("SUB_NR", debtor_number.upper())])
             match = next((r for r in rows if records.same_address(r, address.address)), None)
             return records.delivery_address_from_row(match) if match else None
 
         def write() -> DeliveryAddress:
-            result = self.insert(self.profile.address_bo, records.delivery_address_row(debtor_number, address),
-                                 truncate=truncate, keys=["SUB_NR"])
+            result = self.insert(
+                self.profile.address_bo,
+                records.delivery_address_row(debtor_number, address),
+                truncate=truncate,
+                keys=["SUB_NR"],
+            )
             return records.delivery_address_from_row(result.row, result.warnings)
 
         return self._create_once(find, write)
@@ -467,15 +630,20 @@ class AccountViewClient:
 
     def find_articles_by_ean(self, eans: Iterable[str]) -> dict[str, Article]:
         """Articles by EAN (the profile's EAN field), in as few reads as possible."""
-        return {a.ean: a for a in self._articles_where(self.profile.article_ean_field,
-                                                       [e.strip() for e in eans])}
+        return {
+            a.ean: a for a in self._articles_where(self.profile.article_ean_field, [e.strip() for e in eans])
+        }
 
     def _articles_where(self, column: str, values: list[str]) -> list[Article]:
         wanted = list(dict.fromkeys(v for v in values if v))
         found: list[Article] = []
         for chunk_filters, match_any in self._key_filters(column, wanted):
-            rows = self.read(self.profile.article_bo, filters=chunk_filters, match_any=match_any,
-                             page_size=max(len(wanted), 1))
+            rows = self.read(
+                self.profile.article_bo,
+                filters=chunk_filters,
+                match_any=match_any,
+                page_size=max(len(wanted), 1),
+            )
             found += [records.article_from_row(row, self.profile) for row in rows]
         keep = set(wanted)
         attr = "code" if column == "ART_CODE" else "ean"
@@ -485,17 +653,22 @@ class AccountViewClient:
         if self.options.list_filter == "in_list" and not any("," in v for v in values):
             size = self.options.in_list_size
             for start in range(0, len(values), size):
-                yield [Filter(column, values[start:start + size])], False
+                yield [Filter(column, values[start : start + size])], False
         else:
             for start in range(0, len(values), 9):
-                yield [Filter(column, v) for v in values[start:start + 9]], True
+                yield [Filter(column, v) for v in values[start : start + 9]], True
 
-    def iter_articles(self, changed_since: datetime | None = None, *,
-                      page_size: int | None = None) -> Iterator[Article]:
+    def iter_articles(
+        self, changed_since: datetime | None = None, *, page_size: int | None = None
+    ) -> Iterator[Article]:
         """All articles (or those changed since a moment), with stock figures, streamed page by page."""
         filters = [Filter("CNG_DATE", changed_since, "DateOnOrAfterDate")] if changed_since else []
-        for row in self.read(self.profile.article_bo, fields=records.article_fields(self.profile),
-                             filters=filters, page_size=page_size):
+        for row in self.read(
+            self.profile.article_bo,
+            fields=records.article_fields(self.profile),
+            filters=filters,
+            page_size=page_size,
+        ):
             yield records.article_from_row(row, self.profile)
 
     def article_groups(self) -> list[ArticleGroup]:
@@ -505,8 +678,9 @@ class AccountViewClient:
 
     def find_sales_order(self, external_ref: str) -> SalesOrder | None:
         field_name = self.profile.sales_order_reference_field
-        for row in self.read(self.profile.sales_order_bo, filters=[Filter(field_name, external_ref)],
-                             page_size=10):
+        for row in self.read(
+            self.profile.sales_order_bo, filters=[Filter(field_name, external_ref)], page_size=10
+        ):
             if str(row.get(field_name, "")).strip() == external_ref:
                 return records.sales_order_from_row(row, self.profile)
         return None
@@ -519,8 +693,13 @@ class AccountViewClient:
         header, lines = records.sales_order_rows(order, self.profile)
 
         def write() -> SalesOrder:
-            result = self.insert(self.profile.sales_order_bo, header, {"SO_LINE": lines}, truncate=truncate,
-                                 keys=[self.profile.sales_order_reference_field, "RPL_INV"])
+            result = self.insert(
+                self.profile.sales_order_bo,
+                header,
+                {"SO_LINE": lines},
+                truncate=truncate,
+                keys=[self.profile.sales_order_reference_field, "RPL_INV"],
+            )
             return records.sales_order_from_row(result.row, self.profile, result.warnings)
 
         return self._create_once(lambda: self.find_sales_order(order.external_ref), write)
@@ -529,8 +708,9 @@ class AccountViewClient:
 
     def find_sales_invoice(self, external_ref: str) -> SalesInvoice | None:
         field_name = self.profile.invoice_reference_field
-        for row in self.read(self.profile.invoice_read_bo, filters=[Filter(field_name, external_ref)],
-                             page_size=10):
+        for row in self.read(
+            self.profile.invoice_read_bo, filters=[Filter(field_name, external_ref)], page_size=10
+        ):
             if str(row.get(field_name, "")).strip() == external_ref:
                 return records.sales_invoice_from_row(row, self.profile)
         return None
@@ -543,8 +723,13 @@ class AccountViewClient:
         header, lines = records.sales_invoice_rows(invoice, self.profile)
 
         def write() -> SalesInvoice:
-            result = self.insert(self.profile.invoice_bo, header, {"DJ_LINE": lines}, truncate=truncate,
-                                 keys=[self.profile.invoice_reference_field, "INV_NR", "SUB_NR"])
+            result = self.insert(
+                self.profile.invoice_bo,
+                header,
+                {"DJ_LINE": lines},
+                truncate=truncate,
+                keys=[self.profile.invoice_reference_field, "INV_NR", "SUB_NR"],
+            )
             return records.sales_invoice_from_row(result.row, self.profile, result.warnings)
 
         return self._create_once(lambda: self.find_sales_invoice(invoice.external_ref), write)
@@ -573,6 +758,7 @@ class AccountViewClient:
 
 
 # --- small helpers ------------------------------------------------------------------------------------------
+
 
 def _rows_of(body: Any, bo: BusinessObject | None) -> list[Row]:
     if bo is not None:

@@ -23,11 +23,11 @@ DATE_TYPES = frozenset("DT")
 class FieldSpec:
     table: str
     name: str
-    type: str            # FoxPro type letter: C M N Y B I L D T
+    type: str  # FoxPro type letter: C M N Y B I L D T
     length: int
     mandatory: bool
-    upper: bool          # format "!": AccountView stores the value upper-cased
-    read_only: bool      # COM_BLK: system or audit field
+    upper: bool  # format "!": AccountView stores the value upper-cased
+    read_only: bool  # COM_BLK: system or audit field
     description: str
     assumed: bool = False
 
@@ -43,7 +43,7 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class LengthViolation:
-    field: str           # qualified, e.g. "CONTACT.ACCT_NAME"
+    field: str  # qualified, e.g. "CONTACT.ACCT_NAME"
     value: str
     max_length: int
 

@@ -19,14 +19,14 @@ class _Model(BaseModel):
 class FieldWarning(_Model):
     """A value that was cut to fit because the caller asked for truncation."""
 
-    field: str             # qualified: "CONTACT.ACCT_NAME"
-    value: str             # what the caller gave
+    field: str  # qualified: "CONTACT.ACCT_NAME"
+    value: str  # what the caller gave
     max_length: int
-    stored: str            # what was sent
+    stored: str  # what was sent
 
 
 class Company(_Model):
-    id: str                # the `x-company` value; opaque
+    id: str  # the `x-company` value; opaque
     code: str
     description: str
 
@@ -50,7 +50,7 @@ class ContactPerson(_Model):
     name: str
     email: str | None = None
     phone: str | None = None
-    code: str | None = None        # set when read back (module mode: PP_CODE; main-contact mode: MAIN_PP)
+    code: str | None = None  # set when read back (module mode: PP_CODE; main-contact mode: MAIN_PP)
 
 
 class DebtorIn(_Model):
@@ -66,18 +66,18 @@ class DebtorIn(_Model):
     vat_number: str | None = None
     coc_number: str | None = None
     contact: ContactPerson | None = None
-    number: str | None = None            # SUB_NR; None: AccountView assigns it
-    search_code: str | None = None       # SRC_CODE; None: derived from the name
+    number: str | None = None  # SUB_NR; None: AccountView assigns it
+    search_code: str | None = None  # SRC_CODE; None: derived from the name
     payment_condition: str | None = None  # DISC_CODE
     vat_code: str | None = None
     language: str | None = None
-    external_id: str | None = None       # DEB_NR, e.g. the shop's customer id
+    external_id: str | None = None  # DEB_NR, e.g. the shop's customer id
 
 
 class Debtor(_Model):
     number: str
     name: str
-    kind: Literal["company", "person"]   # read back: "company" when a contact, VAT or CoC number is set
+    kind: Literal["company", "person"]  # read back: "company" when a contact, VAT or CoC number is set
     email: str = ""
     search_code: str = ""
     address: Address = Field(default_factory=Address)
@@ -101,7 +101,7 @@ class DeliveryAddressIn(_Model):
 
 
 class DeliveryAddress(_Model):
-    code: str                            # DEL_ADDR.REC_ID, goes into SO_HDR.DEL_CODE
+    code: str  # DEL_ADDR.REC_ID, goes into SO_HDR.DEL_CODE
     debtor_number: str
     name: str
     address: Address
@@ -114,12 +114,12 @@ class Article(_Model):
     code: str
     description: str
     group_code: str = ""
-    price: Decimal = Decimal("0")         # PX_SELL
+    price: Decimal = Decimal("0")  # PX_SELL
     vat_code: str = ""
     ean: str = ""
     unit: str = ""
-    available: Decimal = Decimal("0")     # QTY_AVAIL
-    reserved: Decimal = Decimal("0")      # reserved by open sales orders
+    available: Decimal = Decimal("0")  # QTY_AVAIL
+    reserved: Decimal = Decimal("0")  # reserved by open sales orders
     blocked: bool = False
     changed_at: datetime | None = None
 
@@ -137,14 +137,14 @@ class ArticleGroup(_Model):
 class SalesOrderLineIn(_Model):
     article_code: str
     quantity: Decimal
-    unit_price: Decimal | None = None     # None: AccountView takes the article price
+    unit_price: Decimal | None = None  # None: AccountView takes the article price
     description: str | None = None
     vat_code: str | None = None
     delivery_date: datetime | None = None
 
 
 class SalesOrderIn(_Model):
-    external_ref: str                     # our key, e.g. the shop's order number; looked up before writing
+    external_ref: str  # our key, e.g. the shop's order number; looked up before writing
     debtor_number: str
     order_date: datetime
     lines: list[SalesOrderLineIn]
@@ -152,7 +152,7 @@ class SalesOrderIn(_Model):
     delivery_address_code: str | None = None
     delivery_date: datetime | None = None
     email: str | None = None
-    note: str | None = None               # COMMENT2
+    note: str | None = None  # COMMENT2
     payment_condition: str | None = None
     payment_method: str | None = None
     shipping_method: str | None = None
@@ -180,7 +180,7 @@ class SalesOrder(_Model):
 
 
 class SalesInvoiceLineIn(_Model):
-    ledger_account: str                   # revenue account (ACCT_NR)
+    ledger_account: str  # revenue account (ACCT_NR)
     description: str
     amount: Decimal
     vat_code: str
@@ -193,12 +193,12 @@ class SalesInvoiceIn(_Model):
     debtor_number: str
     journal_code: str
     invoice_date: date
-    description: str                      # HDR_DESC (mandatory, 40)
+    description: str  # HDR_DESC (mandatory, 40)
     lines: list[SalesInvoiceLineIn]
-    invoice_number: str | None = None     # INV_NR; None: AccountView assigns it
-    amounts_include_vat: bool = False     # GROSS_FLG
+    invoice_number: str | None = None  # INV_NR; None: AccountView assigns it
+    amounts_include_vat: bool = False  # GROSS_FLG
     payment_condition: str | None = None  # DISC_CODE
-    payment_method: str | None = None     # PAY_TYPE
+    payment_method: str | None = None  # PAY_TYPE
     credit_days: int | None = None
     period: int | None = None
 

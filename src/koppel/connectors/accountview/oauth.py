@@ -31,7 +31,7 @@ DEFAULT_SCOPES = ("readaccountviewdata", "updateaccountviewdata")
 class TokenSet(BaseModel):
     access_token: str
     refresh_token: str
-    expires_at: float            # unix time
+    expires_at: float  # unix time
     token_type: str = "bearer"
     scope: str = ""
 
@@ -41,9 +41,13 @@ class TokenSet(BaseModel):
     @classmethod
     def from_response(cls, body: dict[str, Any], *, now: float | None = None) -> TokenSet:
         issued = time.time() if now is None else now
-        return cls(access_token=body["access_token"], refresh_token=body["refresh_token"],
-                   expires_at=issued + float(body.get("expires_in") or 3600),
-                   token_type=str(body.get("token_type") or "bearer"), scope=str(body.get("scope") or ""))
+        return cls(
+            access_token=body["access_token"],
+            refresh_token=body["refresh_token"],
+            expires_at=issued + float(body.get("expires_in") or 3600),
+            token_type=str(body.get("token_type") or "bearer"),
+            scope=str(body.get("scope") or ""),
+        )
 
 
 class TokenStore(Protocol):
@@ -71,8 +75,10 @@ class MemoryTokenStore:
     def save(self, tokens: TokenSet) -> None:
         self._tokens = tokens
 
-    def refresh_lock(self) -> contextlib.AbstractContextManager[None]:
-        return self._lock
+    @contextlib.contextmanager
+    def refresh_lock(self) -> Iterator[None]:
+        with self._lock:
+            yield
 
 
 class FileTokenStore:
@@ -108,25 +114,41 @@ class FileTokenStore:
 class OAuthEndpoints:
     """The two OAuth2 calls of AccountView.net; client id and secret travel in the form body (NOTES §3.2)."""
 
-    def __init__(self, http: httpx.Client, base_url: str, *, client_id: str, client_secret: str,
-                 api_prefix: str = "/api/v3") -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        base_url: str,
+        *,
+        client_id: str,
+        client_secret: str,
+        api_prefix: str = "/api/v3",
+    ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
         self.token_url = f"{self.base_url}{api_prefix}/token"
 
-    def authorize_url(self, redirect_uri: str, *, state: str | None = None,
-                      scopes: tuple[str, ...] = DEFAULT_SCOPES) -> tuple[str, str]:
+    def authorize_url(
+        self, redirect_uri: str, *, state: str | None = None, scopes: tuple[str, ...] = DEFAULT_SCOPES
+    ) -> tuple[str, str]:
         """The URL to send the user's browser to, and the `state` to check on the way back."""
         state = state or secrets.token_urlsafe(16)
-        query = urlencode({"response_type": "code", "client_id": self.client_id, "redirect_uri": redirect_uri,
-                           "scope": " ".join(scopes), "state": state})
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": self.client_id,
+                "redirect_uri": redirect_uri,
+                "scope": " ".join(scopes),
+                "state": state,
+            }
+        )
         return f"{self.base_url}/ams/authorize.aspx?{query}", state
 
     def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
-        return self._token_call({"grant_type": "authorization_code", "code": code,
-                                 "redirect_uri": redirect_uri})
+        return self._token_call(
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+        )
 
     def refresh(self, refresh_token: str) -> TokenSet:
         return self._token_call({"grant_type": "refresh_token", "refresh_token": refresh_token})
@@ -141,20 +163,28 @@ class OAuthEndpoints:
         except httpx.TransportError as exc:
             raise RetryableError(f"AccountView token endpoint unreachable: {exc}", system=SYSTEM) from exc
         if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableError(f"AccountView token endpoint answered {response.status_code}",
-                                 system=SYSTEM, status=response.status_code)
+            raise RetryableError(
+                f"AccountView token endpoint answered {response.status_code}",
+                system=SYSTEM,
+                status=response.status_code,
+            )
         try:
             body = response.json()
         except ValueError as exc:
-            raise RetryableError("AccountView token endpoint sent no JSON", system=SYSTEM,
-                                 status=response.status_code) from exc
+            raise RetryableError(
+                "AccountView token endpoint sent no JSON", system=SYSTEM, status=response.status_code
+            ) from exc
         if response.status_code == 200 and isinstance(body, dict) and body.get("access_token"):
             return TokenSet.from_response(body)
         error = body.get("error") if isinstance(body, dict) else None
         if error in ("invalid_grant", "invalid_client", "unauthorized_client"):
             raise BrokenConnection(
                 f"AccountView refused the authorisation ({error}); reconnect the administration",
-                system=SYSTEM, status=response.status_code)
-        raise NeedsAttention(f"AccountView token endpoint answered {response.status_code}: {body}",
-                             system=SYSTEM, status=response.status_code)
-
+                system=SYSTEM,
+                status=response.status_code,
+            )
+        raise NeedsAttention(
+            f"AccountView token endpoint answered {response.status_code}: {body}",
+            system=SYSTEM,
+            status=response.status_code,
+        )

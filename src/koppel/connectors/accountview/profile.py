@@ -15,12 +15,12 @@ from pydantic import BaseModel, ConfigDict
 class BusinessObject:
     code: str
     description: str
-    header: str                    # main table: GET response key and POST `Definition.Name`
+    header: str  # main table: GET response key and POST `Definition.Name`
     details: tuple[str, ...] = ()  # detail tables, linked by `<HEADER>_Id` / `HeaderId`
-    key: str = ""                  # primary key of the header table, also the `lastKey` paging key
+    key: str = ""  # primary key of the header table, also the `lastKey` paging key
     insert: bool = False
     update: bool = False
-    assumed: bool = False          # BO code/table not confirmed by any source
+    assumed: bool = False  # BO code/table not confirmed by any source
 
 
 class AccountViewProfile(BaseModel):
@@ -32,8 +32,8 @@ class AccountViewProfile(BaseModel):
     article_bo: str = "AK1"
     article_group_bo: str = "AG1"
     sales_order_bo: str = "SO1"
-    invoice_bo: str = "DJ2"            # write
-    invoice_read_bo: str = "DJ2P"      # read variant
+    invoice_bo: str = "DJ2"  # write
+    invoice_read_bo: str = "DJ2P"  # read variant
     vat_bo: str = "VA1"
     ledger_bo: str = "GL1"
     journal_bo: str = "DJ1"
@@ -55,7 +55,7 @@ class AccountViewProfile(BaseModel):
     article_available_field: str = "QTY_AVAIL"
     article_reserved_field: str = "QTY_RSRV"
     sales_order_number_field: str = "ORD_NR"
-    sales_order_reference_field: str = "COMMENT1"    # S3 writes the web-shop order id here
+    sales_order_reference_field: str = "COMMENT1"  # S3 writes the web-shop order id here
     invoice_reference_field: str = "EXT_DESC"
 
     # Installation data (NOTES §12.5, §12.7).
@@ -66,26 +66,54 @@ class AccountViewProfile(BaseModel):
         """Every business object Koppel reads or writes, by code."""
         bos = [
             BusinessObject(self.debtor_bo, "Debiteuren", "CONTACT", key="SUB_NR", insert=True, update=True),
-            BusinessObject(self.address_bo, "Afleveradressen", "DEL_ADDR", key="REC_ID", insert=True,
-                           update=True),
+            BusinessObject(
+                self.address_bo, "Afleveradressen", "DEL_ADDR", key="REC_ID", insert=True, update=True
+            ),
             BusinessObject(self.article_bo, "Artikelen", "ARTICLE", key="ART_CODE", insert=True, update=True),
             BusinessObject(self.article_group_bo, "Artikelgroepen", "ART_GRP", key="AG_CODE", insert=True),
-            BusinessObject(self.sales_order_bo, "Verkooporders", "SO_HDR", ("SO_LINE",),
-                           key=self.sales_order_number_field, insert=True),
-            BusinessObject(self.invoice_bo, "Dagboekbladzijden", "DJ_PAGE", ("DJ_LINE",), key="PAGE_NR",
-                           insert=True),
-            BusinessObject(self.invoice_read_bo, "Dagboekbladzijden (lezen)", "DJ_PAGE", ("DJ_LINE",),
-                           key="PAGE_NR"),
+            BusinessObject(
+                self.sales_order_bo,
+                "Verkooporders",
+                "SO_HDR",
+                ("SO_LINE",),
+                key=self.sales_order_number_field,
+                insert=True,
+            ),
+            BusinessObject(
+                self.invoice_bo, "Dagboekbladzijden", "DJ_PAGE", ("DJ_LINE",), key="PAGE_NR", insert=True
+            ),
+            BusinessObject(
+                self.invoice_read_bo, "Dagboekbladzijden (lezen)", "DJ_PAGE", ("DJ_LINE",), key="PAGE_NR"
+            ),
             BusinessObject(self.vat_bo, "Btw-codes", "VAT", key="VAT_CODE", insert=True),
             BusinessObject(self.ledger_bo, "Grootboekrekeningen", "LEDGER", key="ACCT_NR", insert=True),
             BusinessObject(self.journal_bo, "Dagboeken", "DAILY", key="DJ_CODE", insert=True),
             BusinessObject(self.company_bo, "Ondernemingsgegevens", "COMP_HDR", key="COMP_ID"),
-            BusinessObject(self.payment_condition_bo, "Betalingscondities", self.payment_condition_table,
-                           key="DISC_CODE", insert=True, assumed=True),
-            BusinessObject(self.payment_method_bo, "Betaalwijzen", self.payment_method_table,
-                           key="PAY_TYPE", insert=True, assumed=True),
-            BusinessObject(self.contact_person_bo, "Contactpersonen", self.contact_person_table,
-                           key="PP_CODE", insert=True, update=True, assumed=True),
+            BusinessObject(
+                self.payment_condition_bo,
+                "Betalingscondities",
+                self.payment_condition_table,
+                key="DISC_CODE",
+                insert=True,
+                assumed=True,
+            ),
+            BusinessObject(
+                self.payment_method_bo,
+                "Betaalwijzen",
+                self.payment_method_table,
+                key="PAY_TYPE",
+                insert=True,
+                assumed=True,
+            ),
+            BusinessObject(
+                self.contact_person_bo,
+                "Contactpersonen",
+                self.contact_person_table,
+                key="PP_CODE",
+                insert=True,
+                update=True,
+                assumed=True,
+            ),
         ]
         return {bo.code.upper(): bo for bo in bos}
 

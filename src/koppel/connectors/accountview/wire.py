@@ -16,8 +16,18 @@ from koppel.connectors.accountview.fields import DataDictionary
 
 Row = dict[str, Any]
 
-OPERATORS = ("Equal", "NotEqual", "Contains", "StartsWith", "GreaterThan", "GreaterThanOrEqual",
-             "LessThan", "LessThanOrEqual", "DateOnOrAfterDate", "DateOnOrBeforeDate")
+OPERATORS = (
+    "Equal",
+    "NotEqual",
+    "Contains",
+    "StartsWith",
+    "GreaterThan",
+    "GreaterThanOrEqual",
+    "LessThan",
+    "LessThanOrEqual",
+    "DateOnOrAfterDate",
+    "DateOnOrBeforeDate",
+)
 MAX_FILTERS = 9
 
 
@@ -28,7 +38,7 @@ class Filter:
     field: str
     value: Any
     operator: str = "Equal"
-    value_type: str | None = None   # C N D T; derived from the value when None
+    value_type: str | None = None  # C N D T; derived from the value when None
 
     def params(self, n: int) -> dict[str, str]:
         is_list = isinstance(self.value, list | tuple)
@@ -66,9 +76,17 @@ def filter_literal(value: Any) -> str:
     return str(value)
 
 
-def read_params(business_object: str, *, fields: Sequence[str] | None, filters: Sequence[Filter],
-                match_any: bool, sort: Sequence[str] | None, descending: bool, page_size: int,
-                book_date: date | None) -> dict[str, str]:
+def read_params(
+    business_object: str,
+    *,
+    fields: Sequence[str] | None,
+    filters: Sequence[Filter],
+    match_any: bool,
+    sort: Sequence[str] | None,
+    descending: bool,
+    page_size: int,
+    book_date: date | None,
+) -> dict[str, str]:
     if len(filters) > MAX_FILTERS:
         raise ValueError(f"AccountView takes at most {MAX_FILTERS} filters per read")
     params: dict[str, str] = {"BusinessObject": business_object, "PageSize": str(page_size)}
@@ -103,8 +121,15 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def write_body(dictionary: DataDictionary, business_object: str, table: str, header: Mapping[str, Any],
-               details: Mapping[str, Sequence[Mapping[str, Any]]], *, book_date: date | None) -> dict[str, Any]:
+def write_body(
+    dictionary: DataDictionary,
+    business_object: str,
+    table: str,
+    header: Mapping[str, Any],
+    details: Mapping[str, Sequence[Mapping[str, Any]]],
+    *,
+    book_date: date | None,
+) -> dict[str, Any]:
     """One header row with its detail rows; columns in one stable order; RowId/HeaderId assigned here."""
 
     def definition(name: str, columns: list[str], sample: Mapping[str, Any], link: bool) -> dict[str, Any]:
@@ -118,7 +143,9 @@ def write_body(dictionary: DataDictionary, business_object: str, table: str, hea
     body: dict[str, Any] = {
         "BusinessObject": business_object,
         "Table": {"Definition": definition(table, header_columns, header, link=False)},
-        "TableData": {"Data": {"Rows": [{"Values": ["1", *(json_value(header[c]) for c in header_columns)]}]}},
+        "TableData": {
+            "Data": {"Rows": [{"Values": ["1", *(json_value(header[c]) for c in header_columns)]}]}
+        },
     }
     if book_date:
         body["BookDate"] = book_date.isoformat() + "T00:00:00"
@@ -129,9 +156,14 @@ def write_body(dictionary: DataDictionary, business_object: str, table: str, hea
             columns = sorted({c for row in rows for c in row}, key=lambda c: _first_seen(rows, c))
             sample = {c: next((r[c] for r in rows if c in r), None) for c in columns}
             body["Table"]["DetailDefinitions"].append(definition(name, columns, sample, link=True))
-            body["TableData"]["DetailData"].append({"Rows": [
-                {"Values": [str(i), "1", *(json_value(row.get(c)) for c in columns)]}
-                for i, row in enumerate(rows, start=1)]})
+            body["TableData"]["DetailData"].append(
+                {
+                    "Rows": [
+                        {"Values": [str(i), "1", *(json_value(row.get(c)) for c in columns)]}
+                        for i, row in enumerate(rows, start=1)
+                    ]
+                }
+            )
     return body
 
 
@@ -143,6 +175,7 @@ def _first_seen(rows: Sequence[Mapping[str, Any]], column: str) -> tuple[int, in
 
 
 # --- decoding -------------------------------------------------------------------------------------------
+
 
 def error_message(body: Any) -> str | None:
     """A non-empty `ErrorMessage` is an error whatever the HTTP status (NOTES §8)."""

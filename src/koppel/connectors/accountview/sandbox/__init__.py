@@ -1,4 +1,5 @@
-"""The AccountView.net sandbox: an HTTP simulator of the web API (NOTES §14) for tests, demo and `koppel sandbox`.
+"""The AccountView.net sandbox: an HTTP simulator of the web API (NOTES §14), for tests, the demo and
+`koppel sandbox`.
 
     sandbox = AccountViewSandbox(seed=1, size=50)
     info = sandbox.start()                  # url, client_id, client_secret, company_id
@@ -44,16 +45,29 @@ class SandboxInfo:
 class AccountViewSandbox:
     """One simulated AccountView.net with one company. All state is in memory and inspectable."""
 
-    def __init__(self, *, seed: int | None = 1, size: int = 50, profile: AccountViewProfile | None = None,
-                 auth: AuthSettings | None = None, company_id: str = "8d3c1a6e-2f4b-4c1e-9a77-3e5b2d9c0f11",
-                 company_code: str = "DEMO", company_description: str = "Demo BV",
-                 auto_approve: bool = True, fault_seed: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int | None = 1,
+        size: int = 50,
+        profile: AccountViewProfile | None = None,
+        auth: AuthSettings | None = None,
+        company_id: str = "8d3c1a6e-2f4b-4c1e-9a77-3e5b2d9c0f11",
+        company_code: str = "DEMO",
+        company_description: str = "Demo BV",
+        auto_approve: bool = True,
+        fault_seed: int = 0,
+    ) -> None:
         self.profile = profile or AccountViewProfile()
         self.quirks = Quirks()
         self.state = Sandbox(profile=self.profile, quirks=self.quirks)
         self.auth = AuthServer(auth)
         self.faults = Faults(seed=fault_seed)
-        self.company_id, self.company_code, self.company_description = company_id, company_code, company_description
+        self.company_id, self.company_code, self.company_description = (
+            company_id,
+            company_code,
+            company_description,
+        )
         self.auto_approve = auto_approve
         self.calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
@@ -92,14 +106,22 @@ class AccountViewSandbox:
 
     @property
     def info(self) -> SandboxInfo:
-        return SandboxInfo(url=self.url, client_id=self.auth.settings.client_id,
-                           client_secret=self.auth.settings.client_secret, company_id=self.company_id,
-                           company_code=self.company_code)
+        return SandboxInfo(
+            url=self.url,
+            client_id=self.auth.settings.client_id,
+            client_secret=self.auth.settings.client_secret,
+            company_id=self.company_id,
+            company_code=self.company_code,
+        )
 
     def credentials_json(self) -> dict[str, str]:
-        return {"client_id": self.auth.settings.client_id, "client_secret": self.auth.settings.client_secret,
-                "company_id": self.company_id, "company_code": self.company_code,
-                "redirect_uri_example": REDIRECT_URI}
+        return {
+            "client_id": self.auth.settings.client_id,
+            "client_secret": self.auth.settings.client_secret,
+            "company_id": self.company_id,
+            "company_code": self.company_code,
+            "redirect_uri_example": REDIRECT_URI,
+        }
 
     # --- data ----------------------------------------------------------------------------------------------
 
@@ -144,13 +166,15 @@ class AccountViewSandbox:
 
     def relay_offline(self, count: int | None = None, path: str = "/api/v3/accountviewdata*") -> Fault:
         """The customer's AccountView server or gateway is down: 503 with an AccountView-style body."""
-        return self.faults.add(Fault(kind="http_status", status=503, path=path, count=count,
-                                     body=RELAY_OFFLINE_BODY))
+        return self.faults.add(
+            Fault(kind="http_status", status=503, path=path, count=count, body=RELAY_OFFLINE_BODY)
+        )
 
     def drop_next_write(self, method: str = "POST") -> Fault:
         """The next write is committed, then the connection is cut before the answer arrives."""
-        return self.faults.add(Fault(kind="drop_after_commit", method=method, path="/api/v3/accountviewdata*",
-                                     count=1))
+        return self.faults.add(
+            Fault(kind="drop_after_commit", method=method, path="/api/v3/accountviewdata*", count=1)
+        )
 
     def expire_tokens(self) -> int:
         return self.auth.expire_access_tokens()
@@ -168,17 +192,32 @@ class AccountViewSandbox:
             raise RuntimeError("state mismatch in the sandbox's redirect")
         client.exchange_code(query["code"][0], redirect_uri)
 
-    def client(self, *, token_store: TokenStore | None = None, options: AccountViewOptions | None = None,
-               timeout: float = 5.0) -> AccountViewClient:
+    def client(
+        self,
+        *,
+        token_store: TokenStore | None = None,
+        options: AccountViewOptions | None = None,
+        timeout: float = 5.0,
+    ) -> AccountViewClient:
         """A client for this sandbox, not yet authorised."""
         options = options or AccountViewOptions(profile=self.profile)
-        return AccountViewClient(self.url, client_id=self.auth.settings.client_id,
-                                 client_secret=self.auth.settings.client_secret,
-                                 token_store=token_store or MemoryTokenStore(), company_id=self.company_id,
-                                 timeout=timeout, options=options)
+        return AccountViewClient(
+            self.url,
+            client_id=self.auth.settings.client_id,
+            client_secret=self.auth.settings.client_secret,
+            token_store=token_store or MemoryTokenStore(),
+            company_id=self.company_id,
+            timeout=timeout,
+            options=options,
+        )
 
-    def authorised_client(self, *, token_store: TokenStore | None = None,
-                          options: AccountViewOptions | None = None, timeout: float = 5.0) -> AccountViewClient:
+    def authorised_client(
+        self,
+        *,
+        token_store: TokenStore | None = None,
+        options: AccountViewOptions | None = None,
+        timeout: float = 5.0,
+    ) -> AccountViewClient:
         client = self.client(token_store=token_store, options=options, timeout=timeout)
         self.authorise(client)
         return client

@@ -23,9 +23,14 @@ if TYPE_CHECKING:
     from koppel.connectors.accountview.sandbox import AccountViewSandbox
 
 Handler = Callable[[Request], Awaitable[Response]]
-RELAY_OFFLINE_BODY = json.dumps({"ErrorType": "ConnectionError", "ErrorNumbers": None,
-                                 "ErrorMessage": "De verbinding met de AccountView-server is niet beschikbaar / "
-                                                 "The connection to the AccountView server is offline"})
+RELAY_OFFLINE_BODY = json.dumps(
+    {
+        "ErrorType": "ConnectionError",
+        "ErrorNumbers": None,
+        "ErrorMessage": "De verbinding met de AccountView-server is niet beschikbaar / "
+        "The connection to the AccountView server is offline",
+    }
+)
 
 
 class _JSON(JSONResponse):
@@ -76,8 +81,10 @@ class _Api:
         }
         handler = routes.get((method, path))
         if handler is None:
-            return _JSON({"Message": f"No HTTP resource was found that matches the request URI '{path}'."},
-                         status_code=404)
+            return _JSON(
+                {"Message": f"No HTTP resource was found that matches the request URI '{path}'."},
+                status_code=404,
+            )
         try:
             return await handler(request)
         except ApiError as exc:
@@ -107,15 +114,22 @@ class _Api:
         try:
             if params.get("response_type", "code") == "token":
                 answer = self.sb.auth.token_for_implicit(params.get("client_id", ""), params.get("scope", ""))
-                fragment = urlencode({"access_token": answer["access_token"], "token_type": "bearer",
-                                      "expires_in": answer["expires_in"], "state": state})
+                fragment = urlencode(
+                    {
+                        "access_token": answer["access_token"],
+                        "token_type": "bearer",
+                        "expires_in": answer["expires_in"],
+                        "state": state,
+                    }
+                )
                 return RedirectResponse(f"{redirect_uri}#{fragment}", status_code=302)
             code = self.sb.auth.issue_code(params.get("client_id", ""), redirect_uri, params.get("scope", ""))
         except OAuthError as exc:
             return _JSON({"error": exc.error, "error_description": exc.description}, 400)
         separator = "&" if "?" in redirect_uri else "?"
-        return RedirectResponse(f"{redirect_uri}{separator}{urlencode({'code': code, 'state': state})}",
-                                status_code=302)
+        return RedirectResponse(
+            f"{redirect_uri}{separator}{urlencode({'code': code, 'state': state})}", status_code=302
+        )
 
     async def token(self, request: Request) -> Response:
         form = await _form(request)
@@ -130,23 +144,38 @@ class _Api:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         if not token or not self.sb.auth.check_access(token):
-            raise ApiError("Het toegangstoken ontbreekt of is verlopen / The access token is missing or expired",
-                           status=401, error_type="AuthenticationError", number=401)
+            raise ApiError(
+                "Het toegangstoken ontbreekt of is verlopen / The access token is missing or expired",
+                status=401,
+                error_type="AuthenticationError",
+                number=401,
+            )
         if not company:
             return
         wanted = request.headers.get("x-company", "")
         if not wanted:
             raise ApiError("Header x-company ontbreekt / Header x-company is missing", status=400, number=402)
         if wanted != self.sb.company_id or self.sb.quirks.reject_company:
-            raise ApiError(f"Onderneming '{wanted}' is niet beschikbaar / Company '{wanted}' is not available",
-                           status=403, error_type="CompanyError", number=403)
+            raise ApiError(
+                f"Onderneming '{wanted}' is niet beschikbaar / Company '{wanted}' is not available",
+                status=403,
+                error_type="CompanyError",
+                number=403,
+            )
 
     async def companies(self, request: Request) -> Response:
         self._authorise(request, company=False)
         if self.sb.quirks.reject_company:
             return _JSON([])
-        return _JSON([{"Id": self.sb.company_id, "Code": self.sb.company_code,
-                       "Description": self.sb.company_description}])
+        return _JSON(
+            [
+                {
+                    "Id": self.sb.company_id,
+                    "Code": self.sb.company_code,
+                    "Description": self.sb.company_description,
+                }
+            ]
+        )
 
     async def read(self, request: Request) -> Response:
         self._authorise(request)
@@ -175,14 +204,24 @@ class _Api:
         echoed = self.sb.state.write(body, update=update)
         bo = self.sb.state.business_object(_ci_get(body, "BusinessObject"))
         self.sb.count_call("update" if update else "insert", bo.code)
-        return _JSON(serialise(self.sb.state, bo, echoed.get(bo.header, []), details=echoed,
-                               quirks=self.sb.quirks))
+        return _JSON(
+            serialise(self.sb.state, bo, echoed.get(bo.header, []), details=echoed, quirks=self.sb.quirks)
+        )
 
     async def business_objects(self, request: Request) -> Response:
         self._authorise(request, company=False)
-        return _JSON([{"Code": bo.code, "Description": bo.description, "InsertAllowed": bo.insert,
-                       "UpdateAllowed": bo.update, "DeleteAllowed": False}
-                      for bo in self.sb.state.business_objects.values()])
+        return _JSON(
+            [
+                {
+                    "Code": bo.code,
+                    "Description": bo.description,
+                    "InsertAllowed": bo.insert,
+                    "UpdateAllowed": bo.update,
+                    "DeleteAllowed": False,
+                }
+                for bo in self.sb.state.business_objects.values()
+            ]
+        )
 
     async def system_data(self, request: Request) -> Response:
         self._authorise(request, company=False)
@@ -190,15 +229,34 @@ class _Api:
         kind = params.get("businessobject", "").upper()
         dictionary = self.sb.state.dictionary
         if kind == "FLD":
-            rows = [{"FIELD_NAME": s.name, "DBF_NAME": s.table, "FIELD_TYPE": s.type, "FIELD_LEN": s.length,
-                     "INP_MAND": s.mandatory, "FLD_DESC": s.description, "FLD_FMT": "!" if s.upper else "",
-                     "COM_BLK": s.read_only}
-                    for t in dictionary.tables for s in dictionary.fields(t).values()]
+            rows = [
+                {
+                    "FIELD_NAME": s.name,
+                    "DBF_NAME": s.table,
+                    "FIELD_TYPE": s.type,
+                    "FIELD_LEN": s.length,
+                    "INP_MAND": s.mandatory,
+                    "FLD_DESC": s.description,
+                    "FLD_FMT": "!" if s.upper else "",
+                    "COM_BLK": s.read_only,
+                }
+                for t in dictionary.tables
+                for s in dictionary.fields(t).values()
+            ]
             return _JSON({"DCT_FLD": [r | {"DCT_FLD_Id": i} for i, r in enumerate(rows)]})
         if kind == "DBF":
-            rows = [{"DBF_NAME": bo.header, "OBJ_CODE": bo.code, "TBL_CHILD": ",".join(bo.details),
-                     "DBF_DESC": bo.description, "NO_INSERT": not bo.insert, "NO_UPDATE": not bo.update,
-                     "NO_DELETE": True} for bo in self.sb.state.business_objects.values()]
+            rows = [
+                {
+                    "DBF_NAME": bo.header,
+                    "OBJ_CODE": bo.code,
+                    "TBL_CHILD": ",".join(bo.details),
+                    "DBF_DESC": bo.description,
+                    "NO_INSERT": not bo.insert,
+                    "NO_UPDATE": not bo.update,
+                    "NO_DELETE": True,
+                }
+                for bo in self.sb.state.business_objects.values()
+            ]
             return _JSON({"DCT_FILE": [r | {"DCT_FILE_Id": i} for i, r in enumerate(rows)]})
         raise ApiError(f"Onbekend systeemobject '{kind}' / Unknown system object '{kind}'", number=1001)
 
@@ -208,15 +266,20 @@ def _ci_get(body: Any, name: str) -> Any:
 
 
 def _consent_page(params: dict[str, str]) -> str:
-    hidden = "".join(f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-                     for k, v in params.items() if k != "prompt")
+    hidden = "".join(
+        f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+        for k, v in params.items()
+        if k != "prompt"
+    )
     scopes = "".join(f"<li>{html.escape(s)}</li>" for s in params.get("scope", "").split())
-    return (f"<!doctype html><html lang='nl'><head><meta charset='utf-8'><title>AccountView.net sandbox"
-            f"</title></head><body><h1>Toegang verlenen</h1><p>De applicatie "
-            f"<b>{html.escape(params.get('client_id', ''))}</b> vraagt toegang tot:</p><ul>{scopes}</ul>"
-            f"<form method='post' action='/ams/authorize.aspx'>{hidden}"
-            f"<button name='decision' value='approve'>Toestaan</button> "
-            f"<button name='decision' value='deny'>Weigeren</button></form></body></html>")
+    return (
+        f"<!doctype html><html lang='nl'><head><meta charset='utf-8'><title>AccountView.net sandbox"
+        f"</title></head><body><h1>Toegang verlenen</h1><p>De applicatie "
+        f"<b>{html.escape(params.get('client_id', ''))}</b> vraagt toegang tot:</p><ul>{scopes}</ul>"
+        f"<form method='post' action='/ams/authorize.aspx'>{hidden}"
+        f"<button name='decision' value='approve'>Toestaan</button> "
+        f"<button name='decision' value='deny'>Weigeren</button></form></body></html>"
+    )
 
 
 class _Admin:
@@ -226,13 +289,26 @@ class _Admin:
         self.sb = sandbox
 
     async def index(self, request: Request) -> Response:
-        return _JSON({"credentials": self.sb.credentials_json(), "counts": self.sb.counts(),
-                      "quirks": self.sb.quirks.as_json(), "faults": self.sb.faults.as_json(),
-                      "endpoints": ["POST /_sandbox/reset", "POST /_sandbox/seed {seed, size}",
-                                    "GET /_sandbox/state", "GET /_sandbox/tables/{table}?limit=&where=FIELD:VALUE",
-                                    "GET|PUT /_sandbox/quirks", "GET|POST|DELETE /_sandbox/faults",
-                                    "POST /_sandbox/faults/relay-offline {count}", "POST /_sandbox/tokens/expire",
-                                    "POST /_sandbox/tokens/revoke", "GET|PUT /_sandbox/auth"]})
+        return _JSON(
+            {
+                "credentials": self.sb.credentials_json(),
+                "counts": self.sb.counts(),
+                "quirks": self.sb.quirks.as_json(),
+                "faults": self.sb.faults.as_json(),
+                "endpoints": [
+                    "POST /_sandbox/reset",
+                    "POST /_sandbox/seed {seed, size}",
+                    "GET /_sandbox/state",
+                    "GET /_sandbox/tables/{table}?limit=&where=FIELD:VALUE",
+                    "GET|PUT /_sandbox/quirks",
+                    "GET|POST|DELETE /_sandbox/faults",
+                    "POST /_sandbox/faults/relay-offline {count}",
+                    "POST /_sandbox/tokens/expire",
+                    "POST /_sandbox/tokens/revoke",
+                    "GET|PUT /_sandbox/auth",
+                ],
+            }
+        )
 
     async def reset(self, request: Request) -> Response:
         body = await _json_body(request)
@@ -244,9 +320,16 @@ class _Admin:
         return _JSON({"counts": self.sb.seed(seed=int(body.get("seed", 1)), size=int(body.get("size", 50)))})
 
     async def state(self, request: Request) -> Response:
-        return _JSON({"counts": self.sb.counts(), "calls": self.sb.calls,
-                      "grants": [{"id": g.id, "revoked": g.revoked, "refreshes": g.refreshes}
-                                 for g in self.sb.auth.grants()]})
+        return _JSON(
+            {
+                "counts": self.sb.counts(),
+                "calls": self.sb.calls,
+                "grants": [
+                    {"id": g.id, "revoked": g.revoked, "refreshes": g.refreshes}
+                    for g in self.sb.auth.grants()
+                ],
+            }
+        )
 
     async def table(self, request: Request) -> Response:
         table = request.path_params["table"].upper()
@@ -294,9 +377,13 @@ class _Admin:
             for name, value in (await _json_body(request)).items():
                 if name in ("access_token_ttl", "rotate_refresh_tokens", "revoke_grant_on_reuse"):
                     setattr(settings, name, value)
-        return _JSON({"access_token_ttl": settings.access_token_ttl,
-                      "rotate_refresh_tokens": settings.rotate_refresh_tokens,
-                      "revoke_grant_on_reuse": settings.revoke_grant_on_reuse})
+        return _JSON(
+            {
+                "access_token_ttl": settings.access_token_ttl,
+                "rotate_refresh_tokens": settings.rotate_refresh_tokens,
+                "revoke_grant_on_reuse": settings.revoke_grant_on_reuse,
+            }
+        )
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -309,4 +396,6 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 async def _form(request: Request) -> dict[str, str]:
     """A url-encoded form, names lower-cased (parsed here: no multipart dependency needed)."""
-    return {k.lower(): v for k, v in parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True)}
+    return {
+        k.lower(): v for k, v in parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True)
+    }

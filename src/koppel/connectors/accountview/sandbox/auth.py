@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 class AuthSettings:
     client_id: str = "koppel-sandbox"
     client_secret: str = "sandbox-secret"
-    access_token_ttl: int = 3600          # seconds; `expires_in` of every token answer
+    access_token_ttl: int = 3600  # seconds; `expires_in` of every token answer
     code_ttl: int = 300
     rotate_refresh_tokens: bool = True
-    revoke_grant_on_reuse: bool = True    # reuse of a rotated refresh token kills the whole grant
+    revoke_grant_on_reuse: bool = True  # reuse of a rotated refresh token kills the whole grant
 
 
 @dataclass
@@ -40,10 +40,10 @@ class AuthServer:
     def __init__(self, settings: AuthSettings | None = None) -> None:
         self.settings = settings or AuthSettings()
         self._lock = threading.RLock()
-        self._codes: dict[str, tuple[str, str, str, float]] = {}   # code → client, redirect, scope, expiry
+        self._codes: dict[str, tuple[str, str, str, float]] = {}  # code → client, redirect, scope, expiry
         self._grants: dict[str, Grant] = {}
-        self._by_refresh: dict[str, str] = {}                     # any refresh token ever issued → grant id
-        self._access: dict[str, tuple[str, float]] = {}           # access token → grant id, expiry
+        self._by_refresh: dict[str, str] = {}  # any refresh token ever issued → grant id
+        self._access: dict[str, tuple[str, float]] = {}  # access token → grant id, expiry
 
     def issue_code(self, client_id: str, redirect_uri: str, scope: str) -> str:
         if client_id != self.settings.client_id:
@@ -54,8 +54,10 @@ class AuthServer:
         return code
 
     def token(self, form: dict[str, str]) -> dict[str, object]:
-        if form.get("client_id") != self.settings.client_id or \
-                form.get("client_secret") != self.settings.client_secret:
+        if (
+            form.get("client_id") != self.settings.client_id
+            or form.get("client_secret") != self.settings.client_secret
+        ):
             raise OAuthError("invalid_grant", "invalid client credentials")
         grant_type = form.get("grant_type", "")
         with self._lock:
@@ -81,8 +83,9 @@ class AuthServer:
         client_id, redirect_uri, scope, _ = entry
         if form.get("redirect_uri") != redirect_uri:
             raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
-        grant = Grant(id=secrets.token_hex(8), client_id=client_id, scope=scope,
-                      refresh_token=secrets.token_urlsafe(32))
+        grant = Grant(
+            id=secrets.token_hex(8), client_id=client_id, scope=scope, refresh_token=secrets.token_urlsafe(32)
+        )
         self._grants[grant.id] = grant
         self._by_refresh[grant.refresh_token] = grant.id
         return self._answer(grant)
@@ -106,8 +109,13 @@ class AuthServer:
         access = secrets.token_urlsafe(32)
         ttl = self.settings.access_token_ttl
         self._access[access] = (grant.id, time.time() + ttl)
-        return {"access_token": access, "token_type": "bearer", "expires_in": ttl,
-                "refresh_token": grant.refresh_token, "scope": grant.scope}
+        return {
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": ttl,
+            "refresh_token": grant.refresh_token,
+            "scope": grant.scope,
+        }
 
     def check_access(self, token: str) -> bool:
         with self._lock:

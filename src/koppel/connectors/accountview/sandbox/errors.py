@@ -6,8 +6,9 @@ from typing import Any
 
 
 class ApiError(Exception):
-    def __init__(self, message: str, *, status: int = 400, error_type: str = "AccountViewError",
-                 number: int = 1000) -> None:
+    def __init__(
+        self, message: str, *, status: int = 400, error_type: str = "AccountViewError", number: int = 1000
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status

@@ -15,9 +15,21 @@ from koppel.connectors.accountview.sandbox.quirks import Quirks
 from koppel.connectors.accountview.sandbox.state import Row, Sandbox, parse_when
 
 # Operator names match case-insensitively; 42/43 are S2's numeric values for a date range.
-_OPERATORS = {name.lower(): name for name in (
-    "Equal", "NotEqual", "Contains", "StartsWith", "GreaterThan", "GreaterThanOrEqual", "LessThan",
-    "LessThanOrEqual", "DateOnOrAfterDate", "DateOnOrBeforeDate")}
+_OPERATORS = {
+    name.lower(): name
+    for name in (
+        "Equal",
+        "NotEqual",
+        "Contains",
+        "StartsWith",
+        "GreaterThan",
+        "GreaterThanOrEqual",
+        "LessThan",
+        "LessThanOrEqual",
+        "DateOnOrAfterDate",
+        "DateOnOrBeforeDate",
+    )
+}
 _OPERATORS.update({"42": "DateOnOrAfterDate", "43": "DateOnOrBeforeDate"})
 
 
@@ -83,8 +95,9 @@ class ReadRequest:
         self.page_number = self._int("pagenumber", 1)
         self.last_key = self.params.get("lastkey")
         self.match_any = self.params.get("matchanyfilter", "").lower() in ("true", "1")
-        self.conditions = [self._condition(n) for n in range(1, 10)
-                           if self.params.get(f"filtercontrolsource{n}")]
+        self.conditions = [
+            self._condition(n) for n in range(1, 10) if self.params.get(f"filtercontrolsource{n}")
+        ]
         self.fields = [self._field(f).name for f in self.params.get("fields", "").split(",") if f.strip()]
         self.sort = [self._field(f).name for f in self.params.get("sortfields", "").split(",") if f.strip()]
         self.descending = self.params.get("sortorder", "ascending").lower() in ("descending", "desc", "1")
@@ -96,10 +109,13 @@ class ReadRequest:
         try:
             value = int(raw)
         except ValueError:
-            raise ApiError(f"Parameter {name} moet een getal zijn / Parameter {name} must be a number",
-                           number=1020) from None
+            raise ApiError(
+                f"Parameter {name} moet een getal zijn / Parameter {name} must be a number", number=1020
+            ) from None
         if value < 1:
-            raise ApiError(f"Parameter {name} moet positief zijn / Parameter {name} must be positive", number=1020)
+            raise ApiError(
+                f"Parameter {name} moet positief zijn / Parameter {name} must be positive", number=1020
+            )
         return value
 
     def _field(self, text: str) -> FieldSpec:
@@ -108,7 +124,9 @@ class ReadRequest:
         table = table or self.table
         spec = self.sandbox.dictionary.field(table, bare) if table == self.table else None
         if spec is None:
-            raise field_error(table, bare, "is onbekend in deze lijst", "is unknown in this list", number=1021)
+            raise field_error(
+                table, bare, "is onbekend in deze lijst", "is unknown in this list", number=1021
+            )
         return spec
 
     def _condition(self, n: int) -> Condition:
@@ -116,8 +134,9 @@ class ReadRequest:
         op_raw = self.params.get(f"filteroperator{n}", "Equal").strip().lower()
         operator = _OPERATORS.get(op_raw)
         if operator is None:
-            raise ApiError(f"Onbekende filteroperator '{op_raw}' / Unknown filter operator '{op_raw}'",
-                           number=1022)
+            raise ApiError(
+                f"Onbekende filteroperator '{op_raw}' / Unknown filter operator '{op_raw}'", number=1022
+            )
         value_type = (self.params.get(f"filtervaluetype{n}") or spec.type).strip().upper()[:1]
         value_type = "C" if value_type == "M" else "N" if value_type in "YBI" else value_type
         raw = self.params.get(f"filtervalue{n}", "")
@@ -126,8 +145,11 @@ class ReadRequest:
         try:
             values = tuple(_comparable(p if value_type != "C" else p.rstrip(), value_type) for p in pieces)
         except (ValueError, TypeError):
-            raise ApiError(f"Filterwaarde {n} '{raw}' past niet bij type {value_type} / Filter value {n} "
-                           f"'{raw}' does not fit type {value_type}", number=1023) from None
+            raise ApiError(
+                f"Filterwaarde {n} '{raw}' past niet bij type {value_type} / Filter value {n} "
+                f"'{raw}' does not fit type {value_type}",
+                number=1023,
+            ) from None
         if operator.startswith("Date") and value_type not in "DT":
             value_type = "T"
             values = tuple(_comparable(p, "T") for p in pieces)
@@ -139,19 +161,23 @@ class ReadRequest:
             rows = list(self.sandbox.tables.get(self.table, {}).values())
         if self.conditions:
             test: Callable[[Row], bool] = (
-                (lambda r: any(c.matches(r) for c in self.conditions)) if self.match_any
-                else (lambda r: all(c.matches(r) for c in self.conditions)))
+                (lambda r: any(c.matches(r) for c in self.conditions))
+                if self.match_any
+                else (lambda r: all(c.matches(r) for c in self.conditions))
+            )
             rows = [r for r in rows if test(r)]
         key = self.sandbox.schema.keys[self.table]
         sort = self.sort or [key]
         rows.sort(key=lambda r: tuple(_sort_value(r.get(f)) for f in sort), reverse=self.descending)
         if quirks.ignore_paging:
-            return rows[:self.page_size]
+            return rows[: self.page_size]
         if self.last_key is not None:
-            rows = sorted((r for r in rows if str(r[key]) > self.last_key.rstrip()), key=lambda r: str(r[key]))
-            return rows[:self.page_size]
+            rows = sorted(
+                (r for r in rows if str(r[key]) > self.last_key.rstrip()), key=lambda r: str(r[key])
+            )
+            return rows[: self.page_size]
         start = (self.page_number - 1) * self.page_size
-        return rows[start:start + self.page_size]
+        return rows[start : start + self.page_size]
 
 
 def _sort_value(value: Any) -> tuple[int, Any]:
@@ -160,23 +186,41 @@ def _sort_value(value: Any) -> tuple[int, Any]:
     return (1, str(value if value is not None else ""))
 
 
-def serialise(sandbox: Sandbox, bo: BusinessObject, headers: list[Row], *, fields: list[str] | None = None,
-              details: dict[str, list[Row]] | None = None, quirks: Quirks) -> dict[str, Any]:
+def serialise(
+    sandbox: Sandbox,
+    bo: BusinessObject,
+    headers: list[Row],
+    *,
+    fields: list[str] | None = None,
+    details: dict[str, list[Row]] | None = None,
+    quirks: Quirks,
+) -> dict[str, Any]:
     """The answer shape: `{HEADER: [...], DETAIL: [...]}` with `<TABLE>_Id` (0-based index in this answer),
     `EXT_KEY` and, on detail rows, the header's `<HEADER>_Id`. Detail rows are those of the headers unless
     given (a write echoes only what it wrote)."""
-    out_headers, out_details = [], {d: [] for d in bo.details}  # type: dict[str, list[Row]]
+    out_headers: list[Row] = []
+    out_details: dict[str, list[Row]] = {d: [] for d in bo.details}
     for index, row in enumerate(headers):
         shown = {f: row.get(f) for f in fields} if fields else dict(row)
-        out_headers.append(_finish(sandbox, bo.header, shown, quirks) | {f"{bo.header}_Id": index, "EXT_KEY": 0})
+        out_headers.append(
+            _finish(sandbox, bo.header, shown, quirks) | {f"{bo.header}_Id": index, "EXT_KEY": 0}
+        )
         for detail in bo.details:
-            lines = sandbox.details_of(detail, row) if details is None else [
-                d for d in details.get(detail, [])
-                if all(d.get(c) == row.get(c) for c in sandbox.schema.links[detail])]
+            lines = (
+                sandbox.details_of(detail, row)
+                if details is None
+                else [
+                    d
+                    for d in details.get(detail, [])
+                    if all(d.get(c) == row.get(c) for c in sandbox.schema.links[detail])
+                ]
+            )
             for line in lines:
                 n = len(out_details[detail])
-                out_details[detail].append(_finish(sandbox, detail, dict(line), quirks)
-                                           | {f"{detail}_Id": n, f"{bo.header}_Id": index, "EXT_KEY": 0})
+                out_details[detail].append(
+                    _finish(sandbox, detail, dict(line), quirks)
+                    | {f"{detail}_Id": n, f"{bo.header}_Id": index, "EXT_KEY": 0}
+                )
     answer: dict[str, Any] = {bo.header: out_headers}
     for detail, rows in out_details.items():
         answer[detail] = rows
@@ -189,5 +233,7 @@ def _finish(sandbox: Sandbox, table: str, row: Row, quirks: Quirks) -> Row:
     if not quirks.padded_strings:
         return row
     specs = sandbox.dictionary.fields(table)
-    return {k: (v.ljust(specs[k].length) if isinstance(v, str) and k in specs and specs[k].type == "C" else v)
-            for k, v in row.items()}
+    return {
+        k: (v.ljust(specs[k].length) if isinstance(v, str) and k in specs and specs[k].type == "C" else v)
+        for k, v in row.items()
+    }

@@ -9,13 +9,13 @@ from typing import Any
 
 @dataclass
 class Quirks:
-    padded_strings: bool = False    # character fields come back right-padded with spaces to their length
-    empty_404: bool = False         # a read without rows answers 404 (with an error body) instead of []
-    single_object: bool = False     # a one-row table comes back as an object instead of a list
-    error_200: bool = False         # errors come back with HTTP 200 and an ErrorMessage
-    ignore_paging: bool = False     # PageNumber and lastKey are ignored: every page is the first page
-    lenient_lengths: bool = False   # over-long values are cut instead of rejected
-    reject_company: bool = False    # the company is gone: every x-company is rejected (403)
+    padded_strings: bool = False  # character fields come back right-padded with spaces to their length
+    empty_404: bool = False  # a read without rows answers 404 (with an error body) instead of []
+    single_object: bool = False  # a one-row table comes back as an object instead of a list
+    error_200: bool = False  # errors come back with HTTP 200 and an ErrorMessage
+    ignore_paging: bool = False  # PageNumber and lastKey are ignored: every page is the first page
+    lenient_lengths: bool = False  # over-long values are cut instead of rejected
+    reject_company: bool = False  # the company is gone: every x-company is rejected (403)
 
     def update(self, changes: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}

@@ -97,7 +97,9 @@ def convert(spec: FieldSpec, value: Any) -> Any:
 
 
 def default_value(spec: FieldSpec) -> Any:
-    return {"C": "", "M": "", "N": 0.0, "Y": 0.0, "B": 0.0, "I": 0, "L": False, "D": "", "T": ""}.get(spec.type, "")
+    return {"C": "", "M": "", "N": 0.0, "Y": 0.0, "B": 0.0, "I": 0, "L": False, "D": "", "T": ""}.get(
+        spec.type, ""
+    )
 
 
 @dataclass
@@ -136,8 +138,9 @@ class Sandbox:
     def business_object(self, code: str) -> BusinessObject:
         bo = self.business_objects.get(str(code or "").upper())
         if bo is None:
-            raise ApiError(f"Onbekend business object '{code}' / Unknown business object '{code}'",
-                           number=1001)
+            raise ApiError(
+                f"Onbekend business object '{code}' / Unknown business object '{code}'", number=1001
+            )
         return bo
 
     def rows(self, table: str) -> list[Row]:
@@ -151,7 +154,9 @@ class Sandbox:
 
     def details_of(self, detail: str, header: Row) -> list[Row]:
         link = self.schema.links[detail]
-        return [r for r in self.tables.get(detail, {}).values() if all(r.get(c) == header.get(c) for c in link)]
+        return [
+            r for r in self.tables.get(detail, {}).values() if all(r.get(c) == header.get(c) for c in link)
+        ]
 
     # --- writes --------------------------------------------------------------------------------------------
 
@@ -159,24 +164,39 @@ class Sandbox:
         """Apply a POST (insert) or PUT (upsert by primary key) body; all-or-nothing."""
         bo = self.business_object(_ci(body, "BusinessObject"))
         if update and (not bo.update or bo.code.upper() in self.schema.update_rejected):
-            raise ApiError(f"Wijzigen van {bo.code} wordt niet ondersteund / Updating {bo.code} is not supported",
-                           number=1002)
+            raise ApiError(
+                f"Wijzigen van {bo.code} wordt niet ondersteund / Updating {bo.code} is not supported",
+                number=1002,
+            )
         if not update and not bo.insert:
-            raise ApiError(f"Toevoegen aan {bo.code} is niet toegestaan / Inserting into {bo.code} is not allowed",
-                           number=1003)
+            raise ApiError(
+                f"Toevoegen aan {bo.code} is niet toegestaan / Inserting into {bo.code} is not allowed",
+                number=1003,
+            )
         table_def, table_data = _ci(body, "Table") or {}, _ci(body, "TableData") or {}
-        header_rows = self._rows_of(_ci(table_def, "Definition"), _ci(_ci(table_data, "Data"), "Rows"),
-                                    expected=(bo.header,), detail=False)
+        header_rows = self._rows_of(
+            _ci(table_def, "Definition"),
+            _ci(_ci(table_data, "Data"), "Rows"),
+            expected=(bo.header,),
+            detail=False,
+        )
         detail_defs = _ci(table_def, "DetailDefinitions") or []
         detail_data = _ci(table_data, "DetailData") or []
         if len(detail_defs) != len(detail_data):
-            raise ApiError("DetailDefinitions en DetailData verschillen in aantal / "
-                           "DetailDefinitions and DetailData differ in length", number=1004)
+            raise ApiError(
+                "DetailDefinitions en DetailData verschillen in aantal / "
+                "DetailDefinitions and DetailData differ in length",
+                number=1004,
+            )
         if update and detail_defs:
-            raise ApiError("Wijzigen van detailregels wordt niet ondersteund / "
-                           "Updating detail rows is not supported", number=1002)
-        details = [self._rows_of(d, _ci(data, "Rows"), expected=bo.details, detail=True)
-                   for d, data in zip(detail_defs, detail_data, strict=True)]
+            raise ApiError(
+                "Wijzigen van detailregels wordt niet ondersteund / Updating detail rows is not supported",
+                number=1002,
+            )
+        details = [
+            self._rows_of(d, _ci(data, "Rows"), expected=bo.details, detail=True)
+            for d, data in zip(detail_defs, detail_data, strict=True)
+        ]
         with self.lock:
             staged = _Staged(self)
             for row_id, (table, values) in header_rows.items():
@@ -189,18 +209,24 @@ class Sandbox:
             staged.commit()
             return staged.echo()
 
-    def _rows_of(self, definition: Any, rows: Any, *, expected: tuple[str, ...],
-                 detail: bool) -> dict[Any, tuple[str, dict[str, Any]]]:
+    def _rows_of(
+        self, definition: Any, rows: Any, *, expected: tuple[str, ...], detail: bool
+    ) -> dict[Any, tuple[str, dict[str, Any]]]:
         name = str(_ci(definition, "Name") or "").upper()
         if name not in expected:
-            raise ApiError(f"Tabel '{name}' hoort niet bij dit business object / Table '{name}' does not "
-                           f"belong to this business object (expected {', '.join(expected) or 'none'})",
-                           number=1005)
+            raise ApiError(
+                f"Tabel '{name}' hoort niet bij dit business object / Table '{name}' does not "
+                f"belong to this business object (expected {', '.join(expected) or 'none'})",
+                number=1005,
+            )
         columns = [str(_ci(f, "Name") or "") for f in (_ci(definition, "Fields") or [])]
         upper = [c.upper() for c in columns]
         if "ROWID" not in upper or (detail and "HEADERID" not in upper):
-            raise ApiError(f"Tabel {name}: RowId{' en HeaderId' if detail else ''} ontbreekt / Table {name}: "
-                           f"RowId{' and HeaderId' if detail else ''} missing", number=1006)
+            raise ApiError(
+                f"Tabel {name}: RowId{' en HeaderId' if detail else ''} ontbreekt / Table {name}: "
+                f"RowId{' and HeaderId' if detail else ''} missing",
+                number=1006,
+            )
         for column in upper:
             if column not in ("ROWID", "HEADERID") and self.dictionary.field(name, column) is None:
                 raise field_error(name, column, "bestaat niet", "does not exist", number=1007)
@@ -208,8 +234,11 @@ class Sandbox:
         for row in rows or []:
             values = _ci(row, "Values") or []
             if len(values) != len(columns):
-                raise ApiError(f"Tabel {name}: {len(values)} waarden voor {len(columns)} velden / Table {name}: "
-                               f"{len(values)} values for {len(columns)} fields", number=1008)
+                raise ApiError(
+                    f"Tabel {name}: {len(values)} waarden voor {len(columns)} velden / Table {name}: "
+                    f"{len(values)} values for {len(columns)} fields",
+                    number=1008,
+                )
             record = dict(zip(upper, values, strict=True))
             row_id = str(record.pop("ROWID"))
             key = (row_id, str(record.pop("HEADERID", ""))) if detail else row_id
@@ -237,28 +266,39 @@ class _Staged:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
-        self.rows: list[tuple[str, Row, bool]] = []       # table, row, is_new
+        self.rows: list[tuple[str, Row, bool]] = []  # table, row, is_new
         self.echoed: dict[str, list[Row]] = {}
 
-    def _prepare(self, bo: BusinessObject, table: str, values: dict[str, Any],
-                 base: Row | None) -> Row:
+    def _prepare(self, bo: BusinessObject, table: str, values: dict[str, Any], base: Row | None) -> Row:
         sb = self.sandbox
         specs = sb.dictionary.fields(table)
         row: Row = dict(base) if base else {name: default_value(spec) for name, spec in specs.items()}
         for name, raw in values.items():
             spec = specs[name]
-            if name in AUDIT_FIELDS or (spec.read_only and name not in (sb.schema.keys.get(table), "DJ_CODE")):
+            if name in AUDIT_FIELDS or (
+                spec.read_only and name not in (sb.schema.keys.get(table), "DJ_CODE")
+            ):
                 continue
             try:
                 value = convert(spec, raw)
             except (ValueError, TypeError):
-                raise field_error(table, name, f"heeft een ongeldige waarde '{raw}' (type {spec.type})",
-                                  f"has an invalid value '{raw}' (type {spec.type})", number=1010) from None
+                raise field_error(
+                    table,
+                    name,
+                    f"heeft een ongeldige waarde '{raw}' (type {spec.type})",
+                    f"has an invalid value '{raw}' (type {spec.type})",
+                    number=1010,
+                ) from None
             if spec.max_length is not None and len(value) > spec.max_length:
                 if not sb.quirks.lenient_lengths:
-                    raise field_error(table, name, f"is te lang: maximaal {spec.max_length} tekens",
-                                      f"is too long: at most {spec.max_length} characters", number=1011)
-                value = value[:spec.max_length]
+                    raise field_error(
+                        table,
+                        name,
+                        f"is te lang: maximaal {spec.max_length} tekens",
+                        f"is too long: at most {spec.max_length} characters",
+                        number=1011,
+                    )
+                value = value[: spec.max_length]
             row[name] = value
         return row
 
@@ -284,18 +324,24 @@ class _Staged:
             if row.get(name) in (None, ""):
                 raise field_error(table, name, "is verplicht", "is mandatory", number=1012)
         key = sb.schema.keys[table]
-        if new and (row[key] in sb.tables[table] or any(t == table and r[key] == row[key]
-                                                       for t, r, _ in self.rows)):
-            raise field_error(table, key, f"'{row[key]}' bestaat al", f"'{row[key]}' already exists", number=1013)
+        if new and (
+            row[key] in sb.tables[table] or any(t == table and r[key] == row[key] for t, r, _ in self.rows)
+        ):
+            raise field_error(
+                table, key, f"'{row[key]}' bestaat al", f"'{row[key]}' already exists", number=1013
+            )
         together = sb.schema.unique_together.get(table)
         if together and all(row.get(f) for f in together):
             existing = list(sb.tables[table].values()) + [r for t, r, _ in self.rows if t == table]
             if any(all(r.get(f) == row.get(f) for f in together) and r[key] != row[key] for r in existing):
                 names = "+".join(f"{table}.{f}" for f in together)
-                raise ApiError(f"Combinatie {names} bestaat al / Combination {names} already exists",
-                               number=1013)
+                raise ApiError(
+                    f"Combinatie {names} bestaat al / Combination {names} already exists", number=1013
+                )
 
-    def insert(self, bo: BusinessObject, table: str, values: dict[str, Any], *, parent: Row | None = None) -> Row:
+    def insert(
+        self, bo: BusinessObject, table: str, values: dict[str, Any], *, parent: Row | None = None
+    ) -> Row:
         row = self._prepare(bo, table, values, None)
         if parent is not None:
             self._link_detail(table, row, parent)
@@ -310,7 +356,9 @@ class _Staged:
         spec = sb.dictionary.field(table, key)
         wanted_key = convert(spec, wanted) if spec is not None and wanted not in (None, "") else ""
         if not wanted_key:
-            raise field_error(table, key, "is verplicht bij wijzigen", "is required for an update", number=1014)
+            raise field_error(
+                table, key, "is verplicht bij wijzigen", "is required for an update", number=1014
+            )
         existing = sb.tables[table].get(wanted_key)
         if existing is None:
             return self.insert(bo, table, values)
@@ -347,8 +395,13 @@ class _Staged:
                 else:
                     found = any(r.get(ref.target_field) == value for r in target_rows.values())
                 if not found:
-                    raise field_error(table, ref.field, f"verwijst naar onbekende {ref.target} '{value}'",
-                                      f"refers to unknown {ref.target} '{value}'", number=1015)
+                    raise field_error(
+                        table,
+                        ref.field,
+                        f"verwijst naar onbekende {ref.target} '{value}'",
+                        f"refers to unknown {ref.target} '{value}'",
+                        number=1015,
+                    )
 
     def commit(self) -> None:
         sb = self.sandbox
@@ -363,4 +416,3 @@ class _Staged:
 
     def echo(self) -> dict[str, list[Row]]:
         return self.echoed
-
