@@ -61,6 +61,8 @@ def evaluate_expression(
         raise ExpressionError(_message(exc)) from None
     except RecursionError:
         raise ExpressionError("the expression recursed too deeply") from None
+    except Exception as exc:  # an expression is a person's input: its failure parks a record, not a run
+        raise ExpressionError(f"the expression failed: {type(exc).__name__}: {exc}") from None
 
 
 def _compile(text: str, timeout_ms: int, max_depth: int) -> Jsonata:
