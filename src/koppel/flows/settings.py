@@ -46,12 +46,18 @@ class OrdersSettings(StrictModel):
     discount_article: str = "KORTING"
     rounding_article: str | None = Field(None, description="article for a rounding line; none: park instead")
     total_tolerance: Decimal = Field(Decimal("0.01"), ge=0)
-    truncate_long_fields: bool = Field(False, description="cut over-long values with a warning instead of parking")
-    vat_codes: dict[str, str] = Field(default_factory=dict,
-                                      description="VAT rate (e.g. '21') or 'reverse_charge'/'export' → AV VAT code")
-    payment_methods: ValueMapping = Field(default_factory=ValueMapping)
-    payment_terms: ValueMapping = Field(default_factory=ValueMapping)
+    truncate_long_fields: bool = Field(
+        False, description="cut over-long values with a warning instead of parking")
+    vat_codes: dict[str, str] = Field(
+        default_factory=dict, description="VAT rate (e.g. '21') or 'reverse_charge'/'export' → AV VAT code")
+    payment_methods: ValueMapping = Field(default_factory=lambda: ValueMapping.model_validate({}))
+    payment_terms: ValueMapping = Field(default_factory=lambda: ValueMapping.model_validate({}))
     overlap_minutes: int = Field(10, ge=0, description="re-read window behind the cursor")
+    invoice_journal: str | None = Field(None, description="write_as=invoice: AV sales journal code; "
+                                        "none: the journal named Verkoopboek")
+    revenue_accounts: dict[str, str] = Field(
+        default_factory=dict, description="write_as=invoice: AV revenue ledger account per line type "
+        "(article, custom, shipping, payment, discount, rounding)")
 
     @field_validator("statuses")
     @classmethod
@@ -64,7 +70,8 @@ class OrdersSettings(StrictModel):
 class ProductsSettings(StrictModel):
     enabled: bool = False
     interval_seconds: int = Field(300, ge=10)
-    update_product_info: bool = Field(False, description="on update, overwrite texts the shop may have enriched")
+    update_product_info: bool = Field(
+        False, description="on update, overwrite texts the shop may have enriched")
     match_on: Literal["sku", "ean"] = "sku"
 
 
@@ -76,9 +83,9 @@ class StockSettings(StrictModel):
 
 
 class FlowSettings(StrictModel):
-    orders: OrdersSettings = Field(default_factory=OrdersSettings)
-    products: ProductsSettings = Field(default_factory=ProductsSettings)
-    stock: StockSettings = Field(default_factory=StockSettings)
+    orders: OrdersSettings = Field(default_factory=lambda: OrdersSettings.model_validate({}))
+    products: ProductsSettings = Field(default_factory=lambda: ProductsSettings.model_validate({}))
+    stock: StockSettings = Field(default_factory=lambda: StockSettings.model_validate({}))
 
 
 FLOWS = ("orders", "products", "stock")

@@ -1,0 +1,208 @@
+"""The customer of an order in AccountView: the debtor matched on e-mail, created when there is none
+(a company debtor with its contact person, or a person debtor), or the configured default debtor; and
+the order's delivery address as one of the debtor's delivery addresses.
+
+Recurring customers cost no AccountView call: a debtor link (e-mail → debtor number, with a hash of
+what was last sent) answers, and a debtor is updated only when what the shop says about it changed.
+Creation is claimed through the link's unique constraint first, so two workers never create the same
+customer twice; within a process, orders of one customer wait for each other instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from koppel.connectors.accountview.client import AccountViewClient
+from koppel.connectors.accountview.models import DebtorIn, DeliveryAddressIn
+from koppel.connectors.mijnwebwinkel.models import Order
+from koppel.errors import NeedsAttention, RetryableError
+from koppel.flows.links import Links
+from koppel.flows.order_mapping import OrderMaps
+from koppel.flows.settings import OrdersSettings
+
+DEBTOR = "debtor"
+DELIVERY_ADDRESS = "delivery-address"
+_CLAIM = "claim:"
+_CREATE_ONLY = {"number", "search_code"}
+
+
+@dataclass
+class DebtorPlan:
+    """Who the order's debtor is, decided before anything is written."""
+
+    how: str  # "default", "linked", "matched" or "new"
+    email: str = ""
+    number: str = ""  # known unless the debtor must be created
+    debtor: DebtorIn | None = None  # what the shop says about the customer (create/update)
+    delivery: DeliveryAddressIn | None = None  # a delivery address other than the invoice address
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def payload_hash(self) -> str:
+        """What an update would send, hashed: a debtor is updated only when this changed."""
+        return _hash(self.debtor.model_dump(mode="json", exclude=_CREATE_ONLY)) if self.debtor else ""
+
+
+@dataclass(frozen=True)
+class Customer:
+    """The debtor an order is booked on, and how it was found."""
+
+    number: str
+    how: str  # default, linked, matched, created, updated
+    delivery_code: str | None = None
+
+
+def _hash(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+class Customers:
+    """Debtors of one run of the orders flow."""
+
+    def __init__(
+        self, books: AccountViewClient, links: Links, maps: OrderMaps, settings: OrdersSettings
+    ) -> None:
+        self.books = books
+        self.links = links
+        self.maps = maps
+        self.settings = settings
+        self._default_checked: bool | None = None
+        self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+
+    # -- deciding (reads only) -------------------------------------------------------------------------
+
+    def plan(self, order: Order) -> DebtorPlan:
+        """Find the debtor, or map the one to create; raises NeedsAttention naming what is wrong."""
+        email = (order.customer.email or "").strip().lower()
+        if self.settings.force_default_debtor or (not email and self.settings.default_debtor):
+            plan = DebtorPlan(how="default", number=self._default_debtor())
+        elif not email:
+            raise NeedsAttention(
+                "The order has no customer e-mail address, and customers are matched on e-mail. Add the "
+                "e-mail address to the order in the shop, or set a default debtor in the integration's "
+                "settings.",
+                field="debtor.email",
+                value=None,
+            )
+        else:
+            link = self.links.find(DEBTOR, email)
+            number, how = "", "new"
+            if link is not None and not link.target_key.startswith(_CLAIM):
+                number, how = link.target_key, "linked"
+            debtor, warnings = self.maps.debtor(order)
+            plan = DebtorPlan(how=how, email=email, number=number, debtor=debtor, warnings=warnings)
+        if self._ships_elsewhere(order):
+            plan.delivery, more = self.maps.delivery_address(order, plan.number or "-")
+            plan.warnings += more
+        return plan
+
+    def _default_debtor(self) -> str:
+        number = (self.settings.default_debtor or "").strip().upper()
+        if not number:
+            raise NeedsAttention(
+                "The settings force the default debtor, but no default debtor is set. Set "
+                "one in the integration's settings.",
+                field="default_debtor",
+            )
+        if self._default_checked is None:
+            self._default_checked = self.books.get_debtor(number) is not None
+        if not self._default_checked:
+            raise NeedsAttention(
+                f"The default debtor {number} set in the integration's settings does not exist "
+                "in AccountView. Create it there, or correct the setting.",
+                field="default_debtor",
+                value=number,
+            )
+        return number
+
+    @staticmethod
+    def _ships_elsewhere(order: Order) -> bool:
+        delivery = order.debtor.address.delivery
+        if delivery is None:
+            return False
+        invoice = order.billing_address
+        keys = ("name", "company", "street", "number", "zipcode", "city", "country_code")
+        return any(
+            (getattr(delivery, k) or "").strip().casefold() != (getattr(invoice, k) or "").strip().casefold()
+            for k in keys
+        )
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def commit(self, plan: DebtorPlan, claimer: str) -> Customer:
+        """Create or update the debtor as planned, then its delivery address."""
+        if plan.how == "default":
+            customer = Customer(plan.number, "default")
+        else:
+            with self._lock(plan.email):
+                customer = self._linked_debtor(plan, claimer)
+        if plan.delivery is None:
+            return customer
+        return Customer(customer.number, customer.how, self._delivery_code(customer.number, plan.delivery))
+
+    def _linked_debtor(self, plan: DebtorPlan, claimer: str) -> Customer:
+        assert plan.debtor is not None
+        link = self.links.find(DEBTOR, plan.email)
+        if link is not None and not link.target_key.startswith(_CLAIM):
+            return self._maybe_update(link.target_key, "linked", plan, link.payload_hash)
+        found = self.books.find_debtor_by_email(plan.email)
+        if found is not None:
+            self.links.write(DEBTOR, plan.email, found.number)
+            return self._maybe_update(found.number, "matched", plan, "")
+        return self._create(plan, claimer, link.target_key if link else None)
+
+    def _maybe_update(self, number: str, how: str, plan: DebtorPlan, sent_hash: str) -> Customer:
+        if not self.settings.update_existing_debtor or plan.payload_hash == sent_hash or plan.debtor is None:
+            return Customer(number, how)
+        debtor = plan.debtor.model_copy(update=dict.fromkeys(_CREATE_ONLY))
+        self.books.update_debtor(number, debtor, truncate=self.settings.truncate_long_fields)
+        self.links.remember_sent(DEBTOR, plan.email, plan.payload_hash)
+        return Customer(number, "updated")
+
+    def _create(self, plan: DebtorPlan, claimer: str, claim: str | None) -> Customer:
+        assert plan.debtor is not None
+        mine = f"{_CLAIM}{claimer}"
+        if claim is None:
+            claim = self.links.write(DEBTOR, plan.email, mine).target_key
+        if claim != mine:
+            if not claim.startswith(_CLAIM):
+                return Customer(claim, "linked")
+            raise RetryableError(
+                "Another order of this customer is creating the debtor right now; this order "
+                "follows when it is done.",
+                field="debtor.email",
+            )
+        try:
+            created = self.books.create_debtor(plan.debtor, truncate=self.settings.truncate_long_fields)
+        except NeedsAttention:
+            self.links.forget(DEBTOR, plan.email)  # release the claim: the next try may create it
+            raise
+        # The debtor exists in AccountView before the claim is replaced: whoever looks in between finds it.
+        self.links.forget(DEBTOR, plan.email)
+        self.links.write(DEBTOR, plan.email, created.number, plan.payload_hash)
+        return Customer(created.number, "created")
+
+    def _delivery_code(self, number: str, address: DeliveryAddressIn) -> str:
+        key = f"{number}:{_hash(address.model_dump(mode='json'))}"
+        link = self.links.find(DELIVERY_ADDRESS, key)
+        if link is not None:
+            return link.target_key
+        with self._lock(key):
+            made = self.books.add_delivery_address(
+                number, address, truncate=self.settings.truncate_long_fields
+            )
+            return self.links.write(DELIVERY_ADDRESS, key, made.code).target_key
+
+    @contextmanager
+    def _lock(self, key: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks[key]
+        with lock:
+            yield

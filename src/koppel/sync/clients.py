@@ -1,0 +1,102 @@
+"""The connector clients of an integration, built from its stored connections: settings from the
+connection, secrets decrypted from its credentials, AccountView tokens in a `ConnectionTokenStore`.
+
+This is the engine's side of the wiring (it reads the database); flows receive ready clients and
+never see a Connection row. Cached per process, since clients hold connection pools and rate limiters.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import close_old_connections, connection
+
+from koppel.connectors.accountview.client import AccountViewClient
+from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
+from koppel.sync.token_store import ConnectionTokenStore
+
+
+@dataclass
+class IntegrationClients:
+    """What a flow run needs of an integration: both clients, its flow settings and mapping overrides."""
+
+    integration_id: int
+    shop: MijnWebwinkelClient
+    books: AccountViewClient
+    flows: dict[str, Any]
+    mapping_overrides: dict[str, Any]
+
+
+_cache: dict[int, tuple[str, IntegrationClients]] = {}
+_lock = threading.Lock()
+
+
+def integration_id(name: str) -> int:
+    """The id of the integration called `name`; LookupError naming the known ones otherwise."""
+    from koppel.web.integrations.models import Integration
+
+    try:
+        found = Integration.objects.filter(name=name).values_list("pk", flat=True).first()
+        if found is None:
+            known = ", ".join(Integration.objects.order_by("name").values_list("name", flat=True)) or "none"
+            raise LookupError(f"no integration {name!r}; known: {known}")
+        return int(found)
+    finally:
+        _release()
+
+
+def integration_clients(integration_id: int) -> IntegrationClients:
+    """The clients of an integration, rebuilt when the integration or its connections changed."""
+    from koppel.web.integrations.models import Integration
+
+    try:
+        integration = Integration.objects.select_related("shop", "books").get(pk=integration_id)
+        version = "|".join(str(x.updated_at) for x in (integration, integration.shop, integration.books))
+        with _lock:
+            cached = _cache.get(integration_id)
+            if cached and cached[0] == version:
+                return cached[1]
+        built = IntegrationClients(
+            integration_id=integration_id,
+            shop=shop_client(integration.shop.settings, integration.shop.credentials),
+            books=books_client(
+                integration.books.pk, integration.books.settings, integration.books.credentials
+            ),
+            flows=dict(integration.flows or {}),
+            mapping_overrides=dict(integration.mapping_overrides or {}),
+        )
+        with _lock:
+            _cache[integration_id] = (version, built)
+        return built
+    finally:
+        _release()
+
+
+def shop_client(settings: dict[str, Any], credentials: dict[str, Any]) -> MijnWebwinkelClient:
+    return MijnWebwinkelClient(
+        settings.get("base_url", "https://api.myonlinestore.com"),
+        credentials["token"],
+        credentials["partner_token"],
+        api_version=str(settings.get("api_version", "1")),
+        language=settings.get("language", "nl_NL"),
+        rate_per_second=settings.get("rate_per_second", 5.0),
+    )
+
+
+def books_client(
+    connection_id: int, settings: dict[str, Any], credentials: dict[str, Any]
+) -> AccountViewClient:
+    return AccountViewClient(
+        settings.get("base_url", "https://www.accountview.net"),
+        client_id=credentials["client_id"],
+        client_secret=credentials["client_secret"],
+        token_store=ConnectionTokenStore(connection_id),
+        company_id=settings.get("company_id"),
+    )
+
+
+def _release() -> None:
+    if not connection.in_atomic_block:
+        close_old_connections()

@@ -1,0 +1,123 @@
+"""Both sandboxes started in this process, seeded from the same catalogue, and an orders flow wired
+to them over real HTTP: what the flow tests, the engine scenarios and the benchmark share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
+from koppel.connectors.accountview.sandbox import AccountViewSandbox
+from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
+from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, SeedSizes
+from koppel.flows.links import MemoryLinks
+from koppel.flows.orders import OrdersFlow
+from koppel.flows.settings import OrdersSettings
+
+SEED = 1
+PAID = [3, 6]  # the sandbox's "Betaald" and "Betaald & afgehaald"
+COST_ARTICLES = {
+    "VERZEND": "Verzendkosten",
+    "BETAALKOST": "Transactiekosten",
+    "KORTING": "Korting",
+    "AFRONDING": "Afronding",
+}
+# The settings that match the sandboxes' seed (and the demo integration's).
+SETTINGS: dict[str, Any] = {
+    "statuses": PAID,
+    "vat_codes": {"21": "H1", "9": "L1", "0": "N0", "reverse_charge": "EU", "export": "N0"},
+    "payment_methods": {
+        "table": {
+            "ideal": "IDEAL",
+            "creditcard": "CREDITCARD",
+            "paypal": "PAYPAL",
+            "bank_transfer": "OVERBOEKING",
+            "bancontact": "IDEAL",
+            "klarna_paylater": "ACHTERAF",
+        }
+    },
+    "payment_terms": {"default": "14"},
+    "revenue_accounts": {
+        "article": "8000",
+        "custom": "8000",
+        "shipping": "8100",
+        "payment": "8100",
+        "discount": "8000",
+        "rounding": "8000",
+    },
+}
+
+
+def add_cost_articles(books: AccountViewClient) -> None:
+    """The articles shipping, payment costs, discounts and rounding are booked on (not in the seed)."""
+    for code, name in COST_ARTICLES.items():
+        if not books.get_articles([code]):
+            books.insert(
+                "AK1",
+                {
+                    "ART_CODE": code,
+                    "ART_DESC1": name,
+                    "AG_CODE": "WONEN",
+                    "ART_UNIT": "ST",
+                    "PX_SELL": Decimal(0),
+                    "VAT_CODE": "H1",
+                },
+            )
+
+
+@dataclass
+class World:
+    shop_sandbox: MijnWebwinkelSandbox
+    books_sandbox: AccountViewSandbox
+    shop: MijnWebwinkelClient
+    books: AccountViewClient
+    links: MemoryLinks = field(default_factory=MemoryLinks)
+
+    def flow(self, **changes: Any) -> OrdersFlow:
+        """A fresh run of the flow (new caches) with the seed's settings, changed as given."""
+        settings = OrdersSettings.model_validate({**SETTINGS, **changes})
+        return OrdersFlow(self.shop, self.books, settings, self.links)
+
+    def stop(self) -> None:
+        self.shop.close()
+        self.books.close()
+        self.shop_sandbox.stop()
+        self.books_sandbox.stop()
+
+    # what AccountView holds
+
+    def sales_orders(self, reference: str) -> int:
+        return self.books_sandbox.sales_orders_for(reference)
+
+    def invoices(self, reference: str) -> int:
+        return self.books_sandbox.count("DJ_PAGE", EXT_DESC=reference)
+
+    def debtors(self, email: str) -> list[dict[str, Any]]:
+        return self.books_sandbox.rows("CONTACT", MAIL_BUS=email.lower())
+
+
+def start_world(
+    *, orders: int = 40, articles: int = 40, books_timeout: float = 5.0, shop_timeout: float = 5.0
+) -> World:
+    shop_sandbox = MijnWebwinkelSandbox(seed=SEED, sizes=SeedSizes(articles=articles, orders=orders))
+    books_sandbox = AccountViewSandbox(seed=SEED, size=articles)
+    info = shop_sandbox.start()
+    books_sandbox.start()
+    shop = MijnWebwinkelClient(
+        info.url,
+        info.token,
+        info.partner_token,
+        rate_per_second=None,
+        timeout=shop_timeout,
+        retry_wait_initial=0.05,
+        retry_wait_max=0.2,
+    )
+    books = books_sandbox.authorised_client(
+        timeout=books_timeout,
+        options=AccountViewOptions(
+            profile=books_sandbox.profile, retry_wait_initial=0.05, retry_wait_max=0.2
+        ),
+    )
+    add_cost_articles(books)
+    return World(shop_sandbox, books_sandbox, shop, books)
