@@ -119,6 +119,9 @@ def test_rotate_keys_keeps_every_secret_readable(koppel: Koppel, tmp_path: Path)
         (GOOD.replace('[workspace]\nname = "acme"', "[workspace]"), "workspace.name"),
         (GOOD + "\n[integration.flows.orders.colour]\nx = 1\n", "integration.flows.orders.colour"),
         ("this is [not toml", "not valid TOML"),
+        (GOOD + '\n[integration.mapping_overrides.mww_order_to_av_sales_order.fields.COMMENT1]\n'
+                'source = "number"\ntransforms = ["shout"]\n', "shout"),
+        (GOOD + '\n[integration.mapping_overrides.no_such_map]\nfields = {}\n', "no_such_map"),
     ],
 )
 def test_malformed_or_incomplete_file_names_the_field_and_writes_nothing(

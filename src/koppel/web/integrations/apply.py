@@ -14,6 +14,8 @@ from django.db import transaction
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from koppel.flows.settings import FLOWS, FlowSettings
+from koppel.mapping import default_map_names, load_default_map, validate_overrides
+from koppel.mapping.errors import InvalidOverrides
 from koppel.web.accounts.models import Workspace
 from koppel.web.integrations.models import Connection, Integration, Schedule
 
@@ -127,6 +129,7 @@ def parse_file(path: Path) -> IntegrationFile:
     problems: list[str] = []
     for name, conn in spec.connections.items():
         problems += _check_connection(name, conn)
+    problems += _check_mapping_overrides(spec.integration.mapping_overrides)
     if problems:
         raise ApplyError("\n".join([f"{path}: {len(problems)} problem(s):", *problems]))
     return spec
@@ -150,6 +153,22 @@ def _check_connection(name: str, conn: ConnectionSpec) -> list[str]:
         conn.credentials = credentials_model.model_validate(resolved).model_dump(mode="json", exclude_none=True)
     except ValidationError as exc:
         problems += _locate(f"connections.{name}.credentials", exc)
+    return problems
+
+
+def _check_mapping_overrides(overrides: dict[str, Any]) -> list[str]:
+    """Overrides are keyed by default map name; each is validated against that map before saving."""
+    problems: list[str] = []
+    known = default_map_names()
+    for map_name, override in overrides.items():
+        where = f"integration.mapping_overrides.{map_name}"
+        if map_name not in known:
+            problems.append(f"  {where}: no such map; known maps: {', '.join(known)}")
+            continue
+        try:
+            validate_overrides(load_default_map(map_name), override)
+        except InvalidOverrides as exc:
+            problems += [f"  {where}: {line}" for line in str(exc).splitlines() if line.strip()]
     return problems
 
 
