@@ -217,8 +217,8 @@ def retention() -> dict[str, Any]:
     """
     from dbos import DBOS
 
+    from koppel.sync import engine, units
     from koppel.sync import retention as keeper
-    from koppel.sync import units
     from koppel.sync.models import Activity, Run
     from tests.sync.workflows import count_once
 
@@ -241,10 +241,14 @@ def retention() -> dict[str, Any]:
     mine = units.unit_id("test", short, "")
     workflows_now = len(DBOS.list_workflows(workflow_id_prefix=mine))
     purged_later = keeper.purge(now + timedelta(days=31))
+    workflows_later = len(DBOS.list_workflows(workflow_id_prefix=mine))
+    units.start_unit(count_once, short, "late").get_result()
+    engine.shutdown()  # `koppel purge` runs without an engine: it purges through a DBOS client
+    purged_offline = keeper.purge(now + timedelta(days=31))
     return {"purged_now": vars(purged_now), "kept_short": kept[short], "kept_long": kept[long],
             "runs_short": runs[short], "runs_long": runs[long], "workflows_now": workflows_now,
-            "purged_later": vars(purged_later),
-            "workflows_later": len(DBOS.list_workflows(workflow_id_prefix=mine))}
+            "purged_later": vars(purged_later), "workflows_later": workflows_later,
+            "purged_offline": vars(purged_offline)}
 
 
 BATCH: dict[str, Callable[[], dict[str, Any]]] = {

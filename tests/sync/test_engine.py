@@ -79,6 +79,7 @@ def test_retention_deletes_what_is_older_and_keeps_what_is_newer(batch: dict[str
     assert (kept["runs_short"], kept["runs_long"]) == (1, 3)
     assert kept["workflows_now"] == 1 and kept["purged_now"]["workflows"] == 0
     assert kept["purged_later"]["workflows"] >= 1 and kept["workflows_later"] == 0
+    assert kept["purged_offline"]["workflows"] == 1
 
 
 @pytest.mark.slow

@@ -9,6 +9,7 @@ PostgreSQL when configured, serialised as JSON.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -67,6 +68,12 @@ def system_database_url(settings: Settings) -> str:
         return url.set(database=f"{url.database}_dbos").render_as_string(hide_password=False)
     path = (settings.ensure_data_dir() / "dbos.sqlite").resolve()
     return f"sqlite:///{path}"
+
+
+def one_off_executor_id(role: str) -> str:
+    """An executor id for a one-off process (`koppel sync`, `koppel purge`) beside the workers of
+    this machine: never the id of a worker, whose unfinished work DBOS would otherwise resume here."""
+    return f"{get_settings().executor_id}-{role}-{os.getpid()}"
 
 
 def dbos_config(settings: Settings, executor_id: str) -> DBOSConfig:

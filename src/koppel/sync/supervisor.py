@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from koppel.sync.engine import Engine
 
 log = logging.getLogger(__name__)
+FORGET_AFTER = timedelta(days=1)   # heartbeats of executors gone this long are deleted
 
 
 def beat(executor_id: str, application_version: str, now: datetime | None = None) -> None:
@@ -54,6 +55,7 @@ def take_over(own_executor_id: str, timeout: float, now: datetime | None = None)
                                   load_input=False, load_output=False)
     alive = live_executors(timeout, now) | {own_executor_id}
     gone = sorted({wf.executor_id for wf in pending if wf.executor_id and wf.executor_id not in alive})
+    Executor.objects.filter(last_seen_at__lt=(now or timezone.now()) - FORGET_AFTER).delete()
     if not gone:
         return []
     log.warning("taking over the workflows of silent executors %s", ", ".join(gone))
