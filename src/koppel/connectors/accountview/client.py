@@ -119,9 +119,9 @@ class AccountViewClient:
         self.company_id = company_id
         self.token_store = token_store
         self.dictionary: DataDictionary = data_dictionary()
-        self._http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+        self.http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
         self._oauth = OAuthEndpoints(
-            self._http,
+            self.http,
             self.base_url,
             client_id=client_id,
             client_secret=client_secret,
@@ -129,7 +129,7 @@ class AccountViewClient:
         )
 
     def close(self) -> None:
-        self._http.close()
+        self.http.close()
 
     def __enter__(self) -> AccountViewClient:
         return self
@@ -256,9 +256,7 @@ class AccountViewClient:
             headers["Content-Type"] = "application/json; charset=utf-8"
             content = json.dumps(body).encode()
         try:
-            return self._http.request(
-                method, self._url(path), params=params, content=content, headers=headers
-            )
+            return self.http.request(method, self._url(path), params=params, content=content, headers=headers)
         except httpx.TimeoutException as exc:
             raise RetryableError(
                 f"AccountView did not answer in time ({method} {path})", system=SYSTEM

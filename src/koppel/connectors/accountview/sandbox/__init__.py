@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import httpx
-
 from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
 from koppel.connectors.accountview.oauth import MemoryTokenStore, TokenStore
 from koppel.connectors.accountview.profile import AccountViewProfile
@@ -184,7 +182,7 @@ class AccountViewSandbox:
     def authorise(self, client: AccountViewClient, *, redirect_uri: str = REDIRECT_URI) -> None:
         """Run the authorization-code flow in code: the sandbox's authorize page approves at once."""
         url, state = client.authorize_url(redirect_uri)
-        answer = httpx.get(url, follow_redirects=False, timeout=5.0)
+        answer = client.http.get(url, follow_redirects=False)  # the sandbox page approves at once
         if answer.status_code != 302:
             raise RuntimeError(f"authorize page answered {answer.status_code}: {answer.text[:200]}")
         query = parse_qs(urlparse(answer.headers["location"]).query)
