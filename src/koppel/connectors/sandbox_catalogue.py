@@ -12,11 +12,50 @@ from decimal import Decimal
 
 VAT_RATES = (Decimal("21"), Decimal("9"), Decimal("0"))
 
-_NOUNS = ("Tas", "Mok", "Kaars", "Sjaal", "Theedoek", "Notitieboek", "Pen", "Kussen", "Plaid", "Vaas",
-          "Schort", "Onderzetter", "Lamp", "Klok", "Poster", "Muts", "Handschoenen", "Sokken", "Koffie",
-          "Thee", "Chocolade", "Honing", "Jam", "Boek", "Puzzel")
-_ADJECTIVES = ("Groene", "Blauwe", "Rode", "Linnen", "Katoenen", "Houten", "Grote", "Kleine", "Klassieke",
-               "Moderne", "Zachte", "Stevige", "Retro", "Biologische", "Handgemaakte")
+_NOUNS = (
+    "Tas",
+    "Mok",
+    "Kaars",
+    "Sjaal",
+    "Theedoek",
+    "Notitieboek",
+    "Pen",
+    "Kussen",
+    "Plaid",
+    "Vaas",
+    "Schort",
+    "Onderzetter",
+    "Lamp",
+    "Klok",
+    "Poster",
+    "Muts",
+    "Handschoenen",
+    "Sokken",
+    "Koffie",
+    "Thee",
+    "Chocolade",
+    "Honing",
+    "Jam",
+    "Boek",
+    "Puzzel",
+)
+_ADJECTIVES = (
+    "Groene",
+    "Blauwe",
+    "Rode",
+    "Linnen",
+    "Katoenen",
+    "Houten",
+    "Grote",
+    "Kleine",
+    "Klassieke",
+    "Moderne",
+    "Zachte",
+    "Stevige",
+    "Retro",
+    "Biologische",
+    "Handgemaakte",
+)
 # Food and books carry the reduced rate; a few items are zero-rated (e.g. gift cards, exports).
 _REDUCED = {"Koffie", "Thee", "Chocolade", "Honing", "Jam", "Boek"}
 
@@ -24,10 +63,10 @@ _REDUCED = {"Koffie", "Thee", "Chocolade", "Honing", "Jam", "Boek"}
 @dataclass(frozen=True)
 class CatalogueItem:
     sku: str
-    ean: str            # EAN-13 with a valid check digit
+    ean: str  # EAN-13 with a valid check digit
     name: str
     price_excl: Decimal  # unit price excluding VAT, 2 decimals
-    vat_rate: Decimal    # percentage: 21, 9 or 0
+    vat_rate: Decimal  # percentage: 21, 9 or 0
 
 
 def ean13_check_digit(first12: str) -> str:

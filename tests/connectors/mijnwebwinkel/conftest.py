@@ -21,8 +21,12 @@ QUIRK_MODES = {"default": Quirks(), "none": Quirks.none(), "all": Quirks.all()}
 def sandbox() -> Iterator[MijnWebwinkelSandbox]:
     # Injected faults make uvicorn log tracebacks (dropped connections): keep the test output clean.
     logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
-    box = MijnWebwinkelSandbox(seed=7, sizes=SeedSizes(categories=12, articles=30, orders=45), token=TOKEN,
-                               partner_token=PARTNER_TOKEN)
+    box = MijnWebwinkelSandbox(
+        seed=7,
+        sizes=SeedSizes(categories=12, articles=30, orders=45),
+        token=TOKEN,
+        partner_token=PARTNER_TOKEN,
+    )
     box.start()
     yield box
     box.stop()
@@ -51,8 +55,14 @@ def info(sandbox: MijnWebwinkelSandbox) -> SandboxInfo:
 
 
 def make_client(info: SandboxInfo, **overrides: object) -> MijnWebwinkelClient:
-    options: dict[str, object] = {"rate_per_second": None, "timeout": 2.0, "retry_attempts": 3,
-                                  "retry_wait_initial": 0.01, "retry_wait_max": 0.05, "max_retry_after": 2.0}
+    options: dict[str, object] = {
+        "rate_per_second": None,
+        "timeout": 2.0,
+        "retry_attempts": 3,
+        "retry_wait_initial": 0.01,
+        "retry_wait_max": 0.05,
+        "max_retry_after": 2.0,
+    }
     options.update(overrides)
     return MijnWebwinkelClient(info.url, info.token, info.partner_token, **options)  # type: ignore[arg-type]
 
@@ -64,8 +74,9 @@ def client(info: SandboxInfo) -> Iterator[MijnWebwinkelClient]:
 
 
 @pytest.fixture(params=list(QUIRK_MODES))
-def quirky_client(request: pytest.FixtureRequest, sandbox: MijnWebwinkelSandbox,
-                  info: SandboxInfo) -> Iterator[MijnWebwinkelClient]:
+def quirky_client(
+    request: pytest.FixtureRequest, sandbox: MijnWebwinkelSandbox, info: SandboxInfo
+) -> Iterator[MijnWebwinkelClient]:
     """A client against the sandbox with the quirk switches at their defaults, all off, and all on."""
     sandbox.state.quirks.update(QUIRK_MODES[request.param].as_json())
     with make_client(info) as c:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -28,10 +29,15 @@ from koppel.connectors.sandbox_catalogue import catalogue, is_valid_ean13
 from koppel.errors import NeedsAttention
 
 
-def _new_article(client: MijnWebwinkelClient, **changes: object) -> int:
+def _new_article(client: MijnWebwinkelClient, **changes: Any) -> int:
     category = next(iter(client.iter_categories())).id
-    body = ArticleInput(name="Testartikel", sku="TEST-1", categories=[ArticleCategoryInput(category_id=category,
-                        is_main=True, is_active=True)], price=ArticlePriceInput(default=Decimal("12.10")), **changes)
+    body = ArticleInput(
+        name="Testartikel",
+        sku="TEST-1",
+        categories=[ArticleCategoryInput(category_id=category, is_main=True, is_active=True)],
+        price=ArticlePriceInput(default=Decimal("12.10")),
+        **changes,
+    )
     return client.create_article(body).id
 
 
@@ -89,7 +95,9 @@ def test_get_order_and_test_order(quirky_client: MijnWebwinkelClient) -> None:
 
 def test_update_order_status_archive_comment(quirky_client: MijnWebwinkelClient) -> None:
     order = next(o for o in quirky_client.iter_orders(statuses=[1]))
-    updated = quirky_client.update_order(order.number, status=2, archived=True, internal_comment="PostNL: 3SABC123")
+    updated = quirky_client.update_order(
+        order.number, status=2, archived=True, internal_comment="PostNL: 3SABC123"
+    )
     assert (updated.status, updated.archived, updated.comments.internal) == (2, True, "PostNL: 3SABC123")
     assert updated.status_changed_at is not None and updated.status_changed_at >= order.created_at
     assert quirky_client.get_order(order.number).status == 2
@@ -113,7 +121,9 @@ def test_articles_list_count_get(quirky_client: MijnWebwinkelClient) -> None:
     assert {a.sku for a in articles} >= {item.sku for item in catalogue(7, 30)}
     assert any(a.stock is None for a in articles) and any(a.stock is not None for a in articles)
     with_variants = next(a for a in articles if a.variants)
-    assert all(v.options and v.options[0].list_id == with_variants.lists[0].id for v in with_variants.variants)
+    assert all(
+        v.options and v.options[0].list_id == with_variants.lists[0].id for v in with_variants.variants
+    )
     got = quirky_client.get_article(with_variants.id)
     assert got.variants == with_variants.variants
     by_url = quirky_client.get_article(got.categories[0].article_url_id or 0, use_url_id=True)
@@ -126,20 +136,35 @@ def test_articles_list_count_get(quirky_client: MijnWebwinkelClient) -> None:
 
 def test_article_date_filters(quirky_client: MijnWebwinkelClient) -> None:
     articles = list(quirky_client.iter_articles())
-    moment = max(dt.datetime.combine(a.created_date, a.created_time) for a in articles  # type: ignore[arg-type]
-                 if a.created_date and a.created_time)
+    moment = max(
+        dt.datetime.combine(a.created_date, a.created_time)
+        for a in articles  # type: ignore[arg-type]
+        if a.created_date and a.created_time
+    )
     newest = list(quirky_client.iter_articles(created_since=moment))
     assert newest and quirky_client.count_articles(created_since=moment) == len(newest)
     assert list(quirky_client.iter_articles(changed_since=dt.datetime(2999, 1, 1))) == []
 
 
 def test_create_update_delete_article(quirky_client: MijnWebwinkelClient) -> None:
-    article_id = _new_article(quirky_client, stock=5, extra=ArticleExtraInput(invisible={"barcode": "8712345678906"}))
+    article_id = _new_article(
+        quirky_client, stock=5, extra=ArticleExtraInput(invisible={"barcode": "8712345678906"})
+    )
     article = quirky_client.get_article(article_id)
-    assert (article.name, article.sku, article.stock, article.ean) == ("Testartikel", "TEST-1", 5, "8712345678906")
+    assert (article.name, article.sku, article.stock, article.ean) == (
+        "Testartikel",
+        "TEST-1",
+        5,
+        "8712345678906",
+    )
     assert article.price.default == Decimal("12.10")
     updated = quirky_client.update_article(article_id, ArticleInput(name="Nieuw", stock=None))
-    assert (updated.name, updated.sku, updated.stock, updated.stock_managed) == ("Nieuw", "TEST-1", None, False)
+    assert (updated.name, updated.sku, updated.stock, updated.stock_managed) == (
+        "Nieuw",
+        "TEST-1",
+        None,
+        False,
+    )
     assert quirky_client.set_stock(article_id, 9).stock == 9
     quirky_client.delete_article(article_id)
     with pytest.raises(NeedsAttention):
@@ -164,11 +189,15 @@ def test_option_lists_and_variants(quirky_client: MijnWebwinkelClient) -> None:
     assert next(v for v in after.variants if v.id == variant.id).stock == 4
     # PATCH replaces a list's options: keep only the first option.
     first = option_list.options[0].id or 0
-    trimmed = quirky_client.update_article(article_id, ArticleInput(
-        lists=[ArticleListInput(id=option_list.id or 0, options=[ListOptionInput(id=first)])]))
+    trimmed = quirky_client.update_article(
+        article_id,
+        ArticleInput(lists=[ArticleListInput(id=option_list.id or 0, options=[ListOptionInput(id=first)])]),
+    )
     assert [o.id for o in trimmed.lists[0].options] == [first]
     assert len(trimmed.variants) == 1 and trimmed.variants[0].stock == 4
-    grown = quirky_client.add_list_options(option_list.id or 0, [ListOptionCreate(name="XXL", price=Decimal("3.00"))])
+    grown = quirky_client.add_list_options(
+        option_list.id or 0, [ListOptionCreate(name="XXL", price=Decimal("3.00"))]
+    )
     assert grown.options[-1].name == "XXL" and grown.options[-1].price == Decimal("3.00")
     shrunk = quirky_client.remove_list_options(option_list.id or 0, ["XXL"])
     assert "XXL" not in {o.name for o in shrunk.options}
@@ -186,7 +215,9 @@ def test_images_by_url_upload_and_delete(quirky_client: MijnWebwinkelClient) -> 
     image_id = quirky_client.upload_image(article_id, "tote.png", b"\x89PNG fake bytes", position=2)
     images = quirky_client.get_article(article_id).images
     assert [i.id for i in images] == [with_url.images[0].id, image_id]
-    moved = quirky_client.update_article(article_id, ArticleInput(images=[ImageInput(id=image_id, position=5)]))
+    moved = quirky_client.update_article(
+        article_id, ArticleInput(images=[ImageInput(id=image_id, position=5)])
+    )
     assert {i.id: i.position for i in moved.images}[image_id] == 5
     quirky_client.delete_image(image_id)
     assert [i.id for i in quirky_client.get_article(article_id).images] == [with_url.images[0].id]
@@ -220,8 +251,9 @@ def test_categories_tree_get_create_update(quirky_client: MijnWebwinkelClient) -
     child = next(c for c in flat if c.parent_category_id)
     assert quirky_client.get_category(child.id).parent_category_id == child.parent_category_id
     root = tree[0]
-    made = quirky_client.create_category(CategoryInput(title="Nieuw", parent_category_id=root.id,
-                                                       sorting=CategorySortingInput(first=True)))
+    made = quirky_client.create_category(
+        CategoryInput(title="Nieuw", parent_category_id=root.id, sorting=CategorySortingInput(first=True))
+    )
     assert made.parent_category_id == root.id and made.sorting and made.sorting.first
     renamed = quirky_client.update_category(made.id, CategoryInput(title="Hernoemd", hidden=True))
     assert (renamed.title, renamed.hidden) == ("Hernoemd", True)
@@ -238,12 +270,15 @@ def test_shipping_methods_and_tax_regions(quirky_client: MijnWebwinkelClient) ->
     assert quirky_client.tax_region("nl").overrides[0].tax_rate == Decimal("0.09")
 
 
-def test_seeded_orders_cover_the_orders_flow_cases(quirky_client: MijnWebwinkelClient,
-                                                   sandbox: MijnWebwinkelSandbox) -> None:
+def test_seeded_orders_cover_the_orders_flow_cases(
+    quirky_client: MijnWebwinkelClient, sandbox: MijnWebwinkelSandbox
+) -> None:
     orders: list[Order] = list(quirky_client.iter_orders(include_test=True))
     statuses = {s.status for s in quirky_client.order_statuses()}
     assert {o.status for o in orders} >= statuses - {1} - {2}  # 1/2 may have been changed by other tests
-    numbers = {o.billing_address.number or "" for o in orders} | {o.shipping_address.number or "" for o in orders}
+    numbers = {o.billing_address.number or "" for o in orders} | {
+        o.shipping_address.number or "" for o in orders
+    }
     assert {"12A", "12-3", "12 bis"} <= numbers
     assert {o.billing_address.country_code for o in orders} >= {"NL", "BE", "DE"}
     assert any(o.customer.company and o.customer.vat_number for o in orders)
@@ -252,8 +287,13 @@ def test_seeded_orders_cover_the_orders_flow_cases(quirky_client: MijnWebwinkelC
     assert any(o.shipping_cost > 0 for o in orders) and any(o.payment_cost > 0 for o in orders)
     assert any(line.vat_rate is None for o in orders for line in o.orderlines)  # split over rates
     assert any(o.discountcode and o.lines_of("discount") for o in orders)
-    assert any(opt.description == "Action price" and (opt.price.amount or 0) < 0
-               for o in orders for line in o.article_lines for a in line.articles for opt in a.options)
+    assert any(
+        opt.description == "Action price" and (opt.price.amount or 0) < 0
+        for o in orders
+        for line in o.article_lines
+        for a in line.articles
+        for opt in a.options
+    )
     assert any(o.is_test for o in orders)
     credits = [o for o in orders if o.is_credit]
     assert credits and all(o.total < 0 for o in credits)

@@ -20,12 +20,18 @@ from .conftest import PARTNER_TOKEN, TOKEN, make_client
 
 
 def _exception_texts(exc: BaseException) -> list[str]:
-    return [str(exc), repr(exc), "".join(traceback.format_exception(exc)), str(getattr(exc, "message", "")),
-            repr(getattr(exc, "value", ""))]
+    return [
+        str(exc),
+        repr(exc),
+        "".join(traceback.format_exception(exc)),
+        str(getattr(exc, "message", "")),
+        repr(getattr(exc, "value", "")),
+    ]
 
 
-def test_no_token_in_logs_or_exceptions(sandbox: MijnWebwinkelSandbox, caplog: pytest.LogCaptureFixture,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_token_in_logs_or_exceptions(
+    sandbox: MijnWebwinkelSandbox, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
     with make_client(sandbox.info, retry_attempts=2) as client:
@@ -39,8 +45,12 @@ def test_no_token_in_logs_or_exceptions(sandbox: MijnWebwinkelSandbox, caplog: p
         sandbox.add_fault(Fault("malformed", path="/v1/categories/count"))
         sandbox.add_fault(Fault("timeout", path="/v1/shipping/methods", seconds=0.5))
         sandbox.add_fault(Fault("drop_after_commit", path="/v1/orders/*", method="PATCH"))
-        scenarios += [client.count_articles, client.count_categories, client.shipping_methods,
-                      lambda: client.update_order(next(client.iter_orders()).number, archived=False)]
+        scenarios += [
+            client.count_articles,
+            client.count_categories,
+            client.shipping_methods,
+            lambda: client.update_order(next(client.iter_orders()).number, archived=False),
+        ]
         with structlog.testing.capture_logs() as structured:
             for scenario in scenarios:
                 try:
@@ -52,8 +62,9 @@ def test_no_token_in_logs_or_exceptions(sandbox: MijnWebwinkelSandbox, caplog: p
             wrong.store()
         except Exception as exc:  # noqa: BLE001
             texts += _exception_texts(exc)
-    with MijnWebwinkelClient(f"http://127.0.0.1:{free_port()}", TOKEN, PARTNER_TOKEN, rate_per_second=None,
-                             retry_attempts=1) as offline:
+    with MijnWebwinkelClient(
+        f"http://127.0.0.1:{free_port()}", TOKEN, PARTNER_TOKEN, rate_per_second=None, retry_attempts=1
+    ) as offline:
         try:
             offline.store()
         except Exception as exc:  # noqa: BLE001
@@ -67,11 +78,14 @@ def test_no_token_in_logs_or_exceptions(sandbox: MijnWebwinkelSandbox, caplog: p
         assert TOKEN not in text and PARTNER_TOKEN not in text, text[:500]
 
 
-@pytest.mark.parametrize("url", [
-    f"https://api.myonlinestore.com/v1/orders?token={TOKEN}&partner_token={PARTNER_TOKEN}&limit=1",
-    f"/v1/orders?partner_token={PARTNER_TOKEN}&token={TOKEN}",
-    f"GET https://x/v1/store?format=json&token={TOKEN} 200",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://api.myonlinestore.com/v1/orders?token={TOKEN}&partner_token={PARTNER_TOKEN}&limit=1",
+        f"/v1/orders?partner_token={PARTNER_TOKEN}&token={TOKEN}",
+        f"GET https://x/v1/store?format=json&token={TOKEN} 200",
+    ],
+)
 def test_redact_url(url: str) -> None:
     redacted = redact_url(url)
     assert TOKEN not in redacted and PARTNER_TOKEN not in redacted and "token=***" in redacted

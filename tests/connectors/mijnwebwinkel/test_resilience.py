@@ -54,7 +54,6 @@ def test_paging_is_lazy(big_shop: MijnWebwinkelSandbox) -> None:
         articles = client.iter_articles()
         first = next(articles)
         assert first.sku == "BIG-0000" and len(transport.requests) == 1
-        articles.close()
 
 
 def test_paging_with_an_exact_multiple_ends_on_an_empty_page(sandbox: MijnWebwinkelSandbox) -> None:
@@ -68,10 +67,14 @@ def test_paging_with_an_exact_multiple_ends_on_an_empty_page(sandbox: MijnWebwin
 
 def test_sandbox_clamps_limit_to_100(big_shop: MijnWebwinkelSandbox) -> None:
     info = big_shop.info
-    response = httpx.get(f"{info.url}/v1/articles", params={"limit": 500, "token": info.token,
-                                                            "partner_token": info.partner_token})
+    response = httpx.get(
+        f"{info.url}/v1/articles",
+        params={"limit": 500, "token": info.token, "partner_token": info.partner_token},
+    )
     assert len(response.json()) == 100
-    default = httpx.get(f"{info.url}/v1/articles", params={"token": info.token, "partner_token": info.partner_token})
+    default = httpx.get(
+        f"{info.url}/v1/articles", params={"token": info.token, "partner_token": info.partner_token}
+    )
     assert len(default.json()) == 10
 
 
@@ -132,20 +135,28 @@ def test_timeout_is_retried(sandbox: MijnWebwinkelSandbox) -> None:
 
 def test_timeout_every_time_is_retryable(sandbox: MijnWebwinkelSandbox) -> None:
     sandbox.add_fault(Fault("timeout", path="/v1/store", seconds=0.6))
-    with make_client(sandbox.info, timeout=0.2, retry_attempts=2) as client, pytest.raises(RetryableError) as c:
+    with (
+        make_client(sandbox.info, timeout=0.2, retry_attempts=2) as client,
+        pytest.raises(RetryableError) as c,
+    ):
         client.store()
     assert "timed out" in str(c.value)
 
 
-def test_latency_below_the_timeout_is_fine(sandbox: MijnWebwinkelSandbox, client: MijnWebwinkelClient) -> None:
+def test_latency_below_the_timeout_is_fine(
+    sandbox: MijnWebwinkelSandbox, client: MijnWebwinkelClient
+) -> None:
     sandbox.add_fault(Fault("latency", path="/v1/store", seconds=0.1))
     assert client.store().name
 
 
-def test_lost_answer_to_an_idempotent_patch_is_retried(sandbox: MijnWebwinkelSandbox,
-                                                      client: MijnWebwinkelClient) -> None:
+def test_lost_answer_to_an_idempotent_patch_is_retried(
+    sandbox: MijnWebwinkelSandbox, client: MijnWebwinkelClient
+) -> None:
     order = next(client.iter_orders(statuses=[3]))
-    fault = sandbox.add_fault(Fault("drop_after_commit", path=f"/v1/orders/{order.number}", method="PATCH", count=1))
+    fault = sandbox.add_fault(
+        Fault("drop_after_commit", path=f"/v1/orders/{order.number}", method="PATCH", count=1)
+    )
     updated = client.update_order(order.number, status=2, internal_comment="DHL: JVGL123")
     assert fault.fired == 1
     assert updated.status == 2 and updated.comments.internal == "DHL: JVGL123"
@@ -153,11 +164,13 @@ def test_lost_answer_to_an_idempotent_patch_is_retried(sandbox: MijnWebwinkelSan
 
 
 def test_lost_answer_to_a_create_is_not_retried_and_the_article_can_be_found(
-        sandbox: MijnWebwinkelSandbox, client: MijnWebwinkelClient) -> None:
+    sandbox: MijnWebwinkelSandbox, client: MijnWebwinkelClient
+) -> None:
     category = next(iter(sandbox.state.categories))
     sandbox.add_fault(Fault("drop_after_commit", path="/v1/articles", method="POST", count=1))
-    body = ArticleInput(name="Verloren antwoord", sku="LOST-ANSWER-1",
-                        categories=[ArticleCategoryInput(category_id=category)])
+    body = ArticleInput(
+        name="Verloren antwoord", sku="LOST-ANSWER-1", categories=[ArticleCategoryInput(category_id=category)]
+    )
     with pytest.raises(RetryableError):
         client.create_article(body)
     found = [a for a in client.iter_articles() if a.sku == "LOST-ANSWER-1"]
@@ -184,15 +197,20 @@ def test_malformed_body_is_retried(sandbox: MijnWebwinkelSandbox, client: MijnWe
 @pytest.mark.parametrize("status", [401, 403])
 def test_bad_credentials_are_a_broken_connection(sandbox: MijnWebwinkelSandbox, status: int) -> None:
     sandbox.state.auth_failure_status = status
-    with MijnWebwinkelClient(sandbox.info.url, "wrong-store-token", sandbox.info.partner_token,
-                             rate_per_second=None) as client, pytest.raises(BrokenConnection) as caught:
+    with (
+        MijnWebwinkelClient(
+            sandbox.info.url, "wrong-store-token", sandbox.info.partner_token, rate_per_second=None
+        ) as client,
+        pytest.raises(BrokenConnection) as caught,
+    ):
         client.store()
     assert caught.value.status == status
 
 
 def test_partner_only_endpoint_needs_no_store_token(sandbox: MijnWebwinkelSandbox) -> None:
-    with MijnWebwinkelClient(sandbox.info.url, "not-the-store-token", sandbox.info.partner_token,
-                             rate_per_second=None) as client:
+    with MijnWebwinkelClient(
+        sandbox.info.url, "not-the-store-token", sandbox.info.partner_token, rate_per_second=None
+    ) as client:
         assert client.order_statuses()
 
 
@@ -205,9 +223,18 @@ def test_validation_errors_need_attention_with_the_server_message(client: MijnWe
 def test_connection_refused_is_retryable() -> None:
     from koppel.connectors.sandboxkit.serve import free_port
 
-    with MijnWebwinkelClient(f"http://127.0.0.1:{free_port()}", "a-store-token", "a-partner-token",
-                             rate_per_second=None, retry_attempts=2, retry_wait_initial=0.01,
-                             retry_wait_max=0.02) as client, pytest.raises(RetryableError):
+    with (
+        MijnWebwinkelClient(
+            f"http://127.0.0.1:{free_port()}",
+            "a-store-token",
+            "a-partner-token",
+            rate_per_second=None,
+            retry_attempts=2,
+            retry_wait_initial=0.01,
+            retry_wait_max=0.02,
+        ) as client,
+        pytest.raises(RetryableError),
+    ):
         client.store()
 
 
@@ -220,18 +247,31 @@ def test_v2_beta_and_legacy_host_use_the_same_paths(sandbox: MijnWebwinkelSandbo
         seen.append(request)
         return httpx.Response(200, json={"name": "Legacy", "prices_include_tax": True})
 
-    with MijnWebwinkelClient(LEGACY_BASE_URL, "tok-1234", "ptok-5678", rate_per_second=None,
-                             transport=httpx.MockTransport(answer)) as legacy:
+    with MijnWebwinkelClient(
+        LEGACY_BASE_URL, "tok-1234", "ptok-5678", rate_per_second=None, transport=httpx.MockTransport(answer)
+    ) as legacy:
         assert legacy.store().name == "Legacy"
     url = seen[0].url
     assert (url.host, url.path) == ("api.mijnwebwinkel.nl", "/v1/store")
-    assert dict(url.params) == {"format": "json", "language": "nl_NL", "partner_token": "ptok-5678",
-                                "token": "tok-1234"}
+    assert dict(url.params) == {
+        "format": "json",
+        "language": "nl_NL",
+        "partner_token": "ptok-5678",
+        "token": "tok-1234",
+    }
 
 
-@pytest.mark.parametrize(("header", "expected"), [("3", 3.0), ("0", 0.0), ("1.5", 1.5), ("", None),
-                                                  ("soon", None),
-                                                  ("Thu, 01 Jan 2026 00:00:10 GMT", 10.0)])
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("3", 3.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("", None),
+        ("soon", None),
+        ("Thu, 01 Jan 2026 00:00:10 GMT", 10.0),
+    ],
+)
 def test_retry_after_seconds_or_http_date(header: str, expected: float | None) -> None:
     now = 1767225600.0  # 2026-01-01T00:00:00Z
     assert parse_retry_after(header, now=now) == expected

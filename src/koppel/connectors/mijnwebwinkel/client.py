@@ -94,11 +94,24 @@ class MijnWebwinkelClient:
     `RetryableError(retry_after=…)` for the durable layer to reschedule.
     """
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, token: str = "", partner_token: str = "", *,
-                 api_version: str = "1", language: str = "nl_NL", rate_per_second: float | None = 5.0,
-                 rate_burst: int = 5, timeout: float = 30.0, retry_attempts: int = 3,
-                 retry_wait_initial: float = 0.5, retry_wait_max: float = 5.0, max_retry_after: float = 30.0,
-                 page_size: int = PAGE_SIZE, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        token: str = "",
+        partner_token: str = "",
+        *,
+        api_version: str = "1",
+        language: str = "nl_NL",
+        rate_per_second: float | None = 5.0,
+        rate_burst: int = 5,
+        timeout: float = 30.0,
+        retry_attempts: int = 3,
+        retry_wait_initial: float = 0.5,
+        retry_wait_max: float = 5.0,
+        max_retry_after: float = 30.0,
+        page_size: int = PAGE_SIZE,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         if not token or not partner_token:
             raise ValueError("MijnWebwinkel needs a store token and a partner token")
         self.base_url = base_url.rstrip("/")
@@ -109,11 +122,15 @@ class MijnWebwinkelClient:
         self._partner_token = partner_token
         self._redactor = Redactor([token, partner_token])
         self._limiter = StoreRateLimiter(store_key(self.base_url, token), rate_per_second, rate_burst)
-        self._retry = {"attempts": max(1, retry_attempts), "wait_initial": retry_wait_initial,
-                       "wait_max": retry_wait_max, "timeout": None}
+        self._retry_attempts = max(1, retry_attempts)
+        self._retry_wait = (retry_wait_initial, retry_wait_max)
         self._max_retry_after = max_retry_after
-        self._http = httpx.Client(base_url=f"{self.base_url}/v{api_version}", timeout=httpx.Timeout(timeout),
-                                  headers={"Accept": "application/json"}, transport=transport)
+        self._http = httpx.Client(
+            base_url=f"{self.base_url}/v{api_version}",
+            timeout=httpx.Timeout(timeout),
+            headers={"Accept": "application/json"},
+            transport=transport,
+        )
 
     def __repr__(self) -> str:
         return f"MijnWebwinkelClient({self.base_url!r}, api_version={self.api_version!r}, token=***)"
@@ -130,7 +147,11 @@ class MijnWebwinkelClient:
     # ------------------------------------------------------------------------------------- transport
 
     def _params(self, params: Mapping[str, Any] | None, *, partner_only: bool) -> dict[str, Any]:
-        query: dict[str, Any] = {"format": "json", "language": self.language, "partner_token": self._partner_token}
+        query: dict[str, Any] = {
+            "format": "json",
+            "language": self.language,
+            "partner_token": self._partner_token,
+        }
         if not partner_only:
             query["token"] = self._token
         for key, value in (params or {}).items():
@@ -147,34 +168,71 @@ class MijnWebwinkelClient:
             return False
         return exc.retry_after
 
-    def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None, body: Any = None,
-              idempotent: bool = True, partner_only: bool = False) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        idempotent: bool = True,
+        partner_only: bool = False,
+    ) -> Any:
         """One API call, retried briefly when `idempotent`; returns the decoded JSON (or None when empty)."""
         operation = f"{method} {path}"
         if not idempotent:
             return self._send(method, path, params, body, operation, partner_only)
-        for attempt in stamina.retry_context(on=self._should_retry, **self._retry):
+        retrying = stamina.retry_context(
+            on=self._should_retry,
+            attempts=self._retry_attempts,
+            timeout=None,
+            wait_initial=self._retry_wait[0],
+            wait_max=self._retry_wait[1],
+        )
+        for attempt in retrying:
             with attempt:
                 return self._send(method, path, params, body, operation, partner_only)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any, operation: str,
-              partner_only: bool) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        operation: str,
+        partner_only: bool,
+    ) -> Any:
         self._limiter.wait()
         started = time.monotonic()
         try:
-            response = self._http.request(method, path, params=self._params(params, partner_only=partner_only),
-                                          json=body)
+            response = self._http.request(
+                method, path, params=self._params(params, partner_only=partner_only), json=body
+            )
         except httpx.HTTPError as exc:
-            log.warning("mww.request_failed", operation=operation, error=self._redactor.text(str(exc)),
-                        error_type=type(exc).__name__)
+            log.warning(
+                "mww.request_failed",
+                operation=operation,
+                error=self._redactor.text(str(exc)),
+                error_type=type(exc).__name__,
+            )
             raise error_for_transport(exc, operation, self._redactor) from None
-        log.debug("mww.request", operation=operation, url=self._redactor.text(str(response.request.url)),
-                  status=response.status_code, ms=round((time.monotonic() - started) * 1000))
+        log.debug(
+            "mww.request",
+            operation=operation,
+            url=self._redactor.text(str(response.request.url)),
+            status=response.status_code,
+            ms=round((time.monotonic() - started) * 1000),
+        )
         if not response.is_success:
             error = error_for_response(response, operation, self._redactor)
-            log.warning("mww.request_error", operation=operation, status=response.status_code,
-                        error=error.message, outcome=str(error.outcome))
+            log.warning(
+                "mww.request_error",
+                operation=operation,
+                status=response.status_code,
+                error=error.message,
+                outcome=str(error.outcome),
+            )
             raise error
         if not response.content or response.status_code == 204:
             return None
@@ -189,8 +247,12 @@ class MijnWebwinkelClient:
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
-            raise NeedsAttention(f"MijnWebwinkel sent an unreadable {what}: {field}: {first['msg']}",
-                                 system=SYSTEM, field=field, value=first.get("input")) from None
+            raise NeedsAttention(
+                f"MijnWebwinkel sent an unreadable {what}: {field}: {first['msg']}",
+                system=SYSTEM,
+                field=field,
+                value=first.get("input"),
+            ) from None
 
     def _list(self, data: Any, key: str | None = None) -> list[Any]:
         if isinstance(data, dict) and key is not None and key in data:
@@ -198,16 +260,18 @@ class MijnWebwinkelClient:
         if data is None or data == {}:
             return []
         if not isinstance(data, list):
-            raise RetryableError(f"MijnWebwinkel sent {type(data).__name__} where a list was expected",
-                                 system=SYSTEM)
+            raise RetryableError(
+                f"MijnWebwinkel sent {type(data).__name__} where a list was expected", system=SYSTEM
+            )
         return data
 
     def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
         """Items of a legacy list endpoint, page by page (`limit`/`offset` until a short page)."""
         offset = 0
         while True:
-            page = self._list(self._call("GET", path, params={**params, "limit": self.page_size,
-                                                              "offset": offset}))
+            page = self._list(
+                self._call("GET", path, params={**params, "limit": self.page_size, "offset": offset})
+            )
             yield from page
             if len(page) < self.page_size:
                 return
@@ -231,44 +295,87 @@ class MijnWebwinkelClient:
     # ----------------------------------------------------------------------------------------- orders
 
     @staticmethod
-    def _order_filters(status: int | None, archived: bool | None, created_since: dt.date | None,
-                       created_until: dt.date | None, changed_since: dt.datetime | dt.date | None,
-                       changed_until: dt.datetime | dt.date | None, include_test: bool) -> dict[str, Any]:
-        return {"status_id": status, "archived": _flag(archived), "start_date": _day(created_since),
-                "end_date": _day(created_until), "status_changed_start_date": _moment(changed_since),
-                "status_changed_end_date": _moment(changed_until), "test": _flag(include_test or None)}
+    def _order_filters(
+        status: int | None,
+        archived: bool | None,
+        created_since: dt.date | None,
+        created_until: dt.date | None,
+        changed_since: dt.datetime | dt.date | None,
+        changed_until: dt.datetime | dt.date | None,
+        include_test: bool,
+    ) -> dict[str, Any]:
+        return {
+            "status_id": status,
+            "archived": _flag(archived),
+            "start_date": _day(created_since),
+            "end_date": _day(created_until),
+            "status_changed_start_date": _moment(changed_since),
+            "status_changed_end_date": _moment(changed_until),
+            "test": _flag(include_test or None),
+        }
 
-    def iter_orders(self, *, statuses: Iterable[int] | None = None, archived: bool | None = None,
-                    created_since: dt.date | None = None, created_until: dt.date | None = None,
-                    changed_since: dt.datetime | dt.date | None = None,
-                    changed_until: dt.datetime | dt.date | None = None, debtor_email: str | None = None,
-                    include_test: bool = False, ordering: str = "asc") -> Iterator[Order]:
+    def iter_orders(
+        self,
+        *,
+        statuses: Iterable[int] | None = None,
+        archived: bool | None = None,
+        created_since: dt.date | None = None,
+        created_until: dt.date | None = None,
+        changed_since: dt.datetime | dt.date | None = None,
+        changed_until: dt.datetime | dt.date | None = None,
+        debtor_email: str | None = None,
+        include_test: bool = False,
+        ordering: str = "asc",
+    ) -> Iterator[Order]:
         """Orders matching the filters, lazily, page by page.
 
         `changed_since`/`changed_until` filter on the status-change moment (the API has no other change
         date for orders); `created_*` on the order date. The API filters one status at a time, so each of
         `statuses` is a separate pass, in the given order.
         """
-        for status in (list(statuses) if statuses is not None else [None]):
-            params = self._order_filters(status, archived, created_since, created_until, changed_since,
-                                         changed_until, include_test)
+        for status in list(statuses) if statuses is not None else [None]:
+            params = self._order_filters(
+                status, archived, created_since, created_until, changed_since, changed_until, include_test
+            )
             params.update(debtor_email=debtor_email, ordering=ordering)
             for item in self._pages("/orders", params):
-                yield self._decode(Order, item, f"order {item.get('number') if isinstance(item, dict) else ''}")
+                yield self._decode(
+                    Order, item, f"order {item.get('number') if isinstance(item, dict) else ''}"
+                )
 
-    def count_orders(self, *, statuses: Iterable[int] | None = None, archived: bool | None = None,
-                     created_since: dt.date | None = None, created_until: dt.date | None = None,
-                     changed_since: dt.datetime | dt.date | None = None,
-                     changed_until: dt.datetime | dt.date | None = None, include_test: bool = False) -> int:
-        return sum(self._count("/orders/count", self._order_filters(
-            status, archived, created_since, created_until, changed_since, changed_until, include_test))
-            for status in (list(statuses) if statuses is not None else [None]))
+    def count_orders(
+        self,
+        *,
+        statuses: Iterable[int] | None = None,
+        archived: bool | None = None,
+        created_since: dt.date | None = None,
+        created_until: dt.date | None = None,
+        changed_since: dt.datetime | dt.date | None = None,
+        changed_until: dt.datetime | dt.date | None = None,
+        include_test: bool = False,
+    ) -> int:
+        return sum(
+            self._count(
+                "/orders/count",
+                self._order_filters(
+                    status, archived, created_since, created_until, changed_since, changed_until, include_test
+                ),
+            )
+            for status in (list(statuses) if statuses is not None else [None])
+        )
 
     def get_order(self, number: str | int) -> Order:
         return self._decode(Order, self._call("GET", f"/orders/{number}"), f"order {number}")
 
-    def update_order(self, number: str | int, *, status: int | None = None, archived: bool | None = None,
-                     internal_comment: str | None = None, reference: str | None = None) -> Order:
+    def update_order(
+        self,
+        number: str | int,
+        *,
+        status: int | None = None,
+        archived: bool | None = None,
+        internal_comment: str | None = None,
+        reference: str | None = None,
+    ) -> Order:
         """PATCH status/archived/internal comment/reference; safe to repeat, so it is retried."""
         body: dict[str, Any] = {}
         if status is not None:
@@ -291,17 +398,29 @@ class MijnWebwinkelClient:
     # --------------------------------------------------------------------------------------- articles
 
     @staticmethod
-    def _change_filters(created_since: dt.datetime | dt.date | None, created_until: dt.datetime | dt.date | None,
-                        changed_since: dt.datetime | dt.date | None,
-                        changed_until: dt.datetime | dt.date | None) -> dict[str, Any]:
-        return {"created_start_date": _moment(created_since), "created_end_date": _moment(created_until),
-                "changed_start_date": _moment(changed_since), "changed_end_date": _moment(changed_until)}
+    def _change_filters(
+        created_since: dt.datetime | dt.date | None,
+        created_until: dt.datetime | dt.date | None,
+        changed_since: dt.datetime | dt.date | None,
+        changed_until: dt.datetime | dt.date | None,
+    ) -> dict[str, Any]:
+        return {
+            "created_start_date": _moment(created_since),
+            "created_end_date": _moment(created_until),
+            "changed_start_date": _moment(changed_since),
+            "changed_end_date": _moment(changed_until),
+        }
 
-    def iter_articles(self, *, ids: Iterable[int] | None = None, uuids: Iterable[str] | None = None,
-                      created_since: dt.datetime | dt.date | None = None,
-                      created_until: dt.datetime | dt.date | None = None,
-                      changed_since: dt.datetime | dt.date | None = None,
-                      changed_until: dt.datetime | dt.date | None = None) -> Iterator[Article]:
+    def iter_articles(
+        self,
+        *,
+        ids: Iterable[int] | None = None,
+        uuids: Iterable[str] | None = None,
+        created_since: dt.datetime | dt.date | None = None,
+        created_until: dt.datetime | dt.date | None = None,
+        changed_since: dt.datetime | dt.date | None = None,
+        changed_until: dt.datetime | dt.date | None = None,
+    ) -> Iterator[Article]:
         """Articles, lazily, page by page. There is no SKU/EAN filter: index them yourself (NOTES §6.2)."""
         params = self._change_filters(created_since, created_until, changed_since, changed_until)
         if ids is not None:
@@ -311,19 +430,25 @@ class MijnWebwinkelClient:
         for item in self._pages("/articles", params):
             yield self._decode(Article, item, "article")
 
-    def count_articles(self, *, created_since: dt.datetime | dt.date | None = None,
-                       created_until: dt.datetime | dt.date | None = None,
-                       changed_since: dt.datetime | dt.date | None = None,
-                       changed_until: dt.datetime | dt.date | None = None) -> int:
-        return self._count("/articles/count",
-                           self._change_filters(created_since, created_until, changed_since, changed_until))
+    def count_articles(
+        self,
+        *,
+        created_since: dt.datetime | dt.date | None = None,
+        created_until: dt.datetime | dt.date | None = None,
+        changed_since: dt.datetime | dt.date | None = None,
+        changed_until: dt.datetime | dt.date | None = None,
+    ) -> int:
+        return self._count(
+            "/articles/count",
+            self._change_filters(created_since, created_until, changed_since, changed_until),
+        )
 
     def get_article(self, article_id: int, *, use_url_id: bool = False) -> Article:
         data = self._call("GET", f"/articles/{article_id}", params={"use_url_id": _flag(use_url_id)})
         return self._decode(Article, data, f"article {article_id}")
 
     def create_article(self, article: ArticleInput) -> Article:
-        """POST a new article. Not retried: if the answer is lost, look it up (e.g. by SKU) before trying again."""
+        """POST a new article. Not retried: if the answer is lost, look it up (by SKU) before trying again."""
         data = self._call("POST", "/articles", body=article.to_body(), idempotent=False)
         return self._decode(Article, data, "created article")
 
@@ -332,8 +457,13 @@ class MijnWebwinkelClient:
         means unmanaged. Retried, unless it attaches images by URL (that would attach them twice)."""
         body = changes.to_body()
         idempotent = not any(image.get("url") and not image.get("id") for image in body.get("images", []))
-        data = self._call("PATCH", f"/articles/{article_id}", params={"use_url_id": "false"}, body=body,
-                          idempotent=idempotent)
+        data = self._call(
+            "PATCH",
+            f"/articles/{article_id}",
+            params={"use_url_id": "false"},
+            body=body,
+            idempotent=idempotent,
+        )
         return self._decode(Article, data, f"article {article_id}")
 
     def delete_article(self, article_id: int) -> None:
@@ -341,42 +471,59 @@ class MijnWebwinkelClient:
 
     def set_stock(self, article_id: int, stock: int | None, *, variant_id: int | None = None) -> Article:
         """Set the article's stock (None: unmanaged), or one variant's stock."""
-        changes = (ArticleInput(stock=stock) if variant_id is None
-                   else ArticleInput(variants=[VariantInput(id=variant_id, stock=stock)]))
+        changes = (
+            ArticleInput(stock=stock)
+            if variant_id is None
+            else ArticleInput(variants=[VariantInput(id=variant_id, stock=stock)])
+        )
         return self.update_article(article_id, changes)
 
     # extra fields (EAN as `barcode`, `weight`, …)
 
-    def set_extra_fields(self, article_id: int, fields: Mapping[str, str], *, visible: bool = False) -> Article:
-        data = self._call("POST", f"/articlefields/{article_id}", body=dict(fields),
-                          params={"visible": _flag(visible), "use_url_id": "false"})
+    def set_extra_fields(
+        self, article_id: int, fields: Mapping[str, str], *, visible: bool = False
+    ) -> Article:
+        data = self._call(
+            "POST",
+            f"/articlefields/{article_id}",
+            body=dict(fields),
+            params={"visible": _flag(visible), "use_url_id": "false"},
+        )
         return self._decode(Article, data, f"article {article_id}")
 
     def remove_extra_fields(self, article_id: int, names: Iterable[str], *, visible: bool = False) -> Article:
-        data = self._call("DELETE", f"/articlefields/{article_id}", body=list(names),
-                          params={"visible": _flag(visible), "use_url_id": "false"})
+        data = self._call(
+            "DELETE",
+            f"/articlefields/{article_id}",
+            body=list(names),
+            params={"visible": _flag(visible), "use_url_id": "false"},
+        )
         return self._decode(Article, data, f"article {article_id}")
 
     # option lists and variants
 
     def get_option_list(self, list_id: int) -> ArticleOptionList:
-        return self._decode(ArticleOptionList, self._call("GET", f"/articlelists/{list_id}"),
-                            f"option list {list_id}")
+        return self._decode(
+            ArticleOptionList, self._call("GET", f"/articlelists/{list_id}"), f"option list {list_id}"
+        )
 
     def attach_option_lists(self, article_id: int, list_ids: Iterable[int]) -> Article:
-        data = self._call("POST", f"/articlelists/{article_id}", body=list(list_ids),
-                          params={"use_url_id": "false"})
+        data = self._call(
+            "POST", f"/articlelists/{article_id}", body=list(list_ids), params={"use_url_id": "false"}
+        )
         return self._decode(Article, data, f"article {article_id}")
 
     def detach_option_lists(self, article_id: int, list_ids: Iterable[int]) -> Article:
-        data = self._call("DELETE", f"/articlelists/{article_id}", body=list(list_ids),
-                          params={"use_url_id": "false"})
+        data = self._call(
+            "DELETE", f"/articlelists/{article_id}", body=list(list_ids), params={"use_url_id": "false"}
+        )
         return self._decode(Article, data, f"article {article_id}")
 
     def add_list_options(self, list_id: int, options: Iterable[ListOptionCreate]) -> ArticleOptionList:
         """Add options to a list. Not retried: a lost answer would add them twice."""
-        data = self._call("POST", f"/articlelistoptions/{list_id}", body=[o.to_body() for o in options],
-                          idempotent=False)
+        data = self._call(
+            "POST", f"/articlelistoptions/{list_id}", body=[o.to_body() for o in options], idempotent=False
+        )
         return self._decode(ArticleOptionList, data, f"option list {list_id}")
 
     def remove_list_options(self, list_id: int, names: Iterable[str]) -> ArticleOptionList:
@@ -389,7 +536,9 @@ class MijnWebwinkelClient:
         """Attach an image the shop downloads from `url` (positions 1–15)."""
         return self.update_article(article_id, ArticleInput(images=[ImageInput(url=url, position=position)]))
 
-    def upload_image(self, article_id: int, filename: str, content: bytes, position: int | None = None) -> str:
+    def upload_image(
+        self, article_id: int, filename: str, content: bytes, position: int | None = None
+    ) -> str:
         """Upload image bytes (sent as base64 JSON); returns the API's answer text. Not retried."""
         body: dict[str, Any] = {"filename": filename, "content": base64.b64encode(content).decode()}
         if position is not None:
@@ -407,8 +556,12 @@ class MijnWebwinkelClient:
         data = self._call("GET", "/categories", params={"as_tree": "true", "max_depth": max_depth})
         return [self._decode(Category, item, "category") for item in self._list(data)]
 
-    def iter_categories(self, *, created_since: dt.datetime | dt.date | None = None,
-                        changed_since: dt.datetime | dt.date | None = None) -> Iterator[Category]:
+    def iter_categories(
+        self,
+        *,
+        created_since: dt.datetime | dt.date | None = None,
+        changed_since: dt.datetime | dt.date | None = None,
+    ) -> Iterator[Category]:
         params = {**self._change_filters(created_since, None, changed_since, None), "as_tree": "false"}
         for item in self._pages("/categories", params):
             yield self._decode(Category, item, "category")
@@ -417,7 +570,9 @@ class MijnWebwinkelClient:
         return self._count("/categories/count", {})
 
     def get_category(self, category_id: int) -> Category:
-        return self._decode(Category, self._call("GET", f"/categories/{category_id}"), f"category {category_id}")
+        return self._decode(
+            Category, self._call("GET", f"/categories/{category_id}"), f"category {category_id}"
+        )
 
     def category_articles(self, category_id: int) -> Iterator[CategoryArticle]:
         for item in self._pages(f"/categories/{category_id}/articles", {}):

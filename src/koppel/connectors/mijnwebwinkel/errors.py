@@ -53,15 +53,25 @@ def error_for_response(response: httpx.Response, operation: str, redactor: Redac
     detail = redactor.text(server_message(response))
     message = f"MijnWebwinkel {operation} answered {status}" + (f": {detail}" if detail else "")
     if status == 429:
-        return RetryableError(message, retry_after=parse_retry_after(response.headers.get("retry-after")),
-                              system=SYSTEM, status=status)
+        return RetryableError(
+            message,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            system=SYSTEM,
+            status=status,
+        )
     if status >= 500 or status == 408:
-        return RetryableError(message, retry_after=parse_retry_after(response.headers.get("retry-after")),
-                              system=SYSTEM, status=status)
+        return RetryableError(
+            message,
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+            system=SYSTEM,
+            status=status,
+        )
     if status in (401, 403):
         return BrokenConnection(
             message + " (check the store token and partner token of this connection)",
-            system=SYSTEM, status=status)
+            system=SYSTEM,
+            status=status,
+        )
     return NeedsAttention(message, system=SYSTEM, status=status)
 
 
@@ -74,5 +84,6 @@ def error_for_transport(exc: httpx.HTTPError, operation: str, redactor: Redactor
 
 def error_for_body(operation: str, detail: str, redactor: Redactor) -> RetryableError:
     """A 2xx answer whose body is not the JSON we expect (truncated, HTML from a proxy…)."""
-    return RetryableError(f"MijnWebwinkel {operation} sent an unreadable answer: {redactor.text(detail)[:200]}",
-                          system=SYSTEM)
+    return RetryableError(
+        f"MijnWebwinkel {operation} sent an unreadable answer: {redactor.text(detail)[:200]}", system=SYSTEM
+    )

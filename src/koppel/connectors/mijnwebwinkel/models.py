@@ -76,8 +76,9 @@ def _string_map(value: Any) -> Any:
     return value
 
 
-_decimal_str = PlainSerializer(lambda d: None if d is None else f"{d:f}", return_type=str | None,
-                               when_used="json")
+_decimal_str = PlainSerializer(
+    lambda d: None if d is None else f"{d:f}", return_type=str | None, when_used="json"
+)
 Money = Annotated[Decimal, BeforeValidator(_money), _decimal_str]
 OptionalMoney = Annotated[Decimal | None, BeforeValidator(_optional_money), _decimal_str]
 Text = Annotated[str, BeforeValidator(_text)]
@@ -163,7 +164,7 @@ class ArticleOptionList(ApiModel):
 
 class VariantOption(ApiModel):
     list_id: int
-    option_id: OptionalInt = None   # absent when the API sends the map form {"<list_id>": "<name>"}
+    option_id: OptionalInt = None  # absent when the API sends the map form {"<list_id>": "<name>"}
     name: str = ""
 
 
@@ -179,16 +180,16 @@ class ArticleVariant(ApiModel):
 
     id: int
     options: Annotated[list[VariantOption], BeforeValidator(_variant_options)] = []
-    stock: OptionalInt = None       # None: stock is not managed (unlimited)
+    stock: OptionalInt = None  # None: stock is not managed (unlimited)
     can_backorder: bool | None = None
 
 
 class ArticleImage(ApiModel):
     id: Text
-    position: OptionalInt = None    # the API sends a string
+    position: OptionalInt = None  # the API sends a string
     original_name: str | None = None
     urls: StringMap = {}
-    url: str | None = None          # deprecated by the API
+    url: str | None = None  # deprecated by the API
 
 
 class Article(ApiModel):
@@ -200,7 +201,7 @@ class Article(ApiModel):
     badge_text: str | None = None
     taxable: bool | None = None
     price: ArticlePrice = ArticlePrice()
-    stock: OptionalInt = None       # None: stock is not managed (unlimited)
+    stock: OptionalInt = None  # None: stock is not managed (unlimited)
     can_backorder: bool | None = None
     delivery_days: OptionalInt = None
     meta_title: str | None = None
@@ -252,7 +253,8 @@ class Category(ApiModel):
     id: int
     # One official example calls it `parent_id` (NOTES §7.11); accept both.
     parent_category_id: OptionalInt = Field(
-        default=None, validation_alias=AliasChoices("parent_category_id", "parent_id"))
+        default=None, validation_alias=AliasChoices("parent_category_id", "parent_id")
+    )
     hidden: bool | None = None
     title: str = ""
     content: str | None = None
@@ -284,12 +286,12 @@ class Address(ApiModel):
     number: OptionalText = None
     zipcode: OptionalText = None
     city: str | None = None
-    country: str | None = None        # localised name, deprecated by the API
+    country: str | None = None  # localised name, deprecated by the API
     country_code: str | None = None
 
 
 class InvoiceAddress(Address):
-    taxnumber: str | None = None      # VAT number (B2B)
+    taxnumber: str | None = None  # VAT number (B2B)
     bankaccount: str | None = None
 
 
@@ -299,7 +301,7 @@ class OrderAddresses(ApiModel):
 
 
 class OrderDebtor(ApiModel):
-    id: str | None = None             # customer UUID when the buyer has an account
+    id: str | None = None  # customer UUID when the buyer has an account
     email: str | None = None
     address: Annotated[OrderAddresses, BeforeValidator(_object)] = OrderAddresses()
     # Deprecated debtor-level fields, still read as a fallback for old orders.
@@ -322,13 +324,13 @@ class Customer(ApiModel):
 class LinePrice(ApiModel):
     """One VAT-rate part of an order line's price; for the whole quantity, not per unit."""
 
-    amount: OptionalMoney = None                  # excl. VAT, up to 6 decimals
-    amount_including_tax: OptionalMoney = None    # incl. VAT, 2 decimals
-    rate: Money = Decimal(0)                      # percent, e.g. 21.00
+    amount: OptionalMoney = None  # excl. VAT, up to 6 decimals
+    amount_including_tax: OptionalMoney = None  # incl. VAT, 2 decimals
+    rate: Money = Decimal(0)  # percent, e.g. 21.00
 
 
 class OrderArticlePrice(ApiModel):
-    amount: OptionalMoney = None                  # per unit, excl. VAT, before options
+    amount: OptionalMoney = None  # per unit, excl. VAT, before options
     rate: OptionalMoney = None
     purchase_price: OptionalMoney = None
 
@@ -343,20 +345,20 @@ def _option_price(value: Any) -> Any:
 
 
 class OrderOptionPrice(ApiModel):
-    amount: OptionalMoney = None                  # per unit, excl. VAT; negative for an action price
+    amount: OptionalMoney = None  # per unit, excl. VAT; negative for an action price
     rate: OptionalMoney = None
 
 
 class OrderArticleOption(ApiModel):
-    list_option_id: OptionalInt = None            # absent on the "Action price" pseudo-option
+    list_option_id: OptionalInt = None  # absent on the "Action price" pseudo-option
     description: str = ""
     price: Annotated[OrderOptionPrice, BeforeValidator(_option_price)] = OrderOptionPrice()
 
 
 class OrderArticle(ApiModel):
-    id: OptionalInt = None                        # internal article id
+    id: OptionalInt = None  # internal article id
     description: str | None = None
-    sku: str | None = None                        # since 2024-06; the API sends no EAN on orders
+    sku: str | None = None  # since 2024-06; the API sends no EAN on orders
     price: Annotated[OrderArticlePrice, BeforeValidator(_object)] = OrderArticlePrice()
     options: list[OrderArticleOption] = []
 
@@ -366,7 +368,7 @@ LineType = Literal["article", "custom", "shipping", "payment", "discount"]
 
 class OrderLine(ApiModel):
     id: str | None = None
-    type: str                                     # article, custom, shipping, payment, discount (see LineType)
+    type: str  # article, custom, shipping, payment, discount (see LineType)
     quantity: int = 1
     description: str | None = None
     weight: OptionalMoney = None
@@ -415,7 +417,7 @@ class TaxAmount(ApiModel):
 
 class OrderPrice(ApiModel):
     tax: Annotated[list[TaxAmount], BeforeValidator(_as_list)] = []
-    total: Money = Decimal(0)                     # incl. VAT
+    total: Money = Decimal(0)  # incl. VAT
 
 
 class OrderComments(ApiModel):
@@ -444,7 +446,7 @@ class OrderShipping(ApiModel):
 
 
 class Order(ApiModel):
-    number: Text                                  # text: live numbers may be strings, test orders "T-…"
+    number: Text  # text: live numbers may be strings, test orders "T-…"
     uuid: str | None = None
     date: dt.date
     time: dt.time | None = None
@@ -458,7 +460,7 @@ class Order(ApiModel):
     discountcode: str | None = None
     currency: str | None = None
     currency_format_locale: str | None = None
-    credited_order_number: OptionalText = None    # set on a credit order
+    credited_order_number: OptionalText = None  # set on a credit order
     credit_order_numbers: Annotated[list[str], BeforeValidator(_text_list)] = []
     comments: Annotated[OrderComments, BeforeValidator(_object)] = OrderComments()
     business_model: str | None = None
@@ -655,7 +657,7 @@ class ArticleInput(WriteModel):
     badge_text: str | None = None
     taxable: bool | None = None
     price: ArticlePriceInput | None = None
-    stock: int | None = None          # set to None explicitly for unmanaged stock
+    stock: int | None = None  # set to None explicitly for unmanaged stock
     can_backorder: bool | None = None
     delivery_days: int | None = None
     meta_title: str | None = None

@@ -2,9 +2,10 @@
 incl. VAT with 2, VAT rates as percentage strings ("21.00"). Shared by the client (decoding) and the sandbox
 (computing orders), so both sides round the same way.
 
-The real rounding rule is undocumented (NOTES §10.8). We chose: a line's amount incl. VAT is exact to the cent
-and authoritative; its amount excl. VAT is derived from it (6 decimals, ROUND_HALF_UP); an order's total is the
-sum of its lines incl. VAT; the VAT per rate is (sum incl. − sum excl.) of that rate, rounded to the cent.
+The real rounding rule is undocumented (NOTES §10.8). We chose: a line's amount incl. VAT is exact to the
+cent and authoritative; its amount excl. VAT is derived from it (6 decimals, ROUND_HALF_UP); an order's total
+is the sum of its lines incl. VAT; the VAT per rate is (sum incl. − sum excl.) of that rate, rounded
+to the cent.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Client-side rate limiting per store: MijnWebwinkel limits per partner and per store, with undocumented
-numbers (NOTES §5.2), so every client of one store in this process shares one token bucket and waits for it."""
+numbers (NOTES §5.2), so all clients of one store in this process share one token bucket and wait for it."""
 
 from __future__ import annotations
 

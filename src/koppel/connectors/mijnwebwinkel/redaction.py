@@ -29,8 +29,10 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
-            return {k: (REDACTED if str(k).lower() in ("token", "partner_token") else self.data(v))
-                    for k, v in value.items()}
+            return {
+                k: (REDACTED if str(k).lower() in ("token", "partner_token") else self.data(v))
+                for k, v in value.items()
+            }
         if isinstance(value, list | tuple):
             return [self.data(v) for v in value]
         return value
@@ -45,7 +47,9 @@ def structlog_processor(redactor: Redactor | None = None) -> Any:
     """A structlog processor that redacts tokens in every string value of an event dict."""
     scrub = redactor or Redactor()
 
-    def process(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    def process(
+        logger: Any, method_name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
         for key, value in list(event_dict.items()):
             event_dict[key] = scrub.data(value)
         return event_dict

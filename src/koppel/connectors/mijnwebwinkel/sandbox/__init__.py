@@ -24,8 +24,8 @@ from koppel.connectors.sandboxkit import Fault, Faults, RunningServer, serve_in_
 
 @dataclass(frozen=True)
 class SandboxInfo:
-    url: str            # base URL for the client (paths are /v1/…, /v2-beta/…)
-    token: str          # store token
+    url: str  # base URL for the client (paths are /v1/…, /v2-beta/…)
+    token: str  # store token
     partner_token: str
     admin_url: str
 
@@ -33,11 +33,21 @@ class SandboxInfo:
 class MijnWebwinkelSandbox:
     """State + faults + app, and a server on 127.0.0.1 once started. `sizes=None` seeds nothing."""
 
-    def __init__(self, *, seed: int = 1, sizes: SeedSizes | None = SeedSizes(), quirks: Quirks | None = None,
-                 token: str | None = None, partner_token: str | None = None, fault_seed: int = 0) -> None:
-        self.state = SandboxState(store_token=token or f"st_{secrets.token_urlsafe(18)}",
-                                  partner_token=partner_token or f"pt_{secrets.token_urlsafe(18)}",
-                                  quirks=quirks or Quirks())
+    def __init__(
+        self,
+        *,
+        seed: int = 1,
+        sizes: SeedSizes | None = SeedSizes(),
+        quirks: Quirks | None = None,
+        token: str | None = None,
+        partner_token: str | None = None,
+        fault_seed: int = 0,
+    ) -> None:
+        self.state = SandboxState(
+            store_token=token or f"st_{secrets.token_urlsafe(18)}",
+            partner_token=partner_token or f"pt_{secrets.token_urlsafe(18)}",
+            quirks=quirks or Quirks(),
+        )
         self.faults = Faults(seed=fault_seed)
         self.admin = MijnWebwinkelAdmin(self.state, self.faults)
         if sizes is not None:
@@ -54,8 +64,12 @@ class MijnWebwinkelSandbox:
     def info(self) -> SandboxInfo:
         if self.server is None:
             raise RuntimeError("the sandbox is not started")
-        return SandboxInfo(url=self.server.url, token=self.state.store_token,
-                           partner_token=self.state.partner_token, admin_url=self.server.url + ADMIN)
+        return SandboxInfo(
+            url=self.server.url,
+            token=self.state.store_token,
+            partner_token=self.state.partner_token,
+            admin_url=self.server.url + ADMIN,
+        )
 
     def stop(self) -> None:
         if self.server is not None:
@@ -72,7 +86,7 @@ class MijnWebwinkelSandbox:
     # Conveniences for tests: the same as the admin endpoints.
 
     def add_order(self, order: dict[str, Any]) -> dict[str, Any]:
-        """Insert an order as given (wire shape, e.g. no e-mail or an unknown SKU); returns the stored dict."""
+        """Insert an order as given (wire shape: no e-mail, an unknown SKU…); returns the stored dict."""
         return self.state.put_order(order)
 
     def add_article(self, article: dict[str, Any]) -> dict[str, Any]:
@@ -85,5 +99,12 @@ class MijnWebwinkelSandbox:
         self.state.rate_limit = None if per_second is None else RateLimit(per_second, burst)
 
 
-__all__ = ["MijnWebwinkelSandbox", "Quirks", "SandboxInfo", "SandboxState", "SeedSizes", "create_app",
-           "seed_state"]
+__all__ = [
+    "MijnWebwinkelSandbox",
+    "Quirks",
+    "SandboxInfo",
+    "SandboxState",
+    "SeedSizes",
+    "create_app",
+    "seed_state",
+]

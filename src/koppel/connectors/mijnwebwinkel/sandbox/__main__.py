@@ -19,8 +19,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default=None)
     parser.add_argument("--partner-token", default=None)
     args = parser.parse_args(argv)
-    sandbox = MijnWebwinkelSandbox(seed=args.seed, sizes=SeedSizes(args.categories, args.articles, args.orders),
-                                   token=args.token, partner_token=args.partner_token)
+    sandbox = MijnWebwinkelSandbox(
+        seed=args.seed,
+        sizes=SeedSizes(args.categories, args.articles, args.orders),
+        token=args.token,
+        partner_token=args.partner_token,
+    )
     info = sandbox.start(port=args.port)
     print(f"MijnWebwinkel sandbox on {info.url}")
     print(f"  token={info.token}")

@@ -39,8 +39,11 @@ def _legacy_error(status: int, message: str, description: str) -> JSONResponse:
 
 
 def _problem(status: int, title: str, detail: str) -> JSONResponse:
-    return JSONResponse({"type": PROBLEM_TYPE, "title": title, "detail": detail, "status": status},
-                        status_code=status, media_type="application/problem+json")
+    return JSONResponse(
+        {"type": PROBLEM_TYPE, "title": title, "detail": detail, "status": status},
+        status_code=status,
+        media_type="application/problem+json",
+    )
 
 
 def _flag(request: Request, name: str, default: bool | None = None) -> bool | None:
@@ -92,7 +95,7 @@ def _id_list(request: Request, name: str) -> list[str] | None:
 def _page(request: Request, items: list[Any]) -> list[Any]:
     limit = min(max(_int(request, "limit", 10) or 0, 0), 100)  # the API clamps silently
     offset = max(_int(request, "offset", 0) or 0, 0)
-    return items[offset:offset + limit]
+    return items[offset : offset + limit]
 
 
 def _in_range(moment: str, start: str | None, end: str | None) -> bool:
@@ -127,8 +130,11 @@ def _api(handler: Handler, *, partner_only: bool = False) -> Callable[[Request],
             with state.lock:
                 wait = state.rate_limit.take((partner, token), time.monotonic())
             if wait:
-                return JSONResponse({"code": 429, "message": "Too many requests", "description": "Rate limit"},
-                                    status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+                return JSONResponse(
+                    {"code": 429, "message": "Too many requests", "description": "Rate limit"},
+                    status_code=429,
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                )
         try:
             result = handler(request, state)
             if hasattr(result, "__await__"):
@@ -239,7 +245,9 @@ async def upload_image(request: Request, state: SandboxState) -> Any:
     with state.lock:
         article = _article(request, state)
         position = int(body.get("position") or len(article["images"]) + 1)
-        image = catalog.image(state, position, str(body.get("filename") or "upload"), raw.hex()[:64] + str(position))
+        image = catalog.image(
+            state, position, str(body.get("filename") or "upload"), raw.hex()[:64] + str(position)
+        )
         article["images"] = sorted([*article["images"], image], key=lambda i: int(i["position"]))
         catalog.touch(state, article)
     return image["id"]
@@ -310,8 +318,11 @@ async def article_list_options(request: Request, state: SandboxState) -> Any:
 def _category_filter(request: Request, state: SandboxState) -> list[dict[str, Any]]:
     created = (_moment(request, "created_start_date"), _moment(request, "created_end_date", end=True))
     changed = (_moment(request, "changed_start_date"), _moment(request, "changed_end_date", end=True))
-    return [c for c in sorted(state.categories.values(), key=lambda c: c["id"])
-            if _in_range(c["_created"], *created) and _in_range(c["_changed"], *changed)]
+    return [
+        c
+        for c in sorted(state.categories.values(), key=lambda c: c["id"])
+        if _in_range(c["_created"], *created) and _in_range(c["_changed"], *changed)
+    ]
 
 
 def list_categories(request: Request, state: SandboxState) -> Any:
@@ -357,8 +368,14 @@ def category_articles(request: Request, state: SandboxState) -> Any:
         for article in sorted(state.articles.values(), key=lambda a: a["id"]):
             for link in article["categories"]:
                 if link["category_id"] == category_id:
-                    linked.append({"id": article["id"], "name": article["name"], "uuid": article["uuid"],
-                                   "is_main": link["is_main"]})
+                    linked.append(
+                        {
+                            "id": article["id"],
+                            "name": article["name"],
+                            "uuid": article["uuid"],
+                            "is_main": link["is_main"],
+                        }
+                    )
         return _page(request, linked)
 
 
@@ -375,7 +392,10 @@ def _order_filter(request: Request, state: SandboxState, *, with_debtor: bool) -
     archived = _flag(request, "archived")
     include_test = bool(_flag(request, "test", False))
     start, end = _moment(request, "start_date"), _moment(request, "end_date", end=True)
-    changed = (_moment(request, "status_changed_start_date"), _moment(request, "status_changed_end_date", end=True))
+    changed = (
+        _moment(request, "status_changed_start_date"),
+        _moment(request, "status_changed_end_date", end=True),
+    )
     email = (request.query_params.get("debtor_email") or "").lower() if with_debtor else ""
     debtor_id = request.query_params.get("debtor_id") if with_debtor else None
     out = []
@@ -388,13 +408,18 @@ def _order_filter(request: Request, state: SandboxState, *, with_debtor: bool) -
             continue
         if not _in_range(f"{order['date']} {order.get('time') or '00:00:00'}", start, end):
             continue
-        if not _in_range(f"{order.get('status_changed_date') or order['date']} "
-                         f"{order.get('status_changed_time') or '00:00:00'}", *changed):
+        if not _in_range(
+            f"{order.get('status_changed_date') or order['date']} "
+            f"{order.get('status_changed_time') or '00:00:00'}",
+            *changed,
+        ):
             continue
         if email or debtor_id:
             debtor = order.get("debtor") or {}
-            if not ((email and str(debtor.get("email") or "").lower() == email)
-                    or (debtor_id and debtor.get("id") == debtor_id)):
+            if not (
+                (email and str(debtor.get("email") or "").lower() == email)
+                or (debtor_id and debtor.get("id") == debtor_id)
+            ):
                 continue
         out.append(order)
     descending = request.query_params.get("ordering", "asc") == "desc"
@@ -446,8 +471,12 @@ async def post_order(request: Request, state: SandboxState) -> Any:
     body = await _body(request)
     if not isinstance(body, dict):
         raise SandboxError(422, "body must be an object")
-    order = build_order(state, body, override_stock=bool(_flag(request, "override_stock", False)),
-                        disable_shipping=bool(_flag(request, "disable_shipping", False)))
+    order = build_order(
+        state,
+        body,
+        override_stock=bool(_flag(request, "override_stock", False)),
+        disable_shipping=bool(_flag(request, "disable_shipping", False)),
+    )
     return order_view(state, order)
 
 
@@ -482,7 +511,9 @@ def tax_region(request: Request, state: SandboxState) -> Any:
 # ------------------------------------------------------------------------------------------- admin
 
 
-def _admin(handler: Callable[[Request, MijnWebwinkelAdmin], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
+def _admin(
+    handler: Callable[[Request, MijnWebwinkelAdmin], Awaitable[Any]],
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         admin = MijnWebwinkelAdmin(request.app.state.sandbox, request.app.state.faults)
         try:
@@ -506,8 +537,20 @@ class MijnWebwinkelAdmin:
         fresh = SandboxState(store_token=self.state.store_token, partner_token=self.state.partner_token)
         seed_state(fresh, seed, sizes)
         with self.state.lock:
-            for name in ("store", "statuses", "categories", "option_lists", "articles", "orders",
-                         "shipping_methods", "tax_regions", "discount_codes", "payment_fees", "_counters", "_rng"):
+            for name in (
+                "store",
+                "statuses",
+                "categories",
+                "option_lists",
+                "articles",
+                "orders",
+                "shipping_methods",
+                "tax_regions",
+                "discount_codes",
+                "payment_fees",
+                "_counters",
+                "_rng",
+            ):
                 setattr(self.state, name, getattr(fresh, name))
 
     def reset(self) -> None:
@@ -556,7 +599,9 @@ async def admin_faults(request: Request, admin: MijnWebwinkelAdmin) -> Any:
 
 async def admin_rate_limit(request: Request, admin: MijnWebwinkelAdmin) -> Any:
     body = json.loads(await request.body() or b"null")
-    admin.state.rate_limit = None if not body else RateLimit(float(body["per_second"]), int(body.get("burst", 5)))
+    admin.state.rate_limit = (
+        None if not body else RateLimit(float(body["per_second"]), int(body.get("burst", 5)))
+    )
     return admin.state.summary()["rate_limit"]
 
 
@@ -575,8 +620,9 @@ async def admin_settings(request: Request, admin: MijnWebwinkelAdmin) -> Any:
 async def admin_put_order(request: Request, admin: MijnWebwinkelAdmin) -> Any:
     body = json.loads(await request.body())
     if body.get("compose"):
-        order = build_order(admin.state, body["compose"], test=bool(body.get("test")),
-                            override_stock=True, mutate=False)
+        order = build_order(
+            admin.state, body["compose"], test=bool(body.get("test")), override_stock=True, mutate=False
+        )
     else:
         order = admin.state.put_order(body)
     return JSONResponse(order_view(admin.state, order), status_code=201)
@@ -625,10 +671,15 @@ def _routes() -> list[Route]:
     routes = [Route(v + path, _api(handler), methods=methods) for path, handler, methods in api]
     routes.append(Route(v + "/orderstatuses", _api(order_statuses, partner_only=True), methods=["GET"]))
     admin = [
-        ("/state", admin_state, ["GET"]), ("/seed", admin_seed, ["POST"]), ("/reset", admin_reset, ["POST"]),
-        ("/quirks", admin_quirks, ["GET", "PUT"]), ("/faults", admin_faults, ["GET", "POST", "DELETE"]),
-        ("/rate-limit", admin_rate_limit, ["PUT"]), ("/settings", admin_settings, ["PUT"]),
-        ("/orders", admin_put_order, ["POST"]), ("/articles", admin_put_article, ["POST"]),
+        ("/state", admin_state, ["GET"]),
+        ("/seed", admin_seed, ["POST"]),
+        ("/reset", admin_reset, ["POST"]),
+        ("/quirks", admin_quirks, ["GET", "PUT"]),
+        ("/faults", admin_faults, ["GET", "POST", "DELETE"]),
+        ("/rate-limit", admin_rate_limit, ["PUT"]),
+        ("/settings", admin_settings, ["PUT"]),
+        ("/orders", admin_put_order, ["POST"]),
+        ("/articles", admin_put_article, ["POST"]),
     ]
     routes += [Route(ADMIN + path, _admin(handler), methods=methods) for path, handler, methods in admin]
     return routes

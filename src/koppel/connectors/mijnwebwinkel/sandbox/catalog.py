@@ -10,8 +10,18 @@ from typing import Any
 from koppel.connectors.mijnwebwinkel.sandbox.state import SandboxError, SandboxState
 
 ASSET_BASE = "https://asset.sandbox.invalid/winkel/koppel/images"
-_SCALARS = ("name", "description", "sku", "badge_text", "taxable", "stock", "can_backorder", "delivery_days",
-            "meta_title", "meta_description")
+_SCALARS = (
+    "name",
+    "description",
+    "sku",
+    "badge_text",
+    "taxable",
+    "stock",
+    "can_backorder",
+    "delivery_days",
+    "meta_title",
+    "meta_description",
+)
 
 
 def _slug(text: str) -> str:
@@ -20,32 +30,48 @@ def _slug(text: str) -> str:
 
 def image(state: SandboxState, position: int, name: str, seed: str) -> dict[str, Any]:
     digest = hashlib.sha1(seed.encode()).hexdigest()
-    return {"id": state.new_uuid(), "position": str(position), "original_name": name,
-            "urls": {size: f"{ASSET_BASE}/{size}/{digest}" for size in ("full", "article", "thumb")}}
+    return {
+        "id": state.new_uuid(),
+        "position": str(position),
+        "original_name": name,
+        "urls": {size: f"{ASSET_BASE}/{size}/{digest}" for size in ("full", "article", "thumb")},
+    }
 
 
 def _categories(state: SandboxState, article: dict[str, Any], links: list[dict[str, Any]]) -> None:
-    out = []
+    out: list[dict[str, Any]] = []
     for link in links:
         if "category_id" not in link:
             raise SandboxError(422, "categories[].category_id is required")
         category = state.category(int(link["category_id"]))
-        existing = next((c for c in article.get("categories", []) if c["category_id"] == category["id"]), None)
+        existing = next(
+            (c for c in article.get("categories", []) if c["category_id"] == category["id"]), None
+        )
         url_id = link.get("article_url_id") or (existing or {}).get("article_url_id") or state.next_id("url")
-        out.append({"category_id": category["id"], "article_url_id": int(url_id),
-                    "is_active": bool(link.get("is_active", True)), "is_main": bool(link.get("is_main", False)),
-                    "position": (existing or {}).get("position", len(out) + 1)})
+        out.append(
+            {
+                "category_id": category["id"],
+                "article_url_id": int(url_id),
+                "is_active": bool(link.get("is_active", True)),
+                "is_main": bool(link.get("is_main", False)),
+                "position": (existing or {}).get("position", len(out) + 1),
+            }
+        )
     if out and not any(c["is_main"] for c in out):
         out[0]["is_main"] = True
     article["categories"] = out
     main = next(c for c in out) if out else None
     if main:
         title = state.categories[main["category_id"]]["title"]
-        article["url"] = (f"{state.store.get('primary_domain', '')}/a-{main['article_url_id']}/"
-                          f"{_slug(title)}/{_slug(article.get('name', ''))}")
+        article["url"] = (
+            f"{state.store.get('primary_domain', '')}/a-{main['article_url_id']}/"
+            f"{_slug(title)}/{_slug(article.get('name', ''))}"
+        )
 
 
-def _lists(state: SandboxState, article: dict[str, Any], lists: list[dict[str, Any]], *, creating: bool) -> None:
+def _lists(
+    state: SandboxState, article: dict[str, Any], lists: list[dict[str, Any]], *, creating: bool
+) -> None:
     """Attach lists with exactly the given options (replacing the options of lists already attached)."""
     current = {entry["id"]: entry for entry in article.get("lists", [])}
     for given in lists:
@@ -59,8 +85,13 @@ def _lists(state: SandboxState, article: dict[str, Any], lists: list[dict[str, A
             if known is None:
                 raise SandboxError(422, f"Option {option.get('id')} is not in list {source['id']}")
             options.append({**known, "image_ids": [str(i) for i in option.get("image_ids", [])]})
-        current[source["id"]] = {"id": source["id"], "name": source["name"], "description": source["description"],
-                                 "has_images": bool(given.get("has_images", False)), "options": options}
+        current[source["id"]] = {
+            "id": source["id"],
+            "name": source["name"],
+            "description": source["description"],
+            "has_images": bool(given.get("has_images", False)),
+            "options": options,
+        }
     article["lists"] = list(current.values())
     _regenerate_variants(state, article)
 
@@ -70,11 +101,13 @@ def _regenerate_variants(state: SandboxState, article: dict[str, Any]) -> None:
     existing = {frozenset(o["option_id"] for o in v["options"]): v for v in article.get("variants", [])}
     variants = []
     groups = [[(entry["id"], option) for option in entry["options"]] for entry in article.get("lists", [])]
-    for combo in (itertools.product(*groups) if groups else []):
+    for combo in itertools.product(*groups) if groups else []:
         key = frozenset(option["id"] for _, option in combo)
         variant = existing.get(key) or {"id": state.next_id("variant"), "stock": None, "can_backorder": False}
-        variant["options"] = [{"list_id": list_id, "option_id": option["id"], "name": option["name"]}
-                              for list_id, option in combo]
+        variant["options"] = [
+            {"list_id": list_id, "option_id": option["id"], "name": option["name"]}
+            for list_id, option in combo
+        ]
         variants.append(variant)
     article["variants"] = variants
 
@@ -117,12 +150,16 @@ def _apply(state: SandboxState, article: dict[str, Any], body: dict[str, Any], *
     if "stock" in body and body["stock"] is not None:
         article["stock"] = int(body["stock"])
     if "price" in body:
-        article["price"] = {**article.get("price", {}),
-                            **{k: (None if v is None else str(v)) for k, v in (body["price"] or {}).items()}}
+        article["price"] = {
+            **article.get("price", {}),
+            **{k: (None if v is None else str(v)) for k, v in (body["price"] or {}).items()},
+        }
     if "extra" in body:
         extra = article.setdefault("extra", {"visible": {}, "invisible": {}})
         for bucket in ("visible", "invisible"):
-            extra.setdefault(bucket, {}).update({k: str(v) for k, v in ((body["extra"] or {}).get(bucket) or {}).items()})
+            extra.setdefault(bucket, {}).update(
+                {k: str(v) for k, v in ((body["extra"] or {}).get(bucket) or {}).items()}
+            )
     if "categories" in body:
         _categories(state, article, body["categories"] or [])
     if "lists" in body:
@@ -137,9 +174,20 @@ def create_article(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(body, dict) or not body.get("name") or not body.get("categories"):
         raise SandboxError(422, "name and categories are required")
     with state.lock:
-        article = state.put_article({"name": body["name"], "taxable": True, "stock": None,
-                                     "can_backorder": False, "delivery_days": 0, "description": "", "sku": "",
-                                     "badge_text": "", "meta_title": "", "meta_description": ""})
+        article = state.put_article(
+            {
+                "name": body["name"],
+                "taxable": True,
+                "stock": None,
+                "can_backorder": False,
+                "delivery_days": 0,
+                "description": "",
+                "sku": "",
+                "badge_text": "",
+                "meta_title": "",
+                "meta_description": "",
+            }
+        )
         try:
             _apply(state, article, body, creating=True)
         except SandboxError:
@@ -181,9 +229,15 @@ def attach_lists(state: SandboxState, article: dict[str, Any], list_ids: list[in
     for list_id in list_ids:
         source = state.option_list(int(list_id))
         if not any(entry["id"] == source["id"] for entry in article["lists"]):
-            article["lists"].append({"id": source["id"], "name": source["name"],
-                                     "description": source["description"], "has_images": False,
-                                     "options": [{**o, "image_ids": []} for o in source["options"]]})
+            article["lists"].append(
+                {
+                    "id": source["id"],
+                    "name": source["name"],
+                    "description": source["description"],
+                    "has_images": False,
+                    "options": [{**o, "image_ids": []} for o in source["options"]],
+                }
+            )
     _regenerate_variants(state, article)
     touch(state, article)
 
@@ -197,8 +251,12 @@ def detach_lists(state: SandboxState, article: dict[str, Any], list_ids: list[in
 
 def new_option_list(state: SandboxState, name: str, description: str, options: list[tuple[str, str]]) -> dict:
     list_id = state.next_id("list")
-    state.option_lists[list_id] = {"id": list_id, "name": name, "description": description, "options": [
-        {"id": state.next_id("option"), "name": n, "price": p} for n, p in options]}
+    state.option_lists[list_id] = {
+        "id": list_id,
+        "name": name,
+        "description": description,
+        "options": [{"id": state.next_id("option"), "name": n, "price": p} for n, p in options],
+    }
     return state.option_lists[list_id]
 
 
@@ -206,8 +264,13 @@ def add_list_options(state: SandboxState, source: dict[str, Any], options: list[
     for option in options:
         if not isinstance(option, dict) or not option.get("name"):
             raise SandboxError(422, "options need a name")
-        source["options"].append({"id": state.next_id("option"), "name": str(option["name"]),
-                                  "price": str(option.get("price") or "0.00")})
+        source["options"].append(
+            {
+                "id": state.next_id("option"),
+                "name": str(option["name"]),
+                "price": str(option.get("price") or "0.00"),
+            }
+        )
 
 
 def remove_list_options(state: SandboxState, source: dict[str, Any], names: list[str]) -> None:
@@ -224,8 +287,10 @@ def remove_list_options(state: SandboxState, source: dict[str, Any], names: list
 
 
 def _siblings(state: SandboxState, parent: int | None) -> list[dict[str, Any]]:
-    return sorted((c for c in state.categories.values() if c.get("parent_category_id") == parent),
-                  key=lambda c: c["_position"])
+    return sorted(
+        (c for c in state.categories.values() if c.get("parent_category_id") == parent),
+        key=lambda c: c["_position"],
+    )
 
 
 def _place(state: SandboxState, category: dict[str, Any], sorting: dict[str, Any] | None) -> None:
@@ -236,7 +301,7 @@ def _place(state: SandboxState, category: dict[str, Any], sorting: dict[str, Any
         index = 0
     elif sorting.get("before") or sorting.get("after"):
         # The spec's own descriptions of before/after are swapped; we read them by their names.
-        anchor = int(sorting.get("before") or sorting.get("after"))
+        anchor = int(sorting.get("before") or sorting["after"])
         positions = [c["id"] for c in siblings]
         if anchor not in positions:
             raise SandboxError(422, f"Category {anchor} is not a sibling")
@@ -253,9 +318,17 @@ def save_category(state: SandboxState, body: dict[str, Any], category: dict[str,
         if category is None:
             if not body.get("title"):
                 raise SandboxError(422, "title is required")
-            category = {"id": state.next_id("category"), "parent_category_id": None, "hidden": False, "title": "",
-                        "content": "", "meta_title": "", "meta_description": "", "article_order": 5,
-                        "_position": 10**9}
+            category = {
+                "id": state.next_id("category"),
+                "parent_category_id": None,
+                "hidden": False,
+                "title": "",
+                "content": "",
+                "meta_title": "",
+                "meta_description": "",
+                "article_order": 5,
+                "_position": 10**9,
+            }
             today, now = state.now()
             category["_created"] = category["_changed"] = f"{today} {now}"
             state.categories[category["id"]] = category
@@ -276,7 +349,9 @@ def save_category(state: SandboxState, body: dict[str, Any], category: dict[str,
         return category
 
 
-def category_view(state: SandboxState, category: dict[str, Any], *, depth: int | None = None) -> dict[str, Any]:
+def category_view(
+    state: SandboxState, category: dict[str, Any], *, depth: int | None = None
+) -> dict[str, Any]:
     """A category as the API shows it: `sorting` among its siblings and, in tree mode, nested `leafs`."""
     siblings = _siblings(state, category.get("parent_category_id"))
     index = next(i for i, c in enumerate(siblings) if c["id"] == category["id"])

@@ -26,13 +26,46 @@ from koppel.connectors.mijnwebwinkel.money import (
 )
 from koppel.connectors.mijnwebwinkel.sandbox.state import SandboxError, SandboxState
 
-EU = {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
-      "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"}
-COUNTRY_NAMES = {"NL": "Nederland", "BE": "België", "DE": "Duitsland", "FR": "Frankrijk", "GB": "Verenigd Koninkrijk",
-                 "US": "Verenigde Staten"}
+EU = {
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+}
+COUNTRY_NAMES = {
+    "NL": "Nederland",
+    "BE": "België",
+    "DE": "Duitsland",
+    "FR": "Frankrijk",
+    "GB": "Verenigd Koninkrijk",
+    "US": "Verenigde Staten",
+}
 SHIPPING_RATE = Decimal(21)
 ACTION_PRICE = "Action price"
-PICKUP_TYPES = {5, 6, 8}
+NO_SHIPPING_LINE = {5, 6, 8}  # pickup at location, pickup at store, delivery without costs
 
 
 def part(excl: Decimal, incl: Decimal, rate: Decimal) -> dict[str, str]:
@@ -86,14 +119,23 @@ class _Lines:
             for p in line["price"]:
                 rate = to_decimal(p["rate"])
                 self.article_incl[rate] = self.article_incl.get(rate, Decimal(0)) + to_decimal(
-                    p["amount_including_tax"])
+                    p["amount_including_tax"]
+                )
 
     def add_split(self, kind: str, description: str, incl: Decimal) -> None:
         """A shipping-free cost or discount split pro rata over the article lines' rates."""
         parts = split_pro_rata(incl, self.article_incl) or {SHIPPING_RATE: incl}
         price = [part(excl_from_incl(amount, rate), amount, rate) for rate, amount in parts.items()]
-        self.lines.append({"id": self.state.new_uuid(), "type": kind, "quantity": 1,
-                           "description": description, "weight": "0", "price": price})
+        self.lines.append(
+            {
+                "id": self.state.new_uuid(),
+                "type": kind,
+                "quantity": 1,
+                "description": description,
+                "weight": "0",
+                "price": price,
+            }
+        )
 
 
 def _option_lookup(article: dict[str, Any], option_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -128,26 +170,49 @@ def _article_line(state: SandboxState, lines: _Lines, line: dict[str, Any]) -> d
         surcharge = _money(option.get("price") or "0", "option price")
         unit += surcharge
         names.append(option["name"])
-        options_out.append({"list_option_id": option["id"], "description": f"{article_list['name']}: {option['name']}",
-                            "price": {"amount": fmt_excl(net(surcharge)), "rate": fmt_rate(rate)}})
+        options_out.append(
+            {
+                "list_option_id": option["id"],
+                "description": f"{article_list['name']}: {option['name']}",
+                "price": {"amount": fmt_excl(net(surcharge)), "rate": fmt_rate(rate)},
+            }
+        )
     if action not in (None, ""):
         # A sale price shows as a pseudo-option with a negative amount (NOTES §7.7).
-        options_out.append({"description": ACTION_PRICE, "price": {
-            "amount": fmt_excl(net(_money(action, "price.action")) - net(default)), "rate": fmt_rate(rate)}})
+        options_out.append(
+            {
+                "description": ACTION_PRICE,
+                "price": {
+                    "amount": fmt_excl(net(_money(action, "price.action")) - net(default)),
+                    "rate": fmt_rate(rate),
+                },
+            }
+        )
     if line.get("price_override") not in (None, ""):
         unit = _money(line["price_override"], "price_override")
         includes = True
     excl, incl, line_rate = lines.amounts(unit, quantity, rate, unit_includes_tax=includes)
     weight = to_decimal((article.get("extra") or {}).get("invisible", {}).get("weight") or "0") * quantity
     lines.weight += weight
-    detail = {"id": article["id"], "description": article["name"], "sku": article.get("sku") or "",
-              "price": {"amount": fmt_excl(net(default)), "rate": fmt_rate(rate)}, "options": options_out}
+    detail = {
+        "id": article["id"],
+        "description": article["name"],
+        "sku": article.get("sku") or "",
+        "price": {"amount": fmt_excl(net(default)), "rate": fmt_rate(rate)},
+        "options": options_out,
+    }
     if article["price"].get("purchase") not in (None, ""):
         detail["price"]["purchase_price"] = article["price"]["purchase"]
-    return {"id": state.new_uuid(), "type": "article", "quantity": quantity,
-            "description": " - ".join([article["name"], *names]), "weight": f"{weight:f}",
-            "price": [part(excl, incl, line_rate)], "articles": [detail],
-            "_stock": (article, [int(c["list_option_id"]) for c in entries[0].get("options") or []], quantity)}
+    return {
+        "id": state.new_uuid(),
+        "type": "article",
+        "quantity": quantity,
+        "description": " - ".join([article["name"], *names]),
+        "weight": f"{weight:f}",
+        "price": [part(excl, incl, line_rate)],
+        "articles": [detail],
+        "_stock": (article, [int(c["list_option_id"]) for c in entries[0].get("options") or []], quantity),
+    }
 
 
 def _custom_line(lines: _Lines, line: dict[str, Any]) -> dict[str, Any]:
@@ -163,9 +228,14 @@ def _custom_line(lines: _Lines, line: dict[str, Any]) -> dict[str, Any]:
     excl, incl, line_rate = lines.amounts(unit, quantity, rate, unit_includes_tax=includes)
     weight = to_decimal(line.get("unit_weight") or "0") * quantity
     lines.weight += weight
-    return {"id": lines.state.new_uuid(), "type": "custom", "quantity": quantity,
-            "description": line.get("description") or "", "weight": f"{weight:f}",
-            "price": [part(excl, incl, line_rate)]}
+    return {
+        "id": lines.state.new_uuid(),
+        "type": "custom",
+        "quantity": quantity,
+        "description": line.get("description") or "",
+        "weight": f"{weight:f}",
+        "price": [part(excl, incl, line_rate)],
+    }
 
 
 def _variant_for(article: dict[str, Any], option_ids: list[int]) -> dict[str, Any] | None:
@@ -205,14 +275,25 @@ def totals(lines: list[dict[str, Any]]) -> dict[str, Any]:
             sums[0] += incl
             sums[1] += excl
             total += incl
-    tax = [{"rate": fmt_rate(rate), "amount": fmt_cents(incl - excl)}
-           for rate, (incl, excl) in sorted(per_rate.items(), reverse=True)]
+    tax = [
+        {"rate": fmt_rate(rate), "amount": fmt_cents(incl - excl)}
+        for rate, (incl, excl) in sorted(per_rate.items(), reverse=True)
+    ]
     return {"tax": tax, "total": fmt_cents(total)}
 
 
-def build_order(state: SandboxState, body: dict[str, Any], *, number: int | str | None = None,
-                test: bool = False, override_stock: bool = False, disable_shipping: bool = False,
-                mutate: bool = True, date: str | None = None, time: str | None = None) -> dict[str, Any]:
+def build_order(
+    state: SandboxState,
+    body: dict[str, Any],
+    *,
+    number: int | str | None = None,
+    test: bool = False,
+    override_stock: bool = False,
+    disable_shipping: bool = False,
+    mutate: bool = True,
+    date: str | None = None,
+    time: str | None = None,
+) -> dict[str, Any]:
     """Compose and store an order from an `OrderPostable` body, as POST /orders does; returns it."""
     debtor = body.get("debtor") or {}
     invoice = (debtor.get("address") or {}).get("invoice") or {}
@@ -248,7 +329,7 @@ def build_order(state: SandboxState, body: dict[str, Any], *, number: int | str 
             discount = -cents(subtotal * to_decimal(state.discount_codes[code]) / HUNDRED)
             if discount:
                 lines.add_split("discount", f"Kortingscode {code}", discount)
-        if not disable_shipping and int(body.get("shipping_type", 1)) not in PICKUP_TYPES:
+        if not disable_shipping and int(body.get("shipping_type", 1)) not in NO_SHIPPING_LINE:
             _add_shipping(state, lines, body, country, subtotal)
         payment = body.get("payment") or {}
         fee = state.payment_fees.get(payment.get("method_name") or "")
@@ -263,27 +344,44 @@ def build_order(state: SandboxState, body: dict[str, Any], *, number: int | str 
         today, now = state.now()
         number = number if number is not None else state.next_id("order")
         order = {
-            "number": f"T-{number}" if test else number, "uuid": state.new_uuid(),
-            "date": date or today, "time": time or now, "status": status,
-            "status_changed_date": date or today, "status_changed_time": time or now,
-            "archived": bool(body.get("archived", False)), "finished": True, "weight": f"{lines.weight:f}",
+            "number": f"T-{number}" if test else number,
+            "uuid": state.new_uuid(),
+            "date": date or today,
+            "time": time or now,
+            "status": status,
+            "status_changed_date": date or today,
+            "status_changed_time": time or now,
+            "archived": bool(body.get("archived", False)),
+            "finished": True,
+            "weight": f"{lines.weight:f}",
             "taxed": "include" if state.store.get("prices_include_tax", True) else "exclude",
-            "locale": "nl_NL", "discountcode": code, "currency": state.store.get("currency", "EUR"),
+            "locale": "nl_NL",
+            "discountcode": code,
+            "currency": state.store.get("currency", "EUR"),
             "currency_format_locale": state.store.get("currency_format_locale", "nl_NL"),
             "credit_order_numbers": [],
-            "comments": {"customer": (body.get("comments") or {}).get("customer", ""),
-                         "internal": (body.get("comments") or {}).get("internal", "")},
-            "business_model": business_model, "tax_region": country if strategy == "" else state.store.get(
-                "region_code", "NL"), "tax_strategy": strategy,
+            "comments": {
+                "customer": (body.get("comments") or {}).get("customer", ""),
+                "internal": (body.get("comments") or {}).get("internal", ""),
+            },
+            "business_model": business_model,
+            "tax_region": country if strategy == "" else state.store.get("region_code", "NL"),
+            "tax_strategy": strategy,
             "payment_status": "captured" if (payment.get("status") or {}).get("id") == 1 else "pending",
-            "payment": {"gateway_name": payment.get("gateway_name", "basic"),
-                        "method_name": payment.get("method_name", "bank_transfer"),
-                        "status": {"id": (payment.get("status") or {}).get("id", 5),
-                                   "text": _PAYMENT_TEXT.get((payment.get("status") or {}).get("id", 5), "")}},
+            "payment": {
+                "gateway_name": payment.get("gateway_name", "basic"),
+                "method_name": payment.get("method_name", "bank_transfer"),
+                "status": {
+                    "id": (payment.get("status") or {}).get("id", 5),
+                    "text": _PAYMENT_TEXT.get((payment.get("status") or {}).get("id", 5), ""),
+                },
+            },
             "debtor": _debtor(debtor),
             "price": totals(lines.lines),
             "orderlines": lines.lines,
-            "shipping": [{"country": {"description": COUNTRY_NAMES.get(country, country), "isocode": country}}],
+            "shipping": [
+                {"country": {"description": COUNTRY_NAMES.get(country, country), "isocode": country}}
+            ],
         }
         if business_model == "B2B" and body.get("reference"):
             order["reference"] = body["reference"]
@@ -291,8 +389,16 @@ def build_order(state: SandboxState, body: dict[str, Any], *, number: int | str 
         return order
 
 
-_PAYMENT_TEXT = {0: "Unknown", 1: "Successful", 2: "Cancelled", 3: "Failed", 4: "Expired", 5: "Pending",
-                 6: "Refused", 7: "Refunded"}
+_PAYMENT_TEXT = {
+    0: "Unknown",
+    1: "Successful",
+    2: "Cancelled",
+    3: "Failed",
+    4: "Expired",
+    5: "Pending",
+    6: "Refused",
+    7: "Refunded",
+}
 
 
 def _debtor(debtor: dict[str, Any]) -> dict[str, Any]:
@@ -307,38 +413,62 @@ def _debtor(debtor: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _add_shipping(state: SandboxState, lines: _Lines, body: dict[str, Any], country: str,
-                  subtotal: Decimal) -> None:
+def _add_shipping(
+    state: SandboxState, lines: _Lines, body: dict[str, Any], country: str, subtotal: Decimal
+) -> None:
     method_id = body.get("shipping_method_id")
     if method_id is not None:
         method = state.shipping_method(str(method_id))
     else:
         candidates = [m for m in state.shipping_methods if country in m.get("countries", [])]
-        method = next((m for m in candidates if m.get("default")), candidates[0] if candidates else None)
-    if method is None:
-        return
+        if not candidates:
+            return
+        method = next((m for m in candidates if m.get("default")), candidates[0])
     cost = to_decimal(method.get("_cost", "0"))
     threshold = method.get("no_costs_above")
     if cost == 0 or (threshold not in (None, "", False) and subtotal >= to_decimal(threshold)):
         return
     rate = Decimal(0) if lines.zero_rated else SHIPPING_RATE
-    lines.lines.append({"id": state.new_uuid(), "type": "shipping", "quantity": 1,
-                        "description": method["display_name"], "weight": "0",
-                        "price": [part(excl_from_incl(cost, SHIPPING_RATE), cost if rate else
-                                       cents(excl_from_incl(cost, SHIPPING_RATE)), rate)]})
+    lines.lines.append(
+        {
+            "id": state.new_uuid(),
+            "type": "shipping",
+            "quantity": 1,
+            "description": method["display_name"],
+            "weight": "0",
+            "price": [
+                part(
+                    excl_from_incl(cost, SHIPPING_RATE),
+                    cost if rate else cents(excl_from_incl(cost, SHIPPING_RATE)),
+                    rate,
+                )
+            ],
+        }
+    )
 
 
 def _negated(state: SandboxState, line: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in line.items() if k != "_stock"}
     out["id"] = state.new_uuid()
-    out["price"] = [{"amount": fmt_excl(-to_decimal(p["amount"])),
-                     "amount_including_tax": fmt_cents(-to_decimal(p["amount_including_tax"])),
-                     "rate": p["rate"]} for p in line["price"]]
+    out["price"] = [
+        {
+            "amount": fmt_excl(-to_decimal(p["amount"])),
+            "amount_including_tax": fmt_cents(-to_decimal(p["amount_including_tax"])),
+            "rate": p["rate"],
+        }
+        for p in line["price"]
+    ]
     return out
 
 
-def build_credit_order(state: SandboxState, body: dict[str, Any], *, mutate: bool = True,
-                       date: str | None = None, time: str | None = None) -> dict[str, Any]:
+def build_credit_order(
+    state: SandboxState,
+    body: dict[str, Any],
+    *,
+    mutate: bool = True,
+    date: str | None = None,
+    time: str | None = None,
+) -> dict[str, Any]:
     """Compose a credit order as POST /orders/credit does. Assumption (undocumented): a credit order's
     lines keep positive quantities and carry negative amounts, so its total is negative."""
     with state.lock:
@@ -369,18 +499,34 @@ def build_credit_order(state: SandboxState, body: dict[str, Any], *, mutate: boo
                 elif to_decimal(given) != 0:
                     rate = to_decimal(line["price"][0]["rate"])
                     excl = _money(given, key)
-                    credit_lines.append(_negated(state, {**line, "price": [part(excl, incl_from_excl(excl, rate), rate)]}))
+                    credit_lines.append(
+                        _negated(state, {**line, "price": [part(excl, incl_from_excl(excl, rate), rate)]})
+                    )
         today, now = state.now()
         number = state.next_id("order")
-        order = {k: v for k, v in original.items() if k not in ("orderlines", "price", "credit_order_numbers")}
-        order.update({
-            "number": number, "uuid": state.new_uuid(), "date": date or today, "time": time or now,
-            "status": status, "status_changed_date": date or today, "status_changed_time": time or now,
-            "archived": bool(body.get("archived", False)), "credited_order_number": _as_int(original["number"]),
-            "credit_order_numbers": [], "orderlines": credit_lines, "price": totals(credit_lines),
-            "comments": {"customer": (body.get("comments") or {}).get("customer", ""),
-                         "internal": (body.get("comments") or {}).get("internal", "")},
-        })
+        order = {
+            k: v for k, v in original.items() if k not in ("orderlines", "price", "credit_order_numbers")
+        }
+        order.update(
+            {
+                "number": number,
+                "uuid": state.new_uuid(),
+                "date": date or today,
+                "time": time or now,
+                "status": status,
+                "status_changed_date": date or today,
+                "status_changed_time": time or now,
+                "archived": bool(body.get("archived", False)),
+                "credited_order_number": _as_int(original["number"]),
+                "credit_order_numbers": [],
+                "orderlines": credit_lines,
+                "price": totals(credit_lines),
+                "comments": {
+                    "customer": (body.get("comments") or {}).get("customer", ""),
+                    "internal": (body.get("comments") or {}).get("internal", ""),
+                },
+            }
+        )
         original["credit_order_numbers"].append(number)
         state.orders[str(number)] = order
         return order

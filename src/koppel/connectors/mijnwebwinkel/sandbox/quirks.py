@@ -12,12 +12,12 @@ from typing import Any
 
 @dataclass
 class Quirks:
-    number_as_string: bool = True        # order `number` "1042" instead of 1042
-    single_tax_as_object: bool = True    # `price.tax` / line `price` with one rate as an object, not a list
-    empty_map_as_list: bool = True       # empty maps (`extra.visible`, `shipping[].country`) as []
-    omit_empty_images: bool = True       # articles without images have no `images` key
+    number_as_string: bool = True  # order `number` "1042" instead of 1042
+    single_tax_as_object: bool = True  # `price.tax` / line `price` with one rate as an object, not a list
+    empty_map_as_list: bool = True  # empty maps (`extra.visible`, `shipping[].country`) as []
+    omit_empty_images: bool = True  # articles without images have no `images` key
     variant_options_as_map: bool = False  # variant `options` as {"<list_id>": "<name>"} (official example)
-    wrap_tax_regions: bool = True        # GET /tax-policy/regions as {"regions": […]} (seen live)
+    wrap_tax_regions: bool = True  # GET /tax-policy/regions as {"regions": […]} (seen live)
 
     def as_json(self) -> dict[str, bool]:
         return asdict(self)
@@ -51,7 +51,9 @@ class Quirks:
 
     def article(self, article: dict[str, Any]) -> dict[str, Any]:
         extra = article.get("extra") or {}
-        article["extra"] = {bucket: (extra.get(bucket) or self._empty_map()) for bucket in ("visible", "invisible")}
+        article["extra"] = {
+            bucket: (extra.get(bucket) or self._empty_map()) for bucket in ("visible", "invisible")
+        }
         if not article.get("images"):
             if self.omit_empty_images:
                 article.pop("images", None)

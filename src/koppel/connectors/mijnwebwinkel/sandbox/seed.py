@@ -24,8 +24,14 @@ from koppel.connectors.sandbox_catalogue import catalogue
 
 EPOCH = dt.datetime(2026, 1, 5, 9, 0, 0)  # seed data is dated from here on, never from "now"
 HOUSE_NUMBERS = ("12A", "12-3", "12 bis", "7", "101-II", "3b", "45", "8 A", "221", "14-16")
-PAYMENT_METHODS = (("mollie", "ideal"), ("mollie", "creditcard"), ("paypal", "paypal"),
-                   ("basic", "bank_transfer"), ("mollie", "bancontact"), ("klarna_checkout", "klarna_paylater"))
+PAYMENT_METHODS = (
+    ("mollie", "ideal"),
+    ("mollie", "creditcard"),
+    ("paypal", "paypal"),
+    ("basic", "bank_transfer"),
+    ("mollie", "bancontact"),
+    ("klarna_checkout", "klarna_paylater"),
+)
 GUARANTEED_CASES = (
     "every order status (credit status on credit orders)",
     "Dutch, Belgian and German customers; house numbers 12A, 12-3 and 12 bis",
@@ -35,13 +41,18 @@ GUARANTEED_CASES = (
     "recurring customers (one e-mail on several orders); orders without a delivery address",
 )
 _CATEGORY_TREE = (
-    ("Wonen", ("Woonaccessoires", "Textiel")), ("Keuken", ("Servies", "Theedoeken")),
-    ("Kleding", ("Accessoires", "Winter")), ("Eten & drinken", ("Koffie & thee", "Zoetigheden")),
+    ("Wonen", ("Woonaccessoires", "Textiel")),
+    ("Keuken", ("Servies", "Theedoeken")),
+    ("Kleding", ("Accessoires", "Winter")),
+    ("Eten & drinken", ("Koffie & thee", "Zoetigheden")),
     ("Cadeaus", ("Voor haar", "Voor hem")),
 )
 _FAKERS = {"NL": "nl_NL", "BE": "nl_BE", "DE": "de_DE"}
-_VAT_PREFIX = {"NL": lambda r: f"NL{r.randint(10**8, 10**9 - 1)}B01", "BE": lambda r: f"BE0{r.randint(10**8, 10**9 - 1)}",
-               "DE": lambda r: f"DE{r.randint(10**8, 10**9 - 1)}"}
+_VAT_PREFIX = {
+    "NL": lambda r: f"NL{r.randint(10**8, 10**9 - 1)}B01",
+    "BE": lambda r: f"BE0{r.randint(10**8, 10**9 - 1)}",
+    "DE": lambda r: f"DE{r.randint(10**8, 10**9 - 1)}",
+}
 
 
 @dataclass(frozen=True)
@@ -51,16 +62,29 @@ class SeedSizes:
     orders: int = 60
 
 
-def _customer(rng: random.Random, fakers: dict[str, Faker], country: str, *, company: bool,
-              house_number: str | None = None) -> dict[str, Any]:
+def _customer(
+    rng: random.Random,
+    fakers: dict[str, Faker],
+    country: str,
+    *,
+    company: bool,
+    house_number: str | None = None,
+) -> dict[str, Any]:
     fake = fakers[country]
     name = fake.name()
     first = name.split()[0].lower().strip(".")
     address: dict[str, Any] = {
-        "gender": rng.choice(("M", "V", "")), "name": name, "company": "", "phone": fake.phone_number(),
-        "street": fake.street_name(), "number": house_number or rng.choice(HOUSE_NUMBERS),
-        "zipcode": fake.postcode(), "city": fake.city(), "country_code": country,
-        "taxnumber": "", "bankaccount": fake.iban() if rng.random() < 0.3 else "",
+        "gender": rng.choice(("M", "V", "")),
+        "name": name,
+        "company": "",
+        "phone": fake.phone_number(),
+        "street": fake.street_name(),
+        "number": house_number or rng.choice(HOUSE_NUMBERS),
+        "zipcode": fake.postcode(),
+        "city": fake.city(),
+        "country_code": country,
+        "taxnumber": "",
+        "bankaccount": fake.iban() if rng.random() < 0.3 else "",
     }
     if company:
         address["company"] = fake.company()
@@ -69,30 +93,69 @@ def _customer(rng: random.Random, fakers: dict[str, Faker], country: str, *, com
     debtor: dict[str, Any] = {"email": email, "address": {"invoice": address}}
     if rng.random() < 0.35:
         delivery = {k: v for k, v in address.items() if k not in ("taxnumber", "bankaccount")}
-        delivery.update(street=fake.street_name(), number=rng.choice(HOUSE_NUMBERS), zipcode=fake.postcode(),
-                        city=fake.city())
+        delivery.update(
+            street=fake.street_name(),
+            number=rng.choice(HOUSE_NUMBERS),
+            zipcode=fake.postcode(),
+            city=fake.city(),
+        )
         debtor["address"]["delivery"] = delivery
     return debtor
 
 
 def _seed_store_tables(state: SandboxState) -> None:
     state.shipping_methods = [
-        {"id": "2273", "display_name": "PostNL pakket", "countries": ["NL"], "default": True,
-         "no_costs_above": "100.00", "_cost": "6.95"},
-        {"id": "2274", "display_name": "PostNL pakket België", "countries": ["BE"], "default": False,
-         "no_costs_above": "150.00", "_cost": "9.95"},
-        {"id": "2275", "display_name": "DHL Paket Deutschland", "countries": ["DE"], "default": False,
-         "_cost": "11.95"},
-        {"id": "2276", "display_name": "Afhalen in de winkel", "countries": ["NL"], "default": False, "_cost": "0"},
+        {
+            "id": "2273",
+            "display_name": "PostNL pakket",
+            "countries": ["NL"],
+            "default": True,
+            "no_costs_above": "100.00",
+            "_cost": "6.95",
+        },
+        {
+            "id": "2274",
+            "display_name": "PostNL pakket België",
+            "countries": ["BE"],
+            "default": False,
+            "no_costs_above": "150.00",
+            "_cost": "9.95",
+        },
+        {
+            "id": "2275",
+            "display_name": "DHL Paket Deutschland",
+            "countries": ["DE"],
+            "default": False,
+            "_cost": "11.95",
+        },
+        {
+            "id": "2276",
+            "display_name": "Afhalen in de winkel",
+            "countries": ["NL"],
+            "default": False,
+            "_cost": "0",
+        },
     ]
 
 
 def _tax_regions(state: SandboxState) -> list[dict[str, Any]]:
     reduced = [a["uuid"] for a in state.articles.values() if a.get("_vat_rate") == "9"]
-    overrides = [{"taxRate": "0.09", "items": [{"type": "product", "references": reduced}]}] if reduced else []
-    return [{"regionCode": "NL", "taxEnabled": True, "taxNumber": "NL000099998B57", "taxRate": "0.21",
-             "shippingTaxMethod": "fixed", "shippingTaxRate": "0.21", "transactionTaxMethod": "proportional",
-             "transactionTaxRate": None, "overrides": overrides}]
+    overrides = (
+        [{"taxRate": "0.09", "items": [{"type": "product", "references": reduced}]}] if reduced else []
+    )
+    return [
+        {
+            "regionCode": "NL",
+            "taxEnabled": True,
+            "taxNumber": "NL000099998B57",
+            "taxRate": "0.21",
+            "shippingTaxMethod": "fixed",
+            "shippingTaxRate": "0.21",
+            "transactionTaxMethod": "proportional",
+            "transactionTaxRate": None,
+            "overrides": overrides,
+        }
+    ]
 
 
 def _categories(state: SandboxState, size: int) -> list[int]:
@@ -105,21 +168,24 @@ def _categories(state: SandboxState, size: int) -> list[int]:
         roots.append(made[-1])
     depth = 0
     while len(made) < size:
-        for (title, children), root in zip(_CATEGORY_TREE, roots, strict=False):
+        for (_, children), root in zip(_CATEGORY_TREE, roots, strict=False):
             for child in children:
                 if len(made) >= size:
                     break
                 label = child if depth == 0 else f"{child} {depth + 1}"
                 parent = root if depth == 0 else made[-1]
-                made.append(catalog.save_category(state, {"title": label, "parent_category_id": parent})["id"])
+                made.append(
+                    catalog.save_category(state, {"title": label, "parent_category_id": parent})["id"]
+                )
         depth += 1
     return made
 
 
 def _articles(state: SandboxState, rng: random.Random, seed: int, size: int, categories: list[int]) -> None:
     includes = state.store["prices_include_tax"]
-    size_list = catalog.new_option_list(state, "Maat", "Kies je maat",
-                                        [("S", "0.00"), ("M", "0.00"), ("L", "0.00"), ("XL", "2.00")])
+    size_list = catalog.new_option_list(
+        state, "Maat", "Kies je maat", [("S", "0.00"), ("M", "0.00"), ("L", "0.00"), ("XL", "2.00")]
+    )
     colour_list = catalog.new_option_list(state, "Kleur", "", [("Naturel", "0.00"), ("Zwart", "1.50")])
     for index, item in enumerate(catalogue(seed, size)):
         rate = item.vat_rate
@@ -127,32 +193,60 @@ def _articles(state: SandboxState, rng: random.Random, seed: int, size: int, cat
         action = cents(default * Decimal("0.8")) if index % 6 == 2 else None
         created = EPOCH - dt.timedelta(days=200 - index % 150, minutes=index * 7)
         bucket = "visible" if index % 7 == 3 else "invisible"
-        extra: dict[str, dict[str, str]] = {"visible": {}, "invisible": {"weight": f"{rng.randint(1, 40) / 20:.2f}"}}
+        extra: dict[str, dict[str, str]] = {
+            "visible": {},
+            "invisible": {"weight": f"{rng.randint(1, 40) / 20:.2f}"},
+        }
         extra[bucket]["barcode"] = item.ean
-        article = state.put_article({
-            "name": item.name, "description": f"<p>{item.name}</p>", "sku": item.sku, "badge_text": "",
-            "taxable": rate != 0, "_vat_rate": f"{rate:f}",
-            "price": {"default": fmt_cents(default), "action": None if action is None else fmt_cents(action),
-                      "purchase": fmt_cents(item.price_excl * Decimal("0.55"))},
-            "stock": None if index % 5 == 4 else rng.randint(0, 60), "can_backorder": index % 9 == 0,
-            "delivery_days": rng.choice((1, 2, 3, 5)), "meta_title": item.name, "meta_description": "",
-            "extra": extra,
-            "created_date": created.strftime("%Y-%m-%d"), "created_time": created.strftime("%H:%M:%S"),
-            "updated_date": created.strftime("%Y-%m-%d"), "updated_time": created.strftime("%H:%M:%S"),
-        })
+        article = state.put_article(
+            {
+                "name": item.name,
+                "description": f"<p>{item.name}</p>",
+                "sku": item.sku,
+                "badge_text": "",
+                "taxable": rate != 0,
+                "_vat_rate": f"{rate:f}",
+                "price": {
+                    "default": fmt_cents(default),
+                    "action": None if action is None else fmt_cents(action),
+                    "purchase": fmt_cents(item.price_excl * Decimal("0.55")),
+                },
+                "stock": None if index % 5 == 4 else rng.randint(0, 60),
+                "can_backorder": index % 9 == 0,
+                "delivery_days": rng.choice((1, 2, 3, 5)),
+                "meta_title": item.name,
+                "meta_description": "",
+                "extra": extra,
+                "created_date": created.strftime("%Y-%m-%d"),
+                "created_time": created.strftime("%H:%M:%S"),
+                "updated_date": created.strftime("%Y-%m-%d"),
+                "updated_time": created.strftime("%H:%M:%S"),
+            }
+        )
         main = categories[index % len(categories)]
         links = [{"category_id": main, "is_main": True, "is_active": True}]
         if index % 4 == 0 and len(categories) > 1:
-            links.append({"category_id": categories[(index + 3) % len(categories)], "is_main": False,
-                          "is_active": index % 8 != 0})
+            links.append(
+                {
+                    "category_id": categories[(index + 3) % len(categories)],
+                    "is_main": False,
+                    "is_active": index % 8 != 0,
+                }
+            )
         body: dict[str, Any] = {"categories": links}
         if index % 5 == 1:
-            body["lists"] = [{"id": size_list["id"], "options": [{"id": o["id"]} for o in size_list["options"]]}]
+            body["lists"] = [
+                {"id": size_list["id"], "options": [{"id": o["id"]} for o in size_list["options"]]}
+            ]
         elif index % 10 == 6:
-            body["lists"] = [{"id": colour_list["id"], "options": [{"id": o["id"]} for o in colour_list["options"]]}]
+            body["lists"] = [
+                {"id": colour_list["id"], "options": [{"id": o["id"]} for o in colour_list["options"]]}
+            ]
         if index % 3 != 2:
-            body["images"] = [{"url": f"https://images.koppel.test/{item.sku}-{n}.jpg", "position": n}
-                              for n in range(1, 1 + index % 3 + 1)]
+            body["images"] = [
+                {"url": f"https://images.koppel.test/{item.sku}-{n}.jpg", "position": n}
+                for n in range(1, 1 + index % 3 + 1)
+            ]
         catalog.patch_article(state, article, body)
         article["updated_date"], article["updated_time"] = article["created_date"], article["created_time"]
         for variant in article["variants"]:
@@ -177,20 +271,40 @@ def _orders(state: SandboxState, rng: random.Random, fakers: dict[str, Faker], s
     statuses = sorted(state.status_ids(credit=False))
     credit_status = min(state.status_ids(credit=True))
     regulars = [_customer(rng, fakers, c, company=False) for c in ("NL", "NL", "BE", "DE")]
-    pool = regulars + [_customer(rng, fakers, rng.choice(("NL", "NL", "NL", "BE", "DE")), company=rng.random() < 0.3)
-                       for _ in range(max(3, size // 3))]
+    pool = regulars + [
+        _customer(rng, fakers, rng.choice(("NL", "NL", "NL", "BE", "DE")), company=rng.random() < 0.3)
+        for _ in range(max(3, size // 3))
+    ]
     crafted: list[dict[str, Any]] = [
-        {"debtor": _customer(rng, fakers, "NL", company=False, house_number="12A"), "lines": [full[0]],
-         "payment": PAYMENT_METHODS[0]},
-        {"debtor": _customer(rng, fakers, "BE", company=True, house_number="12 bis"), "lines": [full[1 % len(full)]],
-         "payment": PAYMENT_METHODS[3], "reference": "PO-4711"},
-        {"debtor": _customer(rng, fakers, "DE", company=False, house_number="12-3"),
-         "lines": [full[2 % len(full)], reduced[0]], "payment": PAYMENT_METHODS[1], "discountcode": "KORTING10"},
-        {"debtor": _customer(rng, fakers, "NL", company=True, house_number="45"), "lines": [on_action[0], reduced[-1]],
-         "payment": PAYMENT_METHODS[2]},
+        {
+            "debtor": _customer(rng, fakers, "NL", company=False, house_number="12A"),
+            "lines": [full[0]],
+            "payment": PAYMENT_METHODS[0],
+        },
+        {
+            "debtor": _customer(rng, fakers, "BE", company=True, house_number="12 bis"),
+            "lines": [full[1 % len(full)]],
+            "payment": PAYMENT_METHODS[3],
+            "reference": "PO-4711",
+        },
+        {
+            "debtor": _customer(rng, fakers, "DE", company=False, house_number="12-3"),
+            "lines": [full[2 % len(full)], reduced[0]],
+            "payment": PAYMENT_METHODS[1],
+            "discountcode": "KORTING10",
+        },
+        {
+            "debtor": _customer(rng, fakers, "NL", company=True, house_number="45"),
+            "lines": [on_action[0], reduced[-1]],
+            "payment": PAYMENT_METHODS[2],
+        },
         {"debtor": regulars[0], "lines": [full[-1]], "payment": PAYMENT_METHODS[0], "test": True},
-        {"debtor": regulars[0], "lines": [on_action[-1], full[0]], "payment": PAYMENT_METHODS[5],
-         "discountcode": "WELKOM5"},
+        {
+            "debtor": regulars[0],
+            "lines": [on_action[-1], full[0]],
+            "payment": PAYMENT_METHODS[5],
+            "discountcode": "WELKOM5",
+        },
         {"debtor": regulars[0], "lines": [reduced[0]], "payment": PAYMENT_METHODS[4], "pickup": True},
     ]
     for spec in crafted:
@@ -205,8 +319,13 @@ def _orders(state: SandboxState, rng: random.Random, fakers: dict[str, Faker], s
             spec = crafted[index]
         else:
             lines = [rng.choice(articles) for _ in range(rng.choice((1, 1, 2, 3, 4)))]
-            spec = {"debtor": copy.deepcopy(rng.choice(pool)), "lines": lines, "payment": rng.choice(PAYMENT_METHODS),
-                    "test": rng.random() < 0.04, "discountcode": "KORTING10" if rng.random() < 0.1 else ""}
+            spec = {
+                "debtor": copy.deepcopy(rng.choice(pool)),
+                "lines": lines,
+                "payment": rng.choice(PAYMENT_METHODS),
+                "test": rng.random() < 0.04,
+                "discountcode": "KORTING10" if rng.random() < 0.1 else "",
+            }
         first_credit = index == len(crafted)
         if first_credit or (index > len(crafted) and rng.random() < 0.07):
             original = made[0] if first_credit else rng.choice(made)
@@ -215,9 +334,14 @@ def _orders(state: SandboxState, rng: random.Random, fakers: dict[str, Faker], s
                 continue
         gateway, method = spec["payment"]
         body: dict[str, Any] = {
-            "status": statuses[index % len(statuses)], "debtor": spec["debtor"],
+            "status": statuses[index % len(statuses)],
+            "debtor": spec["debtor"],
             "orderlines": [_line(rng, a) for a in spec["lines"]],
-            "payment": {"gateway_name": gateway, "method_name": method, "status": {"id": 1 if index % 4 else 5}},
+            "payment": {
+                "gateway_name": gateway,
+                "method_name": method,
+                "status": {"id": 1 if index % 4 else 5},
+            },
             "discountcode": spec.get("discountcode", ""),
             "comments": {"customer": "Graag snel leveren!" if index % 11 == 3 else "", "internal": ""},
             "archived": index < size // 4 and index % 3 == 0,
@@ -226,30 +350,58 @@ def _orders(state: SandboxState, rng: random.Random, fakers: dict[str, Faker], s
             body["shipping_type"] = 6
         if spec.get("reference"):
             body["reference"] = spec["reference"]
-        order = build_order(state, body, test=bool(spec.get("test")), mutate=False,
-                            date=moment.strftime("%Y-%m-%d"), time=moment.strftime("%H:%M:%S"))
+        order = build_order(
+            state,
+            body,
+            test=bool(spec.get("test")),
+            mutate=False,
+            date=moment.strftime("%Y-%m-%d"),
+            time=moment.strftime("%H:%M:%S"),
+        )
         changed = moment + dt.timedelta(hours=rng.randint(0, 48)) if order["status"] != 1 else moment
-        order["status_changed_date"], order["status_changed_time"] = (changed.strftime("%Y-%m-%d"),
-                                                                      changed.strftime("%H:%M:%S"))
+        order["status_changed_date"], order["status_changed_time"] = (
+            changed.strftime("%Y-%m-%d"),
+            changed.strftime("%H:%M:%S"),
+        )
         made.append(order)
 
 
-def _credit(state: SandboxState, original: dict[str, Any], status: int, moment: dt.datetime) -> dict[str, Any]:
+def _credit(
+    state: SandboxState, original: dict[str, Any], status: int, moment: dt.datetime
+) -> dict[str, Any]:
     lines = []
     for line in original["orderlines"]:
         if line["type"] == "article":
             entry: dict[str, Any] = {"id": line["articles"][0]["id"]}
-            options = [{"list_option_id": o["list_option_id"]} for o in line["articles"][0]["options"]
-                       if o.get("list_option_id")]
+            options = [
+                {"list_option_id": o["list_option_id"]}
+                for o in line["articles"][0]["options"]
+                if o.get("list_option_id")
+            ]
             if options:
                 entry["options"] = options
             lines.append({"type": "article", "quantity": line["quantity"], "articles": [entry]})
     if not lines:
-        lines = [{"type": "custom", "quantity": 1, "description": "Retour",
-                  "unit_price": {"amount_including_tax": "1.00", "rate": "21.00"}}]
-    return build_credit_order(state, {"credited_order_number": str(original["number"]), "status": status,
-                                      "orderlines": lines, "comments": {"internal": "Retour ontvangen"}},
-                              mutate=False, date=moment.strftime("%Y-%m-%d"), time=moment.strftime("%H:%M:%S"))
+        lines = [
+            {
+                "type": "custom",
+                "quantity": 1,
+                "description": "Retour",
+                "unit_price": {"amount_including_tax": "1.00", "rate": "21.00"},
+            }
+        ]
+    return build_credit_order(
+        state,
+        {
+            "credited_order_number": str(original["number"]),
+            "status": status,
+            "orderlines": lines,
+            "comments": {"internal": "Retour ontvangen"},
+        },
+        mutate=False,
+        date=moment.strftime("%Y-%m-%d"),
+        time=moment.strftime("%H:%M:%S"),
+    )
 
 
 def seed_state(state: SandboxState, seed: int = 1, sizes: SeedSizes | None = None) -> SandboxState:

@@ -7,8 +7,8 @@ with `_` are sandbox-only (e.g. an article's VAT rate) and never leave. All acce
 from __future__ import annotations
 
 import copy
-import random
 import datetime as dt
+import random
 import threading
 import uuid as uuidlib
 from collections.abc import Callable
@@ -46,11 +46,20 @@ def public(value: Any) -> Any:
 
 def default_store(store_uuid: str = "5a1d0b0e-0000-4000-8000-00000000c0de") -> dict[str, Any]:
     return {
-        "id": store_uuid, "name": "Koppel Demowinkel", "primary_domain": "https://demo.koppel.test",
-        "description": "Sandbox-winkel voor Koppel", "open": True, "version": "Pro",
-        "administration_language": "nl_NL", "currency": "EUR", "prices_include_tax": True,
-        "default_language": "nl_NL", "active_languages": ["nl_NL", "en_GB", "de_DE"],
-        "currency_format_locale": "nl_NL", "available_business_models": "ALL", "region_code": "NL",
+        "id": store_uuid,
+        "name": "Koppel Demowinkel",
+        "primary_domain": "https://demo.koppel.test",
+        "description": "Sandbox-winkel voor Koppel",
+        "open": True,
+        "version": "Pro",
+        "administration_language": "nl_NL",
+        "currency": "EUR",
+        "prices_include_tax": True,
+        "default_language": "nl_NL",
+        "active_languages": ["nl_NL", "en_GB", "de_DE"],
+        "currency_format_locale": "nl_NL",
+        "available_business_models": "ALL",
+        "region_code": "NL",
     }
 
 
@@ -89,8 +98,9 @@ class SandboxState:
     # Sandbox-only tables the API does not expose but orders need: discount percentages per code and
     # payment costs (incl. VAT) per payment method.
     discount_codes: dict[str, str] = field(default_factory=lambda: {"KORTING10": "10", "WELKOM5": "5"})
-    payment_fees: dict[str, str] = field(default_factory=lambda: {"creditcard": "1.95", "paypal": "0.35",
-                                                                   "klarna_paylater": "0.99"})
+    payment_fees: dict[str, str] = field(
+        default_factory=lambda: {"creditcard": "1.95", "paypal": "0.35", "klarna_paylater": "0.99"}
+    )
     rate_limit: RateLimit | None = None
     auth_failure_status: int = 401
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now().replace(microsecond=0))
@@ -101,8 +111,15 @@ class SandboxState:
     # ------------------------------------------------------------------------------ ids and time
 
     def next_id(self, kind: str) -> int:
-        starts = {"article": 1001, "category": 9001, "list": 301, "option": 3001, "variant": 7001,
-                  "order": 1001, "url": 101}
+        starts = {
+            "article": 1001,
+            "category": 9001,
+            "list": 301,
+            "option": 3001,
+            "variant": 7001,
+            "order": 1001,
+            "url": 101,
+        }
         with self.lock:
             value = self._counters.get(kind, starts.get(kind, 1))
             self._counters[kind] = value + 1
@@ -193,8 +210,12 @@ class SandboxState:
             article.setdefault("id", self.next_id("article"))
             article.setdefault("uuid", self.new_uuid())
             today, now = self.now()
-            for key, value in (("created_date", today), ("created_time", now), ("updated_date", today),
-                               ("updated_time", now)):
+            for key, value in (
+                ("created_date", today),
+                ("created_time", now),
+                ("updated_date", today),
+                ("updated_time", now),
+            ):
                 article.setdefault(key, value)
             article.setdefault("name", "")
             article.setdefault("categories", [])
@@ -211,10 +232,15 @@ class SandboxState:
         with self.lock:
             return {
                 "store": public(self.store),
-                "counts": {"categories": len(self.categories), "option_lists": len(self.option_lists),
-                           "articles": len(self.articles), "orders": len(self.orders)},
+                "counts": {
+                    "categories": len(self.categories),
+                    "option_lists": len(self.option_lists),
+                    "articles": len(self.articles),
+                    "orders": len(self.orders),
+                },
                 "quirks": self.quirks.as_json(),
-                "rate_limit": None if self.rate_limit is None else {
-                    "per_second": self.rate_limit.per_second, "burst": self.rate_limit.burst},
+                "rate_limit": None
+                if self.rate_limit is None
+                else {"per_second": self.rate_limit.per_second, "burst": self.rate_limit.burst},
                 "auth_failure_status": self.auth_failure_status,
             }
