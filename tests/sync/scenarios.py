@@ -26,7 +26,7 @@ from typing import Any
 from koppel.sync.engine import EngineOptions
 
 FAST = EngineOptions(polling_interval=0.1, heartbeat_interval=0.3, executor_timeout=2.0,
-                     scheduler_interval=0.2, unit_rate_limit=100)
+                     scheduler_interval=0.2, unit_concurrency=2, unit_rate_limit=100)
 
 
 def prepare() -> None:
@@ -98,6 +98,21 @@ def idempotent_start() -> dict[str, Any]:
     again = units.start_unit(count_once, iid, "order-1")
     return {"ids": [h.get_workflow_id() for h in handles] + [again.get_workflow_id()],
             "results": results + [again.get_result()], "traces": traces()}
+
+
+def partitions() -> dict[str, Any]:
+    """Each integration has its own partition: at most `unit_concurrency` (2) of its units run at
+    once, while another integration's units run beside them."""
+    from koppel.sync import units
+    from tests.sync.workflows import busy, peaks
+
+    first, second = integration("partition-a"), integration("partition-b")
+    launch("batch")
+    handles = [units.start_unit(busy, first, f"a{i}") for i in range(4)]
+    handles += [units.start_unit(busy, second, f"b{i}") for i in range(2)]
+    for handle in handles:
+        handle.get_result()
+    return {"first": peaks[first], "second": peaks[second], "together": peaks[0]}
 
 
 def crash_worker(executor_id: str, key: str, start: str) -> dict[str, Any]:
@@ -253,7 +268,8 @@ def retention() -> dict[str, Any]:
 
 BATCH: dict[str, Callable[[], dict[str, Any]]] = {
     "units_records": units_records, "links": links, "cursors": cursors,
-    "idempotent_start": idempotent_start, "schedules": schedules, "retention": retention,
+    "idempotent_start": idempotent_start, "partitions": partitions, "schedules": schedules,
+    "retention": retention,
 }
 
 

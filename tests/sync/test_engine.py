@@ -28,6 +28,12 @@ def test_starting_the_same_unit_twice_runs_it_once(batch: dict[str, Any]) -> Non
     assert started["traces"] == ["ran:order-1"]
 
 
+def test_each_integration_is_a_partition_with_its_own_concurrency(batch: dict[str, Any]) -> None:
+    peaks = batch["partitions"]
+    assert (peaks["first"], peaks["second"]) == (2, 2)   # unit_concurrency=2 per integration
+    assert peaks["together"] > 2                          # the partitions run side by side
+
+
 def test_outcomes_count_attempts_and_respect_metadata_only(batch: dict[str, Any]) -> None:
     records = batch["units_records"]
     assert records["full"] | {"integration_id": 0} == {

@@ -4,7 +4,9 @@ process (KOPPEL_TEST_TRACE), so a test can count what really ran, across crashes
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 from koppel.sync import units
@@ -25,6 +27,22 @@ def count_once(integration_id: int, key: str) -> str:
     trace(f"ran:{key}")
     time.sleep(0.3)  # long enough for a second start to arrive while this one runs
     return f"done:{key}"
+
+
+_running: Counter[int] = Counter()
+peaks: Counter[int] = Counter()   # most units of one integration seen running at once (0: all)
+_lock = threading.Lock()
+
+
+@units.unit_of_work("test")
+def busy(integration_id: int, key: str) -> None:
+    with _lock:
+        _running[integration_id] += 1
+        peaks[integration_id] = max(peaks[integration_id], _running[integration_id])
+        peaks[0] = max(peaks[0], sum(_running.values()))
+    time.sleep(0.4)
+    with _lock:
+        _running[integration_id] -= 1
 
 
 @units.step()
