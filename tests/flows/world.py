@@ -3,6 +3,7 @@ to them over real HTTP: what the flow tests, the engine scenarios and the benchm
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -121,3 +122,29 @@ def start_world(
     )
     add_cost_articles(books)
     return World(shop_sandbox, books_sandbox, shop, books)
+
+
+def snapshot(world: World) -> dict[str, Any]:
+    """The sandboxes' data as seeded, to reset between tests without seeding again."""
+    shop = world.shop_sandbox.state
+    return {"shop": {name: copy.deepcopy(getattr(shop, name)) for name in _SHOP_FIELDS},
+            "books": copy.deepcopy(world.books_sandbox.state.tables),
+            "counters": dict(world.books_sandbox.state.counters)}
+
+
+def restore(world: World, saved: dict[str, Any]) -> None:
+    shop = world.shop_sandbox.state
+    with shop.lock:
+        for name in _SHOP_FIELDS:
+            setattr(shop, name, copy.deepcopy(saved["shop"][name]))
+    books = world.books_sandbox.state
+    with books.lock:
+        books.tables = copy.deepcopy(saved["books"])
+        books.counters = dict(saved["counters"])
+    world.shop_sandbox.faults.clear()
+    world.books_sandbox.faults.clear()
+    world.books_sandbox.calls.clear()
+    world.links = MemoryLinks()
+
+
+_SHOP_FIELDS = ("articles", "orders", "_counters")

@@ -202,11 +202,13 @@ class OrdersFlow:
                 field="credited_order_number",
                 value=order.credited_order_number,
             )
-        existing = self._in_books(order.number)
-        if existing:
-            return self._record(
-                order.number, Outcome.SKIPPED, existing[0], target_key=existing[1], payload_in=payload_in
-            )
+        link = self.links.find(ENTITY, order.number)
+        if link is not None:  # sent before: its activity says so already, and stays
+            return OrderResult(order.number, Outcome.SKIPPED.value,
+                               f"already in AccountView as {self._kind()} {link.target_key}", link.target_key)
+        found = self._found_in_books(order.number)
+        if found:
+            return self._record(order.number, Outcome.SKIPPED, found[0], target_key=found[1], payload_in=payload_in)
         # Everything is read and checked before the first write: a parked order leaves nothing behind.
         order_totals.check_lines(order)
         plan = self.customers.plan(order)
@@ -233,10 +235,8 @@ class OrdersFlow:
             return f"status {order.status} is not one of the statuses to send ({self.settings.statuses})"
         return ""
 
-    def _in_books(self, number: str) -> tuple[str, str] | None:
-        link = self.links.find(ENTITY, number)
-        if link is not None:
-            return f"already in AccountView as {self._kind()} {link.target_key}", link.target_key
+    def _found_in_books(self, number: str) -> tuple[str, str] | None:
+        """An order written before we could link it (a lost answer, a crash): link it now."""
         found = (
             self.books.find_sales_order(number)
             if self.settings.write_as == "sales_order"
