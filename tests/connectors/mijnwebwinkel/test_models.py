@@ -95,6 +95,7 @@ def test_official_example_order_decodes_with_exact_money() -> None:
     assert line.amount_excl == Decimal("8.181818") and line.amount_incl == Decimal("9.90")
     assert line.unit_price_excl == Decimal("4.090909") and line.vat_rate == Decimal(21)
     assert line.article_id == 2 and line.sku is None
+    assert line.has_action_price and line.unit_price_incl == Decimal("4.95")
     payment = order.orderlines[1]
     assert payment.vat_rate is None and payment.amount_incl == Decimal("1.00")
     assert order.payment_cost == Decimal("1.00") and order.payment_method == "advance"

@@ -91,6 +91,13 @@ def test_redact_url(url: str) -> None:
     assert TOKEN not in redacted and PARTNER_TOKEN not in redacted and "token=***" in redacted
 
 
+def test_client_redacts_payloads_for_the_activity_log() -> None:
+    with MijnWebwinkelClient("https://api.myonlinestore.com", TOKEN, PARTNER_TOKEN) as client:
+        payload = client.redact({"request": f"GET /v1/orders?token={TOKEN}", "note": f"pt {PARTNER_TOKEN}"})
+    assert payload == {"request": "GET /v1/orders?token=***", "note": "pt ***"}
+    assert TOKEN not in repr(client)
+
+
 def test_redactor_scrubs_literal_tokens_and_payloads() -> None:
     redactor = Redactor([TOKEN, PARTNER_TOKEN])
     assert redactor.text(f"failed for {TOKEN}") == "failed for ***"

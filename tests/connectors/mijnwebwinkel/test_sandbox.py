@@ -288,3 +288,22 @@ def test_credit_order_links_both_ways(sandbox: MijnWebwinkelSandbox, http: httpx
         ).status_code
         == 422
     )
+
+
+def test_store_with_prices_excluding_vat() -> None:
+    with MijnWebwinkelSandbox(seed=4, sizes=SeedSizes(3, 10, 15), prices_include_tax=False) as box:
+        with make_client(box.info) as client:
+            assert client.store().prices_include_tax is False
+            orders = list(client.iter_orders(include_test=True))
+            articles = {a.id: a for a in client.iter_articles()}
+        for order in orders:
+            assert order.taxed == "exclude"
+            assert sum((line.amount_incl for line in order.orderlines), order.total * 0) == order.total
+            for line in order.lines_of("article"):
+                article = articles[line.article_id or 0]
+                if order.tax_strategy == "" and not line.articles[0].options:
+                    assert abs(line.amount_excl) == article.price.default * line.quantity  # type: ignore[operator]
+        reseeded = httpx.post(
+            f"{box.info.admin_url}/seed", json={"seed": 4, "articles": 5, "orders": 5}
+        ).json()
+        assert reseeded["store"]["prices_include_tax"] is False

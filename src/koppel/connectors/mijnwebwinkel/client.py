@@ -135,6 +135,10 @@ class MijnWebwinkelClient:
     def __repr__(self) -> str:
         return f"MijnWebwinkelClient({self.base_url!r}, api_version={self.api_version!r}, token=***)"
 
+    def redact(self, value: Any) -> Any:
+        """`value` (text or JSON-like data, e.g. an activity payload) without this connection's tokens."""
+        return self._redactor.data(value)
+
     def close(self) -> None:
         self._http.close()
 
@@ -332,6 +336,10 @@ class MijnWebwinkelClient:
         `changed_since`/`changed_until` filter on the status-change moment (the API has no other change
         date for orders); `created_*` on the order date. The API filters one status at a time, so each of
         `statuses` is a separate pass, in the given order.
+
+        Paging is by offset: if you change what you filter on (e.g. PATCH the status of orders listed by
+        status) while iterating, later pages shift and orders are skipped. Collect the numbers first, or
+        re-read from the start; an order may also show up twice when it changes status between passes.
         """
         for status in list(statuses) if statuses is not None else [None]:
             params = self._order_filters(

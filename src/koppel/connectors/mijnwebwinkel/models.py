@@ -409,6 +409,20 @@ class OrderLine(ApiModel):
         base = article.price.amount or Decimal(0)
         return base + sum((o.price.amount or Decimal(0) for o in article.options), Decimal(0))
 
+    @property
+    def unit_price_incl(self) -> Decimal:
+        """Line total incl. VAT divided by quantity, unrounded; the line total is what the shop charged."""
+        return self.amount_incl / self.quantity if self.quantity else self.amount_incl
+
+    @property
+    def has_action_price(self) -> bool:
+        """Sold at a sale price: an option without a list option id and with a negative amount."""
+        return any(
+            o.list_option_id is None and (o.price.amount or Decimal(0)) < 0
+            for a in self.articles
+            for o in a.options
+        )
+
 
 class TaxAmount(ApiModel):
     rate: Money

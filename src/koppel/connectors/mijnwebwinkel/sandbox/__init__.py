@@ -42,12 +42,14 @@ class MijnWebwinkelSandbox:
         token: str | None = None,
         partner_token: str | None = None,
         fault_seed: int = 0,
+        prices_include_tax: bool = True,
     ) -> None:
         self.state = SandboxState(
             store_token=token or f"st_{secrets.token_urlsafe(18)}",
             partner_token=partner_token or f"pt_{secrets.token_urlsafe(18)}",
             quirks=quirks or Quirks(),
         )
+        self.state.store["prices_include_tax"] = prices_include_tax
         self.faults = Faults(seed=fault_seed)
         self.admin = MijnWebwinkelAdmin(self.state, self.faults)
         if sizes is not None:

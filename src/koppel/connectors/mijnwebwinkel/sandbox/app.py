@@ -533,8 +533,9 @@ class MijnWebwinkelAdmin:
         self.faults = faults
 
     def reseed(self, seed: int = 1, sizes: SeedSizes | None = None) -> None:
-        """Replace all data with the seeded shop (tokens, quirks, rate limit and faults stay)."""
+        """Replace all data with the seeded shop (tokens, store settings, quirks, rate limit, faults stay)."""
         fresh = SandboxState(store_token=self.state.store_token, partner_token=self.state.partner_token)
+        fresh.store = dict(self.state.store)
         seed_state(fresh, seed, sizes)
         with self.state.lock:
             for name in (
@@ -573,6 +574,8 @@ async def admin_state(request: Request, admin: MijnWebwinkelAdmin) -> Any:
 async def admin_seed(request: Request, admin: MijnWebwinkelAdmin) -> Any:
     body = json.loads(await request.body() or b"{}")
     sizes = SeedSizes(**{k: int(body[k]) for k in ("categories", "articles", "orders") if k in body})
+    if "prices_include_tax" in body:
+        admin.state.store["prices_include_tax"] = bool(body["prices_include_tax"])
     admin.reseed(int(body.get("seed", 1)), sizes)
     return admin.state.summary()
 
