@@ -166,3 +166,11 @@ def test_lost_answer_without_the_write_committed_is_retryable(
         client.create_sales_order(_order("5001", item))
     assert sandbox.sales_orders_for("5001") == 0
     assert client.create_sales_order(_order("5001", item)).external_ref == "5001"
+
+
+def test_wrong_base_url_is_a_broken_connection(sandbox: AccountViewSandbox) -> None:
+    options = fast_options(sandbox, api_prefix="/api/v2")
+    client = sandbox.client(options=options)
+    client.token_store.save(sandbox.authorised_client().token_store.load())  # type: ignore[arg-type]
+    with pytest.raises(BrokenConnection):
+        client.companies()

@@ -3,6 +3,8 @@ checks), the deterministic seed, the admin surface under /_sandbox/ and the Pyth
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -158,3 +160,12 @@ def test_admin_surface(sandbox: AccountViewSandbox) -> None:
 def test_companies_path_variants(client: AccountViewClient, sandbox: AccountViewSandbox, path: str) -> None:
     headers = _headers(client, sandbox)
     assert httpx.get(sandbox.url + path, headers=headers).json()[0]["Code"] == "DEMO"
+
+
+def test_state_survives_save_and_load(sandbox: AccountViewSandbox, tmp_path: Path) -> None:
+    sandbox.save(tmp_path / "av.json")
+    before = sandbox.counts()
+    sandbox.reset()
+    sandbox.load(tmp_path / "av.json")
+    assert sandbox.counts() == before
+    assert sandbox.rows("CONTACT", SUB_NR="10001")

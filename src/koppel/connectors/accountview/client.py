@@ -305,6 +305,12 @@ class AccountViewClient:
                 status=status,
                 field=field_in_message(self.dictionary, message),
             )
+        if status == 404:
+            raise BrokenConnection(
+                f"AccountView has no {response.request.url.path}: check the base URL",
+                system=SYSTEM,
+                status=404,
+            )
         if status >= 400:
             raise NeedsAttention(f"AccountView answered {status}", system=SYSTEM, status=status)
         return body

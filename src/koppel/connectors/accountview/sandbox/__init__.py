@@ -12,9 +12,12 @@ See README.md beside this file for the admin surface, quirk modes and fault inje
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -140,6 +143,17 @@ class AccountViewSandbox:
         self.calls.clear()
         if tokens:
             self.auth.reset()
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write all rows to a JSON file (tokens are not saved)."""
+        tables, counters = self.state.snapshot()
+        data = {"tables": tables, "counters": [[t, f, n] for (t, f), n in counters.items()]}
+        Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+    def load(self, path: str | os.PathLike[str]) -> None:
+        """Replace all rows with those of a file written by `save`."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        self.state.restore((data["tables"], {(t, f): n for t, f, n in data["counters"]}))
 
     def counts(self) -> dict[str, int]:
         return {table: len(rows) for table, rows in self.state.tables.items()}

@@ -276,7 +276,7 @@ def _consent_page(params: dict[str, str]) -> str:
         f"<!doctype html><html lang='nl'><head><meta charset='utf-8'><title>AccountView.net sandbox"
         f"</title></head><body><h1>Toegang verlenen</h1><p>De applicatie "
         f"<b>{html.escape(params.get('client_id', ''))}</b> vraagt toegang tot:</p><ul>{scopes}</ul>"
-        f"<form method='post' action='/ams/authorize.aspx'>{hidden}"
+        f"<form method='post' action='authorize.aspx'>{hidden}"
         f"<button name='decision' value='approve'>Toestaan</button> "
         f"<button name='decision' value='deny'>Weigeren</button></form></body></html>"
     )
