@@ -25,6 +25,7 @@ from typing import Any
 
 from koppel.sync.engine import EngineOptions
 
+POLL = 0.05  # seconds between looks at a workflow's result (DBOS waits 1 s by default)
 FAST = EngineOptions(polling_interval=0.1, heartbeat_interval=0.3, executor_timeout=2.0,
                      scheduler_interval=0.2, unit_concurrency=2, unit_rate_limit=100)
 
@@ -94,10 +95,14 @@ def idempotent_start() -> dict[str, Any]:
     iid = integration("idempotent")
     launch("batch")
     handles = in_threads(2, lambda _: units.start_unit(count_once, iid, "order-1"))
-    results = [handle.get_result() for handle in handles]
+    results = [handle.get_result(polling_interval_sec=POLL) for handle in handles]
     again = units.start_unit(count_once, iid, "order-1")
+    results.append(again.get_result(polling_interval_sec=POLL))
+    ran_once = traces()
+    retried = units.restart_unit(count_once, iid, "order-1")  # a person's retry does run it again
+    retried_result = retried.get_result(polling_interval_sec=POLL)
     return {"ids": [h.get_workflow_id() for h in handles] + [again.get_workflow_id()],
-            "results": results + [again.get_result()], "traces": traces()}
+            "results": results, "traces": ran_once, "retried": [retried_result, traces()]}
 
 
 def partitions() -> dict[str, Any]:
@@ -111,7 +116,7 @@ def partitions() -> dict[str, Any]:
     handles = [units.start_unit(busy, first, f"a{i}") for i in range(4)]
     handles += [units.start_unit(busy, second, f"b{i}") for i in range(2)]
     for handle in handles:
-        handle.get_result()
+        handle.get_result(polling_interval_sec=POLL)
     return {"first": peaks[first], "second": peaks[second], "together": peaks[0]}
 
 
@@ -133,7 +138,8 @@ def crash_worker(executor_id: str, key: str, start: str) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{workflow_id} did not finish: {status}")
         time.sleep(0.1)
-    return {"result": DBOS.retrieve_workflow(workflow_id).get_result(), "executor": status.executor_id}
+    result = DBOS.retrieve_workflow(workflow_id).get_result(polling_interval_sec=POLL)
+    return {"result": result, "executor": status.executor_id}
 
 
 def units_records() -> dict[str, Any]:
@@ -149,11 +155,12 @@ def units_records() -> dict[str, Any]:
                            payload_out={"ORD_NR": 1})
     activity = {row["integration_id"]: row for row in Activity.objects.values(
         "integration_id", "outcome", "reason", "attempts", "payload_in", "payload_out")}
+    outcomes = [units.read_outcome(full, "order", "1"), units.read_outcome(full, "order", "2")]
     run_ok, run_parked = units.start_run(full, "orders"), units.start_run(full, "orders")
     statuses = [units.finish_run(run_ok, {"sent": 2, "skipped": 1}),
                 units.finish_run(run_parked, {"sent": 1, "needs_attention": 1}),
                 units.finish_run(units.start_run(full, "orders"), {}, error="connection broken")]
-    return {"full": activity[full], "bare": activity[bare], "statuses": statuses,
+    return {"full": activity[full], "bare": activity[bare], "statuses": statuses, "outcomes": outcomes,
             "runs": Run.objects.filter(finished_at__isnull=False).count()}
 
 
@@ -208,12 +215,12 @@ def schedules() -> dict[str, Any]:
     def tick(at: datetime) -> list[str]:
         started = scheduler.tick(at)
         for workflow_id in started:
-            DBOS.retrieve_workflow(workflow_id).get_result()
+            DBOS.retrieve_workflow(workflow_id).get_result(polling_interval_sec=POLL)
         return started
 
     log: dict[str, Any] = {"first": in_threads(2, lambda _: scheduler.tick(t0))}
     for workflow_id in {w for started in log["first"] for w in started}:
-        DBOS.retrieve_workflow(workflow_id).get_result()
+        DBOS.retrieve_workflow(workflow_id).get_result(polling_interval_sec=POLL)
     log["same_slot"] = tick(t0 + timedelta(seconds=10))
     Schedule.objects.filter(pk=schedule.pk).update(interval_seconds=5)
     log["faster"] = tick(t0 + timedelta(seconds=11))
@@ -248,7 +255,7 @@ def retention() -> dict[str, Any]:
             units.finish_run(run, {"sent": 1})
             Run.objects.filter(pk=run).update(finished_at=now - timedelta(days=age))
     launch("batch")
-    units.start_unit(count_once, short, "kept").get_result()
+    units.start_unit(count_once, short, "kept").get_result(polling_interval_sec=POLL)
     purged_now = keeper.purge(now)
     kept = {iid: sorted(Activity.objects.filter(integration_id=iid).values_list("key", flat=True))
             for iid in (short, long)}
@@ -257,7 +264,7 @@ def retention() -> dict[str, Any]:
     workflows_now = len(DBOS.list_workflows(workflow_id_prefix=mine))
     purged_later = keeper.purge(now + timedelta(days=31))
     workflows_later = len(DBOS.list_workflows(workflow_id_prefix=mine))
-    units.start_unit(count_once, short, "late").get_result()
+    units.start_unit(count_once, short, "late").get_result(polling_interval_sec=POLL)
     engine.shutdown()  # `koppel purge` runs without an engine: it purges through a DBOS client
     purged_offline = keeper.purge(now + timedelta(days=31))
     return {"purged_now": vars(purged_now), "kept_short": kept[short], "kept_long": kept[long],

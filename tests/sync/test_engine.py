@@ -26,6 +26,7 @@ def test_starting_the_same_unit_twice_runs_it_once(batch: dict[str, Any]) -> Non
     assert started["ids"][0].startswith("test:") and started["ids"][0].endswith(":order-1")
     assert started["results"] == ["done:order-1"] * 3
     assert started["traces"] == ["ran:order-1"]
+    assert started["retried"] == ["done:order-1", ["ran:order-1", "ran:order-1"]]
 
 
 def test_each_integration_is_a_partition_with_its_own_concurrency(batch: dict[str, Any]) -> None:
@@ -43,6 +44,7 @@ def test_outcomes_count_attempts_and_respect_metadata_only(batch: dict[str, Any]
     assert records["bare"]["reason"] == "article X unknown" and records["bare"]["attempts"] == 2
     assert records["statuses"] == ["succeeded", "partial", "failed"]
     assert records["runs"] == 3
+    assert records["outcomes"] == ["needs_attention", None]
 
 
 def test_one_link_wins_when_many_write_at_once(batch: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from koppel.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 
 APP_NAME = "koppel"
+FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]  # DBOS workflow statuses
 RUN_QUEUE = "koppel-runs"     # flow runs, partitioned per (integration, flow): one run at a time each
 UNIT_QUEUE = "koppel-units"   # units of work, partitioned per integration
 

@@ -18,7 +18,6 @@ from django.utils import timezone
 from koppel.settings import get_settings
 from koppel.sync import engine
 
-FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]
 _BATCH = 500
 
 
@@ -58,7 +57,7 @@ def purge_workflows(finished_before: datetime) -> int:
     """Delete finished workflows, their steps and their stored values, that finished before then."""
     if engine.is_running():
         return _delete_batches(lambda: DBOS.list_workflows(
-            status=FINISHED, completed_before=finished_before.isoformat(), limit=_BATCH,
+            status=engine.FINISHED, completed_before=finished_before.isoformat(), limit=_BATCH,
             load_input=False, load_output=False), DBOS.delete_workflows)
     settings = get_settings()
     url = engine.system_database_url(settings)
@@ -68,7 +67,7 @@ def purge_workflows(finished_before: datetime) -> int:
                         application_name=engine.APP_NAME)
     try:
         return _delete_batches(lambda: client.list_workflows(
-            status=FINISHED, completed_before=finished_before.isoformat(), limit=_BATCH,
+            status=engine.FINISHED, completed_before=finished_before.isoformat(), limit=_BATCH,
             load_input=False, load_output=False), client.delete_workflows)
     finally:
         client.destroy()

@@ -22,7 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from koppel.errors import KoppelError, Outcome, RetryableError
-from koppel.sync.engine import RUN_QUEUE, UNIT_QUEUE
+from koppel.sync.engine import FINISHED, RUN_QUEUE, UNIT_QUEUE
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -65,11 +65,12 @@ def step(*, retries: int = 0, interval_seconds: float = 1.0, backoff_rate: float
     """Declare a step: its result is checkpointed, so a resumed workflow does not run it again.
 
     A step may run more than once if its process dies mid-way: steps that write remotely look for
-    their own earlier success first. `retries` retries `RetryableError` only, with backoff.
+    their own earlier success first. `retries` retries `RetryableError` only, with backoff; other
+    errors (needs attention, broken connection) are not retried.
     """
     def declare(fn: Callable[P, R]) -> Callable[P, R]:
         return DBOS.step(name=name or f"{fn.__module__}.{fn.__qualname__}", retries_allowed=retries > 0,
-                         max_attempts=max(retries, 1), interval_seconds=interval_seconds,
+                         max_attempts=retries + 1, interval_seconds=interval_seconds,
                          backoff_rate=backoff_rate,
                          should_retry=lambda error: isinstance(error, RetryableError))(fn)
     return declare
@@ -96,12 +97,29 @@ def start_unit(unit: Unit[P, R], integration_id: int, key: str,
     Works from a workflow (the start is recorded: a resumed run does not start it twice) and from
     plain code.
     """
+    with SetWorkflowID(_unit_id_of(unit, integration_id, key)), \
+            SetEnqueueOptions(queue_partition_key=str(integration_id)):
+        return DBOS.enqueue_workflow(UNIT_QUEUE, unit, integration_id, key, *args, **kwargs)
+
+
+def _unit_id_of(unit: Callable[..., Any], integration_id: int, key: str) -> str:
     flow = _unit_flows.get(unit)
     if flow is None:
         raise ValueError(f"{getattr(unit, '__name__', unit)!r} is not declared with @unit_of_work")
-    with SetWorkflowID(unit_id(flow, integration_id, key)), \
-            SetEnqueueOptions(queue_partition_key=str(integration_id)):
-        return DBOS.enqueue_workflow(UNIT_QUEUE, unit, integration_id, key, *args, **kwargs)
+    return unit_id(flow, integration_id, key)
+
+
+def restart_unit(unit: Unit[P, R], integration_id: int, key: str,
+                 *args: P.args, **kwargs: P.kwargs) -> WorkflowHandle[R]:
+    """Run a unit of work again although it ran before: a person's retry, or a record whose last
+    outcome was retry. A unit still queued or running is left alone and returned."""
+    workflow_id = _unit_id_of(unit, integration_id, key)
+    status = DBOS.get_workflow_status(workflow_id)
+    if status is not None and status.status not in FINISHED:
+        return DBOS.retrieve_workflow(workflow_id)
+    if status is not None:
+        DBOS.delete_workflow(workflow_id)
+    return start_unit(unit, integration_id, key, *args, **kwargs)
 
 
 def start_flow_run(flow: str, integration_id: int, *, full: bool = False,
@@ -195,6 +213,15 @@ def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome 
             except IntegrityError:  # recorded concurrently: count this try on that row
                 Activity.objects.filter(**where).update(attempts=F("attempts") + 1, **fields)
         return int(Activity.objects.filter(**where).values_list("attempts", flat=True).get())
+
+
+@_database_step
+def read_outcome(integration_id: int, entity: str, key: str) -> str | None:
+    """The latest outcome recorded for a record, or None if it was never tried."""
+    from koppel.sync.models import Activity
+
+    return Activity.objects.filter(integration_id=integration_id, entity=entity, key=key).values_list(
+        "outcome", flat=True).first()
 
 
 def record_error(integration_id: int, entity: str, key: str, error: KoppelError, *,
