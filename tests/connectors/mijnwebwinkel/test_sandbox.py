@@ -307,3 +307,16 @@ def test_store_with_prices_excluding_vat() -> None:
             f"{box.info.admin_url}/seed", json={"seed": 4, "articles": 5, "orders": 5}
         ).json()
         assert reseeded["store"]["prices_include_tax"] is False
+
+
+def test_compose_order_from_python(sandbox: MijnWebwinkelSandbox) -> None:
+    article = next(a for a in sandbox.state.articles.values() if not a["lists"])
+    stock = article["stock"]
+    body = {
+        "debtor": {"email": "c@example.nl", "address": {"invoice": {"name": "C", "zipcode": "1000AA"}}},
+        "orderlines": [{"type": "article", "quantity": 1, "articles": [{"id": article["id"]}]}],
+    }
+    order = sandbox.compose_order(body)
+    assert isinstance(order["number"], int) and order["price"]["total"] != "0.00"
+    assert sandbox.compose_order(body, test=True)["number"].startswith("T-")
+    assert article["stock"] == stock

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from koppel.connectors.mijnwebwinkel.sandbox.app import ADMIN, MijnWebwinkelAdmin, create_app
+from koppel.connectors.mijnwebwinkel.sandbox.orders import build_order
 from koppel.connectors.mijnwebwinkel.sandbox.quirks import Quirks
 from koppel.connectors.mijnwebwinkel.sandbox.seed import SeedSizes, seed_state
 from koppel.connectors.mijnwebwinkel.sandbox.state import RateLimit, SandboxState
@@ -90,6 +91,11 @@ class MijnWebwinkelSandbox:
     def add_order(self, order: dict[str, Any]) -> dict[str, Any]:
         """Insert an order as given (wire shape: no e-mail, an unknown SKU…); returns the stored dict."""
         return self.state.put_order(order)
+
+    def compose_order(self, body: dict[str, Any], *, test: bool = False) -> dict[str, Any]:
+        """Build an order from an `OrderPostable` body with computed prices, like POST /orders, but without
+        touching stock; `test=True` gives it a "T-" number."""
+        return build_order(self.state, body, test=test, override_stock=True, mutate=False)
 
     def add_article(self, article: dict[str, Any]) -> dict[str, Any]:
         return self.state.put_article(article)
