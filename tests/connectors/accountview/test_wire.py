@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from koppel.connectors.accountview.fields import data_dictionary
 from koppel.connectors.accountview.records import postcode
+from koppel.connectors.accountview.sandbox.query import ReadRequest
+from koppel.connectors.accountview.sandbox.quirks import Quirks
+from koppel.connectors.accountview.sandbox.seed import seed
+from koppel.connectors.accountview.sandbox.state import Sandbox
 from koppel.connectors.accountview.wire import Filter, filter_literal, nest_details, table_rows, write_body
 
 
@@ -82,3 +87,30 @@ def test_tolerant_decoding() -> None:
 def test_dutch_postcodes_are_normalised(raw: str) -> None:
     normalised = postcode(raw, "NL")
     assert len(normalised) == 7 and normalised[4] == " " and normalised[5:].isupper()
+
+
+@settings(max_examples=40, deadline=None)
+@given(page_size=st.integers(min_value=1, max_value=40), style=st.sampled_from(["page_number", "last_key"]))
+def test_sandbox_paging_returns_every_row_exactly_once(page_size: int, style: str) -> None:
+    sandbox = _seeded()
+    seen: list[str] = []
+    page, last_key = 1, None
+    while True:
+        params = {"BusinessObject": "AR1", "PageSize": str(page_size)}
+        if style == "page_number":
+            params["PageNumber"] = str(page)
+        elif last_key is not None:
+            params["lastKey"] = last_key
+        rows = ReadRequest(sandbox, params).select(Quirks())
+        seen += [r["SUB_NR"] for r in rows]
+        if len(rows) < page_size:
+            break
+        page, last_key = page + 1, rows[-1]["SUB_NR"]
+    assert seen == sorted(r["SUB_NR"] for r in sandbox.rows("CONTACT"))
+
+
+@cache
+def _seeded() -> Sandbox:
+    sandbox = Sandbox()
+    seed(sandbox, seed=5, size=30)
+    return sandbox
