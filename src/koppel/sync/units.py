@@ -27,7 +27,7 @@ from koppel.sync.engine import FINISHED, RUN_QUEUE, UNIT_QUEUE
 P = ParamSpec("P")
 R = TypeVar("R")
 Unit = Callable[Concatenate[int, str, P], R]      # (integration_id, key, …ids) → result
-FlowRun = Callable[[int, bool], dict[str, int]]   # (integration_id, full) → counts per outcome
+FlowRun = Callable[[int, bool], dict[str, Any]]   # (integration_id, full) → counts per outcome, …
 
 
 # ---- declaring and starting work -------------------------------------------------------------
@@ -49,7 +49,8 @@ def unit_of_work(flow: str, name: str | None = None) -> Callable[[Unit[P, R]], U
 
 
 def flow_run(flow: str) -> Callable[[FlowRun], FlowRun]:
-    """Declare the workflow that runs `flow` once for an integration: (integration_id, full) → counts.
+    """Declare the workflow that runs `flow` once for an integration: (integration_id, full) → a
+    JSON summary (counts per outcome, and whatever else the flow reports).
 
     The scheduler and `koppel sync` start it by flow name; the function opens and closes its Run.
     """
@@ -123,7 +124,7 @@ def restart_unit(unit: Unit[P, R], integration_id: int, key: str,
 
 
 def start_flow_run(flow: str, integration_id: int, *, full: bool = False,
-                   workflow_id: str | None = None) -> WorkflowHandle[dict[str, int]]:
+                   workflow_id: str | None = None) -> WorkflowHandle[dict[str, Any]]:
     """Queue a run of `flow` for an integration; one run per (integration, flow) runs at a time.
 
     `workflow_id` must start with `run_id_prefix(flow, integration_id)`; the scheduler gives one per
