@@ -517,6 +517,7 @@ def build_credit_order(
                 "status_changed_date": date or today,
                 "status_changed_time": time or now,
                 "archived": bool(body.get("archived", False)),
+                "discountcode": "",
                 "credited_order_number": _as_int(original["number"]),
                 "credit_order_numbers": [],
                 "orderlines": credit_lines,
