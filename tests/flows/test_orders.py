@@ -13,8 +13,11 @@ from tests.flows.world import PAID, World
 
 
 def eligible(world: World, statuses: list[int] = PAID) -> list[dict[str, Any]]:
-    return [o for o in world.shop_sandbox.state.orders.values()
-            if o["status"] in statuses and not str(o["number"]).startswith("T")]
+    return [
+        o
+        for o in world.shop_sandbox.state.orders.values()
+        if o["status"] in statuses and not str(o["number"]).startswith("T")
+    ]
 
 
 def outcomes(results: list[OrderResult]) -> dict[str, str]:
@@ -31,7 +34,7 @@ def test_paid_orders_become_sales_orders_once(world: World) -> None:
     lines = world.books_sandbox.rows("SO_LINE", ORD_NR=header["ORD_NR"])
     shop_lines = orders[0]["orderlines"]
     skus = [line["articles"][0]["sku"] for line in shop_lines if line["type"] == "article"]
-    assert [row["ART_CODE"] for row in lines][:len(skus)] == skus
+    assert [row["ART_CODE"] for row in lines][: len(skus)] == skus
     kinds = Counter(line["type"] for line in shop_lines)
     assert sum(row["ART_CODE"] == "VERZEND" for row in lines) == kinds["shipping"]
     assert header["PAY_TYPE"] and header["DISC_CODE"] == "14"
@@ -113,14 +116,18 @@ def test_default_debtor_as_fallback_and_forced(world: World) -> None:
 
     world.links = type(world.links)()
     before = world.books_sandbox.count("CONTACT")
-    forced = sync_in_process(world.flow(default_debtor=default, force_default_debtor=True, write_as="invoice"))
+    forced = sync_in_process(
+        world.flow(default_debtor=default, force_default_debtor=True, write_as="invoice")
+    )
     assert {r.outcome for r in forced} == {"sent"}
     assert {row["SUB_NR"] for row in world.books_sandbox.rows("DJ_PAGE")} == {default}
     assert world.books_sandbox.count("CONTACT") == before
 
     world.shop_sandbox.add_order(dict(order, number=9103))
-    missing = {r.number: r for r in sync_in_process(world.flow(default_debtor="NOPE", force_default_debtor=True),
-                                                    full=True)}
+    missing = {
+        r.number: r
+        for r in sync_in_process(world.flow(default_debtor="NOPE", force_default_debtor=True), full=True)
+    }
     assert missing["9103"].outcome == "needs_attention"
     assert "default debtor NOPE" in missing["9103"].reason
 
@@ -143,8 +150,11 @@ def test_only_the_chosen_statuses_are_sent(world: World) -> None:
 
 
 def test_test_orders_are_left_out_unless_asked_for(world: World) -> None:
-    tests = [o for o in world.shop_sandbox.state.orders.values()
-             if str(o["number"]).startswith("T") and o["status"] in PAID]
+    tests = [
+        o
+        for o in world.shop_sandbox.state.orders.values()
+        if str(o["number"]).startswith("T") and o["status"] in PAID
+    ]
     assert tests
     assert not any(r.number.startswith("T") for r in sync_in_process(world.flow()))
     results = outcomes(sync_in_process(world.flow(include_test_orders=True), full=True))
@@ -154,9 +164,14 @@ def test_test_orders_are_left_out_unless_asked_for(world: World) -> None:
 def test_orders_already_in_accountview_are_linked_and_skipped(world: World) -> None:
     order = eligible(world)[0]
     debtor = world.books_sandbox.rows("CONTACT")[0]["SUB_NR"]
-    made = world.books.create_sales_order(SalesOrderIn(
-        external_ref=str(order["number"]), debtor_number=debtor, order_date="2026-01-05T10:00:00",
-        lines=[SalesOrderLineIn(article_code="VERZEND", quantity=Decimal(1))]))
+    made = world.books.create_sales_order(
+        SalesOrderIn(
+            external_ref=str(order["number"]),
+            debtor_number=debtor,
+            order_date="2026-01-05T10:00:00",
+            lines=[SalesOrderLineIn(article_code="VERZEND", quantity=Decimal(1))],
+        )
+    )
     results = {r.number: r for r in sync_in_process(world.flow())}
     assert results[str(order["number"])].outcome == "skipped"
     assert made.number in results[str(order["number"])].reason

@@ -39,6 +39,8 @@ SETTINGS: dict[str, Any] = {
         }
     },
     "payment_terms": {"default": "14"},
+    "rounding_article": "AFRONDING",
+    "total_tolerance": "0.05",
     "revenue_accounts": {
         "article": "8000",
         "custom": "8000",
@@ -127,9 +129,11 @@ def start_world(
 def snapshot(world: World) -> dict[str, Any]:
     """The sandboxes' data as seeded, to reset between tests without seeding again."""
     shop = world.shop_sandbox.state
-    return {"shop": {name: copy.deepcopy(getattr(shop, name)) for name in _SHOP_FIELDS},
-            "books": copy.deepcopy(world.books_sandbox.state.tables),
-            "counters": dict(world.books_sandbox.state.counters)}
+    return {
+        "shop": {name: copy.deepcopy(getattr(shop, name)) for name in _SHOP_FIELDS},
+        "books": copy.deepcopy(world.books_sandbox.state.tables),
+        "counters": dict(world.books_sandbox.state.counters),
+    }
 
 
 def restore(world: World, saved: dict[str, Any]) -> None:

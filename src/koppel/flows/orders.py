@@ -204,11 +204,17 @@ class OrdersFlow:
             )
         link = self.links.find(ENTITY, order.number)
         if link is not None:  # sent before: its activity says so already, and stays
-            return OrderResult(order.number, Outcome.SKIPPED.value,
-                               f"already in AccountView as {self._kind()} {link.target_key}", link.target_key)
+            return OrderResult(
+                order.number,
+                Outcome.SKIPPED.value,
+                f"already in AccountView as {self._kind()} {link.target_key}",
+                link.target_key,
+            )
         found = self._found_in_books(order.number)
         if found:
-            return self._record(order.number, Outcome.SKIPPED, found[0], target_key=found[1], payload_in=payload_in)
+            return self._record(
+                order.number, Outcome.SKIPPED, found[0], target_key=found[1], payload_in=payload_in
+            )
         # Everything is read and checked before the first write: a parked order leaves nothing behind.
         order_totals.check_lines(order)
         plan = self.customers.plan(order)

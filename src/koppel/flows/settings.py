@@ -47,17 +47,22 @@ class OrdersSettings(StrictModel):
     rounding_article: str | None = Field(None, description="article for a rounding line; none: park instead")
     total_tolerance: Decimal = Field(Decimal("0.01"), ge=0)
     truncate_long_fields: bool = Field(
-        False, description="cut over-long values with a warning instead of parking")
+        False, description="cut over-long values with a warning instead of parking"
+    )
     vat_codes: dict[str, str] = Field(
-        default_factory=dict, description="VAT rate (e.g. '21') or 'reverse_charge'/'export' → AV VAT code")
+        default_factory=dict, description="VAT rate (e.g. '21') or 'reverse_charge'/'export' → AV VAT code"
+    )
     payment_methods: ValueMapping = Field(default_factory=lambda: ValueMapping.model_validate({}))
     payment_terms: ValueMapping = Field(default_factory=lambda: ValueMapping.model_validate({}))
     overlap_minutes: int = Field(10, ge=0, description="re-read window behind the cursor")
-    invoice_journal: str | None = Field(None, description="write_as=invoice: AV sales journal code; "
-                                        "none: the journal named Verkoopboek")
+    invoice_journal: str | None = Field(
+        None, description="write_as=invoice: AV sales journal code; none: the journal named Verkoopboek"
+    )
     revenue_accounts: dict[str, str] = Field(
-        default_factory=dict, description="write_as=invoice: AV revenue ledger account per line type "
-        "(article, custom, shipping, payment, discount, rounding)")
+        default_factory=dict,
+        description="write_as=invoice: AV revenue ledger account per line type "
+        "(article, custom, shipping, payment, discount, rounding)",
+    )
 
     @field_validator("statuses")
     @classmethod
@@ -71,7 +76,8 @@ class ProductsSettings(StrictModel):
     enabled: bool = False
     interval_seconds: int = Field(300, ge=10)
     update_product_info: bool = Field(
-        False, description="on update, overwrite texts the shop may have enriched")
+        False, description="on update, overwrite texts the shop may have enriched"
+    )
     match_on: Literal["sku", "ean"] = "sku"
 
 
