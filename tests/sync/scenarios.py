@@ -58,7 +58,7 @@ def launch(executor_id: str) -> None:
     from koppel.sync import engine
 
     if not engine.is_running():
-        engine.launch(executor_id=executor_id, options=FAST)
+        engine.launch(executor_id=executor_id, options=FAST, packages=["tests.sync.workflows"])
 
 
 def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:

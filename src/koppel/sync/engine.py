@@ -8,9 +8,13 @@ PostgreSQL when configured, serialised as JSON.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import pkgutil
+import signal
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dbos import DBOS, DBOSConfig, DBOSPortableJSONSerializer
@@ -22,6 +26,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "koppel"
 FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]  # DBOS workflow statuses
+FLOW_PACKAGES = ("koppel.flows",)  # imported at launch: their workflows must be declared to recover
 RUN_QUEUE = "koppel-runs"     # flow runs, partitioned per (integration, flow): one run at a time each
 UNIT_QUEUE = "koppel-units"   # units of work, partitioned per integration
 
@@ -104,14 +109,24 @@ def register_queues(options: EngineOptions) -> None:
     )
 
 
+def declare_workflows(packages: Iterable[str]) -> None:
+    """Import these modules, and every module of these packages, so their workflows are declared."""
+    for name in packages:
+        module = importlib.import_module(name)
+        for found in pkgutil.walk_packages(getattr(module, "__path__", []), prefix=f"{name}."):
+            importlib.import_module(found.name)
+
+
 def launch(*, executor_id: str | None = None, supervisor: bool = True, scheduler: bool = False,
-           options: EngineOptions | None = None) -> Engine:
+           options: EngineOptions | None = None, packages: Iterable[str] = FLOW_PACKAGES) -> Engine:
     """Start the engine in this process; the database must be migrated (`koppel migrate`).
 
     `executor_id` defaults to the settings' stable id: a restarted worker with the same id resumes
-    its own unfinished workflows at once. One-off commands should pass an id of their own.
-    The supervisor takes over work of executors that stopped beating; the scheduler starts due
-    flow runs. Workflows (flows, units) must be imported before launch so recovery finds them.
+    its own unfinished workflows at once. One-off commands pass an id of their own
+    (`one_off_executor_id`). The supervisor takes over the work of executors that stopped beating
+    (keep it on in one-off commands too: on a machine without workers, nothing else would);
+    the scheduler starts due flow runs. The workflows of `packages` are declared before DBOS
+    starts, so that recovery finds them.
     """
     global _engine
     if _engine is not None:
@@ -119,6 +134,7 @@ def launch(*, executor_id: str | None = None, supervisor: bool = True, scheduler
     from koppel.web import setup
 
     setup()
+    declare_workflows(packages)
     from koppel.sync import supervisor as supervision
 
     settings = get_settings()
@@ -146,6 +162,19 @@ def shutdown(workflow_completion_timeout: int = 0) -> None:
         for thread in engine.threads:
             thread.join(timeout=10)
     DBOS.destroy(workflow_completion_timeout_sec=workflow_completion_timeout)
+
+
+def serve(*, executor_id: str | None = None, scheduler: bool = True,
+          options: EngineOptions | None = None) -> None:
+    """Run a worker until SIGTERM or SIGINT (`koppel worker`); call from the main thread."""
+    engine = launch(executor_id=executor_id, scheduler=scheduler, options=options)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: engine.stop.set())
+    try:
+        while not engine.stop.wait(1.0):
+            pass
+    finally:
+        shutdown()
 
 
 def running() -> Engine:
