@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID, WorkflowHandle
@@ -242,7 +242,7 @@ def _cursor_order(value: str) -> tuple[int, Any]:
         pass
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return (1, moment if moment.tzinfo else timezone.make_aware(moment, timezone.utc))
+        return (1, moment if moment.tzinfo else timezone.make_aware(moment, UTC))
     except ValueError:
         return (2, value)
 
