@@ -232,6 +232,19 @@ def schedules() -> dict[str, Any]:
     return log
 
 
+def serialization() -> dict[str, Any]:
+    """How DBOS stored what the earlier scenarios' workflows and steps took and returned."""
+    import sqlalchemy as sa
+    from dbos._dbos import _get_dbos_instance  # no public API reads the stored format
+
+    system = _get_dbos_instance()._sys_db
+    formats = set()
+    with system.engine.connect() as conn:
+        for table in (system.tables.workflow_status, system.tables.operation_outputs):
+            formats |= set(conn.execute(sa.select(table.c.serialization).distinct()).scalars())
+    return {"formats": sorted(str(f) for f in formats)}
+
+
 def retention() -> dict[str, Any]:
     """Activity and runs past their workspace's retention go, newer stay; old workflows go.
 
@@ -276,7 +289,7 @@ def retention() -> dict[str, Any]:
 BATCH: dict[str, Callable[[], dict[str, Any]]] = {
     "units_records": units_records, "links": links, "cursors": cursors,
     "idempotent_start": idempotent_start, "partitions": partitions, "schedules": schedules,
-    "retention": retention,
+    "serialization": serialization, "retention": retention,
 }
 
 

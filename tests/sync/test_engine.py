@@ -35,6 +35,10 @@ def test_each_integration_is_a_partition_with_its_own_concurrency(batch: dict[st
     assert peaks["together"] > 2                          # the partitions run side by side
 
 
+def test_workflow_data_is_stored_as_json_never_pickled(batch: dict[str, Any]) -> None:
+    assert batch["serialization"]["formats"] == ["portable_json"]
+
+
 def test_outcomes_count_attempts_and_respect_metadata_only(batch: dict[str, Any]) -> None:
     records = batch["units_records"]
     assert records["full"] | {"integration_id": 0} == {
