@@ -143,12 +143,12 @@ def launch(*, executor_id: str | None = None, supervisor: bool = True, scheduler
     DBOS(config=dbos_config(settings, engine.executor_id))
     DBOS.launch()
     register_queues(engine.options)
+    _engine = engine
     engine.start_thread("koppel-heartbeat", lambda: supervision.run(engine, take_over_work=supervisor))
     if scheduler:
         from koppel.sync import schedules
 
         engine.start_thread("koppel-scheduler", lambda: schedules.run(engine))
-    _engine = engine
     log.info("engine launched as executor %s", engine.executor_id)
     return engine
 
