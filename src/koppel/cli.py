@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -138,6 +139,119 @@ def rotate_keys_command() -> None:
     count, generated = rotate_keys(get_settings())
     console.print(f"re-encrypted {count} connection(s)" + (" under a new key" if generated else
                                                               " under the first key of KOPPEL_ENCRYPTION_KEYS"))
+
+
+@app.command()
+def sync(
+    flow: Annotated[str, typer.Argument(help="orders, products or stock")],
+    integration: Annotated[str, typer.Option(help="integration name")],
+    full: Annotated[bool, typer.Option("--full", help="ignore the cursor and re-read everything")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print a machine-readable summary")] = False,
+) -> None:
+    """Run one flow of an integration now, in the foreground, and summarise what happened."""
+    if flow in ("products", "stock"):
+        _not_built(f"The {flow} flow")
+    if flow != "orders":
+        _fail(f"unknown flow {flow!r}: choose orders, products or stock", 2)
+    _django()
+    from koppel.flows.orders import run_orders
+
+    try:
+        summary = _run_with_progress(lambda progress: run_orders(integration, full=full, progress=progress),
+                                     quiet=as_json)
+    except LookupError as exc:
+        _fail(str(exc).strip("'\""))
+    if as_json:
+        print(json.dumps(summary.as_json(), indent=2, default=str))
+    else:
+        _print_summary(summary)
+    if summary.error:
+        raise typer.Exit(1)
+
+
+def _run_with_progress(job: Callable[[Callable[[Any], None]], Any], *, quiet: bool) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if quiet:
+        return job(lambda event: None)
+    with Progress(TextColumn("[bold]orders"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console) as bar:
+        task = bar.add_task("orders", total=None)
+
+        def advance(event: Any) -> None:
+            bar.update(task, completed=event.done, total=event.total or None)
+
+        return job(advance)
+
+
+def _print_summary(summary: Any) -> None:
+    counts = summary.counts
+    console.print(f"[bold]{summary.integration}[/bold]: {counts.get('sent', 0)} sent, "
+                  f"{counts.get('skipped', 0)} skipped, {len(summary.parked)} parked")
+    if summary.parked:
+        table = Table("order", "outcome", "reason", title="Parked orders (fix the cause, then sync again)")
+        for r in summary.parked:
+            table.add_row(r.number, r.outcome, r.reason)
+        console.print(table)
+    if summary.error:
+        err_console.print(f"[red]the run could not complete: {summary.error}[/red]")
+
+
+@app.command()
+def worker(
+    executor_id: Annotated[str | None, typer.Option(help="stable id of this worker (default from settings)")]
+    = None,
+    scheduler: Annotated[bool, typer.Option(help="also start due flow runs")] = True,
+) -> None:
+    """A worker process: runs queued work, recovers the work of dead workers, optionally schedules."""
+    from koppel.sync.engine import serve
+
+    serve(executor_id=executor_id, scheduler=scheduler)
+
+
+@app.command()
+def run(host: str | None = None, port: int | None = None) -> None:
+    """The embedded default: web + worker + scheduler in one process (SQLite under the data dir)."""
+    import threading
+
+    import uvicorn
+
+    _django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from koppel.sync import engine
+    from koppel.web.asgi import create_app
+
+    settings = get_settings()
+    engine.launch(scheduler=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(), host=host or settings.web_host,
+                                           port=port or settings.web_port, log_level="info"))
+    web_thread = threading.Thread(target=server.run, name="koppel-web", daemon=True)
+    web_thread.start()
+    console.print(f"Koppel runs at http://{server.config.host}:{server.config.port}/ (Ctrl-C stops it)")
+    try:
+        while web_thread.is_alive():
+            web_thread.join(1.0)
+    except KeyboardInterrupt:
+        server.should_exit = True
+    finally:
+        web_thread.join(10)
+        engine.shutdown()
+
+
+@app.command()
+def purge(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Delete activity, runs and finished workflows older than each workspace's retention."""
+    _django()
+    from koppel.sync.retention import purge as purge_now
+
+    purged = purge_now()
+    if as_json:
+        print(json.dumps({"activity": purged.activity, "runs": purged.runs, "workflows": purged.workflows}))
+    else:
+        console.print(f"purged {purged.activity} activity record(s), {purged.runs} run(s), "
+                      f"{purged.workflows} finished workflow(s)")
 
 
 @app.command()
