@@ -53,12 +53,13 @@ def integration(name: str = "shop", *, metadata_only: bool = False, retention_da
     return int(found.pk)
 
 
-def launch(executor_id: str) -> None:
+def launch(executor_id: str, *, scheduler: bool = False) -> None:
     """Start the engine of this process, unless an earlier scenario of the batch did."""
     from koppel.sync import engine
 
     if not engine.is_running():
-        engine.launch(executor_id=executor_id, options=FAST, packages=["tests.sync.workflows"])
+        engine.launch(executor_id=executor_id, scheduler=scheduler, options=FAST,
+                      packages=["tests.sync.workflows"])
 
 
 def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -232,6 +233,23 @@ def schedules() -> dict[str, Any]:
     return log
 
 
+def scheduler_thread() -> dict[str, Any]:
+    """A worker's scheduler thread starts a run in every slot of a one-second schedule."""
+    from koppel.sync import engine
+    from koppel.web.integrations.models import Schedule
+    from tests.sync.workflows import traces
+
+    engine.shutdown()  # relaunched below as a worker with its scheduler
+    iid = integration("scheduled")
+    Schedule.objects.create(integration_id=iid, flow="tick", interval_seconds=1)
+    launch("batch-worker", scheduler=True)
+    deadline = time.monotonic() + 30
+    while traces().count(f"tick:{iid}") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    Schedule.objects.filter(integration_id=iid).update(enabled=False)
+    return {"ticks": traces().count(f"tick:{iid}")}
+
+
 def serialization() -> dict[str, Any]:
     """How DBOS stored what the earlier scenarios' workflows and steps took and returned."""
     import sqlalchemy as sa
@@ -289,7 +307,7 @@ def retention() -> dict[str, Any]:
 BATCH: dict[str, Callable[[], dict[str, Any]]] = {
     "units_records": units_records, "links": links, "cursors": cursors,
     "idempotent_start": idempotent_start, "partitions": partitions, "schedules": schedules,
-    "serialization": serialization, "retention": retention,
+    "scheduler_thread": scheduler_thread, "serialization": serialization, "retention": retention,
 }
 
 

@@ -84,6 +84,10 @@ def test_schedule_edits_apply_at_the_next_tick(batch: dict[str, Any]) -> None:
     assert schedules["active"] is False
 
 
+def test_a_workers_scheduler_starts_a_run_in_each_slot(batch: dict[str, Any]) -> None:
+    assert batch["scheduler_thread"]["ticks"] >= 2
+
+
 def test_retention_deletes_what_is_older_and_keeps_what_is_newer(batch: dict[str, Any]) -> None:
     kept = batch["retention"]
     assert kept["kept_short"] == ["age-0"]                      # retention 1 day
