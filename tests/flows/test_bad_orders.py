@@ -92,9 +92,7 @@ CORPUS: dict[int, tuple[Change, str, tuple[str, ...], Change | None]] = {
         lambda o: invoice(o).update(street="Burgemeesterstraat"),
     ),
     9209: (
-        lambda o: invoice(o).update(
-            name="Łukasz Müller 🚲", city="Łódź", country_code="PL", zipcode="90-001"
-        ),
+        lambda o: invoice(o).update(name="Łukasz Müller 🚲", city="Łódź", country_code="PL", zipcode="90-001"),
         "sent",
         (),
         None,
@@ -112,10 +110,7 @@ CORPUS: dict[int, tuple[Change, str, tuple[str, ...], Change | None]] = {
         lambda o: article_line(o).update(quantity=1),
     ),
     9212: (
-        lambda o: (
-            o.update(orderlines=[line for line in o["orderlines"] if line["type"] == "shipping"])
-            or retotal(o)
-        ),
+        lambda o: o.update(orderlines=[line for line in o["orderlines"] if line["type"] == "shipping"]) or retotal(o),
         "sent",
         (),
         None,
@@ -166,9 +161,9 @@ def test_each_bad_order_is_sent_or_parked_with_a_reason_and_the_rest_goes_on(wor
     (person,) = world.debtors("klant.9209@example.nl")
     assert (person["ACCT_NAME"], person["CITY"], person["CNT_CODE"]) == ("Łukasz Müller 🚲", "Łódź", "PL")
     shipping_only = world.books_sandbox.rows("SO_HDR", COMMENT1="9212")[0]
-    assert [
-        row["ART_CODE"] for row in world.books_sandbox.rows("SO_LINE", ORD_NR=shipping_only["ORD_NR"])
-    ] == ["VERZEND"]
+    assert [row["ART_CODE"] for row in world.books_sandbox.rows("SO_LINE", ORD_NR=shipping_only["ORD_NR"])] == [
+        "VERZEND"
+    ]
     # Parked orders leave nothing behind: no debtor was made for them.
     assert world.debtors("klant.9203@example.nl") == []
 

@@ -28,15 +28,11 @@ def faults(world: World, rate: float) -> None:
         sandbox.faults.add(Fault(kind="timeout", seconds=1.2, path=path, rate=rate / 4))
     world.books_sandbox.faults.add(Fault(kind="drop_after_commit", method="POST", path=av, rate=2 * rate))
     world.books_sandbox.faults.add(Fault(kind="drop_after_commit", method="PUT", path=av, rate=2 * rate))
-    world.shop_sandbox.faults.add(
-        Fault(kind="drop_after_commit", method="GET", path="/v1/orders*", rate=rate)
-    )
+    world.shop_sandbox.faults.add(Fault(kind="drop_after_commit", method="GET", path="/v1/orders*", rate=rate))
 
 
 @pytest.mark.parametrize("write_as", ["sales_order", "invoice"])
-def test_faults_on_both_sides_leave_every_order_in_accountview_exactly_once(
-    world: World, write_as: str
-) -> None:
+def test_faults_on_both_sides_leave_every_order_in_accountview_exactly_once(world: World, write_as: str) -> None:
     faults(world, rate=0.12)
     runs = []
     for _ in range(4):  # orders whose tries ran out are tried again by the next run

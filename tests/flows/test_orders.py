@@ -116,17 +116,14 @@ def test_default_debtor_as_fallback_and_forced(world: World) -> None:
 
     world.links = type(world.links)()
     before = world.books_sandbox.count("CONTACT")
-    forced = sync_in_process(
-        world.flow(default_debtor=default, force_default_debtor=True, write_as="invoice")
-    )
+    forced = sync_in_process(world.flow(default_debtor=default, force_default_debtor=True, write_as="invoice"))
     assert {r.outcome for r in forced} == {"sent"}
     assert {row["SUB_NR"] for row in world.books_sandbox.rows("DJ_PAGE")} == {default}
     assert world.books_sandbox.count("CONTACT") == before
 
     world.shop_sandbox.add_order(dict(order, number=9103))
     missing = {
-        r.number: r
-        for r in sync_in_process(world.flow(default_debtor="NOPE", force_default_debtor=True), full=True)
+        r.number: r for r in sync_in_process(world.flow(default_debtor="NOPE", force_default_debtor=True), full=True)
     }
     assert missing["9103"].outcome == "needs_attention"
     assert "default debtor NOPE" in missing["9103"].reason
@@ -151,9 +148,7 @@ def test_only_the_chosen_statuses_are_sent(world: World) -> None:
 
 def test_test_orders_are_left_out_unless_asked_for(world: World) -> None:
     tests = [
-        o
-        for o in world.shop_sandbox.state.orders.values()
-        if str(o["number"]).startswith("T") and o["status"] in PAID
+        o for o in world.shop_sandbox.state.orders.values() if str(o["number"]).startswith("T") and o["status"] in PAID
     ]
     assert tests
     assert not any(r.number.startswith("T") for r in sync_in_process(world.flow()))

@@ -118,9 +118,7 @@ def start_world(
     )
     books = books_sandbox.authorised_client(
         timeout=books_timeout,
-        options=AccountViewOptions(
-            profile=books_sandbox.profile, retry_wait_initial=0.05, retry_wait_max=0.2
-        ),
+        options=AccountViewOptions(profile=books_sandbox.profile, retry_wait_initial=0.05, retry_wait_max=0.2),
     )
     add_cost_articles(books)
     return World(shop_sandbox, books_sandbox, shop, books)

@@ -40,9 +40,7 @@ class Articles:
         problems: list[str] = []
         for order_line in order.orderlines:
             if order_line.type in COST_SETTINGS:
-                wanted.setdefault(
-                    getattr(self.settings, COST_SETTINGS[order_line.type]).strip().upper(), None
-                )
+                wanted.setdefault(getattr(self.settings, COST_SETTINGS[order_line.type]).strip().upper(), None)
             elif not (order_line.sku or "").strip():
                 problems.append(f"line '{order_line.description or order_line.type}' has no SKU")
             else:

@@ -65,9 +65,7 @@ def _hash(data: object) -> str:
 class Customers:
     """Debtors of one run of the orders flow."""
 
-    def __init__(
-        self, books: AccountViewClient, links: Links, maps: OrderMaps, settings: OrdersSettings
-    ) -> None:
+    def __init__(self, books: AccountViewClient, links: Links, maps: OrderMaps, settings: OrdersSettings) -> None:
         self.books = books
         self.links = links
         self.maps = maps
@@ -175,8 +173,7 @@ class Customers:
             if not claim.startswith(_CLAIM):
                 return Customer(claim, "linked")
             raise RetryableError(
-                "Another order of this customer is creating the debtor right now; this order "
-                "follows when it is done.",
+                "Another order of this customer is creating the debtor right now; this order follows when it is done.",
                 field="debtor.email",
             )
         try:
@@ -195,9 +192,7 @@ class Customers:
         if link is not None:
             return link.target_key
         with self._lock(key):
-            made = self.books.add_delivery_address(
-                number, address, truncate=self.settings.truncate_long_fields
-            )
+            made = self.books.add_delivery_address(number, address, truncate=self.settings.truncate_long_fields)
             return self.links.write(DELIVERY_ADDRESS, key, made.code).target_key
 
     @contextmanager

@@ -129,9 +129,7 @@ class MemoryLinks:
 
     def write(self, entity: str, source_key: str, target_key: str, payload_hash: str = "") -> Link:
         with self.lock:
-            return self.links.setdefault(
-                (entity, source_key), Link(entity, source_key, target_key, payload_hash)
-            )
+            return self.links.setdefault((entity, source_key), Link(entity, source_key, target_key, payload_hash))
 
     def forget(self, entity: str, source_key: str) -> None:
         with self.lock:
@@ -141,9 +139,7 @@ class MemoryLinks:
         with self.lock:
             link = self.links.get((entity, source_key))
             if link is not None:
-                self.links[(entity, source_key)] = Link(
-                    link.entity, link.source_key, link.target_key, payload_hash
-                )
+                self.links[(entity, source_key)] = Link(link.entity, link.source_key, link.target_key, payload_hash)
 
     def record(self, record: Record) -> None:
         with self.lock:

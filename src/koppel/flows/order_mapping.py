@@ -123,9 +123,7 @@ class OrderMaps:
         for name in ORDER_MAPS:
             spec = merge_overrides(load_default_map(name), overrides.get(name) or {})
             self.specs[name] = self._without_unset_tables(spec)
-        self.strict: dict[str, tuple[MapSpec, set[str]]] = {
-            name: _strict(self.specs[name]) for name in _NAME_MAPS
-        }
+        self.strict: dict[str, tuple[MapSpec, set[str]]] = {name: _strict(self.specs[name]) for name in _NAME_MAPS}
         vat = {VAT_KEY_ALIASES.get(k, k): v for k, v in settings.vat_codes.items()}
         self.tables: dict[str, ValueTable] = {
             "vat_codes": ValueTable(entries=dict[str, JsonValue](vat)),
@@ -152,16 +150,11 @@ class OrderMaps:
         fields = [
             f
             for f in spec.fields
-            if not any(
-                step.name == "lookup" and unset.get(str(step.args.get("table")), False)
-                for step in f.transforms
-            )
+            if not any(step.name == "lookup" and unset.get(str(step.args.get("table")), False) for step in f.transforms)
         ]
         return spec.model_copy(update={"fields": fields})
 
-    def apply(
-        self, name: str, source: Mapping[str, Any], *, mode: str = "create"
-    ) -> tuple[dict[str, Any], list[str]]:
+    def apply(self, name: str, source: Mapping[str, Any], *, mode: str = "create") -> tuple[dict[str, Any], list[str]]:
         """The mapped row and warnings (values cut to fit, when the settings allow cutting)."""
         if name not in self.strict:
             return apply_map(self.specs[name], source, tables=self.tables, mode=mode), []  # type: ignore[arg-type]
@@ -182,9 +175,7 @@ class OrderMaps:
         company = bool(order.customer.company)
         source = {"order": order_source(order), "context": {"collective_account": self.collective_account}}
         row, warnings = self.apply(DEBTOR_COMPANY if company else DEBTOR_PERSON, source, mode=mode)
-        contact = (
-            ContactPerson(name=row["MAIN_CONT"], email=row.get("MC_MAILB")) if row.get("MAIN_CONT") else None
-        )
+        contact = ContactPerson(name=row["MAIN_CONT"], email=row.get("MC_MAILB")) if row.get("MAIN_CONT") else None
         debtor = DebtorIn(
             kind="company" if company else "person",
             name=row.get("ACCT_NAME", ""),
@@ -259,9 +250,7 @@ class OrderMaps:
 
     def invoice(self, order: Order, *, debtor_number: str, journal: str) -> SalesInvoiceIn:
         source_order = order_source(order)
-        row, _ = self.apply(
-            INVOICE, {"order": source_order, "context": {"sub_nr": debtor_number, "journal": journal}}
-        )
+        row, _ = self.apply(INVOICE, {"order": source_order, "context": {"sub_nr": debtor_number, "journal": journal}})
         lines: list[SalesInvoiceLineIn] = []
         problems: list[MappingError] = []
         for line in order.orderlines:

@@ -41,9 +41,7 @@ def euro(value: Decimal) -> str:
 def check_lines(order: Order) -> None:
     """Quantities AccountView can book; an order with lines."""
     if not order.orderlines:
-        raise NeedsAttention(
-            f"Order {order.number} has no lines. Check the order in the shop.", field="orderlines"
-        )
+        raise NeedsAttention(f"Order {order.number} has no lines. Check the order in the shop.", field="orderlines")
     for line in order.orderlines:
         what = line.description or line.sku or line.type
         if line.quantity <= 0:

@@ -128,9 +128,7 @@ class OrdersFlow:
         self.books = books
         self.settings = settings
         self.links = links
-        self.maps = OrderMaps(
-            settings, mapping_overrides, collective_account=books.profile.debtor_collective_account
-        )
+        self.maps = OrderMaps(settings, mapping_overrides, collective_account=books.profile.debtor_collective_account)
         self.customers = Customers(books, links, self.maps, settings)
         self.articles = Articles(books, shop, settings)
         self._fetched: dict[str, Order] = {}
@@ -212,9 +210,7 @@ class OrdersFlow:
             )
         found = self._found_in_books(order.number)
         if found:
-            return self._record(
-                order.number, Outcome.SKIPPED, found[0], target_key=found[1], payload_in=payload_in
-            )
+            return self._record(order.number, Outcome.SKIPPED, found[0], target_key=found[1], payload_in=payload_in)
         # Everything is read and checked before the first write: a parked order leaves nothing behind.
         order_totals.check_lines(order)
         plan = self.customers.plan(order)
@@ -311,9 +307,7 @@ class OrdersFlow:
         return f"{self._kind()} {target} for debtor {customer.number} ({customer.how})"
 
     @staticmethod
-    def _payload_out(
-        plan: DebtorPlan, customer: Customer, document: SalesOrderIn | SalesInvoiceIn
-    ) -> dict[str, Any]:
+    def _payload_out(plan: DebtorPlan, customer: Customer, document: SalesOrderIn | SalesInvoiceIn) -> dict[str, Any]:
         return {
             "debtor": {
                 "number": customer.number,
@@ -539,7 +533,7 @@ def run_orders(
     integration_id = clients.integration_id(integration_name)
     launched = not engine.is_running()
     if launched:
-        engine.launch(executor_id=f"sync-orders-{integration_id}-{time.time_ns()}", supervisor=False)
+        engine.launch(executor_id=engine.one_off_executor_id("sync-orders"))
     done, total = 0, 0
 
     def report(event: Progress) -> None:

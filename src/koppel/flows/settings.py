@@ -46,9 +46,7 @@ class OrdersSettings(StrictModel):
     discount_article: str = "KORTING"
     rounding_article: str | None = Field(None, description="article for a rounding line; none: park instead")
     total_tolerance: Decimal = Field(Decimal("0.01"), ge=0)
-    truncate_long_fields: bool = Field(
-        False, description="cut over-long values with a warning instead of parking"
-    )
+    truncate_long_fields: bool = Field(False, description="cut over-long values with a warning instead of parking")
     vat_codes: dict[str, str] = Field(
         default_factory=dict, description="VAT rate (e.g. '21') or 'reverse_charge'/'export' → AV VAT code"
     )
@@ -75,9 +73,7 @@ class OrdersSettings(StrictModel):
 class ProductsSettings(StrictModel):
     enabled: bool = False
     interval_seconds: int = Field(300, ge=10)
-    update_product_info: bool = Field(
-        False, description="on update, overwrite texts the shop may have enriched"
-    )
+    update_product_info: bool = Field(False, description="on update, overwrite texts the shop may have enriched")
     match_on: Literal["sku", "ean"] = "sku"
 
 

@@ -1,0 +1,111 @@
+"""The orders flow on the durable engine: `run_orders` as the CLI calls it, a worker killed with
+SIGKILL at random moments and restarted, and two workers on PostgreSQL at once. Each time AccountView
+ends up with every eligible order exactly once and one debtor per e-mail."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.flows.scenarios import spawn
+from tests.flows.test_orders import eligible
+from tests.flows.world import SETTINGS, World, start_world
+from tests.postgres import PostgresServer
+
+
+@pytest.fixture
+def big_world(request: pytest.FixtureRequest) -> Iterator[World]:
+    world = start_world(orders=getattr(request, "param", 200))
+    yield world
+    world.stop()
+
+
+def environment(tmp_path: Path, database_url: str | None = None) -> dict[str, str]:
+    env = {"KOPPEL_DATA_DIR": str(tmp_path / "var"), "KOPPEL_LOG_LEVEL": "WARNING"}
+    if database_url:
+        env["KOPPEL_DATABASE_URL"] = database_url
+    return env
+
+
+def integrate(world: World, env: dict[str, str], tmp_path: Path, name: str = "shop", **settings: Any) -> int:
+    info = world.shop_sandbox.info
+    tokens = world.books.token_store.load()
+    assert tokens is not None
+    books = {
+        "url": world.books_sandbox.url,
+        "company_id": world.books_sandbox.company_id,
+        "client_id": world.books_sandbox.info.client_id,
+        "client_secret": world.books_sandbox.info.client_secret,
+        "tokens": tokens.model_dump(mode="json"),
+    }
+    shop = {"url": info.url, "token": info.token, "partner_token": info.partner_token}
+    made = spawn(env, tmp_path, "make_integration", name, shop, books, {**SETTINGS, **settings}).wait()
+    return int(made["integration_id"])
+
+
+def assert_exactly_once(world: World, statuses: list[int]) -> None:
+    orders = eligible(world, statuses)
+    assert orders
+    counts = {str(o["number"]): world.sales_orders(str(o["number"])) for o in orders}
+    assert {n: c for n, c in counts.items() if c != 1} == {}
+    for email in {o["debtor"]["email"] for o in orders}:
+        assert len(world.debtors(email)) == 1, email
+
+
+def test_run_orders_as_the_command_line_calls_it(tmp_path: Path) -> None:
+    world = start_world(orders=40)
+    try:
+        env = environment(tmp_path)
+        integrate(world, env, tmp_path, "demo")
+        summary = spawn(env, tmp_path, "sync_command", "demo").wait()
+        assert summary["error"] == ""
+        assert summary["counts"]["sent"] == len(eligible(world)) and summary["counts"]["needs_attention"] == 0
+        assert summary["progress"][-1][0] == summary["progress"][-1][1] == len(summary["orders"])
+        assert_exactly_once(world, SETTINGS["statuses"])
+        again = spawn(env, tmp_path, "sync_command", "demo", True).wait()
+        assert again["counts"]["sent"] == 0 and again["counts"]["skipped"] == len(eligible(world))
+    finally:
+        world.stop()
+
+
+@pytest.mark.slow
+def test_worker_killed_at_random_moments_leaves_every_order_once(big_world: World, tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    statuses = [1, 2, 3, 6]
+    iid = integrate(big_world, env, tmp_path, statuses=statuses)
+    rng = random.Random(5)
+    started = time.monotonic()
+    kills = 0
+    while kills < 3:
+        worker = spawn(env, tmp_path, "worker", "worker-1", iid, "crash")
+        time.sleep(rng.uniform(2.5, 5.0))
+        if not worker.process.is_alive():
+            break
+        worker.kill()
+        kills += 1
+    final = spawn(env, tmp_path, "worker", "worker-1", iid, "crash").wait(timeout=150)
+    assert kills >= 2
+    assert final["counts"]["needs_attention"] == 0 and final["counts"]["retry"] == 0
+    assert_exactly_once(big_world, statuses)
+    assert time.monotonic() - started < 120
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+@pytest.mark.parametrize("big_world", [100], indirect=True)
+def test_two_workers_on_postgres_create_no_duplicates(
+    big_world: World, tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    env = environment(tmp_path, postgres_server.create_database())
+    statuses = [1, 2, 3, 6]
+    iid = integrate(big_world, env, tmp_path, statuses=statuses)
+    first = spawn(env, tmp_path, "worker", "worker-a", iid, "a")
+    second = spawn(env, tmp_path, "worker", "worker-b", iid, "b", True)
+    results = [first.wait(150), second.wait(150)]
+    assert sum(r["counts"]["sent"] for r in results) == len(eligible(big_world, statuses))
+    assert_exactly_once(big_world, statuses)
