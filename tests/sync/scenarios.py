@@ -192,7 +192,7 @@ def cursors() -> dict[str, Any]:
     steps = [units.advance_cursor(iid, "orders", value) for value in ("5", "3", "10", "9")]
     stamps = [units.advance_cursor(iid, "stock", value) for value in
               ("2026-11-26T10:00:00+00:00", "2026-11-26T09:00:00Z", "2026-11-26T12:00:00+01:00",
-               "2026-11-26T11:30:00Z")]
+               "2026-11-26T11:30:00Z", "2026-11-26T11:45:00", "2026-11-26T11:40:00")]
     concurrent = in_threads(8, lambda i: units.advance_cursor(iid, "race", str(i * 7 % 8)))
     return {"first": first, "steps": steps, "stamps": stamps, "race": units.read_cursor(iid, "race"),
             "concurrent_errors": [r for r in concurrent if str(r).startswith("error")]}

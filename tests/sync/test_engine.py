@@ -65,9 +65,10 @@ def test_cursors_never_move_backwards(batch: dict[str, Any]) -> None:
     cursors = batch["cursors"]
     assert cursors["first"] is None
     assert cursors["steps"] == ["5", "5", "10", "10"]
-    # 12:00+01:00 is 11:00 UTC: later than 10:00 UTC, earlier than 11:30 UTC.
+    # 12:00+01:00 is 11:00 UTC: later than 10:00 UTC, earlier than 11:30 UTC; naive times are UTC.
     assert cursors["stamps"] == ["2026-11-26T10:00:00+00:00", "2026-11-26T10:00:00+00:00",
-                                 "2026-11-26T12:00:00+01:00", "2026-11-26T11:30:00Z"]
+                                 "2026-11-26T12:00:00+01:00", "2026-11-26T11:30:00Z",
+                                 "2026-11-26T11:45:00", "2026-11-26T11:45:00"]
     assert cursors["race"] == "7"
     assert cursors["concurrent_errors"] == []
 
