@@ -689,9 +689,11 @@ class AccountViewClient:
                 return records.sales_order_from_row(row, self.profile)
         return None
 
-    def create_sales_order(self, order: SalesOrderIn, *, truncate: bool | None = None) -> SalesOrder:
+    def create_sales_order(self, order: SalesOrderIn, *, truncate: bool | None = None,
+                           look_first: bool = True) -> SalesOrder:
         """Write a sales order (SO_HDR + SO_LINE) once: if one with the same external reference exists,
-        it is returned instead; AccountView assigns the order number."""
+        it is returned instead; AccountView assigns the order number. `look_first=False` when the caller
+        has just looked it up itself (a lost answer is still found again before anyone retries)."""
         if not order.lines:
             raise NeedsAttention("a sales order needs at least one line", system=SYSTEM, field="SO_LINE")
         header, lines = records.sales_order_rows(order, self.profile)
@@ -706,7 +708,7 @@ class AccountViewClient:
             )
             return records.sales_order_from_row(result.row, self.profile, result.warnings)
 
-        return self._create_once(lambda: self.find_sales_order(order.external_ref), write)
+        return self._create_once(lambda: self.find_sales_order(order.external_ref), write, look_first=look_first)
 
     # --- sales invoices ------------------------------------------------------------------------------------
 
@@ -719,7 +721,8 @@ class AccountViewClient:
                 return records.sales_invoice_from_row(row, self.profile)
         return None
 
-    def create_sales_invoice(self, invoice: SalesInvoiceIn, *, truncate: bool | None = None) -> SalesInvoice:
+    def create_sales_invoice(self, invoice: SalesInvoiceIn, *, truncate: bool | None = None,
+                             look_first: bool = True) -> SalesInvoice:
         """Post a sales invoice as a journal page with lines, once per external reference (invoices cannot
         be updated in AccountView, so the existence check comes first)."""
         if not invoice.lines:
@@ -736,7 +739,8 @@ class AccountViewClient:
             )
             return records.sales_invoice_from_row(result.row, self.profile, result.warnings)
 
-        return self._create_once(lambda: self.find_sales_invoice(invoice.external_ref), write)
+        return self._create_once(lambda: self.find_sales_invoice(invoice.external_ref), write,
+                                 look_first=look_first)
 
     # --- reference data ------------------------------------------------------------------------------------
 
