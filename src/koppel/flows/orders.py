@@ -36,6 +36,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -298,10 +299,11 @@ class OrdersFlow:
                 )
 
     def _write(self, document: SalesOrderIn | SalesInvoiceIn) -> str:
+        # Looked up by its reference at the start of this try: no second lookup before writing.
         truncate = self.settings.truncate_long_fields
         if isinstance(document, SalesOrderIn):
-            return self.books.create_sales_order(document, truncate=truncate).number
-        return self.books.create_sales_invoice(document, truncate=truncate).invoice_number
+            return self.books.create_sales_order(document, truncate=truncate, look_first=False).number
+        return self.books.create_sales_invoice(document, truncate=truncate, look_first=False).invoice_number
 
     def _sent_reason(self, customer: Customer, target: str) -> str:
         return f"{self._kind()} {target} for debtor {customer.number} ({customer.how})"
@@ -392,16 +394,18 @@ def sync_in_process(
     tries: int = 4,
     wait: float = 0.2,
     progress: Callable[[Progress], None] | None = None,
+    workers: int = 1,
 ) -> list[OrderResult]:
-    """One run without the engine, order by order (tests, benchmarks, a dry look): the same recipe
-    and cursor rule, passing failures tried `tries` times here instead of as durable steps."""
+    """One run without the engine (tests, benchmarks, a dry look): the same recipe and cursor rule,
+    `workers` orders at a time, passing failures tried `tries` times here instead of as durable steps."""
     flow.check_connections()
     candidates = flow.fetch(None if full else flow.links.read_cursor(CURSOR))
     results: list[OrderResult] = []
-    for number, _ in candidates:
-        results.append(_with_tries(flow, number, tries, wait))
-        if progress:
-            progress(Progress(len(results), len(candidates), results[-1]))
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for result in pool.map(lambda number: _with_tries(flow, number, tries, wait), [n for n, _ in candidates]):
+            results.append(result)
+            if progress:
+                progress(Progress(len(results), len(candidates), result))
     position = cursor_after(candidates, {r.number: r.outcome for r in results})
     if position:
         flow.links.advance_cursor(CURSOR, position)
