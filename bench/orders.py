@@ -22,6 +22,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.flows.world import SEED, SETTINGS, add_cost_articles  # noqa: E402
+
 from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions  # noqa: E402
 from koppel.connectors.accountview.oauth import MemoryTokenStore  # noqa: E402
 from koppel.connectors.accountview.sandbox import AccountViewSandbox  # noqa: E402
@@ -30,7 +32,6 @@ from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, SeedSi
 from koppel.flows.links import MemoryLinks  # noqa: E402
 from koppel.flows.orders import OrdersFlow, sync_in_process  # noqa: E402
 from koppel.flows.settings import OrdersSettings  # noqa: E402
-from tests.flows.world import SEED, SETTINGS, add_cost_articles  # noqa: E402
 
 
 class Metered(httpx.BaseTransport):
