@@ -8,7 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from koppel.connectors.accountview.models import DebtorIn, SalesOrderIn, SalesOrderLineIn
-from koppel.flows.orders import OrderResult, sync_in_process
+from koppel.flows.customers import email_key
+from koppel.flows.orders import OrderResult, cursor_after, sync_in_process
 from tests.flows.world import PAID, World
 
 
@@ -97,7 +98,7 @@ def test_existing_debtor_is_matched_by_email_and_updated_or_not(world: World) ->
     assert row["ACCT_NAME"] == "Oude Naam"
     assert world.books_sandbox.rows("SO_HDR", COMMENT1=str(order["number"]))[0]["RPL_INV"] == existing.number
 
-    world.links.forget("debtor", email.lower())
+    world.links.forget("debtor", email_key(email))
     other = dict(order, number=9101, orderlines=order["orderlines"], price=order["price"])
     world.shop_sandbox.add_order(other)
     sync_in_process(world.flow(), full=True)
@@ -172,3 +173,27 @@ def test_orders_already_in_accountview_are_linked_and_skipped(world: World) -> N
     assert made.number in results[str(order["number"])].reason
     assert world.sales_orders(str(order["number"])) == 1
     assert world.links.find("order", str(order["number"])).target_key == made.number
+
+
+def test_the_cursor_stops_before_the_first_order_to_try_again() -> None:
+    candidates = [("1", "2026-01-01T10:00:00"), ("2", "2026-01-01T11:00:00"), ("3", "2026-01-01T12:00:00")]
+    assert cursor_after(candidates, {"1": "sent", "2": "needs_attention", "3": "sent"}) == "2026-01-01T12:00:00"
+    assert cursor_after(candidates, {"1": "sent", "2": "retry", "3": "sent"}) == "2026-01-01T10:00:00"
+    assert cursor_after(candidates, {"1": "retry", "2": "sent", "3": "sent"}) is None
+
+
+def test_small_differences_get_a_rounding_line_and_larger_ones_are_parked(world: World) -> None:
+    order = next(o for o in eligible(world) if len(o["orderlines"]) == 1)
+    for number, extra in ((9301, "0.03"), (9302, "0.20")):
+        total = Decimal(order["price"]["total"]) + Decimal(extra)
+        world.shop_sandbox.add_order(dict(order, number=number, price={"tax": [], "total": f"{total:.2f}"}))
+    results = {r.number: r for r in sync_in_process(world.flow(), full=True)}
+    assert results["9301"].outcome == "sent" and results["9302"].outcome == "needs_attention"
+    assert "difference of € 0.20" in results["9302"].reason
+    header = world.books_sandbox.rows("SO_HDR", COMMENT1="9301")[0]
+    (rounding,) = world.books_sandbox.rows("SO_LINE", ORD_NR=header["ORD_NR"], ART_CODE="AFRONDING")
+    assert Decimal(str(rounding["ART_PX"])) == Decimal("0.03") and rounding["VAT_CODE"] == "N0"
+    strict = {
+        r.number: r for r in sync_in_process(world.flow(rounding_article=None, total_tolerance="0.01"), full=True)
+    }
+    assert strict["9302"].outcome == "needs_attention"

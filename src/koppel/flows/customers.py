@@ -2,8 +2,8 @@
 (a company debtor with its contact person, or a person debtor), or the configured default debtor; and
 the order's delivery address as one of the debtor's delivery addresses.
 
-Recurring customers cost no AccountView call: a debtor link (e-mail → debtor number, with a hash of
-what was last sent) answers, and a debtor is updated only when what the shop says about it changed.
+Recurring customers cost no AccountView call: a debtor link (hashed e-mail → debtor number, with a
+hash of what was last sent) answers, and a debtor is updated only when what the shop says about it changed.
 Creation is claimed through the link's unique constraint first, so two workers never create the same
 customer twice; within a process, orders of one customer wait for each other instead.
 """
@@ -58,6 +58,11 @@ class Customer:
     delivery_code: str | None = None
 
 
+def email_key(email: str) -> str:
+    """A debtor link's key: the e-mail hashed, so the link table holds no address."""
+    return "email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+
+
 def _hash(data: object) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
@@ -90,7 +95,7 @@ class Customers:
                 value=None,
             )
         else:
-            link = self.links.find(DEBTOR, email)
+            link = self.links.find(DEBTOR, email_key(email))
             number, how = "", "new"
             if link is not None and not link.target_key.startswith(_CLAIM):
                 number, how = link.target_key, "linked"
@@ -147,12 +152,12 @@ class Customers:
 
     def _linked_debtor(self, plan: DebtorPlan, claimer: str) -> Customer:
         assert plan.debtor is not None
-        link = self.links.find(DEBTOR, plan.email)
+        link = self.links.find(DEBTOR, email_key(plan.email))
         if link is not None and not link.target_key.startswith(_CLAIM):
             return self._maybe_update(link.target_key, "linked", plan, link.payload_hash)
         found = self.books.find_debtor_by_email(plan.email)
         if found is not None:
-            self.links.write(DEBTOR, plan.email, found.number)
+            self.links.write(DEBTOR, email_key(plan.email), found.number)
             return self._maybe_update(found.number, "matched", plan, "")
         return self._create(plan, claimer, link.target_key if link else None)
 
@@ -161,14 +166,14 @@ class Customers:
             return Customer(number, how)
         debtor = plan.debtor.model_copy(update=dict.fromkeys(_CREATE_ONLY))
         self.books.update_debtor(number, debtor, truncate=self.settings.truncate_long_fields)
-        self.links.remember_sent(DEBTOR, plan.email, plan.payload_hash)
+        self.links.remember_sent(DEBTOR, email_key(plan.email), plan.payload_hash)
         return Customer(number, "updated")
 
     def _create(self, plan: DebtorPlan, claimer: str, claim: str | None) -> Customer:
         assert plan.debtor is not None
         mine = f"{_CLAIM}{claimer}"
         if claim is None:
-            claim = self.links.write(DEBTOR, plan.email, mine).target_key
+            claim = self.links.write(DEBTOR, email_key(plan.email), mine).target_key
         if claim != mine:
             if not claim.startswith(_CLAIM):
                 return Customer(claim, "linked")
@@ -179,11 +184,11 @@ class Customers:
         try:
             created = self.books.create_debtor(plan.debtor, truncate=self.settings.truncate_long_fields)
         except NeedsAttention:
-            self.links.forget(DEBTOR, plan.email)  # release the claim: the next try may create it
+            self.links.forget(DEBTOR, email_key(plan.email))  # release the claim: the next try may create it
             raise
         # The debtor exists in AccountView before the claim is replaced: whoever looks in between finds it.
-        self.links.forget(DEBTOR, plan.email)
-        self.links.write(DEBTOR, plan.email, created.number, plan.payload_hash)
+        self.links.forget(DEBTOR, email_key(plan.email))
+        self.links.write(DEBTOR, email_key(plan.email), created.number, plan.payload_hash)
         return Customer(created.number, "created")
 
     def _delivery_code(self, number: str, address: DeliveryAddressIn) -> str:
