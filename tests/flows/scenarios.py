@@ -134,17 +134,20 @@ def sync_command(name: str, full: bool = False) -> dict[str, Any]:
 
 
 def activity(integration_id: int) -> dict[str, Any]:
+    """What the database remembers of the integration's runs."""
     from koppel.sync.models import Activity, Link, Run
+    from koppel.web.integrations.models import Integration
 
+    rows = Activity.objects.filter(integration_id=integration_id, entity="order")
+    sent = rows.filter(outcome="sent").values_list("payload_out", flat=True).first()
     return {
-        "activity": {
-            row["key"]: [row["outcome"], row["attempts"], row["reason"]]
-            for row in Activity.objects.filter(integration_id=integration_id).values()
-        },
+        "activity": {row.key: [row.outcome, row.attempts, row.reason] for row in rows},
+        "sent_payload": sent,
         "links": sorted(
             Link.objects.filter(integration_id=integration_id, entity="order").values_list("source_key", flat=True)
         ),
-        "runs": list(Run.objects.filter(integration_id=integration_id).values_list("status", flat=True)),
+        "runs": list(Run.objects.filter(integration_id=integration_id).order_by("pk").values_list("status", flat=True)),
+        "refresh_token": Integration.objects.get(pk=integration_id).books.credentials.get("refresh_token", ""),
     }
 
 

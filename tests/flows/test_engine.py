@@ -32,10 +32,14 @@ def environment(tmp_path: Path, database_url: str | None = None) -> dict[str, st
     return env
 
 
-def integrate(world: World, env: dict[str, str], tmp_path: Path, name: str = "shop", **settings: Any) -> int:
+def integrate(
+    world: World, env: dict[str, str], tmp_path: Path, name: str = "shop", *, expired: bool = False, **settings: Any
+) -> int:
     info = world.shop_sandbox.info
     tokens = world.books.token_store.load()
     assert tokens is not None
+    if expired:  # the first call must refresh, and the rotated refresh token must be kept
+        tokens = tokens.model_copy(update={"expires_at": 0})
     books = {
         "url": world.books_sandbox.url,
         "company_id": world.books_sandbox.company_id,
@@ -60,15 +64,32 @@ def assert_exactly_once(world: World, statuses: list[int]) -> None:
 def test_run_orders_as_the_command_line_calls_it(tmp_path: Path) -> None:
     world = start_world(orders=40)
     try:
+        bad = dict(eligible(world)[0], number=9401)
+        bad["orderlines"] = [
+            dict(line, articles=[dict(line["articles"][0], sku="ONBEKEND-9")]) if line["type"] == "article" else line
+            for line in bad["orderlines"]
+        ]
+        world.shop_sandbox.add_order(bad)
         env = environment(tmp_path)
-        integrate(world, env, tmp_path, "demo")
+        first_refresh_token = world.books.token_store.load().refresh_token  # type: ignore[union-attr]
+        iid = integrate(world, env, tmp_path, "demo", expired=True)
         summary = spawn(env, tmp_path, "sync_command", "demo").wait()
         assert summary["error"] == ""
-        assert summary["counts"]["sent"] == len(eligible(world)) and summary["counts"]["needs_attention"] == 0
+        assert summary["counts"]["sent"] == len(eligible(world)) - 1 and summary["counts"]["needs_attention"] == 1
+        (parked,) = [o for o in summary["orders"] if o["outcome"] == "needs_attention"]
+        assert parked["number"] == "9401" and "ONBEKEND-9" in parked["reason"]
         assert summary["progress"][-1][0] == summary["progress"][-1][1] == len(summary["orders"])
-        assert_exactly_once(world, SETTINGS["statuses"])
+        world.books_sandbox.expire_tokens()  # the next process must refresh with the rotated token
         again = spawn(env, tmp_path, "sync_command", "demo", True).wait()
-        assert again["counts"]["sent"] == 0 and again["counts"]["skipped"] == len(eligible(world))
+        assert again["counts"]["sent"] == 0 and again["counts"]["skipped"] == len(eligible(world)) - 1
+        assert again["counts"]["needs_attention"] == 1
+        assert world.sales_orders("9401") == 0
+        assert all(world.sales_orders(str(o["number"])) == 1 for o in eligible(world) if o["number"] != 9401)
+        stored = spawn(env, tmp_path, "activity", iid).wait()
+        assert stored["activity"]["9401"][0] == "needs_attention" and stored["activity"]["9401"][1] == 2
+        assert stored["runs"] == ["partial", "partial"]
+        assert stored["refresh_token"] not in ("", first_refresh_token)
+        assert stored["sent_payload"]["SalesOrderIn"]["external_ref"] and stored["sent_payload"]["debtor"]["number"]
     finally:
         world.stop()
 
