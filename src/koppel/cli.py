@@ -184,11 +184,11 @@ def _run_with_progress(job: Callable[[Callable[[Any], None]], Any], *, quiet: bo
         return job(advance)
 
 
-def _print_summary(summary: Any) -> None:
+def _print_summary(summary: Any, *, parked_table: bool = True) -> None:
     counts = summary.counts
     console.print(f"[bold]{summary.integration}[/bold]: {counts.get('sent', 0)} sent, "
                   f"{counts.get('skipped', 0)} skipped, {len(summary.parked)} parked")
-    if summary.parked:
+    if summary.parked and parked_table:
         table = Table("order", "outcome", "reason", title="Parked orders (fix the cause, then sync again)")
         for r in summary.parked:
             table.add_row(r.number, r.outcome, r.reason)
@@ -292,7 +292,66 @@ def sandbox(
         boxes.stop()
 
 
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(help="orders in the shop sandbox")] = 60,
+    serve: Annotated[bool | None, typer.Option(help="keep the dashboard up afterwards (default: when interactive)")]
+    = None,
+) -> None:
+    """Sandboxes + seeded data + a demo integration + the orders flow, run once with progress."""
+    import os
+    import shutil
+
+    if "KOPPEL_DATA_DIR" not in os.environ:
+        demo_dir = Path("var/demo")
+        shutil.rmtree(demo_dir, ignore_errors=True)  # every demo starts from nothing
+        os.environ["KOPPEL_DATA_DIR"] = str(demo_dir)
+        get_settings.cache_clear()
+    _django()
+    from django.core.management import call_command
+
+    from koppel.demo import INTEGRATION, prepare
+    from koppel.flows.orders import run_orders
+
+    console.print("[bold]Koppel demo[/bold]: starting the MijnWebwinkel and AccountView sandboxes …")
+    call_command("migrate", interactive=False, verbosity=0)
+    world = prepare(get_settings().ensure_data_dir(), orders=orders)
+    try:
+        console.print(f"integration [bold]{INTEGRATION}[/bold] configured from {world.integration_file}")
+        summary = _run_with_progress(lambda progress: run_orders(INTEGRATION, progress=progress), quiet=False)
+        table = Table("order", "outcome", "AccountView", "reason", title="What happened to each order")
+        colours = {"sent": "green", "skipped": "dim", "needs_attention": "yellow", "retry": "yellow",
+                   "broken_connection": "red"}
+        for r in sorted(summary.results, key=lambda r: (r.outcome != "needs_attention", r.number)):
+            table.add_row(r.number, f"[{colours.get(r.outcome, 'white')}]{r.outcome}[/]", r.target_key, r.reason)
+        console.print(table)
+        _print_summary(summary, parked_table=False)
+        again = run_orders(INTEGRATION, full=True)
+        console.print(f"Second run over all orders (--full): {again.counts.get('sent', 0)} sent, "
+                      f"{again.counts.get('skipped', 0)} skipped, {len(again.parked)} parked — nothing is "
+                      "written twice.")
+        interactive = sys.stdin.isatty() if serve is None else serve
+        if interactive:
+            _serve_dashboard()
+    finally:
+        world.sandboxes.stop()
+
+
+def _serve_dashboard() -> None:
+    import uvicorn
+
+    from koppel.web.asgi import create_app
+
+    settings = get_settings()
+    console.print(f"Dashboard: http://{settings.web_host}:{settings.web_port}/ "
+                  "(create a user with `koppel createuser`; Ctrl-C stops the demo)")
+    uvicorn.run(create_app(), host=settings.web_host, port=settings.web_port, log_level="warning")
+
+
 def main() -> None:
+    from koppel.log_config import configure_logging
+
+    configure_logging(get_settings().log_level)
     try:
         app()
     except KeyboardInterrupt:

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     default_retention_days: int = 14
-    log_level: str = "INFO"
+    log_level: str = "WARNING"
 
     @property
     def uses_postgres(self) -> bool:
