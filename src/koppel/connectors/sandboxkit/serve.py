@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 
@@ -40,7 +41,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_in_thread(app: object, *, host: str = "127.0.0.1", port: int = 0,
+def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
                     startup_timeout: float = 10.0) -> RunningServer:
     """Start `app` on host:port (0 picks a free port) and return once it accepts connections."""
     if host not in ("127.0.0.1", "localhost", "::1"):
