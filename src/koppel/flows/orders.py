@@ -41,11 +41,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from pydantic import ValidationError
+
 from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.accountview.models import SalesInvoiceIn, SalesOrder, SalesOrderIn, VatCode
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.mijnwebwinkel.models import Order
-from koppel.errors import BrokenConnection, KoppelError, NeedsAttention, Outcome, RetryableError
+from koppel.errors import BrokenConnection, NeedsAttention, Outcome, RetryableError
 from koppel.flows import order_totals
 from koppel.flows.articles import Articles
 from koppel.flows.customers import Customer, Customers, DebtorPlan
@@ -182,6 +184,14 @@ class OrdersFlow:
             raise
         except (NeedsAttention, BrokenConnection) as error:
             return self._record(number, error.outcome, str(error), payload_in=payload_in)
+        except ValidationError as error:  # the mapped record breaks the AccountView connector's rules
+            first = error.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            reason = (
+                f"The mapped order does not fit AccountView: {error.title}.{where}: {first['msg']} "
+                f"(value {first.get('input')!r}). Correct the order in the shop, or the mapping."
+            )
+            return self._record(number, Outcome.NEEDS_ATTENTION, reason, payload_in=payload_in)
 
     def park_for_retry(self, number: str, error: BaseException) -> OrderResult:
         """Record an order whose tries all failed for passing reasons; the next run tries it again."""
@@ -191,6 +201,7 @@ class OrdersFlow:
         return self._record(number, Outcome.RETRY, reason)
 
     def _send(self, order: Order, payload_in: dict[str, Any], claimer: str) -> OrderResult:
+        # 2. What the settings leave out is skipped; credit orders are another flow's.
         skip = self._reason_to_skip(order)
         if skip:
             return self._record(order.number, Outcome.SKIPPED, skip, payload_in=payload_in)
@@ -201,6 +212,7 @@ class OrdersFlow:
                 field="credited_order_number",
                 value=order.credited_order_number,
             )
+        # 3. Already in AccountView? Skip.
         link = self.links.find(ENTITY, order.number)
         if link is not None:  # sent before: its activity says so already, and stays
             return OrderResult(
@@ -212,15 +224,17 @@ class OrdersFlow:
         found = self._found_in_books(order.number)
         if found:
             return self._record(order.number, Outcome.SKIPPED, found[0], target_key=found[1], payload_in=payload_in)
-        # Everything is read and checked before the first write: a parked order leaves nothing behind.
+        # 4–6. Read and check everything before the first write: a parked order leaves nothing behind.
         order_totals.check_lines(order)
-        plan = self.customers.plan(order)
-        codes = self.articles.resolve(order, extra=self._rounding_article())
-        order_totals.check_vat(order, self.settings, self._vat_codes())
+        plan = self.customers.plan(order)  # 4. the debtor: linked, matched on e-mail, or to create
+        codes = self.articles.resolve(order, extra=self._rounding_article())  # 5. every article exists
+        order_totals.check_vat(order, self.settings, self._vat_codes())  # 6. VAT codes, totals, payment
         self._document(order, plan.number or "-", None, codes)
+        # 7. Write: the debtor and delivery address, then the sales order or invoice.
         customer = self.customers.commit(plan, claimer)
         document = self._document(order, customer.number, customer.delivery_code, codes)
         target = self._write(document)
+        # 8. Link it and record what was received and sent (the run advances the cursor).
         self.links.write(ENTITY, order.number, target)
         return self._record(
             order.number,
@@ -565,7 +579,6 @@ def summary_of(integration_name: str, outcome: dict[str, Any]) -> RunSummary:
 
 
 __all__ = [
-    "KoppelError",
     "OrderResult",
     "OrdersFlow",
     "Progress",
