@@ -101,7 +101,8 @@ def test_worker_killed_at_random_moments_leaves_every_order_once(big_world: Worl
     iid = integrate(big_world, env, tmp_path, statuses=statuses)
     rng = random.Random(5)
     started = time.monotonic()
-    kills = 0
+    kills, written_at_kills = 0, []
+    before = big_world.books_sandbox.count("SO_HDR")
     while kills < 3:
         worker = spawn(env, tmp_path, "worker", "worker-1", iid, "crash")
         time.sleep(rng.uniform(2.5, 5.0))
@@ -109,8 +110,10 @@ def test_worker_killed_at_random_moments_leaves_every_order_once(big_world: Worl
             break
         worker.kill()
         kills += 1
+        written_at_kills.append(big_world.books_sandbox.count("SO_HDR"))
     final = spawn(env, tmp_path, "worker", "worker-1", iid, "crash").wait(timeout=150)
     assert kills >= 2
+    assert any(count < before + len(eligible(big_world, statuses)) for count in written_at_kills)  # mid-run
     assert final["counts"]["needs_attention"] == 0 and final["counts"]["retry"] == 0
     assert_exactly_once(big_world, statuses)
     assert time.monotonic() - started < 120

@@ -7,7 +7,10 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from koppel.connectors.accountview.models import DebtorIn, SalesOrderIn, SalesOrderLineIn
+from koppel.errors import RetryableError
 from koppel.flows.customers import email_key
 from koppel.flows.orders import OrderResult, cursor_after, sync_in_process
 from tests.flows.world import PAID, World
@@ -197,3 +200,17 @@ def test_small_differences_get_a_rounding_line_and_larger_ones_are_parked(world:
         r.number: r for r in sync_in_process(world.flow(rounding_article=None, total_tolerance="0.01"), full=True)
     }
     assert strict["9302"].outcome == "needs_attention"
+
+
+def test_a_customer_being_created_elsewhere_waits_and_a_stale_claim_gives_way(world: World) -> None:
+    order = eligible(world)[0]
+    number, email = str(order["number"]), order["debtor"]["email"]
+    world.links.write("debtor", email_key(email), "claim:orders:1:1001")  # another worker is creating it
+    flow = world.flow()
+    with pytest.raises(RetryableError, match="creating the debtor right now"):
+        flow.sync(number, claimer="orders:1:" + number)
+    assert world.debtors(email) == [] and world.sales_orders(number) == 0
+    made = world.books.create_debtor(DebtorIn(kind="person", name="Gemaakt Elders", email=email))
+    assert flow.sync(number, claimer="orders:1:" + number).outcome == "sent"  # it was made, then its worker died
+    assert world.links.find("debtor", email_key(email)).target_key == made.number  # type: ignore[union-attr]
+    assert len(world.debtors(email)) == 1 and world.sales_orders(number) == 1

@@ -157,6 +157,8 @@ class Customers:
             return self._maybe_update(link.target_key, "linked", plan, link.payload_hash)
         found = self.books.find_debtor_by_email(plan.email)
         if found is not None:
+            if link is not None:  # a claim whose debtor was made, but whose link was not written yet
+                self.links.forget(DEBTOR, email_key(plan.email))
             self.links.write(DEBTOR, email_key(plan.email), found.number)
             return self._maybe_update(found.number, "matched", plan, "")
         return self._create(plan, claimer, link.target_key if link else None)
@@ -183,8 +185,9 @@ class Customers:
             )
         try:
             created = self.books.create_debtor(plan.debtor, truncate=self.settings.truncate_long_fields)
-        except NeedsAttention:
-            self.links.forget(DEBTOR, email_key(plan.email))  # release the claim: the next try may create it
+        except Exception:
+            # Release the claim: the next try looks the e-mail up first (a lost answer is found then).
+            self.links.forget(DEBTOR, email_key(plan.email))
             raise
         # The debtor exists in AccountView before the claim is replaced: whoever looks in between finds it.
         self.links.forget(DEBTOR, email_key(plan.email))
