@@ -183,6 +183,7 @@ def test_the_cursor_stops_before_the_first_order_to_try_again() -> None:
     assert cursor_after(candidates, {"1": "sent", "2": "needs_attention", "3": "sent"}) == "2026-01-01T12:00:00"
     assert cursor_after(candidates, {"1": "sent", "2": "retry", "3": "sent"}) == "2026-01-01T10:00:00"
     assert cursor_after(candidates, {"1": "retry", "2": "sent", "3": "sent"}) is None
+    assert cursor_after(candidates, {"1": "sent", "2": "broken_connection", "3": "sent"}) == "2026-01-01T10:00:00"
 
 
 def test_small_differences_get_a_rounding_line_and_larger_ones_are_parked(world: World) -> None:
@@ -214,3 +215,29 @@ def test_a_customer_being_created_elsewhere_waits_and_a_stale_claim_gives_way(wo
     assert flow.sync(number, claimer="orders:1:" + number).outcome == "sent"  # it was made, then its worker died
     assert world.links.find("debtor", email_key(email)).target_key == made.number  # type: ignore[union-attr]
     assert len(world.debtors(email)) == 1 and world.sales_orders(number) == 1
+
+
+def test_articles_are_matched_on_ean_when_the_sku_is_unknown_and_the_settings_allow(world: World) -> None:
+    (av_article,) = world.books.get_articles(["KP-001-00001"]).values()
+    shop_article = world.shop_sandbox.add_article(
+        {"name": "Lamp (winkel)", "sku": "WINKEL-1", "extra": {"visible": {}, "invisible": {"barcode": av_article.ean}}}
+    )
+    order = next(o for o in eligible(world) if [line["type"] for line in o["orderlines"]][:1] == ["article"])
+    line = dict(
+        order["orderlines"][0],
+        articles=[dict(order["orderlines"][0]["articles"][0], id=shop_article["id"], sku="WINKEL-1")],
+    )
+    world.shop_sandbox.add_order(dict(order, number=9501, orderlines=[line, *order["orderlines"][1:]]))
+    by_sku = {r.number: r for r in sync_in_process(world.flow(), full=True)}
+    assert by_sku["9501"].outcome == "needs_attention" and "WINKEL-1" in by_sku["9501"].reason
+    by_ean = {r.number: r for r in sync_in_process(world.flow(match_articles_on_ean=True), full=True)}
+    assert by_ean["9501"].outcome == "sent"
+    header = world.books_sandbox.rows("SO_HDR", COMMENT1="9501")[0]
+    assert world.books_sandbox.rows("SO_LINE", ORD_NR=header["ORD_NR"])[0]["ART_CODE"] == "KP-001-00001"
+
+
+def test_a_payment_method_accountview_lacks_parks_the_order_before_any_write(world: World) -> None:
+    results = sync_in_process(world.flow(payment_methods={"force": True, "default": "BITCOIN"}))
+    assert {r.outcome for r in results} == {"needs_attention"}
+    assert "payment method BITCOIN" in results[0].reason and "payment methods table" in results[0].reason
+    assert world.books_sandbox.calls["insert:AR1"] == 0 and world.books_sandbox.calls["insert:SO1"] == 0

@@ -392,10 +392,11 @@ class OrdersFlow:
 
 
 def cursor_after(candidates: list[tuple[str, str]], results: dict[str, str]) -> str | None:
-    """How far the cursor may move: to the last order before the first one to be tried again."""
+    """How far the cursor may move: to the last order before the first one to be tried again
+    (a passing failure, or a broken connection: both go again by themselves once it passes)."""
     position = None
     for number, moment in candidates:
-        if results.get(number) == Outcome.RETRY.value:
+        if results.get(number) in (Outcome.RETRY.value, Outcome.BROKEN_CONNECTION.value):
             break
         position = moment
     return position
