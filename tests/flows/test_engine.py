@@ -127,7 +127,9 @@ def test_two_workers_on_postgres_create_no_duplicates(
 ) -> None:
     env = environment(tmp_path, postgres_server.create_database())
     statuses = [1, 2, 3, 6]
-    iid = integrate(big_world, env, tmp_path, statuses=statuses)
+    # Expired tokens: both workers refresh at once, and a rotated refresh token must be used once only
+    # (the sandbox revokes the grant on reuse), so the refreshes must be serialised across processes.
+    iid = integrate(big_world, env, tmp_path, statuses=statuses, expired=True)
     first = spawn(env, tmp_path, "worker", "worker-a", iid, "a")
     second = spawn(env, tmp_path, "worker", "worker-b", iid, "b", True)
     results = [first.wait(150), second.wait(150)]
