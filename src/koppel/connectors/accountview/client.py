@@ -721,6 +721,37 @@ class AccountViewClient:
                 return records.sales_invoice_from_row(row, self.profile)
         return None
 
+    # --- many keys in one read: which records exist already ------------------------------------------------
+
+    def sales_order_numbers(self, external_refs: Iterable[str]) -> dict[str, str]:
+        """External reference → sales-order number, for the references that exist (one read per
+        `in_list_size` references)."""
+        return self._keys_where(self.profile.sales_order_bo, self.profile.sales_order_reference_field,
+                                [r.strip() for r in external_refs], self.profile.sales_order_number_field)
+
+    def sales_invoice_numbers(self, external_refs: Iterable[str]) -> dict[str, str]:
+        """External reference → invoice number, for the references that exist."""
+        return self._keys_where(self.profile.invoice_read_bo, self.profile.invoice_reference_field,
+                                [r.strip() for r in external_refs], "INV_NR")
+
+    def debtor_numbers_by_email(self, emails: Iterable[str]) -> dict[str, str]:
+        """E-mail (lower case) → debtor number, for the addresses a debtor has (the first debtor when
+        several share one)."""
+        return self._keys_where(self.profile.debtor_bo, "MAIL_BUS", [e.strip().lower() for e in emails], "SUB_NR",
+                                fold=str.lower)
+
+    def _keys_where(self, business_object: str, column: str, values: list[str], key: str,
+                    fold: Callable[[str], str] = str) -> dict[str, str]:
+        wanted = set(dict.fromkeys(v for v in values if v))
+        found: dict[str, str] = {}
+        for chunk_filters, match_any in self._key_filters(column, sorted(wanted)):
+            for row in self.read(business_object, fields=[column, key], filters=chunk_filters,
+                                 match_any=match_any, page_size=max(len(wanted), 1)):
+                value = fold(str(row.get(column, "")).strip())
+                if value in wanted:
+                    found.setdefault(value, str(row.get(key, "")).strip())
+        return found
+
     def create_sales_invoice(self, invoice: SalesInvoiceIn, *, truncate: bool | None = None,
                              look_first: bool = True) -> SalesInvoice:
         """Post a sales invoice as a journal page with lines, once per external reference (invoices cannot
