@@ -72,6 +72,13 @@ class Articles:
             )
         return codes
 
+    def prefetch(self, orders: list[Order], *, extra: tuple[str, ...] = ()) -> None:
+        """Read the articles of many orders at once (one read per hundred codes)."""
+        codes = {(line.sku or "").strip().upper() for order in orders for line in order.orderlines if line.sku}
+        codes |= {code.strip().upper() for code in extra}
+        codes |= {getattr(self.settings, name).strip().upper() for name in COST_SETTINGS.values()}
+        self._articles(sorted(c for c in codes if c and "," not in c))
+
     def _articles(self, codes: list[str]) -> dict[str, Article | None]:
         with self._lock:
             unknown = [c for c in codes if c not in self._by_code]

@@ -77,9 +77,24 @@ class Customers:
         self.settings = settings
         self._default_checked: bool | None = None
         self._locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._first_answers: dict[str, str | None] = {}  # e-mail → debtor number, asked for many at once
         self._guard = threading.Lock()
 
     # -- deciding (reads only) -------------------------------------------------------------------------
+
+    def known(self, numbers: dict[str, str], *, asked: set[str]) -> None:
+        """What AccountView answered for many e-mails at once: each answer serves one lookup."""
+        with self._guard:
+            self._first_answers.update({email: numbers.get(email) for email in asked if email})
+
+    def _debtor_number(self, email: str) -> str | None:
+        with self._guard:
+            asked = email in self._first_answers
+            number = self._first_answers.pop(email, None)
+        if asked:
+            return number
+        found = self.books.find_debtor_by_email(email)
+        return found.number if found else None
 
     def plan(self, order: Order) -> DebtorPlan:
         """Find the debtor, or map the one to create; raises NeedsAttention naming what is wrong."""
@@ -155,12 +170,12 @@ class Customers:
         link = self.links.find(DEBTOR, email_key(plan.email))
         if link is not None and not link.target_key.startswith(_CLAIM):
             return self._maybe_update(link.target_key, "linked", plan, link.payload_hash)
-        found = self.books.find_debtor_by_email(plan.email)
+        found = self._debtor_number(plan.email)
         if found is not None:
             if link is not None:  # a claim whose debtor was made, but whose link was not written yet
                 self.links.forget(DEBTOR, email_key(plan.email))
-            self.links.write(DEBTOR, email_key(plan.email), found.number)
-            return self._maybe_update(found.number, "matched", plan, "")
+            self.links.write(DEBTOR, email_key(plan.email), found)
+            return self._maybe_update(found, "matched", plan, "")
         return self._create(plan, claimer, link.target_key if link else None)
 
     def _maybe_update(self, number: str, how: str, plan: DebtorPlan, sent_hash: str) -> Customer:
