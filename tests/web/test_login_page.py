@@ -72,7 +72,10 @@ def test_a_user_signs_in_and_reaches_the_admin(web_url: str, browser: object, tm
     page.fill("input[name=password]", "correct horse battery")
     page.click("button[type=submit]")
     page.wait_for_url("**/admin/")
-    assert "Site administration" in page.content()
+    content = page.content()
+    assert "Site administration" in content
+    for section in ("Activity", "Integrations", "Connections", "Workspaces", "Runs"):
+        assert section in content
     page.screenshot(path=str(tmp_path / "admin.png"))
     page.close()
 

@@ -73,6 +73,7 @@ class Activity(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
+        verbose_name_plural = "activity"
         constraints = [models.UniqueConstraint(fields=["integration", "entity", "key"],
                                                name="one_activity_per_record")]
         indexes = [models.Index(fields=["updated_at"]), models.Index(fields=["integration", "outcome"])]
