@@ -114,7 +114,10 @@ def test_worker_killed_at_random_moments_leaves_every_order_once(big_world: Worl
     final = spawn(env, tmp_path, "worker", "worker-1", iid, "crash").wait(timeout=150)
     assert kills >= 2
     assert any(count < before + len(eligible(big_world, statuses)) for count in written_at_kills)  # mid-run
-    assert final["counts"]["needs_attention"] == 0 and final["counts"]["retry"] == 0
+    assert final["counts"]["needs_attention"] == 0, final["orders"]
+    if final["counts"]["retry"]:  # a passing failure (a busy database, …): the next run, as scheduled
+        final = spawn(env, tmp_path, "worker", "worker-1", iid, "after-crash").wait(timeout=60)
+    assert final["counts"]["retry"] == 0, [o for o in final["orders"] if o["outcome"] == "retry"]
     assert_exactly_once(big_world, statuses)
     assert time.monotonic() - started < 120
 
@@ -133,5 +136,7 @@ def test_two_workers_on_postgres_create_no_duplicates(
     first = spawn(env, tmp_path, "worker", "worker-a", iid, "a")
     second = spawn(env, tmp_path, "worker", "worker-b", iid, "b", True)
     results = [first.wait(150), second.wait(150)]
+    parked = [o for r in results for o in r["orders"] if o["outcome"] not in ("sent", "skipped")]
+    assert not parked, parked
     assert sum(r["counts"]["sent"] for r in results) == len(eligible(big_world, statuses))
     assert_exactly_once(big_world, statuses)
