@@ -542,14 +542,14 @@ def _declare() -> tuple[Callable[..., Any], Callable[..., Any]]:
             units.finish_run(run_id, {}, error=str(errors[-1]))
             return {"error": str(errors[-1]), "orders": []}
         handles = [units.start_unit(order_unit, integration_id, number, run_id) for number, _ in candidates]
-        results = [handle.get_result() for handle in handles]
+        results = [outcome_of(handle, number, run_id) for handle, (number, _) in zip(handles, candidates, strict=True)]
         again = {
             i: units.start_unit(order_unit, integration_id, f"{r['number']}@{run_id}", run_id)
             for i, r in enumerate(results)
             if r["run"] != run_id and r["outcome"] in PARKED
         }
         for index, handle in again.items():
-            results[index] = handle.get_result()
+            results[index] = outcome_of(handle, results[index]["number"], run_id)
         for result in results:
             if result["run"] != run_id:  # finished in an earlier run: nothing happened now
                 result.update(outcome=Outcome.SKIPPED.value, reason=f"already handled: {result['reason']}")
@@ -562,6 +562,15 @@ def _declare() -> tuple[Callable[..., Any], Callable[..., Any]]:
             **counts,
             "orders": [{k: r[k] for k in ("number", "outcome", "reason", "target_key")} for r in results],
         }
+
+    def outcome_of(handle: Any, number: str, run_id: int) -> dict[str, Any]:
+        """A unit's result; a unit that failed outright (its database was gone, …) is tried next run."""
+        try:
+            return cast(dict[str, Any], handle.get_result())
+        except Exception as error:
+            return asdict(OrderResult(number, Outcome.RETRY.value, f"the unit of work failed: {error}")) | {
+                "run": run_id
+            }
 
     return orders_run, order_unit
 
