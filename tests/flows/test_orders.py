@@ -66,7 +66,8 @@ def test_invoices_carry_the_shops_amounts(world: World) -> None:
 
 
 def test_company_orders_make_company_debtors_with_a_contact_and_others_person_debtors(world: World) -> None:
-    sync_in_process(world.flow())
+    results = sync_in_process(world.flow())
+    assert {r.outcome for r in results} == {"sent"}, [r for r in results if r.outcome != "sent"]
     orders = eligible(world)
     company = next(o for o in orders if o["debtor"]["address"]["invoice"].get("company"))
     person = next(o for o in orders if not o["debtor"]["address"]["invoice"].get("company"))
