@@ -27,7 +27,10 @@ ones are skipped without a call. `progress` is called with a `Progress` event pe
 this process. The run is the DBOS workflow `orders.run` (also started by the scheduler); each order
 is a unit of work with the workflow id `orders:<integration>:<order number>` (a retry of a parked
 order in a later run: `…:<number>@<run>`), so starting one twice runs it once. Clients are built
-from the integration's connections by `koppel.sync.clients`.
+from the integration's connections by `koppel.sync.clients` (the engine's side: it reads the database,
+flows never do). What DBOS stores between steps is ids: order numbers, outcomes, AccountView keys and
+the parked reason (which may quote the offending value); the order itself is read inside the step,
+and its payloads go to the activity log only.
 """
 
 from __future__ import annotations
