@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from koppel.connectors.accountview.models import DebtorIn, SalesOrderIn, SalesOrderLineIn
+from koppel.demo import PAID
 from koppel.errors import RetryableError
 from koppel.flows.customers import email_key
 from koppel.flows.orders import OrderResult, cursor_after, sync_in_process
-from tests.flows.world import PAID, World
+from tests.flows.world import World
 
 
 def eligible(world: World, statuses: list[int] = PAID) -> list[dict[str, Any]]:

@@ -12,44 +12,14 @@ from koppel.connectors.accountview.client import AccountViewClient, AccountViewO
 from koppel.connectors.accountview.sandbox import AccountViewSandbox
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, SeedSizes
+from koppel.demo import COST_ARTICLES, ORDER_SETTINGS
 from koppel.flows.links import MemoryLinks
 from koppel.flows.orders import OrdersFlow
 from koppel.flows.settings import OrdersSettings
 
 SEED = 1
-PAID = [3, 6]  # the sandbox's "Betaald" and "Betaald & afgehaald"
-COST_ARTICLES = {
-    "VERZEND": "Verzendkosten",
-    "BETAALKOST": "Transactiekosten",
-    "KORTING": "Korting",
-    "AFRONDING": "Afronding",
-}
-# The settings that match the sandboxes' seed (and the demo integration's).
-SETTINGS: dict[str, Any] = {
-    "statuses": PAID,
-    "vat_codes": {"21": "H1", "9": "L1", "0": "N0", "reverse_charge": "EU", "export": "N0"},
-    "payment_methods": {
-        "table": {
-            "ideal": "IDEAL",
-            "creditcard": "CREDITCARD",
-            "paypal": "PAYPAL",
-            "bank_transfer": "OVERBOEKING",
-            "bancontact": "IDEAL",
-            "klarna_paylater": "ACHTERAF",
-        }
-    },
-    "payment_terms": {"default": "14"},
-    "rounding_article": "AFRONDING",
-    "total_tolerance": "0.05",
-    "revenue_accounts": {
-        "article": "8000",
-        "custom": "8000",
-        "shipping": "8100",
-        "payment": "8100",
-        "discount": "8000",
-        "rounding": "8000",
-    },
-}
+# The demo integration's settings: they fit the sandboxes' seed (VAT codes, payment methods, articles).
+SETTINGS: dict[str, Any] = ORDER_SETTINGS
 
 
 def add_cost_articles(books: AccountViewClient) -> None:
