@@ -169,6 +169,31 @@ def sync(
         raise typer.Exit(1)
 
 
+@app.command()
+def retry(
+    flow: Annotated[str, typer.Argument(help="orders")],
+    keys: Annotated[list[str], typer.Argument(help="the records to send again, e.g. order numbers")],
+    integration: Annotated[str, typer.Option(help="integration name")],
+    as_json: Annotated[bool, typer.Option("--json", help="print a machine-readable summary")] = False,
+) -> None:
+    """Send parked records again now, after their cause was fixed; nothing already sent is written twice."""
+    if flow != "orders":
+        _not_built(f"Retrying records of the {flow} flow")
+    _django()
+    from koppel.flows.orders import retry_orders
+
+    try:
+        summary = retry_orders(integration, keys)
+    except LookupError as exc:
+        _fail(str(exc).strip("'\""))
+    if as_json:
+        print(json.dumps(summary.as_json(), indent=2, default=str))
+    else:
+        _print_summary(summary)
+    if summary.error:
+        raise typer.Exit(1)
+
+
 def _run_with_progress(job: Callable[[Callable[[Any], None]], Any], *, quiet: bool) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -133,6 +133,13 @@ def sync_command(name: str, full: bool = False) -> dict[str, Any]:
     return {**summary.as_json(), "progress": events}
 
 
+def retry_command(name: str, *numbers: str) -> dict[str, Any]:
+    """What `koppel retry orders NUMBER… --integration NAME` does."""
+    from koppel.flows.orders import retry_orders
+
+    return retry_orders(name, list(numbers)).as_json()
+
+
 def activity(integration_id: int) -> dict[str, Any]:
     """What the database remembers of the integration's runs."""
     from koppel.sync.models import Activity, Link, Run
@@ -151,4 +158,10 @@ def activity(integration_id: int) -> dict[str, Any]:
     }
 
 
-SCENARIOS = {"make_integration": make_integration, "worker": worker, "sync_command": sync_command, "activity": activity}
+SCENARIOS = {
+    "make_integration": make_integration,
+    "worker": worker,
+    "sync_command": sync_command,
+    "retry_command": retry_command,
+    "activity": activity,
+}

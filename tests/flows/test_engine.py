@@ -85,9 +85,17 @@ def test_run_orders_as_the_command_line_calls_it(tmp_path: Path) -> None:
         assert again["counts"]["needs_attention"] == 1
         assert world.sales_orders("9401") == 0
         assert all(world.sales_orders(str(o["number"])) == 1 for o in eligible(world) if o["number"] != 9401)
+        # The shop owner corrects the SKU; a retry of that one order sends it once, a second retry skips it.
+        world.shop_sandbox.state.orders["9401"]["orderlines"] = eligible(world)[0]["orderlines"]
+        retried = spawn(env, tmp_path, "retry_command", "demo", "9401").wait()
+        assert [(o["number"], o["outcome"]) for o in retried["orders"]] == [("9401", "sent")], retried
+        assert world.sales_orders("9401") == 1
+        retried = spawn(env, tmp_path, "retry_command", "demo", "9401").wait()
+        assert [(o["number"], o["outcome"]) for o in retried["orders"]] == [("9401", "skipped")], retried
+        assert world.sales_orders("9401") == 1
         stored = spawn(env, tmp_path, "activity", iid).wait()
-        assert stored["activity"]["9401"][0] == "needs_attention" and stored["activity"]["9401"][1] == 2
-        assert stored["runs"] == ["partial", "partial"]
+        assert stored["activity"]["9401"][0] == "sent" and stored["activity"]["9401"][1] == 3
+        assert stored["runs"] == ["partial", "partial", "succeeded", "succeeded"]
         assert stored["refresh_token"] not in ("", first_refresh_token)
         assert stored["sent_payload"]["SalesOrderIn"]["external_ref"] and stored["sent_payload"]["debtor"]["number"]
     finally:

@@ -498,7 +498,7 @@ def _flow_for(integration_id: int, run_id: int) -> OrdersFlow:
         return flow
 
 
-def _declare() -> tuple[Callable[..., Any], Callable[..., Any]]:
+def _declare() -> tuple[Callable[..., Any], Callable[..., Any], Callable[[int, list[str]], dict[str, Any]]]:
     """Declare the run and unit workflows (importing this module registers them with DBOS)."""
     from koppel.sync import units
 
@@ -553,10 +553,14 @@ def _declare() -> tuple[Callable[..., Any], Callable[..., Any]]:
         }
         for index, handle in again.items():
             results[index] = outcome_of(handle, results[index]["number"], run_id)
+        return finish(integration_id, run_id, candidates, results)
+
+    def finish(integration_id: int, run_id: int, candidates: list[tuple[str, str]],
+               results: list[dict[str, Any]]) -> dict[str, Any]:
         for result in results:
             if result["run"] != run_id:  # finished in an earlier run: nothing happened now
                 result.update(outcome=Outcome.SKIPPED.value, reason=f"already handled: {result['reason']}")
-        position = cursor_after(candidates, {r["number"]: r["outcome"] for r in results})
+        position = cursor_after(candidates, {r["number"]: r["outcome"] for r in results}) if candidates else None
         if position:
             units.advance_cursor(integration_id, CURSOR, position)
         counts = {o.value: sum(1 for r in results if r["outcome"] == o.value) for o in Outcome}
@@ -575,10 +579,18 @@ def _declare() -> tuple[Callable[..., Any], Callable[..., Any]]:
                 "run": run_id
             }
 
-    return orders_run, order_unit
+    def retry(integration_id: int, numbers: list[str]) -> dict[str, Any]:
+        """Send these orders again, each in a fresh unit of work, as one run (not a workflow itself:
+        each order's unit is durable, and the cursor is left alone)."""
+        run_id = units.start_run(integration_id, "orders")
+        handles = [units.start_unit(order_unit, integration_id, f"{n}@retry-{run_id}", run_id) for n in numbers]
+        results = [outcome_of(handle, number, run_id) for handle, number in zip(handles, numbers, strict=True)]
+        return finish(integration_id, run_id, [], results)
+
+    return orders_run, order_unit, retry
 
 
-orders_run, order_unit = _declare()
+orders_run, order_unit, _retry = _declare()
 
 
 def run_orders(
@@ -612,6 +624,23 @@ def run_orders(
     return summary_of(integration_name, cast(dict[str, Any], outcome))
 
 
+def retry_orders(integration_name: str, numbers: list[str]) -> RunSummary:
+    """Send these orders again now, after the cause that parked them was fixed. An order that is in
+    AccountView already is skipped: a retry never writes an order twice."""
+    from koppel.sync import clients, engine
+
+    integration_id = clients.integration_id(integration_name)
+    launched = not engine.is_running()
+    if launched:
+        engine.launch(executor_id=engine.one_off_executor_id("retry-orders"))
+    try:
+        outcome = _retry(integration_id, [str(n).strip() for n in numbers])
+    finally:
+        if launched:
+            engine.shutdown()
+    return summary_of(integration_name, outcome)
+
+
 def summary_of(integration_name: str, outcome: dict[str, Any]) -> RunSummary:
     results = [OrderResult(**item) for item in outcome.get("orders", [])]
     return RunSummary(integration_name, results, error=str(outcome.get("error", "")))
@@ -622,6 +651,7 @@ __all__ = [
     "OrdersFlow",
     "Progress",
     "RunSummary",
+    "retry_orders",
     "run_orders",
     "sync_in_process",
 ]
