@@ -22,13 +22,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.flows.world import SEED, SETTINGS, add_cost_articles  # noqa: E402
+from tests.flows.world import SEED, SETTINGS  # noqa: E402
 
 from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions  # noqa: E402
 from koppel.connectors.accountview.oauth import MemoryTokenStore  # noqa: E402
 from koppel.connectors.accountview.sandbox import AccountViewSandbox  # noqa: E402
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient  # noqa: E402
 from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, SeedSizes  # noqa: E402
+from koppel.demo import add_cost_articles  # noqa: E402
 from koppel.flows.links import MemoryLinks  # noqa: E402
 from koppel.flows.orders import OrdersFlow, sync_in_process  # noqa: E402
 from koppel.flows.settings import OrdersSettings  # noqa: E402

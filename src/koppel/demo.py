@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.sandboxes import Sandboxes, start_sandboxes
 
 INTEGRATION = "demo-shop"
@@ -32,6 +33,14 @@ ORDER_SETTINGS: dict[str, Any] = {
 }
 COST_ARTICLES = {"VERZEND": "Verzendkosten", "BETAALKOST": "Transactiekosten", "KORTING": "Korting",
                  "AFRONDING": "Afronding"}
+
+
+def add_cost_articles(books: AccountViewClient) -> None:
+    """The articles shipping, payment costs, discounts and rounding are booked on (not in the seed)."""
+    for code, name in COST_ARTICLES.items():
+        if not books.get_articles([code]):
+            books.insert("AK1", {"ART_CODE": code, "ART_DESC1": name, "AG_CODE": "WONEN", "ART_UNIT": "ST",
+                                 "PX_SELL": Decimal(0), "VAT_CODE": "H1"})
 
 
 @dataclass
@@ -139,10 +148,7 @@ def prepare(data_dir: Path, *, orders: int = 60, articles: int = 40) -> DemoWorl
         # tokens land encrypted in the connection, exactly as in production.
         client = boxes.books.client(token_store=ConnectionTokenStore(books_connection.pk))
         boxes.books.authorise(client)
-        for code, name in COST_ARTICLES.items():
-            if not client.get_articles([code]):
-                client.insert("AK1", {"ART_CODE": code, "ART_DESC1": name, "AG_CODE": "WONEN", "ART_UNIT": "ST",
-                                      "PX_SELL": Decimal(0), "VAT_CODE": "H1"})
+        add_cost_articles(client)
         client.close()
     except Exception:
         boxes.stop()

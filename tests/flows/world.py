@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
 from koppel.connectors.accountview.sandbox import AccountViewSandbox
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, SeedSizes
-from koppel.demo import COST_ARTICLES, ORDER_SETTINGS
+from koppel.demo import ORDER_SETTINGS, add_cost_articles
 from koppel.flows.links import MemoryLinks
 from koppel.flows.orders import OrdersFlow
 from koppel.flows.settings import OrdersSettings
@@ -20,23 +19,6 @@ from koppel.flows.settings import OrdersSettings
 SEED = 1
 # The demo integration's settings: they fit the sandboxes' seed (VAT codes, payment methods, articles).
 SETTINGS: dict[str, Any] = ORDER_SETTINGS
-
-
-def add_cost_articles(books: AccountViewClient) -> None:
-    """The articles shipping, payment costs, discounts and rounding are booked on (not in the seed)."""
-    for code, name in COST_ARTICLES.items():
-        if not books.get_articles([code]):
-            books.insert(
-                "AK1",
-                {
-                    "ART_CODE": code,
-                    "ART_DESC1": name,
-                    "AG_CODE": "WONEN",
-                    "ART_UNIT": "ST",
-                    "PX_SELL": Decimal(0),
-                    "VAT_CODE": "H1",
-                },
-            )
 
 
 @dataclass
