@@ -7,6 +7,7 @@ Client and sandbox take the same profile, so the sandbox simulates exactly what 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -61,6 +62,13 @@ class AccountViewProfile(BaseModel):
     # Installation data (NOTES §12.5, §12.7).
     debtor_collective_account: str = "1300"
     sales_journal_name: str = "Verkoopboek"
+
+    # Money and text rules of the administration, all [assumed]: how AccountView turns what we send into
+    # line totals, VAT per rate and a document total, and how its Visual FoxPro tables store text.
+    prices_include_vat: bool = False  # [assumed] unit prices on sales-order lines are incl. VAT
+    vat_rounding: Literal["line", "document"] = "line"  # [assumed] VAT rounded to the cent per line or per rate
+    price_decimals: int = 4  # [assumed] decimals a unit price keeps (FoxPro currency holds 4)
+    code_page: str = "cp1252"  # [assumed] Windows code page of the tables (1252 in Western Europe)
 
     def business_objects(self) -> dict[str, BusinessObject]:
         """Every business object Koppel reads or writes, by code."""
