@@ -24,7 +24,7 @@ err_console = Console(stderr=True)
 
 
 def _django() -> None:
-    from koppel.web import setup
+    from koppel.core import setup
 
     setup()
 
@@ -74,7 +74,7 @@ def createuser(
 def integration_apply(file: Path) -> None:
     """Create or update a workspace, its connections and an integration from a TOML file."""
     _django()
-    from koppel.web.integrations.apply import ApplyError, apply_file
+    from koppel.core.integrations.apply import ApplyError, apply_file
 
     try:
         report = apply_file(file)
@@ -90,7 +90,7 @@ def integration_apply(file: Path) -> None:
 def integration_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The integrations with their workspace, connections and enabled flows."""
     _django()
-    from koppel.web.integrations.models import Integration
+    from koppel.core.integrations.models import Integration
 
     rows = [{"name": i.name, "workspace": i.workspace.name, "shop": i.shop.name, "books": i.books.name,
              "enabled": i.enabled, "flows": [f for f, s in i.flows.items() if s.get("enabled")]}
@@ -113,7 +113,7 @@ def activity(
 ) -> None:
     """The latest outcome per record: what came in, what went out, why a record was parked."""
     _django()
-    from koppel.sync.models import Activity
+    from koppel.core.activity.models import Activity
 
     rows = Activity.objects.filter(integration__name=integration).order_by("-updated_at")
     if outcome:
@@ -134,7 +134,7 @@ def activity(
 def rotate_keys_command() -> None:
     """Re-encrypt every stored credential under a new key."""
     _django()
-    from koppel.web.keys import rotate_keys
+    from koppel.core.keys import rotate_keys
 
     count, generated = rotate_keys(get_settings())
     console.print(f"re-encrypted {count} connection(s)" + (" under a new key" if generated else

@@ -132,9 +132,9 @@ def add_problem_orders(boxes: Sandboxes) -> list[str]:
 
 def prepare(data_dir: Path, *, orders: int = 60, articles: int = 40) -> DemoWorld:
     """Start the sandboxes and configure the demo integration in the (migrated) database."""
+    from koppel.core.integrations.apply import apply_file
+    from koppel.core.integrations.models import Integration
     from koppel.sync.token_store import ConnectionTokenStore
-    from koppel.web.integrations.apply import apply_file
-    from koppel.web.integrations.models import Integration
 
     boxes = start_sandboxes(seed=1, articles=articles, orders=orders)
     try:

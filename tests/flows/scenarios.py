@@ -67,7 +67,7 @@ def _child(env: dict[str, str], log: str, result: str, name: str, *args: Any) ->
     with open(log, "a") as handle:
         os.dup2(handle.fileno(), 1)
         os.dup2(handle.fileno(), 2)
-    from koppel.web import setup
+    from koppel.core import setup
 
     setup()
     outcome = SCENARIOS[name](*args)
@@ -82,8 +82,8 @@ def make_integration(name: str, shop: dict[str, str], books: dict[str, Any], ord
     """Migrate, then store the connections (secrets encrypted) and the integration."""
     from django.core.management import call_command
 
-    from koppel.web.accounts.models import Workspace
-    from koppel.web.integrations.models import Connection, Integration
+    from koppel.core.accounts.models import Workspace
+    from koppel.core.integrations.models import Connection, Integration
 
     call_command("migrate", interactive=False, verbosity=0)
     workspace, _ = Workspace.objects.get_or_create(name="flows")
@@ -142,8 +142,8 @@ def retry_command(name: str, *numbers: str) -> dict[str, Any]:
 
 def activity(integration_id: int) -> dict[str, Any]:
     """What the database remembers of the integration's runs."""
-    from koppel.sync.models import Activity, Link, Run
-    from koppel.web.integrations.models import Integration
+    from koppel.core.activity.models import Activity, Link, Run
+    from koppel.core.integrations.models import Integration
 
     rows = Activity.objects.filter(integration_id=integration_id, entity="order")
     sent = rows.filter(outcome="sent").values_list("payload_out", flat=True).first()

@@ -31,7 +31,7 @@ FAST = EngineOptions(polling_interval=0.1, heartbeat_interval=0.3, executor_time
 
 
 def prepare() -> None:
-    from koppel.web import setup
+    from koppel.core import setup
 
     setup()
     from django.core.management import call_command
@@ -41,8 +41,8 @@ def prepare() -> None:
 
 
 def integration(name: str = "shop", *, metadata_only: bool = False, retention_days: int = 14) -> int:
-    from koppel.web.accounts.models import Workspace
-    from koppel.web.integrations.models import Connection, Integration
+    from koppel.core.accounts.models import Workspace
+    from koppel.core.integrations.models import Connection, Integration
 
     workspace, _ = Workspace.objects.get_or_create(
         name=f"ws-{name}", defaults={"metadata_only": metadata_only, "retention_days": retention_days})
@@ -145,9 +145,9 @@ def crash_worker(executor_id: str, key: str, start: str) -> dict[str, Any]:
 
 def units_records() -> dict[str, Any]:
     """Outcomes (attempts, metadata only), runs, links and cursors through the units API."""
+    from koppel.core.activity.models import Activity, Run
     from koppel.errors import NeedsAttention, Outcome
     from koppel.sync import units
-    from koppel.sync.models import Activity, Run
 
     full, bare = integration("full"), integration("bare", metadata_only=True)
     for iid in (full, bare):
@@ -167,8 +167,8 @@ def units_records() -> dict[str, Any]:
 
 def links() -> dict[str, Any]:
     """Eight workers link the same order at once, each to a target of its own: one link wins."""
+    from koppel.core.activity.models import Link
     from koppel.sync import units
-    from koppel.sync.models import Link
 
     iid = integration("links")
     results = in_threads(8, lambda i: units.write_link(iid, "order", "1001", f"SO-{i}"))
@@ -202,9 +202,9 @@ def schedules() -> dict[str, Any]:
     """Schedules are read on each tick: edits apply at once; two schedulers start a slot once."""
     from dbos import DBOS
 
+    from koppel.core.integrations.models import Schedule
     from koppel.sync import schedules as scheduler
     from koppel.sync import units
-    from koppel.web.integrations.models import Schedule
     from tests.sync.workflows import traces
 
     iid = integration("schedules")
@@ -235,8 +235,8 @@ def schedules() -> dict[str, Any]:
 
 def scheduler_thread() -> dict[str, Any]:
     """A worker's scheduler thread starts a run in every slot of a one-second schedule."""
+    from koppel.core.integrations.models import Schedule
     from koppel.sync import engine
-    from koppel.web.integrations.models import Schedule
     from tests.sync.workflows import traces
 
     engine.shutdown()  # relaunched below as a worker with its scheduler
@@ -270,9 +270,9 @@ def retention() -> dict[str, Any]:
     """
     from dbos import DBOS
 
+    from koppel.core.activity.models import Activity, Run
     from koppel.sync import engine, units
     from koppel.sync import retention as keeper
-    from koppel.sync.models import Activity, Run
     from tests.sync.workflows import count_once
 
     now = datetime.now(UTC)

@@ -24,7 +24,7 @@ class Koppel:
 
     def python(self, code: str) -> str:
         """Run Python with Django set up for this data directory; returns stdout."""
-        prelude = "from koppel.web import setup; setup()\n"
+        prelude = "from koppel.core import setup; setup()\n"
         result = subprocess.run([sys.executable, "-c", prelude + code], env=self.env, text=True,
                                 capture_output=True, timeout=120)
         if result.returncode != 0:

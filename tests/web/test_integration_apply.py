@@ -76,7 +76,7 @@ def test_apply_creates_everything_and_reapplying_changes_nothing(koppel: Koppel,
     assert second.stdout.strip() == "nothing to change"
     listed = koppel("integration", "list", "--json").stdout
     assert '"name": "acme-shop"' in listed and '"orders"' in listed
-    flows = koppel.python("from koppel.web.integrations.models import Integration as I\n"
+    flows = koppel.python("from koppel.core.integrations.models import Integration as I\n"
                           "print(I.objects.get(name='acme-shop').flows['orders']['write_as'])")
     assert flows.strip() == "invoice"
 
@@ -94,13 +94,13 @@ def test_database_holds_no_plaintext_secret_and_keys_file_is_private(koppel: Kop
 def test_rotate_keys_keeps_every_secret_readable(koppel: Koppel, tmp_path: Path) -> None:
     koppel("integration", "apply", str(write(tmp_path, GOOD)))
     old_key = (koppel.data_dir / "encryption.keys").read_text()
-    before = koppel.python("from koppel.web.integrations.models import Connection as C\n"
+    before = koppel.python("from koppel.core.integrations.models import Connection as C\n"
                            "print(sorted(str(c.credentials) for c in C.objects.all()))")
     result = koppel("rotate-keys")
     assert "re-encrypted 2 connection(s)" in result.stdout
     new_key = (koppel.data_dir / "encryption.keys").read_text()
     assert new_key != old_key and old_key.strip() not in new_key
-    after = koppel.python("from koppel.web.integrations.models import Connection as C\n"
+    after = koppel.python("from koppel.core.integrations.models import Connection as C\n"
                           "print(sorted(str(c.credentials) for c in C.objects.all()))")
     assert after == before
     assert "store-Tk81xQ-secret" in after

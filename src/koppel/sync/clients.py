@@ -35,7 +35,7 @@ _lock = threading.Lock()
 
 def integration_id(name: str) -> int:
     """The id of the integration called `name`; LookupError naming the known ones otherwise."""
-    from koppel.web.integrations.models import Integration
+    from koppel.core.integrations.models import Integration
 
     try:
         found = Integration.objects.filter(name=name).values_list("pk", flat=True).first()
@@ -49,7 +49,7 @@ def integration_id(name: str) -> int:
 
 def integration_clients(integration_id: int) -> IntegrationClients:
     """The clients of an integration, rebuilt when the integration or its connections changed."""
-    from koppel.web.integrations.models import Integration
+    from koppel.core.integrations.models import Integration
 
     try:
         integration = Integration.objects.select_related("shop", "books").get(pk=integration_id)

@@ -131,7 +131,7 @@ def launch(*, executor_id: str | None = None, supervisor: bool = True, scheduler
     global _engine
     if _engine is not None:
         raise RuntimeError("the engine is running already in this process")
-    from koppel.web import setup
+    from koppel.core import setup
 
     setup()
     declare_workflows(packages)

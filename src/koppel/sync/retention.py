@@ -36,8 +36,8 @@ def purge(now: datetime | None = None, *, workflows: bool = True) -> Purged:
     Runs still running are kept whatever their age. Workflows are left alone when `workflows` is
     false, or when no system database exists yet.
     """
-    from koppel.sync.models import Activity, Run
-    from koppel.web.accounts.models import Workspace
+    from koppel.core.accounts.models import Workspace
+    from koppel.core.activity.models import Activity, Run
 
     now = now or timezone.now()
     activity = runs = 0

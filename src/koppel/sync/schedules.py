@@ -40,7 +40,7 @@ def tick(now: datetime | None = None) -> list[str]:
     A schedule is due when nothing started in its current slot and no run of it is still queued
     or running (a slow run delays the next, it does not pile them up).
     """
-    from koppel.web.integrations.models import Schedule
+    from koppel.core.integrations.models import Schedule
 
     now = now or timezone.now()
     started = []

@@ -25,7 +25,7 @@ FORGET_AFTER = timedelta(days=1)   # heartbeats of executors gone this long are 
 
 def beat(executor_id: str, application_version: str, now: datetime | None = None) -> None:
     """Say that this executor is alive."""
-    from koppel.sync.models import Executor
+    from koppel.core.activity.models import Executor
 
     now = now or timezone.now()
     updated = Executor.objects.filter(executor_id=executor_id).update(
@@ -37,7 +37,7 @@ def beat(executor_id: str, application_version: str, now: datetime | None = None
 
 def live_executors(timeout: float, now: datetime | None = None) -> set[str]:
     """Ids of the executors that beat within the last `timeout` seconds."""
-    from koppel.sync.models import Executor
+    from koppel.core.activity.models import Executor
 
     since = (now or timezone.now()) - timedelta(seconds=timeout)
     return set(Executor.objects.filter(last_seen_at__gte=since).values_list("executor_id", flat=True))
@@ -49,7 +49,7 @@ def take_over(own_executor_id: str, timeout: float, now: datetime | None = None)
     DBOS re-enqueues only workflows still owned by the given executors, so two supervisors doing
     this at once recover each workflow once.
     """
-    from koppel.sync.models import Executor
+    from koppel.core.activity.models import Executor
 
     pending = DBOS.list_workflows(status="PENDING", app_version=DBOS.application_version,
                                   load_input=False, load_output=False)

@@ -28,7 +28,7 @@ class ConnectionTokenStore:
         self.connection_id = connection_id
 
     def load(self) -> TokenSet | None:
-        from koppel.web.integrations.models import Connection
+        from koppel.core.integrations.models import Connection
 
         try:
             credentials = Connection.objects.get(pk=self.connection_id).credentials
@@ -41,7 +41,7 @@ class ConnectionTokenStore:
         return None
 
     def save(self, tokens: TokenSet) -> None:
-        from koppel.web.integrations.models import Connection
+        from koppel.core.integrations.models import Connection
 
         try:
             with transaction.atomic():
@@ -56,7 +56,7 @@ class ConnectionTokenStore:
 
     @contextmanager
     def refresh_lock(self) -> Iterator[None]:
-        from koppel.web.integrations.models import Connection
+        from koppel.core.integrations.models import Connection
 
         with _guard:
             lock = _process_locks[self.connection_id]

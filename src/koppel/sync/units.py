@@ -167,7 +167,7 @@ def _database_step(fn: Callable[P, R]) -> Callable[P, R]:
 @_database_step
 def start_run(integration_id: int, flow: str) -> int:
     """Open a Run of `flow` for this workflow; returns its id."""
-    from koppel.sync.models import Run
+    from koppel.core.activity.models import Run
 
     run = Run.objects.create(integration_id=integration_id, flow=flow, workflow_id=DBOS.workflow_id or "",
                              started_at=timezone.now())
@@ -177,7 +177,7 @@ def start_run(integration_id: int, flow: str) -> int:
 @_database_step
 def finish_run(run_id: int, counts: Mapping[str, int], error: str = "") -> str:
     """Close a Run with its counts per outcome; returns its status (failed, partial or succeeded)."""
-    from koppel.sync.models import Run
+    from koppel.core.activity.models import Run
 
     parked = sum(counts.get(o.value, 0) for o in (Outcome.RETRY, Outcome.NEEDS_ATTENTION,
                                                    Outcome.BROKEN_CONNECTION))
@@ -197,8 +197,8 @@ def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome 
 
     Payloads are dropped when the workspace keeps metadata only. Returns the attempts so far.
     """
-    from koppel.sync.models import Activity
-    from koppel.web.integrations.models import Integration
+    from koppel.core.activity.models import Activity
+    from koppel.core.integrations.models import Integration
 
     if Integration.objects.filter(pk=integration_id, workspace__metadata_only=True).exists():
         payload_in = payload_out = None
@@ -219,7 +219,7 @@ def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome 
 @_database_step
 def read_outcome(integration_id: int, entity: str, key: str) -> str | None:
     """The latest outcome recorded for a record, or None if it was never tried."""
-    from koppel.sync.models import Activity
+    from koppel.core.activity.models import Activity
 
     return Activity.objects.filter(integration_id=integration_id, entity=entity, key=key).values_list(
         "outcome", flat=True).first()
@@ -250,7 +250,7 @@ def _cursor_order(value: str) -> tuple[int, Any]:
 @_database_step
 def read_cursor(integration_id: int, name: str) -> str | None:
     """Where the last run of this cursor got to, or None before the first."""
-    from koppel.sync.models import Cursor
+    from koppel.core.activity.models import Cursor
 
     return Cursor.objects.filter(integration_id=integration_id, name=name).values_list(
         "value", flat=True).first()
@@ -262,7 +262,7 @@ def advance_cursor(integration_id: int, name: str, value: str) -> str:
 
     Advance only to what was processed: everything up to `value` must have an outcome recorded.
     """
-    from koppel.sync.models import Cursor
+    from koppel.core.activity.models import Cursor
 
     for _ in range(2):  # the second pass follows a concurrent first write
         try:
@@ -299,7 +299,7 @@ _LINK_FIELDS = ("entity", "source_key", "target_key", "payload_hash")
 
 @_database_step
 def _find_link(integration_id: int, entity: str, by: str, value: str) -> dict[str, str] | None:
-    from koppel.sync.models import Link as LinkRow
+    from koppel.core.activity.models import Link as LinkRow
 
     return LinkRow.objects.filter(integration_id=integration_id, entity=entity, **{by: value}).order_by(
         "pk").values(*_LINK_FIELDS).first()
@@ -318,7 +318,7 @@ def find_link_by_target(integration_id: int, entity: str, target_key: str) -> Li
 @_database_step
 def _write_link(integration_id: int, entity: str, source_key: str, target_key: str,
                 payload_hash: str) -> dict[str, str]:
-    from koppel.sync.models import Link as LinkRow
+    from koppel.core.activity.models import Link as LinkRow
 
     where = {"integration_id": integration_id, "entity": entity, "source_key": source_key}
     try:
@@ -340,7 +340,7 @@ def write_link(integration_id: int, entity: str, source_key: str, target_key: st
 @_database_step
 def remember_sent(integration_id: int, entity: str, source_key: str, payload_hash: str) -> None:
     """Store the hash of what was last sent for a linked record, to skip unchanged records later."""
-    from koppel.sync.models import Link as LinkRow
+    from koppel.core.activity.models import Link as LinkRow
 
     LinkRow.objects.filter(integration_id=integration_id, entity=entity, source_key=source_key).update(
         payload_hash=payload_hash, updated_at=timezone.now())
@@ -349,7 +349,7 @@ def remember_sent(integration_id: int, entity: str, source_key: str, payload_has
 @_database_step
 def forget_link(integration_id: int, entity: str, source_key: str) -> bool:
     """Drop a link, so the record is matched and sent again on its next sync."""
-    from koppel.sync.models import Link as LinkRow
+    from koppel.core.activity.models import Link as LinkRow
 
     deleted, _ = LinkRow.objects.filter(integration_id=integration_id, entity=entity,
                                         source_key=source_key).delete()

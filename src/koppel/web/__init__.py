@@ -1,15 +1,7 @@
-"""The Django project: accounts & workspaces, connections and integrations, activity, admin."""
+"""The web side: views, templates, URLs and the operators' admin. The data model is `koppel.core`."""
 
 from __future__ import annotations
 
-import os
+from koppel.core import setup
 
-
-def setup() -> None:
-    """Configure Django for use outside manage.py (the CLI, workers, tests)."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "koppel.web.settings")
-    import django
-    from django.apps import apps
-
-    if not apps.ready:
-        django.setup()
+__all__ = ["setup"]

@@ -60,9 +60,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
-    "koppel.web.accounts",
-    "koppel.web.integrations",
-    "koppel.sync",
+    "koppel.core.accounts",
+    "koppel.core.integrations",
+    "koppel.core.activity",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

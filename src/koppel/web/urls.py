@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from django.views.generic import RedirectView
 
+import koppel.web.admin  # noqa: F401  (registers the operators' admin pages)
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("login/", auth_views.LoginView.as_view(), name="login"),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from koppel.web.integrations.models import Connection, Integration, Schedule
+from koppel.core.integrations.models import Connection, Integration, Schedule
 
 
 @admin.register(Connection)

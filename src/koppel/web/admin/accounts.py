@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from koppel.web.accounts.models import Membership, Workspace
+from koppel.core.accounts.models import Membership, Workspace
 
 
 class MembershipInline(admin.TabularInline):

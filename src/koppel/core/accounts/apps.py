@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class AccountsConfig(AppConfig):
-    name = "koppel.web.accounts"
+    name = "koppel.core.accounts"
     label = "accounts"
     verbose_name = "Workspaces and users"

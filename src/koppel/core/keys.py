@@ -5,9 +5,9 @@ from __future__ import annotations
 from cryptography.fernet import Fernet
 from django.db import transaction
 
+from koppel.core.integrations.models import Connection
 from koppel.secrets import Vault, keys_from_environment, load_keys, write_keys
 from koppel.settings import Settings
-from koppel.web.integrations.models import Connection
 
 
 def rotate_keys(settings: Settings) -> tuple[int, bool]:

@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class IntegrationsConfig(AppConfig):
-    name = "koppel.web.integrations"
+    name = "koppel.core.integrations"
     label = "integrations"
     verbose_name = "Connections and integrations"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from koppel.sync.models import Activity, Cursor, Link, Run
+from koppel.core.activity.models import Activity, Cursor, Link, Run
 
 
 class ReadOnly(admin.ModelAdmin):

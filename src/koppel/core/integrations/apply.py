@@ -13,11 +13,11 @@ from typing import Any, Literal
 from django.db import transaction
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from koppel.core.accounts.models import Workspace
+from koppel.core.integrations.models import Connection, Integration, Schedule
 from koppel.flows.settings import FLOWS, FlowSettings
 from koppel.mapping import default_map_names, load_default_map, validate_overrides
 from koppel.mapping.errors import InvalidOverrides
-from koppel.web.accounts.models import Workspace
-from koppel.web.integrations.models import Connection, Integration, Schedule
 
 
 class ApplyError(Exception):

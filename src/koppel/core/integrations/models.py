@@ -6,9 +6,9 @@ from typing import Any
 
 from django.db import models
 
+from koppel.core.accounts.models import Workspace
 from koppel.secrets import Vault
 from koppel.settings import get_settings
-from koppel.web.accounts.models import Workspace
 
 
 def vault() -> Vault:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
-from koppel.web.integrations.models import Integration
 
 
 class Link(models.Model):
