@@ -7,7 +7,7 @@ import logging
 
 import structlog
 
-from koppel.connectors.mijnwebwinkel.redaction import structlog_processor
+from koppel.connectors.http.redaction import structlog_processor
 
 
 def configure_logging(level: str) -> None:

@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
-from koppel.connectors.mijnwebwinkel.redaction import Redactor, redact_url, structlog_processor
+from koppel.connectors.http.redaction import Redactor, redact_url, structlog_processor
 from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox
 from koppel.connectors.sandboxkit import Fault
 from koppel.connectors.sandboxkit.serve import free_port

@@ -1,24 +1,31 @@
 """The MijnWebwinkel (MyOnlineStore Connect) client: the only code that speaks this API.
 
-Typed calls for what the flows need, lazy paging, one short retry layer (stamina, honouring `Retry-After`)
-for idempotent calls only, a per-store rate limiter, and tokens redacted from every log line and error.
-Failures arrive as Koppel's error vocabulary (see `errors.py`).
+Typed calls for what the flows need, on the connector kit (`koppel.connectors.http`): lazy offset paging
+cross-checked against the API's count endpoints, the short retry policy for idempotent calls only, a rate
+limiter per store, and tokens redacted from every log line and error. Failures arrive as Koppel's error
+vocabulary (see `errors.py`).
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
-import stamina
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from koppel.connectors.http import (
+    OffsetPaginator,
+    RateLimiter,
+    Redactor,
+    RetryPolicy,
+    account_key,
+    process_rate_limiter,
+)
 from koppel.connectors.mijnwebwinkel.errors import (
     SYSTEM,
     error_for_body,
@@ -41,8 +48,6 @@ from koppel.connectors.mijnwebwinkel.models import (
     TaxRegion,
     VariantInput,
 )
-from koppel.connectors.mijnwebwinkel.rate_limit import StoreRateLimiter, store_key
-from koppel.connectors.mijnwebwinkel.redaction import Redactor, redact_url
 from koppel.errors import KoppelError, NeedsAttention, RetryableError
 
 DEFAULT_BASE_URL = "https://api.myonlinestore.com"
@@ -51,21 +56,6 @@ PAGE_SIZE = 100  # the API's maximum
 
 log = structlog.get_logger("koppel.connectors.mijnwebwinkel")
 M = TypeVar("M", bound=BaseModel)
-
-
-class _RedactHttpxLog(logging.Filter):
-    """httpx logs every request URL at INFO, tokens included: scrub them before any handler sees them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_url(record.getMessage())
-        record.args = None
-        return True
-
-
-_httpx_filter = _RedactHttpxLog()
-for _name in ("httpx", "httpcore"):
-    if _httpx_filter not in logging.getLogger(_name).filters:
-        logging.getLogger(_name).addFilter(_httpx_filter)
 
 
 def _day(value: dt.date | None) -> str | None:
@@ -88,9 +78,10 @@ def _flag(value: bool | None) -> str | None:
 class MijnWebwinkelClient:
     """A connection to one MijnWebwinkel store.
 
-    `rate_per_second` (None: off) limits calls per store across all clients in this process.
-    `retry_attempts`, `retry_wait_initial`, `retry_wait_max` and `max_retry_after` bound the one short
-    retry layer: a `Retry-After` longer than `max_retry_after` is not waited for here but raised as
+    `rate_per_second` (None: off) limits calls per store across all clients in this process, in bursts of
+    `rate_burst`; pass `rate_limiter` instead to share the limit wider (e.g. a `PostgresRateLimiter` across
+    workers). `retry_attempts`, `retry_wait_initial`, `retry_wait_max` and `max_retry_after` bound the
+    short retry layer: a `Retry-After` longer than `max_retry_after` is not waited for here but raised as
     `RetryableError(retry_after=…)` for the durable layer to reschedule.
     """
 
@@ -111,20 +102,26 @@ class MijnWebwinkelClient:
         max_retry_after: float = 30.0,
         page_size: int = PAGE_SIZE,
         transport: httpx.BaseTransport | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         if not token or not partner_token:
             raise ValueError("MijnWebwinkel needs a store token and a partner token")
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
         self.language = language
-        self.page_size = min(max(1, page_size), PAGE_SIZE)
+        self._paginator = OffsetPaginator(min(max(1, page_size), PAGE_SIZE))
         self._token = token
         self._partner_token = partner_token
         self._redactor = Redactor([token, partner_token])
-        self._limiter = StoreRateLimiter(store_key(self.base_url, token), rate_per_second, rate_burst)
-        self._retry_attempts = max(1, retry_attempts)
-        self._retry_wait = (retry_wait_initial, retry_wait_max)
-        self._max_retry_after = max_retry_after
+        self._limiter = rate_limiter or process_rate_limiter(
+            account_key(self.base_url, token), rate_per_second, rate_burst
+        )
+        self._retry = RetryPolicy(
+            attempts=retry_attempts,
+            wait_initial=retry_wait_initial,
+            wait_max=retry_wait_max,
+            max_retry_after=max_retry_after,
+        )
         self._http = httpx.Client(
             base_url=f"{self.base_url}/v{api_version}",
             timeout=httpx.Timeout(timeout),
@@ -163,15 +160,6 @@ class MijnWebwinkelClient:
                 query[key] = value
         return query
 
-    def _should_retry(self, exc: Exception) -> bool | float:
-        if not isinstance(exc, RetryableError):
-            return False
-        if exc.retry_after is None:
-            return True
-        if exc.retry_after > self._max_retry_after:
-            return False
-        return exc.retry_after
-
     def _call(
         self,
         method: str,
@@ -184,19 +172,11 @@ class MijnWebwinkelClient:
     ) -> Any:
         """One API call, retried briefly when `idempotent`; returns the decoded JSON (or None when empty)."""
         operation = f"{method} {path}"
-        if not idempotent:
+
+        def send() -> Any:
             return self._send(method, path, params, body, operation, partner_only)
-        retrying = stamina.retry_context(
-            on=self._should_retry,
-            attempts=self._retry_attempts,
-            timeout=None,
-            wait_initial=self._retry_wait[0],
-            wait_max=self._retry_wait[1],
-        )
-        for attempt in retrying:
-            with attempt:
-                return self._send(method, path, params, body, operation, partner_only)
-        raise AssertionError("unreachable")  # pragma: no cover
+
+        return self._retry.call(send) if idempotent else send()
 
     def _send(
         self,
@@ -214,12 +194,7 @@ class MijnWebwinkelClient:
                 method, path, params=self._params(params, partner_only=partner_only), json=body
             )
         except httpx.HTTPError as exc:
-            log.warning(
-                "mww.request_failed",
-                operation=operation,
-                error=self._redactor.text(str(exc)),
-                error_type=type(exc).__name__,
-            )
+            # Not logged here: the retry policy logs a retry in one line, the caller records a failure.
             raise error_for_transport(exc, operation, self._redactor) from None
         log.debug(
             "mww.request",
@@ -229,15 +204,7 @@ class MijnWebwinkelClient:
             ms=round((time.monotonic() - started) * 1000),
         )
         if not response.is_success:
-            error = error_for_response(response, operation, self._redactor)
-            log.warning(
-                "mww.request_error",
-                operation=operation,
-                status=response.status_code,
-                error=error.message,
-                outcome=str(error.outcome),
-            )
-            raise error
+            raise error_for_response(response, operation, self._redactor)
         if not response.content or response.status_code == 204:
             return None
         try:
@@ -269,17 +236,25 @@ class MijnWebwinkelClient:
             )
         return data
 
-    def _pages(self, path: str, params: Mapping[str, Any]) -> Iterator[Any]:
-        """Items of a legacy list endpoint, page by page (`limit`/`offset` until a short page)."""
-        offset = 0
-        while True:
-            page = self._list(
-                self._call("GET", path, params={**params, "limit": self.page_size, "offset": offset})
-            )
-            yield from page
-            if len(page) < self.page_size:
-                return
-            offset += len(page)
+    @property
+    def page_size(self) -> int:
+        return self._paginator.page_size
+
+    def _pages(
+        self, path: str, params: Mapping[str, Any], *, count_params: Mapping[str, Any] | None = None
+    ) -> Iterator[Any]:
+        """Items of a legacy list endpoint, page by page (`limit`/`offset`). The API clamps `limit`
+        silently, so a short page proves nothing: with `count_params` the listing ends when `…/count`'s
+        total is read (and fewer at the end is a RetryableError), otherwise on an empty page."""
+        expected = None if count_params is None else self._count(f"{path}/count", count_params)
+
+        def fetch(offset: int) -> list[Any]:
+            page_params = {**params, "limit": self.page_size, "offset": offset}
+            return self._list(self._call("GET", path, params=page_params))
+
+        yield from self._paginator.items(
+            fetch, identity=_item_key, expected=expected, what=path.strip("/"), system=SYSTEM
+        )
 
     def _count(self, path: str, params: Mapping[str, Any]) -> int:
         data = self._call("GET", path, params=params)
@@ -342,11 +317,13 @@ class MijnWebwinkelClient:
         re-read from the start; an order may also show up twice when it changes status between passes.
         """
         for status in list(statuses) if statuses is not None else [None]:
-            params = self._order_filters(
+            filters = self._order_filters(
                 status, archived, created_since, created_until, changed_since, changed_until, include_test
             )
-            params.update(debtor_email=debtor_email, ordering=ordering)
-            for item in self._pages("/orders", params):
+            params = {**filters, "debtor_email": debtor_email, "ordering": ordering}
+            # /orders/count knows no debtor filter: without one, the count cross-checks the listing.
+            count = None if debtor_email else filters
+            for item in self._pages("/orders", params, count_params=count):
                 yield self._decode(
                     Order, item, f"order {item.get('number') if isinstance(item, dict) else ''}"
                 )
@@ -430,12 +407,15 @@ class MijnWebwinkelClient:
         changed_until: dt.datetime | dt.date | None = None,
     ) -> Iterator[Article]:
         """Articles, lazily, page by page. There is no SKU/EAN filter: index them yourself (NOTES §6.2)."""
-        params = self._change_filters(created_since, created_until, changed_since, changed_until)
+        filters = self._change_filters(created_since, created_until, changed_since, changed_until)
+        params = dict(filters)
         if ids is not None:
             params["ids"] = ",".join(str(i) for i in ids)
         if uuids is not None:
             params["uuids"] = ",".join(uuids)
-        for item in self._pages("/articles", params):
+        # /articles/count knows no ids/uuids filter: without one, the count cross-checks the listing.
+        count = filters if ids is None and uuids is None else None
+        for item in self._pages("/articles", params, count_params=count):
             yield self._decode(Article, item, "article")
 
     def count_articles(
@@ -570,8 +550,8 @@ class MijnWebwinkelClient:
         created_since: dt.datetime | dt.date | None = None,
         changed_since: dt.datetime | dt.date | None = None,
     ) -> Iterator[Category]:
-        params = {**self._change_filters(created_since, None, changed_since, None), "as_tree": "false"}
-        for item in self._pages("/categories", params):
+        filters = self._change_filters(created_since, None, changed_since, None)
+        for item in self._pages("/categories", {**filters, "as_tree": "false"}, count_params=filters):
             yield self._decode(Category, item, "category")
 
     def count_categories(self) -> int:
@@ -611,6 +591,15 @@ class MijnWebwinkelClient:
         if isinstance(data, dict) and "region" in data:
             data = data["region"]
         return self._decode(TaxRegion, data, f"tax region {code}")
+
+
+def _item_key(item: Any) -> Any:
+    """An item's id (orders: number), or the whole item when it has none."""
+    if isinstance(item, dict):
+        for key in ("id", "number", "uuid"):
+            if item.get(key) is not None:
+                return (key, str(item[key]))
+    return repr(item)
 
 
 __all__ = ["DEFAULT_BASE_URL", "LEGACY_BASE_URL", "KoppelError", "MijnWebwinkelClient"]

@@ -4,34 +4,14 @@ transport errors, timeouts, 429 and 5xx → retry; 401/403 → broken connection
 
 from __future__ import annotations
 
-import email.utils
-import time
 from typing import Any
 
 import httpx
 
-from koppel.connectors.mijnwebwinkel.redaction import Redactor
+from koppel.connectors.http import Redactor, parse_retry_after
 from koppel.errors import BrokenConnection, KoppelError, NeedsAttention, RetryableError
 
 SYSTEM = "mijnwebwinkel"
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date; None if absent/invalid."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment is None:
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 def server_message(response: httpx.Response) -> str:
@@ -52,14 +32,7 @@ def error_for_response(response: httpx.Response, operation: str, redactor: Redac
     status = response.status_code
     detail = redactor.text(server_message(response))
     message = f"MijnWebwinkel {operation} answered {status}" + (f": {detail}" if detail else "")
-    if status == 429:
-        return RetryableError(
-            message,
-            retry_after=parse_retry_after(response.headers.get("retry-after")),
-            system=SYSTEM,
-            status=status,
-        )
-    if status >= 500 or status == 408:
+    if status in (408, 429) or status >= 500:
         return RetryableError(
             message,
             retry_after=parse_retry_after(response.headers.get("retry-after")),
