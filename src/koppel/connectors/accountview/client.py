@@ -2,8 +2,9 @@
 
 Three layers, top to bottom: typed helpers the flows call (`find_debtor_by_email`, `create_sales_order`,
 …), the generic API (`read`, `insert`, `update`), and one request path that adds the bearer token and
-`x-company`, refreshes the token (proactively, and once on a 401), retries reads briefly, and turns every
-failure into the closed error vocabulary of `koppel.errors`.
+`x-company`, refreshes the token (proactively, and once on a 401), waits for the account's rate limiter,
+retries reads briefly, and turns every failure into the closed error vocabulary of `koppel.errors`. Retry,
+`Retry-After`, paging and rate limiting come from the connector kit (`koppel.connectors.http`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
 import httpx
-import stamina
 import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,6 +54,15 @@ from koppel.connectors.accountview.wire import (
     table_rows,
     write_body,
 )
+from koppel.connectors.http import (
+    LastKeyPaginator,
+    PageNumberPaginator,
+    RateLimiter,
+    RetryPolicy,
+    account_key,
+    parse_retry_after,
+    process_rate_limiter,
+)
 from koppel.errors import BrokenConnection, KoppelError, NeedsAttention, RetryableError
 
 log = structlog.get_logger(__name__)
@@ -83,6 +92,7 @@ class AccountViewOptions(BaseModel):
     retry_wait_initial: float = 0.2
     retry_wait_max: float = 2.0
     retry_timeout: float = 15.0
+    max_retry_after: float = 10.0  # a longer Retry-After goes up to the durable layer instead
     book_date: date | None = None
 
 
@@ -112,7 +122,13 @@ class AccountViewClient:
         timeout: float = 30.0,
         options: AccountViewOptions | None = None,
         http: httpx.Client | None = None,
+        rate_per_second: float | None = None,
+        rate_burst: int = 5,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
+        """`rate_per_second` (None: off) limits calls per OAuth client and host across all clients in this
+        process, in bursts of `rate_burst`; pass `rate_limiter` instead to share the limit wider (e.g. a
+        `PostgresRateLimiter` across workers)."""
         self.base_url = base_url.rstrip("/")
         self.options = options or AccountViewOptions()
         self.profile = self.options.profile
@@ -120,6 +136,16 @@ class AccountViewClient:
         self.token_store = token_store
         self.dictionary: DataDictionary = data_dictionary()
         self.http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+        self._limiter = rate_limiter or process_rate_limiter(
+            account_key(self.base_url, client_id), rate_per_second, rate_burst
+        )
+        self._retry = RetryPolicy(
+            attempts=self.options.retry_attempts,
+            wait_initial=self.options.retry_wait_initial,
+            wait_max=self.options.retry_wait_max,
+            max_retry_after=self.options.max_retry_after,
+            timeout=self.options.retry_timeout,
+        )
         self._oauth = OAuthEndpoints(
             self.http,
             self.base_url,
@@ -191,29 +217,11 @@ class AccountViewClient:
         company: bool = True,
         empty_on_404: bool = False,
     ) -> Any:
-        if method != "GET":
-            return self._send(method, path, params=params, body=body, company=company)
-        for attempt in stamina.retry_context(
-            on=self._retry_backoff,
-            attempts=self.options.retry_attempts,
-            wait_initial=self.options.retry_wait_initial,
-            wait_max=self.options.retry_wait_max,
-            wait_jitter=self.options.retry_wait_initial,
-            timeout=self.options.retry_timeout,
-        ):
-            with attempt:
-                return self._send(
-                    method, path, params=params, body=body, company=company, empty_on_404=empty_on_404
-                )
-        raise AssertionError("unreachable")  # pragma: no cover
+        def send() -> Any:
+            return self._send(method, path, params=params, body=body, company=company, empty_on_404=empty_on_404)
 
-    def _retry_backoff(self, exc: Exception) -> bool | float:
-        if not isinstance(exc, RetryableError):
-            return False
-        if exc.retry_after is None:
-            return True
-        # A long Retry-After is for the durable layer (DBOS) to honour, not for this short one.
-        return exc.retry_after if exc.retry_after <= self.options.retry_wait_max else False
+        # Reads are retried briefly; writes never blindly (the typed helpers look a record up first).
+        return self._retry.call(send) if method == "GET" else send()
 
     def _send(
         self,
@@ -255,6 +263,7 @@ class AccountViewClient:
         if body is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
             content = json.dumps(body).encode()
+        self._limiter.wait()
         try:
             return self.http.request(method, self._url(path), params=params, content=content, headers=headers)
         except httpx.TimeoutException as exc:
@@ -271,7 +280,7 @@ class AccountViewClient:
         if status == 401:
             return None
         if status == 429 or status >= 500:
-            retry_after = _seconds(response.headers.get("retry-after"))
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
             what = (
                 "the AccountView link to the administration is offline"
                 if status == 503
@@ -403,28 +412,22 @@ class AccountViewClient:
             page_size=size,
             book_date=self.options.book_date,
         )
-        page, last_key, previous_first = 1, None, None
-        while True:
+
+        def fetch(cursor: int | str | None) -> list[Row]:
             params = dict(base)
             if style == "page_number":
-                params["PageNumber"] = str(page)
-            elif last_key is not None:
-                params["lastKey"] = last_key
-            body = self._request("GET", "accountviewdata", params=params, empty_on_404=True)
-            rows = _rows_of(body, bo)
-            if not rows:
-                return
-            first = _identity(rows[0], key)
-            if first == previous_first or (
-                style == "last_key" and last_key is not None and key and str(rows[0].get(key, "")) <= last_key
-            ):
-                log.warning("accountview.paging_ignored", business_object=business_object, page=page)
-                return
-            yield from rows
-            if len(rows) < size:
-                return
-            previous_first, page = first, page + 1
-            last_key = str(rows[-1].get(key, "")) if key else None
+                params["PageNumber"] = str(cursor)
+            elif cursor is not None:
+                params["lastKey"] = str(cursor)
+            return _rows_of(self._request("GET", "accountviewdata", params=params, empty_on_404=True), bo)
+
+        # AccountView fills every page but the last (NOTES §5.4: "until a page comes back short").
+        paginator: PageNumberPaginator | LastKeyPaginator = (
+            PageNumberPaginator(size, short_page_ends=True)
+            if style == "page_number"
+            else LastKeyPaginator(size, short_page_ends=True, key=lambda row: str(row.get(key, "")))
+        )
+        yield from paginator.items(fetch, identity=lambda row: _identity(row, key), what=business_object)
 
     def insert(
         self,
@@ -821,13 +824,6 @@ def _get(item: Any, name: str) -> Any:
     if not isinstance(item, Mapping):
         return None
     return next((v for k, v in item.items() if str(k).lower() == name.lower()), None)
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
 
 
 __all__ = ["AccountViewClient", "AccountViewOptions", "Filter", "KoppelError", "WriteResult"]
