@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "koppel.core.integrations",
     "koppel.core.activity",
 ]
+# The flows' settings model, which the data model validates integrations with (core must not import flows).
+KOPPEL_FLOW_SETTINGS = "koppel.flows.settings.FlowSettings"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
