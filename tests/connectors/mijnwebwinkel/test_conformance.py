@@ -22,14 +22,17 @@ from openapi_core.testing import MockRequest, MockResponse
 
 from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, Quirks, SandboxInfo
 
+# The official spec lives in the shared reference folder beside the repository (../shared), never elsewhere.
 SPEC_PATH = Path(__file__).resolve().parents[3].parent / "shared/reference/mijnwebwinkel/openapi.yaml"
 HOST = "https://api.myonlinestore.com"
 
 
 @functools.cache
 def _parsed() -> dict[str, Any]:
-    path = SPEC_PATH if SPEC_PATH.exists() else Path("/work/shared/reference/mijnwebwinkel/openapi.yaml")
-    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if not SPEC_PATH.exists():
+        pytest.fail(f"MijnWebwinkel's openapi.yaml is missing: expected at {SPEC_PATH} "
+                    "(shared/reference/ beside the repository)", pytrace=False)
+    return yaml.load(SPEC_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _load() -> dict[str, Any]:
