@@ -8,19 +8,43 @@ A `Fault` applies to requests whose method and path match; it fires with a proba
 - drop_after_commit: handle the request (the write is committed) and then cut the connection
   mid-body, so the client never sees the answer;
 - malformed: handle the request and answer a truncated JSON body with status 200.
-Randomness comes from a seeded generator so that a test run can be repeated.
+Which requests a fault hits is drawn from a seeded generator: each sandbox draws a fresh seed unless one is
+given, and says which, so a run that found something can be repeated with the same draws.
+
+An injected fault logs one line (`sandbox.fault`), not a traceback: a chaos run must not bury real problems.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
+import logging
 import random
+import secrets
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import structlog
+
 FaultKind = Literal["latency", "http_status", "timeout", "drop_after_commit", "malformed"]
+log = structlog.get_logger("koppel.sandbox")
+
+
+class InjectedDrop(ConnectionAbortedError):
+    """Raised to make the server cut a connection on purpose; `quiet_injected_drops` keeps it out of logs."""
+
+
+class _QuietInjectedDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], InjectedDrop))
+
+
+def quiet_injected_drops() -> None:
+    """uvicorn logs an app's exception with its traceback: not for a drop we injected (already logged)."""
+    server_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _QuietInjectedDrops) for f in server_log.filters):
+        server_log.addFilter(_QuietInjectedDrops())
 
 
 @dataclass
@@ -42,14 +66,20 @@ class Fault:
 
 @dataclass
 class Faults:
-    """The fault table of one sandbox; thread-safe, changeable while the sandbox runs."""
+    """The fault table of one sandbox; thread-safe, changeable while the sandbox runs. `seed=None` draws one."""
 
-    seed: int = 0
+    seed: int | None = None
     items: list[Fault] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self.reseed(self.seed)
+
+    def reseed(self, seed: int | None = None) -> int:
+        """Start the draws again from `seed` (None: a fresh random one); returns the seed in use."""
+        self.seed = secrets.randbelow(2**31) if seed is None else seed
         self._random = random.Random(self.seed)
+        return self.seed
 
     def add(self, fault: Fault) -> Fault:
         with self._lock:
@@ -92,6 +122,8 @@ class FaultMiddleware:
             return
         chosen = self.faults.pick(scope["method"], scope["path"])
         for fault in chosen:
+            log.info("sandbox.fault", kind=fault.kind, method=scope["method"], path=scope["path"])
+        for fault in chosen:
             if fault.kind == "latency":
                 await asyncio.sleep(fault.seconds)
         for fault in chosen:
@@ -124,7 +156,7 @@ class FaultMiddleware:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")]})
         await send({"type": "http.response.body", "body": b'{"id":', "more_body": True})
-        raise ConnectionAbortedError("sandbox fault: connection dropped after commit")
+        raise InjectedDrop("sandbox fault: connection dropped after commit")
 
 
 async def _answer(send: Any, status: int, body: str, headers: dict[str, str]) -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 import uvicorn
 
+from koppel.connectors.sandboxkit.faults import quiet_injected_drops
+
 
 @dataclass
 class RunningServer:
@@ -50,6 +52,7 @@ def serve_in_thread(app: Any, *, host: str = "127.0.0.1", port: int = 0,
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             lifespan="off", timeout_keep_alive=30)
     server = uvicorn.Server(config)
+    quiet_injected_drops()
     thread = threading.Thread(target=server.run, name=f"sandbox:{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout

@@ -29,7 +29,7 @@ from koppel.connectors.accountview.sandbox.auth import AuthServer, AuthSettings
 from koppel.connectors.accountview.sandbox.quirks import Quirks
 from koppel.connectors.accountview.sandbox.seed import seed as seed_sandbox
 from koppel.connectors.accountview.sandbox.state import Row, Sandbox
-from koppel.connectors.sandboxkit import Fault, Faults, RunningServer, serve_in_thread
+from koppel.connectors.sandboxkit import Controls, Fault, Faults, Limits, RunningServer, serve_in_thread
 
 REDIRECT_URI = "http://127.0.0.1/koppel/oauth/accountview"
 
@@ -44,7 +44,8 @@ class SandboxInfo:
 
 
 class AccountViewSandbox:
-    """One simulated AccountView.net with one company. All state is in memory and inspectable."""
+    """One simulated AccountView.net with one company. All state is in memory and inspectable.
+    `fault_seed=None` draws a random one (`faults.seed` says which)."""
 
     def __init__(
         self,
@@ -57,13 +58,15 @@ class AccountViewSandbox:
         company_code: str = "DEMO",
         company_description: str = "Demo BV",
         auto_approve: bool = True,
-        fault_seed: int = 0,
+        fault_seed: int | None = None,
     ) -> None:
         self.profile = profile or AccountViewProfile()
         self.quirks = Quirks()
         self.state = Sandbox(profile=self.profile, quirks=self.quirks)
         self.auth = AuthServer(auth)
         self.faults = Faults(seed=fault_seed)
+        self.limits = Limits()
+        self.controls = Controls(self.quirks, self.faults, self.limits)
         self.company_id, self.company_code, self.company_description = (
             company_id,
             company_code,
@@ -115,6 +118,19 @@ class AccountViewSandbox:
             company_code=self.company_code,
         )
 
+    def describe(self) -> dict[str, Any]:
+        """What a script needs to call this sandbox (`koppel sandbox --json`)."""
+        return {
+            "url": self.url,
+            "client_id": self.auth.settings.client_id,
+            "client_secret": self.auth.settings.client_secret,
+            "company_id": self.company_id,
+            "company_code": self.company_code,
+            "redirect_uri_example": REDIRECT_URI,
+            "admin_url": f"{self.url}/_sandbox",
+            "fault_seed": self.faults.seed,
+        }
+
     def credentials_json(self) -> dict[str, str]:
         return {
             "client_id": self.auth.settings.client_id,
@@ -141,6 +157,7 @@ class AccountViewSandbox:
     def reset(self, *, tokens: bool = False) -> None:
         self.state.reset()
         self.calls.clear()
+        self.limits.reset_calls()
         if tokens:
             self.auth.reset()
 
@@ -174,7 +191,11 @@ class AccountViewSandbox:
         with self._calls_lock:
             self.calls[f"{kind}:{business_object.upper()}"] += 1
 
-    # --- faults --------------------------------------------------------------------------------------------
+    # --- faults and limits -----------------------------------------------------------------------------------
+
+    def set_rate_limit(self, per_second: float | None, burst: int = 5) -> None:
+        """Answer 429 with `Retry-After` above `per_second` calls per administration (None: no limit)."""
+        self.limits.set_rate_limit(per_second, burst)
 
     def relay_offline(self, count: int | None = None, path: str = "/api/v3/accountviewdata*") -> Fault:
         """The customer's AccountView server or gateway is down: 503 with an AccountView-style body."""

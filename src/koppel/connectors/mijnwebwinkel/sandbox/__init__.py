@@ -15,12 +15,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from koppel.connectors.mijnwebwinkel.sandbox.app import ADMIN, MijnWebwinkelAdmin, create_app
+from koppel.connectors.mijnwebwinkel.sandbox.app import MijnWebwinkelAdmin, create_app
 from koppel.connectors.mijnwebwinkel.sandbox.orders import build_order
 from koppel.connectors.mijnwebwinkel.sandbox.quirks import Quirks
 from koppel.connectors.mijnwebwinkel.sandbox.seed import SeedSizes, seed_state
-from koppel.connectors.mijnwebwinkel.sandbox.state import RateLimit, SandboxState
-from koppel.connectors.sandboxkit import Fault, Faults, RunningServer, serve_in_thread
+from koppel.connectors.mijnwebwinkel.sandbox.state import SandboxState
+from koppel.connectors.sandboxkit import ADMIN, Controls, Fault, Faults, Limits, RunningServer, serve_in_thread
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,8 @@ class SandboxInfo:
 
 
 class MijnWebwinkelSandbox:
-    """State + faults + app, and a server on 127.0.0.1 once started. `sizes=None` seeds nothing."""
+    """State + faults + limits + app, and a server on 127.0.0.1 once started. `sizes=None` seeds nothing;
+    `fault_seed=None` draws a random one (`faults.seed` says which)."""
 
     def __init__(
         self,
@@ -42,7 +43,7 @@ class MijnWebwinkelSandbox:
         quirks: Quirks | None = None,
         token: str | None = None,
         partner_token: str | None = None,
-        fault_seed: int = 0,
+        fault_seed: int | None = None,
         prices_include_tax: bool = True,
     ) -> None:
         self.state = SandboxState(
@@ -52,10 +53,11 @@ class MijnWebwinkelSandbox:
         )
         self.state.store["prices_include_tax"] = prices_include_tax
         self.faults = Faults(seed=fault_seed)
+        self.limits = Limits()
         self.admin = MijnWebwinkelAdmin(self.state, self.faults)
         if sizes is not None:
             seed_state(self.state, seed, sizes)
-        self.app = create_app(self.state, self.faults)
+        self.app = create_app(self.state, Controls(self.state.quirks, self.faults, self.limits))
         self.server: RunningServer | None = None
 
     def start(self, port: int = 0, host: str = "127.0.0.1") -> SandboxInfo:
@@ -73,6 +75,17 @@ class MijnWebwinkelSandbox:
             partner_token=self.state.partner_token,
             admin_url=self.server.url + ADMIN,
         )
+
+    def describe(self) -> dict[str, Any]:
+        """What a script needs to call this sandbox (`koppel sandbox --json`)."""
+        info = self.info
+        return {
+            "url": info.url,
+            "token": info.token,
+            "partner_token": info.partner_token,
+            "admin_url": info.admin_url,
+            "fault_seed": self.faults.seed,
+        }
 
     def stop(self) -> None:
         if self.server is not None:
@@ -104,7 +117,8 @@ class MijnWebwinkelSandbox:
         return self.faults.add(fault)
 
     def set_rate_limit(self, per_second: float | None, burst: int = 5) -> None:
-        self.state.rate_limit = None if per_second is None else RateLimit(per_second, burst)
+        """Answer 429 with `Retry-After` above `per_second` calls per store (None: no limit)."""
+        self.limits.set_rate_limit(per_second, burst)
 
 
 __all__ = [

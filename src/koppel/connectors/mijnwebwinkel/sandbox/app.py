@@ -1,6 +1,7 @@
 """The sandbox's HTTP surface: the MyOnlineStore Connect paths under `/v1` and `/v2-beta` (same handlers),
 with the API's auth, bare-array lists, `…/count` endpoints, filters and paging; plus the admin surface under
-`/_sandbox/` (see README.md). Fault injection wraps everything except the admin surface.
+`/_sandbox/` (see README.md). The sandbox kit's rate limit, call counter and fault injection wrap everything
+except the admin surface.
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ import base64
 import binascii
 import datetime as dt
 import json
-import math
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,11 +22,10 @@ from starlette.routing import Route
 from koppel.connectors.mijnwebwinkel.sandbox import catalog
 from koppel.connectors.mijnwebwinkel.sandbox.orders import build_credit_order, build_order
 from koppel.connectors.mijnwebwinkel.sandbox.seed import SeedSizes, seed_state
-from koppel.connectors.mijnwebwinkel.sandbox.state import RateLimit, SandboxError, SandboxState, public
-from koppel.connectors.sandboxkit import Fault, FaultMiddleware, Faults
+from koppel.connectors.mijnwebwinkel.sandbox.state import SandboxError, SandboxState, public
+from koppel.connectors.sandboxkit import ADMIN, Controls, Faults, Limits
 
 VERSIONS = ("1", "2-beta")
-ADMIN = "/_sandbox"
 PROBLEM_TYPE = "https://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html"
 Handler = Callable[[Request, SandboxState], Any]
 
@@ -113,7 +112,7 @@ async def _body(request: Request) -> Any:
 
 
 def _api(handler: Handler, *, partner_only: bool = False) -> Callable[[Request], Awaitable[Response]]:
-    """Wrap a handler with version check, auth, rate limit and error bodies; handlers return JSON data."""
+    """Wrap a handler with version check, auth and error bodies; handlers return JSON data."""
 
     async def endpoint(request: Request) -> Response:
         state: SandboxState = request.app.state.sandbox
@@ -126,15 +125,6 @@ def _api(handler: Handler, *, partner_only: bool = False) -> Callable[[Request],
             return _legacy_error(status, "Authentication failed", "Missing or invalid token or partner_token")
         if request.query_params.get("format", "json") != "json":
             return _legacy_error(406, "Not acceptable", "The sandbox only speaks format=json")
-        if state.rate_limit is not None:
-            with state.lock:
-                wait = state.rate_limit.take((partner, token), time.monotonic())
-            if wait:
-                return JSONResponse(
-                    {"code": 429, "message": "Too many requests", "description": "Rate limit"},
-                    status_code=429,
-                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
-                )
         try:
             result = handler(request, state)
             if hasattr(result, "__await__"):
@@ -565,8 +555,12 @@ class MijnWebwinkelAdmin:
 
 
 async def admin_state(request: Request, admin: MijnWebwinkelAdmin) -> Any:
+    controls: Controls = request.app.state.controls
     summary = admin.state.summary()
     summary["faults"] = admin.faults.as_json()
+    summary["fault_seed"] = admin.faults.seed
+    summary["rate_limit"] = controls.limits.rate_limit_json()
+    summary["calls"] = controls.limits.calls_json()
     summary["credentials"] = {"token": admin.state.store_token, "partner_token": admin.state.partner_token}
     return summary
 
@@ -583,29 +577,6 @@ async def admin_seed(request: Request, admin: MijnWebwinkelAdmin) -> Any:
 async def admin_reset(request: Request, admin: MijnWebwinkelAdmin) -> Any:
     admin.reset()
     return admin.state.summary()
-
-
-async def admin_quirks(request: Request, admin: MijnWebwinkelAdmin) -> Any:
-    if request.method != "GET":
-        admin.state.quirks.update(json.loads(await request.body() or b"{}"))
-    return admin.state.quirks.as_json()
-
-
-async def admin_faults(request: Request, admin: MijnWebwinkelAdmin) -> Any:
-    if request.method == "POST":
-        body = json.loads(await request.body() or b"{}")
-        admin.faults.add(Fault(**body))
-    elif request.method == "DELETE":
-        admin.faults.clear()
-    return admin.faults.as_json()
-
-
-async def admin_rate_limit(request: Request, admin: MijnWebwinkelAdmin) -> Any:
-    body = json.loads(await request.body() or b"null")
-    admin.state.rate_limit = (
-        None if not body else RateLimit(float(body["per_second"]), int(body.get("burst", 5)))
-    )
-    return admin.state.summary()["rate_limit"]
 
 
 async def admin_settings(request: Request, admin: MijnWebwinkelAdmin) -> Any:
@@ -677,9 +648,6 @@ def _routes() -> list[Route]:
         ("/state", admin_state, ["GET"]),
         ("/seed", admin_seed, ["POST"]),
         ("/reset", admin_reset, ["POST"]),
-        ("/quirks", admin_quirks, ["GET", "PUT"]),
-        ("/faults", admin_faults, ["GET", "POST", "DELETE"]),
-        ("/rate-limit", admin_rate_limit, ["PUT"]),
         ("/settings", admin_settings, ["PUT"]),
         ("/orders", admin_put_order, ["POST"]),
         ("/articles", admin_put_article, ["POST"]),
@@ -688,10 +656,17 @@ def _routes() -> list[Route]:
     return routes
 
 
-def create_app(state: SandboxState, faults: Faults | None = None) -> Any:
-    """The sandbox as an ASGI app: API + admin, wrapped in fault injection."""
-    faults = faults if faults is not None else Faults()
-    app = Starlette(routes=_routes())
+def _caller(scope: dict[str, Any]) -> str:
+    """The rate limit holds per store: its token pair travels in the query string."""
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    return f"{query.get('partner_token', '')}|{query.get('token', '')}"
+
+
+def create_app(state: SandboxState, controls: Controls | None = None) -> Any:
+    """The sandbox as an ASGI app: API + admin, behind the kit's rate limit, call counter and faults."""
+    controls = controls or Controls(state.quirks, Faults(), Limits())
+    app = Starlette(routes=_routes() + controls.routes())
     app.state.sandbox = state
-    app.state.faults = faults
-    return FaultMiddleware(app, faults, admin_prefix=ADMIN)
+    app.state.faults = controls.faults
+    app.state.controls = controls
+    return controls.wrap(app, _caller)

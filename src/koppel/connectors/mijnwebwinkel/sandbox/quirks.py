@@ -6,38 +6,20 @@ tested against both the documented and the observed shapes.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
+
+from koppel.connectors.sandboxkit import QuirkSwitches
 
 
 @dataclass
-class Quirks:
+class Quirks(QuirkSwitches):
     number_as_string: bool = True  # order `number` "1042" instead of 1042
     single_tax_as_object: bool = True  # `price.tax` / line `price` with one rate as an object, not a list
     empty_map_as_list: bool = True  # empty maps (`extra.visible`, `shipping[].country`) as []
     omit_empty_images: bool = True  # articles without images have no `images` key
     variant_options_as_map: bool = False  # variant `options` as {"<list_id>": "<name>"} (official example)
     wrap_tax_regions: bool = True  # GET /tax-policy/regions as {"regions": […]} (seen live)
-
-    def as_json(self) -> dict[str, bool]:
-        return asdict(self)
-
-    def update(self, changes: dict[str, Any]) -> None:
-        names = {f.name for f in fields(self)}
-        unknown = set(changes) - names
-        if unknown:
-            raise ValueError(f"unknown quirk(s): {', '.join(sorted(unknown))}")
-        for name, value in changes.items():
-            setattr(self, name, bool(value))
-
-    @classmethod
-    def none(cls) -> Quirks:
-        """Every switch off: responses exactly in the spec's declared shapes."""
-        return cls(**{f.name: False for f in fields(cls)})
-
-    @classmethod
-    def all(cls) -> Quirks:
-        return cls(**{f.name: True for f in fields(cls)})
 
     # -------------------------------------------------------------------------------- applying
 
