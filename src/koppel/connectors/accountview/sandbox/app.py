@@ -1,5 +1,7 @@
 """The sandbox's HTTP surface (Starlette): AccountView.net's routes (NOTES §14) plus the admin surface under
-`/_sandbox/`. Paths of the simulated API match case-insensitively, as the real server's do."""
+`/_sandbox/` (the sandbox kit's quirks, faults, rate limit and calls, plus this sandbox's own), behind the kit's
+rate limit, call counter and fault injection. Paths of the simulated API match case-insensitively, as the real
+server's do."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from starlette.routing import Route
 from koppel.connectors.accountview.sandbox.auth import OAuthError
 from koppel.connectors.accountview.sandbox.errors import ApiError
 from koppel.connectors.accountview.sandbox.query import ReadRequest, serialise
-from koppel.connectors.sandboxkit import Fault, FaultMiddleware
+from koppel.connectors.sandboxkit.admin import ENDPOINTS
 
 if TYPE_CHECKING:
     from koppel.connectors.accountview.sandbox import AccountViewSandbox
@@ -50,15 +52,19 @@ def build_app(sandbox: AccountViewSandbox) -> Any:
         Route("/_sandbox/seed", admin.seed, methods=["POST"]),
         Route("/_sandbox/state", admin.state, methods=["GET"]),
         Route("/_sandbox/tables/{table}", admin.table, methods=["GET"]),
-        Route("/_sandbox/quirks", admin.quirks, methods=["GET", "PUT", "POST"]),
-        Route("/_sandbox/faults", admin.faults, methods=["GET", "POST", "DELETE"]),
+        *sandbox.controls.routes(),
         Route("/_sandbox/faults/relay-offline", admin.relay_offline, methods=["POST"]),
         Route("/_sandbox/tokens/expire", admin.expire_tokens, methods=["POST"]),
         Route("/_sandbox/tokens/revoke", admin.revoke_tokens, methods=["POST"]),
         Route("/_sandbox/auth", admin.auth_settings, methods=["GET", "PUT", "POST"]),
         Route("/{path:path}", api.dispatch, methods=["GET", "POST", "PUT", "DELETE"]),
     ]
-    return FaultMiddleware(Starlette(routes=routes), sandbox.faults, admin_prefix="/_sandbox")
+    return sandbox.controls.wrap(Starlette(routes=routes), _caller)
+
+
+def _caller(scope: dict[str, Any]) -> str:
+    """The rate limit holds per administration (the `x-company` header)."""
+    return dict(scope["headers"]).get(b"x-company", b"").decode("latin-1")
 
 
 class _Api:
@@ -300,8 +306,7 @@ class _Admin:
                     "POST /_sandbox/seed {seed, size}",
                     "GET /_sandbox/state",
                     "GET /_sandbox/tables/{table}?limit=&where=FIELD:VALUE",
-                    "GET|PUT /_sandbox/quirks",
-                    "GET|POST|DELETE /_sandbox/faults",
+                    *ENDPOINTS,
                     "POST /_sandbox/faults/relay-offline {count}",
                     "POST /_sandbox/tokens/expire",
                     "POST /_sandbox/tokens/revoke",
@@ -324,6 +329,9 @@ class _Admin:
             {
                 "counts": self.sb.counts(),
                 "calls": self.sb.calls,
+                "requests": self.sb.limits.calls_json(),
+                "rate_limit": self.sb.limits.rate_limit_json(),
+                "fault_seed": self.sb.faults.seed,
                 "grants": [
                     {"id": g.id, "revoked": g.revoked, "refreshes": g.refreshes}
                     for g in self.sb.auth.grants()
@@ -340,24 +348,6 @@ class _Admin:
             rows = [r for r in rows if str(r.get(name.upper(), "")) == value]
         limit = int(request.query_params.get("limit", "100"))
         return _JSON({table: rows[:limit], "total": len(rows)})
-
-    async def quirks(self, request: Request) -> Response:
-        if request.method != "GET":
-            try:
-                self.sb.quirks.update(await _json_body(request))
-            except ValueError as exc:
-                return _JSON({"error": str(exc)}, 400)
-        return _JSON(self.sb.quirks.as_json())
-
-    async def faults(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.sb.faults.clear()
-        elif request.method == "POST":
-            try:
-                self.sb.faults.add(Fault(**await _json_body(request)))
-            except TypeError as exc:
-                return _JSON({"error": str(exc)}, 400)
-        return _JSON(self.sb.faults.as_json())
 
     async def relay_offline(self, request: Request) -> Response:
         body = await _json_body(request)

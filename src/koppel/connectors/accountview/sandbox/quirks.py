@@ -3,12 +3,13 @@ All off by default; switch them at run time through `/_sandbox/quirks` or `Accou
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+
+from koppel.connectors.sandboxkit import QuirkSwitches
 
 
 @dataclass
-class Quirks:
+class Quirks(QuirkSwitches):
     padded_strings: bool = False  # character fields come back right-padded with spaces to their length
     empty_404: bool = False  # a read without rows answers 404 (with an error body) instead of []
     single_object: bool = False  # a one-row table comes back as an object instead of a list
@@ -16,14 +17,3 @@ class Quirks:
     ignore_paging: bool = False  # PageNumber and lastKey are ignored: every page is the first page
     lenient_lengths: bool = False  # over-long values are cut instead of rejected
     reject_company: bool = False  # the company is gone: every x-company is rejected (403)
-
-    def update(self, changes: dict[str, Any]) -> None:
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise ValueError(f"unknown quirks: {sorted(unknown)}; known: {sorted(known)}")
-        for name, value in changes.items():
-            setattr(self, name, bool(value))
-
-    def as_json(self) -> dict[str, bool]:
-        return asdict(self)
