@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from koppel.connectors.accountview.sandbox.auth import OAuthError
+from koppel.connectors.accountview.sandbox.documents import amounts_of
 from koppel.connectors.accountview.sandbox.errors import ApiError
 from koppel.connectors.accountview.sandbox.query import ReadRequest, serialise
 from koppel.connectors.sandboxkit.admin import ENDPOINTS
@@ -52,6 +53,7 @@ def build_app(sandbox: AccountViewSandbox) -> Any:
         Route("/_sandbox/seed", admin.seed, methods=["POST"]),
         Route("/_sandbox/state", admin.state, methods=["GET"]),
         Route("/_sandbox/tables/{table}", admin.table, methods=["GET"]),
+        Route("/_sandbox/amounts/{table}/{key}", admin.amounts, methods=["GET"]),
         *sandbox.controls.routes(),
         Route("/_sandbox/faults/relay-offline", admin.relay_offline, methods=["POST"]),
         Route("/_sandbox/tokens/expire", admin.expire_tokens, methods=["POST"]),
@@ -306,6 +308,7 @@ class _Admin:
                     "POST /_sandbox/seed {seed, size}",
                     "GET /_sandbox/state",
                     "GET /_sandbox/tables/{table}?limit=&where=FIELD:VALUE",
+                    "GET /_sandbox/amounts/{SO_HDR|DJ_PAGE}/{key}",
                     *ENDPOINTS,
                     "POST /_sandbox/faults/relay-offline {count}",
                     "POST /_sandbox/tokens/expire",
@@ -348,6 +351,13 @@ class _Admin:
             rows = [r for r in rows if str(r.get(name.upper(), "")) == value]
         limit = int(request.query_params.get("limit", "100"))
         return _JSON({table: rows[:limit], "total": len(rows)})
+
+    async def amounts(self, request: Request) -> Response:
+        """The amounts AccountView computes for a sales order (SO_HDR) or an invoice page (DJ_PAGE)."""
+        try:
+            return _JSON(amounts_of(self.sb.state, request.path_params["table"], request.path_params["key"]))
+        except ApiError as exc:
+            return _JSON(exc.body(), status_code=exc.status)
 
     async def relay_offline(self, request: Request) -> Response:
         body = await _json_body(request)

@@ -10,9 +10,10 @@ from typing import Any
 
 from koppel.connectors.accountview.fields import FieldSpec
 from koppel.connectors.accountview.profile import BusinessObject
+from koppel.connectors.accountview.sandbox.columns import parse_when
 from koppel.connectors.accountview.sandbox.errors import ApiError, field_error
 from koppel.connectors.accountview.sandbox.quirks import Quirks
-from koppel.connectors.accountview.sandbox.state import Row, Sandbox, parse_when
+from koppel.connectors.accountview.sandbox.state import Row, Sandbox
 
 # Operator names match case-insensitively; 42/43 are S2's numeric values for a date range.
 _OPERATORS = {
@@ -95,9 +96,7 @@ class ReadRequest:
         self.page_number = self._int("pagenumber", 1)
         self.last_key = self.params.get("lastkey")
         self.match_any = self.params.get("matchanyfilter", "").lower() in ("true", "1")
-        self.conditions = [
-            self._condition(n) for n in range(1, 10) if self.params.get(f"filtercontrolsource{n}")
-        ]
+        self.conditions = [self._condition(n) for n in range(1, 10) if self.params.get(f"filtercontrolsource{n}")]
         self.fields = [self._field(f).name for f in self.params.get("fields", "").split(",") if f.strip()]
         self.sort = [self._field(f).name for f in self.params.get("sortfields", "").split(",") if f.strip()]
         self.descending = self.params.get("sortorder", "ascending").lower() in ("descending", "desc", "1")
@@ -113,9 +112,7 @@ class ReadRequest:
                 f"Parameter {name} moet een getal zijn / Parameter {name} must be a number", number=1020
             ) from None
         if value < 1:
-            raise ApiError(
-                f"Parameter {name} moet positief zijn / Parameter {name} must be positive", number=1020
-            )
+            raise ApiError(f"Parameter {name} moet positief zijn / Parameter {name} must be positive", number=1020)
         return value
 
     def _field(self, text: str) -> FieldSpec:
@@ -124,9 +121,7 @@ class ReadRequest:
         table = table or self.table
         spec = self.sandbox.dictionary.field(table, bare) if table == self.table else None
         if spec is None:
-            raise field_error(
-                table, bare, "is onbekend in deze lijst", "is unknown in this list", number=1021
-            )
+            raise field_error(table, bare, "is onbekend in deze lijst", "is unknown in this list", number=1021)
         return spec
 
     def _condition(self, n: int) -> Condition:
@@ -134,9 +129,7 @@ class ReadRequest:
         op_raw = self.params.get(f"filteroperator{n}", "Equal").strip().lower()
         operator = _OPERATORS.get(op_raw)
         if operator is None:
-            raise ApiError(
-                f"Onbekende filteroperator '{op_raw}' / Unknown filter operator '{op_raw}'", number=1022
-            )
+            raise ApiError(f"Onbekende filteroperator '{op_raw}' / Unknown filter operator '{op_raw}'", number=1022)
         value_type = (self.params.get(f"filtervaluetype{n}") or spec.type).strip().upper()[:1]
         value_type = "C" if value_type == "M" else "N" if value_type in "YBI" else value_type
         raw = self.params.get(f"filtervalue{n}", "")
@@ -172,9 +165,7 @@ class ReadRequest:
         if quirks.ignore_paging:
             return rows[: self.page_size]
         if self.last_key is not None:
-            rows = sorted(
-                (r for r in rows if str(r[key]) > self.last_key.rstrip()), key=lambda r: str(r[key])
-            )
+            rows = sorted((r for r in rows if str(r[key]) > self.last_key.rstrip()), key=lambda r: str(r[key]))
             return rows[: self.page_size]
         start = (self.page_number - 1) * self.page_size
         return rows[start : start + self.page_size]
@@ -202,9 +193,7 @@ def serialise(
     out_details: dict[str, list[Row]] = {d: [] for d in bo.details}
     for index, row in enumerate(headers):
         shown = {f: row.get(f) for f in fields} if fields else dict(row)
-        out_headers.append(
-            _finish(sandbox, bo.header, shown, quirks) | {f"{bo.header}_Id": index, "EXT_KEY": 0}
-        )
+        out_headers.append(_finish(sandbox, bo.header, shown, quirks) | {f"{bo.header}_Id": index, "EXT_KEY": 0})
         for detail in bo.details:
             lines = (
                 sandbox.details_of(detail, row)

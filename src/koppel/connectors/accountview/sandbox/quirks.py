@@ -17,3 +17,4 @@ class Quirks(QuirkSwitches):
     ignore_paging: bool = False  # PageNumber and lastKey are ignored: every page is the first page
     lenient_lengths: bool = False  # over-long values are cut instead of rejected
     reject_company: bool = False  # the company is gone: every x-company is rejected (403)
+    truncate_at_nul: bool = False  # text is cut at a NUL character instead of refused (a C-string layer)

@@ -16,7 +16,8 @@ from faker import Faker
 
 from koppel.connectors.accountview.fields import data_dictionary
 from koppel.connectors.accountview.records import postcode
-from koppel.connectors.accountview.sandbox.state import Sandbox, convert, default_value
+from koppel.connectors.accountview.sandbox.columns import default_value, store
+from koppel.connectors.accountview.sandbox.state import Sandbox
 from koppel.connectors.accountview.wire import write_body
 from koppel.connectors.sandbox_catalogue import catalogue
 
@@ -166,9 +167,7 @@ def seed(sandbox: Sandbox, *, seed: int = 1, size: int = 50) -> dict[str, int]:
             "CITY": fake.city(),
             "CNT_CODE": "NL",
         }
-        address["ADDRESS1"] = " ".join(
-            p for p in (address["ST_STREET"], address["ST_NR"], address["ST_EXTRA"]) if p
-        )
+        address["ADDRESS1"] = " ".join(p for p in (address["ST_STREET"], address["ST_NR"], address["ST_EXTRA"]) if p)
         local = f"{first}.{last}".lower().replace(" ", "")
         if company:
             name = fake.company()[:40]
@@ -249,7 +248,8 @@ class _Writer:
     def _direct(self, table: str, values: dict[str, Any]) -> dict[str, Any]:
         specs = self.sandbox.dictionary.fields(table)
         row = {n: default_value(s) for n, s in specs.items()}
-        row.update({k: convert(specs[k], v) for k, v in values.items()})
+        code_page = self.sandbox.profile.code_page
+        row.update({k: store(specs[k], v, code_page=code_page) for k, v in values.items()})
         with self.sandbox.lock:
             self.sandbox.tables[table][str(row[self.sandbox.schema.keys[table]])] = row
         return row

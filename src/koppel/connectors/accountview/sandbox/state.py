@@ -11,11 +11,19 @@ import copy
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from koppel.connectors.accountview.fields import DataDictionary, FieldSpec, data_dictionary
+from koppel.connectors.accountview.fields import DataDictionary, data_dictionary
 from koppel.connectors.accountview.profile import AccountViewProfile, BusinessObject
+from koppel.connectors.accountview.sandbox import documents
+from koppel.connectors.accountview.sandbox.columns import (
+    ColumnError,
+    default_value,
+    format_when,
+    is_empty,
+    store,
+)
 from koppel.connectors.accountview.sandbox.errors import ApiError, field_error
 from koppel.connectors.accountview.sandbox.quirks import Quirks
 from koppel.connectors.accountview.sandbox.schema import AUDIT_FIELDS, Schema, build_schema
@@ -30,76 +38,6 @@ def _ci(mapping: Any, name: str, default: Any = None) -> Any:
             if str(key).lower() == name.lower():
                 return value
     return default
-
-
-def parse_when(value: Any) -> datetime | None:
-    """ISO dates and datetimes (with or without `Z`/milliseconds) and FoxPro literals `{^2024-01-31}`."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    text = str(value).strip()
-    if text.startswith("{^") and text.endswith("}"):
-        text = text[2:-1].strip()
-    text = text.replace(" ", "T").rstrip("Z")
-    if "+" in text[10:]:
-        text = text[:10] + text[10:].split("+")[0]
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    raise ValueError(f"not a date: {value!r}")
-
-
-def format_when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%S") if value else ""
-
-
-def convert(spec: FieldSpec, value: Any) -> Any:
-    """A client value as the dictionary type stores it; ValueError when it does not convert."""
-    kind = spec.type
-    if kind in "CM":
-        if value is None:
-            return ""
-        if isinstance(value, bool | dict | list):
-            raise ValueError("not text")
-        text = str(value).rstrip()
-        return text.upper() if spec.upper else text
-    if kind in "NYB":
-        if value in (None, ""):
-            return 0.0
-        if isinstance(value, bool):
-            raise ValueError("not a number")
-        return float(value)
-    if kind == "I":
-        if value in (None, ""):
-            return 0
-        if isinstance(value, bool) or float(value) != int(float(value)):
-            raise ValueError("not an integer")
-        return int(float(value))
-    if kind == "L":
-        if isinstance(value, bool):
-            return value
-        if value in (None, ""):
-            return False
-        text = str(value).strip().lower()
-        if text in ("true", "1", ".t.", "t", "yes"):
-            return True
-        if text in ("false", "0", ".f.", "f", "no"):
-            return False
-        raise ValueError("not a logical")
-    if kind in "DT":
-        return format_when(parse_when(value))
-    return value
-
-
-def default_value(spec: FieldSpec) -> Any:
-    return {"C": "", "M": "", "N": 0.0, "Y": 0.0, "B": 0.0, "I": 0, "L": False, "D": "", "T": ""}.get(
-        spec.type, ""
-    )
 
 
 @dataclass
@@ -138,9 +76,7 @@ class Sandbox:
     def business_object(self, code: str) -> BusinessObject:
         bo = self.business_objects.get(str(code or "").upper())
         if bo is None:
-            raise ApiError(
-                f"Onbekend business object '{code}' / Unknown business object '{code}'", number=1001
-            )
+            raise ApiError(f"Onbekend business object '{code}' / Unknown business object '{code}'", number=1001)
         return bo
 
     def rows(self, table: str) -> list[Row]:
@@ -154,9 +90,7 @@ class Sandbox:
 
     def details_of(self, detail: str, header: Row) -> list[Row]:
         link = self.schema.links[detail]
-        return [
-            r for r in self.tables.get(detail, {}).values() if all(r.get(c) == header.get(c) for c in link)
-        ]
+        return [r for r in self.tables.get(detail, {}).values() if all(r.get(c) == header.get(c) for c in link)]
 
     # --- writes --------------------------------------------------------------------------------------------
 
@@ -197,6 +131,16 @@ class Sandbox:
             self._rows_of(d, _ci(data, "Rows"), expected=bo.details, detail=True)
             for d, data in zip(detail_defs, detail_data, strict=True)
         ]
+        for detail_rows in details:
+            for (_, header_id), (detail_table, _) in detail_rows.items():
+                if header_id not in header_rows:
+                    raise field_error(
+                        detail_table,
+                        "HeaderId",
+                        f"'{header_id}' hoort bij geen kopregel (RowId)",
+                        f"'{header_id}' matches no header row (RowId)",
+                        number=1016,
+                    )
         with self.lock:
             staged = _Staged(self)
             for row_id, (table, values) in header_rows.items():
@@ -206,6 +150,7 @@ class Sandbox:
                         if header_id == row_id:
                             staged.insert(bo, detail_table, detail_values, parent=header)
             staged.check_references()
+            staged.book()
             staged.commit()
             return staged.echo()
 
@@ -242,6 +187,12 @@ class Sandbox:
             record = dict(zip(upper, values, strict=True))
             row_id = str(record.pop("ROWID"))
             key = (row_id, str(record.pop("HEADERID", ""))) if detail else row_id
+            if key in parsed:
+                raise ApiError(
+                    f"Tabel {name}: RowId '{row_id}' komt twee keer voor / Table {name}: RowId "
+                    f"'{row_id}' appears twice",
+                    number=1017,
+                )
             parsed[key] = (name, record)
         if not parsed and not detail:
             raise ApiError(f"Tabel {name}: geen rijen / Table {name}: no rows", number=1009)
@@ -261,12 +212,22 @@ class Sandbox:
         return [n.field for n in self.schema.numbering if n.table == table]
 
 
+def _sent(values: dict[str, Any]) -> set[str]:
+    """The fields a client gave a value; a null in the positional row is a column left out for this row."""
+    return {name for name, value in values.items() if value is not None}
+
+
+def _midnight(when: datetime) -> datetime:
+    return when.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 class _Staged:
     """One write in progress: rows validated and prepared, committed only when everything is valid."""
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         self.rows: list[tuple[str, Row, bool]] = []  # table, row, is_new
+        self.given: dict[int, set[str]] = {}  # id(row) → the fields the client sent
         self.echoed: dict[str, list[Row]] = {}
 
     def _prepare(self, bo: BusinessObject, table: str, values: dict[str, Any], base: Row | None) -> Row:
@@ -275,20 +236,12 @@ class _Staged:
         row: Row = dict(base) if base else {name: default_value(spec) for name, spec in specs.items()}
         for name, raw in values.items():
             spec = specs[name]
-            if name in AUDIT_FIELDS or (
-                spec.read_only and name not in (sb.schema.keys.get(table), "DJ_CODE")
-            ):
+            if name in AUDIT_FIELDS or (spec.read_only and name not in (sb.schema.keys.get(table), "DJ_CODE")):
                 continue
             try:
-                value = convert(spec, raw)
-            except (ValueError, TypeError):
-                raise field_error(
-                    table,
-                    name,
-                    f"heeft een ongeldige waarde '{raw}' (type {spec.type})",
-                    f"has an invalid value '{raw}' (type {spec.type})",
-                    number=1010,
-                ) from None
+                value = store(spec, raw, code_page=sb.profile.code_page, truncate_at_nul=sb.quirks.truncate_at_nul)
+            except ColumnError as exc:
+                raise field_error(table, name, exc.dutch, exc.english, number=1010) from None
             if spec.max_length is not None and len(value) > spec.max_length:
                 if not sb.quirks.lenient_lengths:
                     raise field_error(
@@ -316,35 +269,31 @@ class _Staged:
         if table == "SO_HDR" and not row.get("ORD_DATE"):
             row["ORD_DATE"] = now
         if table == "DJ_PAGE" and not row.get("TRN_DATE"):
-            row["TRN_DATE"] = format_when(sb.clock().replace(hour=0, minute=0, second=0))
+            row["TRN_DATE"] = format_when(_midnight(sb.clock()))
         mandatory = [n for n, s in sb.dictionary.fields(table).items() if s.mandatory]
         if table == bo.header:
             mandatory += list(sb.schema.extra_mandatory.get(bo.code.upper(), ()))
+        specs = sb.dictionary.fields(table)
         for name in mandatory:
-            if row.get(name) in (None, ""):
+            if is_empty(specs[name], row.get(name)):
                 raise field_error(table, name, "is verplicht", "is mandatory", number=1012)
         key = sb.schema.keys[table]
-        if new and (
-            row[key] in sb.tables[table] or any(t == table and r[key] == row[key] for t, r, _ in self.rows)
-        ):
-            raise field_error(
-                table, key, f"'{row[key]}' bestaat al", f"'{row[key]}' already exists", number=1013
-            )
+        if new and (row[key] in sb.tables[table] or any(t == table and r[key] == row[key] for t, r, _ in self.rows)):
+            raise field_error(table, key, f"'{row[key]}' bestaat al", f"'{row[key]}' already exists", number=1013)
         together = sb.schema.unique_together.get(table)
         if together and all(row.get(f) for f in together):
             existing = list(sb.tables[table].values()) + [r for t, r, _ in self.rows if t == table]
             if any(all(r.get(f) == row.get(f) for f in together) and r[key] != row[key] for r in existing):
                 names = "+".join(f"{table}.{f}" for f in together)
-                raise ApiError(
-                    f"Combinatie {names} bestaat al / Combination {names} already exists", number=1013
-                )
+                raise ApiError(f"Combinatie {names} bestaat al / Combination {names} already exists", number=1013)
 
-    def insert(
-        self, bo: BusinessObject, table: str, values: dict[str, Any], *, parent: Row | None = None
-    ) -> Row:
+    def insert(self, bo: BusinessObject, table: str, values: dict[str, Any], *, parent: Row | None = None) -> Row:
         row = self._prepare(bo, table, values, None)
         if parent is not None:
             self._link_detail(table, row, parent)
+        self.given[id(row)] = _sent(values)
+        documents.fill_in(self.sandbox, table, row, self.given[id(row)])
+        documents.check_price(self.sandbox, table, row)
         self._finish(bo, table, row, new=True)
         self.rows.append((table, row, True))
         return row
@@ -354,15 +303,16 @@ class _Staged:
         key = sb.schema.keys[table]
         wanted = values.get(key)
         spec = sb.dictionary.field(table, key)
-        wanted_key = convert(spec, wanted) if spec is not None and wanted not in (None, "") else ""
+        wanted_key = (
+            store(spec, wanted, code_page=sb.profile.code_page) if spec is not None and wanted not in (None, "") else ""
+        )
         if not wanted_key:
-            raise field_error(
-                table, key, "is verplicht bij wijzigen", "is required for an update", number=1014
-            )
+            raise field_error(table, key, "is verplicht bij wijzigen", "is required for an update", number=1014)
         existing = sb.tables[table].get(wanted_key)
         if existing is None:
             return self.insert(bo, table, values)
         row = self._prepare(bo, table, values, existing)
+        self.given[id(row)] = _sent(values)
         self._finish(bo, table, row, new=False)
         self.rows.append((table, row, False))
         return row
@@ -372,7 +322,7 @@ class _Staged:
         for column in sb.schema.links.get(table, ()):
             row[column] = parent.get(column, "")  # the header is finished first, so its number exists
         if table == "DJ_LINE":
-            row["TRN_DATE"] = row.get("TRN_DATE") or parent.get("TRN_DATE") or format_when(sb.clock())
+            row["TRN_DATE"] = row.get("TRN_DATE") or parent.get("TRN_DATE") or format_when(_midnight(sb.clock()))
             row["SUB_NR"] = row.get("SUB_NR") or parent.get("SUB_NR", "")
             row["INV_NR"] = row.get("INV_NR") or parent.get("INV_NR", "")
             row["SRC_ID"] = row.get("SRC_ID") or parent.get("SUB_NR") or "-"
@@ -402,6 +352,19 @@ class _Staged:
                         f"refers to unknown {ref.target} '{value}'",
                         number=1015,
                     )
+            documents.check_delivery_address(sb, table, row)
+
+    def book(self) -> None:
+        """AccountView's VAT and totals on every new invoice page of this write."""
+        sb = self.sandbox
+        for table, page, new in self.rows:
+            if table == "DJ_PAGE" and new:
+                lines = [
+                    r
+                    for t, r, _ in self.rows
+                    if t == "DJ_LINE" and all(r.get(c) == page.get(c) for c in sb.schema.links["DJ_LINE"])
+                ]
+                documents.book_invoice(sb, page, lines, lambda row: self.given.get(id(row), set()))
 
     def commit(self) -> None:
         sb = self.sandbox
