@@ -1,5 +1,6 @@
 """The connector clients of an integration, built from its stored connections: settings from the
-connection, secrets decrypted from its credentials, AccountView tokens in a `ConnectionTokenStore`.
+connection (AccountView's with its installation profile and rate limit), secrets decrypted from its
+credentials, AccountView tokens in a `ConnectionTokenStore`.
 
 This is the engine's side of the wiring (it reads the database); flows receive ready clients and
 never see a Connection row. Cached per process, since clients hold connection pools and rate limiters.
@@ -12,9 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import close_old_connections, connection
+from pydantic import ValidationError
 
-from koppel.connectors.accountview.client import AccountViewClient
+from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
+from koppel.connectors.accountview.oauth import SYSTEM as ACCOUNTVIEW
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
+from koppel.core.integrations.settings import AccountViewSettings, problems
+from koppel.errors import BrokenConnection
 from koppel.sync.token_store import ConnectionTokenStore
 
 
@@ -88,12 +93,23 @@ def shop_client(settings: dict[str, Any], credentials: dict[str, Any]) -> MijnWe
 def books_client(
     connection_id: int, settings: dict[str, Any], credentials: dict[str, Any]
 ) -> AccountViewClient:
+    """The AccountView client as the connection's settings describe it: its profile, its rate limit.
+    Settings stored before they were validated and now refused stop the flow, naming the setting."""
+    try:
+        config = AccountViewSettings.model_validate(settings)
+    except ValidationError as exc:
+        raise BrokenConnection(
+            "the AccountView connection's settings are invalid: " + "; ".join(problems("settings", exc)),
+            system=ACCOUNTVIEW,
+        ) from None
     return AccountViewClient(
-        settings.get("base_url", "https://www.accountview.net"),
+        config.base_url,
         client_id=credentials["client_id"],
         client_secret=credentials["client_secret"],
         token_store=ConnectionTokenStore(connection_id),
-        company_id=settings.get("company_id"),
+        company_id=config.company_id,
+        options=AccountViewOptions(profile=config.profile),
+        rate_per_second=config.rate_per_second,
     )
 
 

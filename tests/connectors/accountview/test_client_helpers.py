@@ -156,7 +156,8 @@ def test_get_articles_in_one_call(client: AccountViewClient, sandbox: AccountVie
 
 def test_get_articles_with_match_any_filters(sandbox: AccountViewSandbox) -> None:
     codes = [r["ART_CODE"] for r in sandbox.rows("ARTICLE")[:12]]
-    with sandbox.authorised_client(options=fast_options(sandbox, list_filter="match_any")) as client:
+    profile = sandbox.profile.model_copy(update={"list_filter": "match_any"})
+    with sandbox.authorised_client(options=fast_options(sandbox, profile=profile)) as client:
         assert sorted(client.get_articles(codes)) == sorted(codes)
     assert sandbox.calls["read:AK1"] == 2  # at most 9 filters per call
 

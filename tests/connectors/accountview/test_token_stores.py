@@ -40,4 +40,15 @@ def test_memory_store() -> None:
     store = MemoryTokenStore()
     with store.refresh_lock():
         store.save(TOKENS)
-    assert store.load() == TOKENS and TOKENS.expires_within(200) and not TOKENS.expires_within(50)
+    now = TOKENS.expires_at - 100
+    assert store.load() == TOKENS
+    assert TOKENS.expires_within(200, now=now) and not TOKENS.expires_within(50, now=now)
+
+
+def test_a_refresh_answer_without_refresh_token_keeps_the_old_one() -> None:
+    body = {"access_token": "new-access", "token_type": "bearer"}
+    tokens = TokenSet.from_response(body, now=1000.0, lifetime=900, refresh_token="still-valid")
+    assert tokens.refresh_token == "still-valid" and tokens.access_token == "new-access"
+    assert tokens.expires_at == 1900.0  # no expires_in: the profile's token lifetime counts
+    rotated = TokenSet.from_response({**body, "refresh_token": "rotated", "expires_in": 60}, now=1000.0)
+    assert rotated.refresh_token == "rotated" and rotated.expires_at == 1060.0

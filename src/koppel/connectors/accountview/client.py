@@ -20,7 +20,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field
 
 from koppel.connectors.accountview import records
-from koppel.connectors.accountview.fields import DataDictionary, data_dictionary
+from koppel.connectors.accountview.debtor_emails import DebtorEmailIndex
+from koppel.connectors.accountview.fields import DataDictionary
 from koppel.connectors.accountview.models import (
     Article,
     ArticleGroup,
@@ -40,7 +41,7 @@ from koppel.connectors.accountview.models import (
     SalesOrderIn,
     VatCode,
 )
-from koppel.connectors.accountview.oauth import DEFAULT_SCOPES, SYSTEM, OAuthEndpoints, TokenSet, TokenStore
+from koppel.connectors.accountview.oauth import SYSTEM, OAuthEndpoints, TokenSet, TokenStore, refresh_tokens
 from koppel.connectors.accountview.profile import AccountViewProfile, BusinessObject
 from koppel.connectors.accountview.wire import (
     Filter,
@@ -77,13 +78,8 @@ class AccountViewOptions(BaseModel):
 
     profile: AccountViewProfile = Field(default_factory=AccountViewProfile)
     api_prefix: str = "/api/v3"
-    scopes: tuple[str, ...] = DEFAULT_SCOPES
     paging: Literal["page_number", "last_key"] = "page_number"
     page_size: int = 100
-    # How `get_articles` and friends ask for many keys in one read: one IN-style filter
-    # (`FilterIsListOfValues`, comma-separated) or up to 9 OR-ed `Equal` filters per call.
-    list_filter: Literal["in_list", "match_any"] = "in_list"
-    in_list_size: int = 100
     # Never cut silently: by default an over-long value raises NeedsAttention; with True it is cut to the
     # field length and a FieldWarning is returned on the written model (and logged).
     truncate_long_values: bool = False
@@ -134,7 +130,8 @@ class AccountViewClient:
         self.profile = self.options.profile
         self.company_id = company_id
         self.token_store = token_store
-        self.dictionary: DataDictionary = data_dictionary()
+        self.dictionary: DataDictionary = self.profile.dictionary()
+        self._debtor_emails = DebtorEmailIndex(self._debtors_changed_since)
         self.http = http or httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
         self._limiter = rate_limiter or process_rate_limiter(
             account_key(self.base_url, client_id), rate_per_second, rate_burst
@@ -152,6 +149,7 @@ class AccountViewClient:
             client_id=client_id,
             client_secret=client_secret,
             api_prefix=self.options.api_prefix,
+            token_lifetime=self.profile.token_lifetime_seconds,
         )
 
     def close(self) -> None:
@@ -167,7 +165,7 @@ class AccountViewClient:
 
     def authorize_url(self, redirect_uri: str, *, state: str | None = None) -> tuple[str, str]:
         """Where to send the user to grant access; returns (url, state)."""
-        return self._oauth.authorize_url(redirect_uri, state=state, scopes=self.options.scopes)
+        return self._oauth.authorize_url(redirect_uri, state=state, scopes=self.profile.scopes)
 
     def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
         """Finish the code flow: the token set is saved in the token store before it is returned."""
@@ -187,20 +185,7 @@ class AccountViewClient:
         return tokens
 
     def _refresh(self, *, used: TokenSet) -> TokenSet:
-        with self.token_store.refresh_lock():
-            current = self.token_store.load()
-            if current is None:
-                raise BrokenConnection(
-                    "AccountView tokens are gone: reconnect the administration", system=SYSTEM
-                )
-            if current.access_token != used.access_token and not current.expires_within(
-                self.options.refresh_margin
-            ):
-                return current  # another worker refreshed while we waited for the lock
-            fresh = self._oauth.refresh(current.refresh_token)
-            self.token_store.save(fresh)  # persisted before first use: the old refresh token is dead now
-            log.info("accountview.token_refreshed", expires_at=fresh.expires_at)
-            return fresh
+        return refresh_tokens(self.token_store, self._oauth, used=used, margin=self.options.refresh_margin)
 
     # --- transport -----------------------------------------------------------------------------------------
 
@@ -537,11 +522,16 @@ class AccountViewClient:
     # --- debtors -------------------------------------------------------------------------------------------
 
     def find_debtor_by_email(self, email: str) -> Debtor | None:
+        """The debtor with this e-mail address, whatever its case in AccountView (see
+        `debtor_numbers_by_email`)."""
         wanted = email.strip().lower()
         rows = self.read(self.profile.debtor_bo, filters=[Filter("MAIL_BUS", wanted)], page_size=10)
         for row in rows:
             if str(row.get("MAIL_BUS", "")).strip().lower() == wanted:
                 return self._with_contact(records.debtor_from_row(row))
+        if self.profile.equal_case_sensitive:
+            number = self._debtor_emails.numbers([wanted]).get(wanted)
+            return self.get_debtor(number) if number else None
         return None
 
     def get_debtor(self, number: str) -> Debtor | None:
@@ -631,8 +621,8 @@ class AccountViewClient:
     # --- articles ------------------------------------------------------------------------------------------
 
     def get_articles(self, codes: Iterable[str]) -> dict[str, Article]:
-        """Articles by code, in as few reads as possible (one for up to `in_list_size` codes); codes that
-        do not exist are missing from the answer."""
+        """Articles by code, in as few reads as possible (one for up to the profile's `list_filter_size`
+        codes); codes that do not exist are missing from the answer."""
         return {a.code: a for a in self._articles_where("ART_CODE", [c.strip().upper() for c in codes])}
 
     def find_articles_by_ean(self, eans: Iterable[str]) -> dict[str, Article]:
@@ -643,27 +633,72 @@ class AccountViewClient:
 
     def _articles_where(self, column: str, values: list[str]) -> list[Article]:
         wanted = list(dict.fromkeys(v for v in values if v))
-        found: list[Article] = []
-        for chunk_filters, match_any in self._key_filters(column, wanted):
-            rows = self.read(
-                self.profile.article_bo,
-                filters=chunk_filters,
-                match_any=match_any,
-                page_size=max(len(wanted), 1),
-            )
-            found += [records.article_from_row(row, self.profile) for row in rows]
+        rows = self._rows_for_keys(self.profile.article_bo, column, wanted)
+        found = [records.article_from_row(row, self.profile) for row in rows]
         keep = set(wanted)
         attr = "code" if column == "ART_CODE" else "ean"
         return [a for a in found if getattr(a, attr) in keep]
 
-    def _key_filters(self, column: str, values: list[str]) -> Iterator[tuple[list[Filter], bool]]:
-        if self.options.list_filter == "in_list" and not any("," in v for v in values):
-            size = self.options.in_list_size
+    def _rows_for_keys(
+        self, business_object: str, column: str, values: list[str], fields: Sequence[str] | None = None
+    ) -> list[Row]:
+        """Rows whose `column` equals one of `values`, in as few reads as the profile's `list_filter` allows
+        (one per `list_filter_size` keys, or per 9). A server that ignores or misreads list filters must not
+        make existing records look missing (every order would park "article not in AccountView"): an
+        empty answer to a list is checked once with OR-ed Equal filters, and rows for keys nobody asked
+        for are refused; both end as BrokenConnection naming the setting to change."""
+        rows: list[Row] = []
+        for chunk, filters, match_any in self._key_filters(column, values):
+            found = list(
+                # One more than asked: when every key exists, the page is still short and no second
+                # page is read.
+                self.read(business_object, fields=fields, filters=filters, match_any=match_any,
+                          page_size=len(chunk) + 1)
+            )
+            if not match_any and len(chunk) > 1:
+                self._check_list_answer(business_object, column, chunk, found)
+            rows += found
+        return rows
+
+    def _key_filters(self, column: str, values: list[str]) -> Iterator[tuple[list[str], list[Filter], bool]]:
+        if self.profile.list_filter == "in_list" and not any("," in v for v in values):
+            size = self.profile.list_filter_size
             for start in range(0, len(values), size):
-                yield [Filter(column, values[start : start + size])], False
+                chunk = values[start : start + size]
+                yield chunk, [Filter(column, chunk)], False
         else:
             for start in range(0, len(values), 9):
-                yield [Filter(column, v) for v in values[start : start + 9]], True
+                chunk = values[start : start + 9]
+                yield chunk, [Filter(column, v) for v in chunk], True
+
+    def _check_list_answer(self, business_object: str, column: str, asked: list[str], rows: list[Row]) -> None:
+        table = self.profile.business_object(business_object).header
+        advice = 'set list_filter = "match_any" in the AccountView connection\'s profile, then run `koppel check`'
+        keys = {v.strip().casefold() for v in asked}
+        stranger = next((r for r in rows if str(r.get(column, "")).strip().casefold() not in keys), None)
+        if stranger is not None:
+            raise BrokenConnection(
+                f"AccountView ignored the list filter on {table}.{column}: asked for {len(asked)} keys, it "
+                f"answered rows for others (e.g. {str(stranger.get(column, '')).strip()!r}); {advice}",
+                system=SYSTEM,
+                field=f"{table}.{column}",
+            )
+        if rows:
+            return
+        probe = asked[:9]
+        known = next(
+            self.read(business_object, fields=[column], filters=[Filter(column, v) for v in probe],
+                      match_any=True, page_size=len(probe)),
+            None,
+        )
+        if known is not None:
+            raise BrokenConnection(
+                f"AccountView answered nothing for a list of {len(asked)} keys on {table}.{column}, yet finds "
+                f"{str(known.get(column, '')).strip()!r} with Equal: it does not understand "
+                f"FilterIsListOfValues; {advice}",
+                system=SYSTEM,
+                field=f"{table}.{column}",
+            )
 
     def iter_articles(
         self, changed_since: datetime | None = None, *, page_size: int | None = None
@@ -728,7 +763,7 @@ class AccountViewClient:
 
     def sales_order_numbers(self, external_refs: Iterable[str]) -> dict[str, str]:
         """External reference → sales-order number, for the references that exist (one read per
-        `in_list_size` references)."""
+        `list_filter_size` references)."""
         return self._keys_where(self.profile.sales_order_bo, self.profile.sales_order_reference_field,
                                 [r.strip() for r in external_refs], self.profile.sales_order_number_field)
 
@@ -739,20 +774,29 @@ class AccountViewClient:
 
     def debtor_numbers_by_email(self, emails: Iterable[str]) -> dict[str, str]:
         """E-mail (lower case) → debtor number, for the addresses a debtor has (the first debtor when
-        several share one)."""
-        return self._keys_where(self.profile.debtor_bo, "MAIL_BUS", [e.strip().lower() for e in emails], "SUB_NR",
-                                fold=str.lower)
+        several share one), whatever their case in AccountView: Koppel writes addresses in lower case, so
+        one filtered read finds those; when `Equal` is case-sensitive the rest is asked of the index of all
+        debtors' addresses (one read of the debtors changed since the last lookup)."""
+        wanted = [e.strip().lower() for e in emails]
+        found = self._keys_where(self.profile.debtor_bo, "MAIL_BUS", wanted, "SUB_NR", fold=str.lower)
+        missing = {e for e in wanted if e} - set(found)
+        if missing and self.profile.equal_case_sensitive:
+            found.update(self._debtor_emails.numbers(missing))
+        return found
+
+    def _debtors_changed_since(self, since: datetime | None) -> Iterator[Row]:
+        filters = [Filter("CNG_DATE", since, "DateOnOrAfterDate")] if since else []
+        return self.read(self.profile.debtor_bo, fields=["SUB_NR", "MAIL_BUS", "CNG_DATE"], filters=filters,
+                         page_size=1000)
 
     def _keys_where(self, business_object: str, column: str, values: list[str], key: str,
                     fold: Callable[[str], str] = str) -> dict[str, str]:
         wanted = set(dict.fromkeys(v for v in values if v))
         found: dict[str, str] = {}
-        for chunk_filters, match_any in self._key_filters(column, sorted(wanted)):
-            for row in self.read(business_object, fields=[column, key], filters=chunk_filters,
-                                 match_any=match_any, page_size=max(len(wanted), 1)):
-                value = fold(str(row.get(column, "")).strip())
-                if value in wanted:
-                    found.setdefault(value, str(row.get(key, "")).strip())
+        for row in self._rows_for_keys(business_object, column, sorted(wanted), fields=[column, key]):
+            value = fold(str(row.get(column, "")).strip())
+            if value in wanted:
+                found.setdefault(value, str(row.get(key, "")).strip())
         return found
 
     def create_sales_invoice(self, invoice: SalesInvoiceIn, *, truncate: bool | None = None,

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from koppel.core.accounts.models import Workspace
 from koppel.core.integrations.models import Connection, Integration, Schedule
-from koppel.flows.settings import FLOWS, FlowSettings
+from koppel.core.integrations.settings import SYSTEM_MODELS, flow_settings_model, problems
 from koppel.mapping import default_map_names, load_default_map, validate_overrides
 from koppel.mapping.errors import InvalidOverrides
 
@@ -34,36 +34,6 @@ class WorkspaceSpec(_Strict):
     metadata_only: bool = False
 
 
-class MijnWebwinkelSettings(_Strict):
-    base_url: str = "https://api.myonlinestore.com"
-    api_version: Literal["1", "2-beta"] = "1"
-    language: str = "nl_NL"
-    rate_per_second: float = Field(5.0, gt=0)
-
-
-class MijnWebwinkelCredentials(_Strict):
-    token: str = Field(min_length=1)
-    partner_token: str = Field(min_length=1)
-
-
-class AccountViewSettings(_Strict):
-    base_url: str = "https://www.accountview.net"
-    company_id: str = Field(min_length=1)
-    rate_per_second: float = Field(5.0, gt=0)
-
-
-class AccountViewCredentials(_Strict):
-    client_id: str = Field(min_length=1)
-    client_secret: str = Field(min_length=1)
-    refresh_token: str | None = None
-
-
-SYSTEM_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
-    "mijnwebwinkel": (MijnWebwinkelSettings, MijnWebwinkelCredentials),
-    "accountview": (AccountViewSettings, AccountViewCredentials),
-}
-
-
 class ConnectionSpec(_Strict):
     system: Literal["mijnwebwinkel", "accountview"]
     settings: dict[str, Any] = Field(default_factory=dict)
@@ -76,7 +46,7 @@ class IntegrationSpec(_Strict):
     shop: str
     books: str
     enabled: bool = True
-    flows: FlowSettings = Field(default_factory=FlowSettings)
+    flows: dict[str, Any] = Field(default_factory=dict)  # checked by the flows' settings model
     mapping_overrides: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -126,58 +96,70 @@ def parse_file(path: Path) -> IntegrationFile:
         spec = IntegrationFile.model_validate(raw)
     except ValidationError as exc:
         raise ApplyError(_describe(path, exc)) from None
-    problems: list[str] = []
+    found: list[str] = []
     for name, conn in spec.connections.items():
-        problems += _check_connection(name, conn)
-    problems += _check_mapping_overrides(spec.integration.mapping_overrides)
-    if problems:
-        raise ApplyError("\n".join([f"{path}: {len(problems)} problem(s):", *problems]))
+        found += _check_connection(name, conn)
+    found += _check_flows(spec.integration)
+    found += _check_mapping_overrides(spec.integration.mapping_overrides)
+    if found:
+        raise ApplyError("\n".join([f"{path}: {len(found)} problem(s):", *found]))
     return spec
+
+
+def _check_flows(spec: IntegrationSpec) -> list[str]:
+    """The flow settings as the flows' settings model completes them (stored complete, defaults included)."""
+    try:
+        spec.flows = flow_settings_model().model_validate(spec.flows).model_dump(mode="json")
+    except ValidationError as exc:
+        return _locate("integration.flows", exc)
+    return []
 
 
 def _check_connection(name: str, conn: ConnectionSpec) -> list[str]:
     """Validate a connection's settings and credentials by its system; resolve `env:` references."""
     settings_model, credentials_model = SYSTEM_MODELS[conn.system]
-    problems: list[str] = []
+    found: list[str] = []
     try:
-        conn.settings = settings_model.model_validate(conn.settings).model_dump(mode="json")
+        # Stored as written: a default that changes in a later release (e.g. a profile setting once it is
+        # confirmed) reaches connections that never set it.
+        conn.settings = settings_model.model_validate(conn.settings).model_dump(mode="json", exclude_unset=True)
     except ValidationError as exc:
-        problems += _locate(f"connections.{name}.settings", exc)
+        found += _locate(f"connections.{name}.settings", exc)
     resolved: dict[str, str] = {}
     for key, value in conn.credentials.items():
         try:
             resolved[key] = _resolve_secret(value, key)
         except ValueError as exc:
-            problems.append(f"  connections.{name}.credentials.{key}: {exc}")
+            found.append(f"  connections.{name}.credentials.{key}: {exc}")
     try:
         conn.credentials = credentials_model.model_validate(resolved).model_dump(mode="json", exclude_none=True)
     except ValidationError as exc:
-        problems += _locate(f"connections.{name}.credentials", exc)
-    return problems
+        found += _locate(f"connections.{name}.credentials", exc)
+    return found
 
 
 def _check_mapping_overrides(overrides: dict[str, Any]) -> list[str]:
     """Overrides are keyed by default map name; each is validated against that map before saving."""
-    problems: list[str] = []
+    found: list[str] = []
     known = default_map_names()
     for map_name, override in overrides.items():
         where = f"integration.mapping_overrides.{map_name}"
         if map_name not in known:
-            problems.append(f"  {where}: no such map; known maps: {', '.join(known)}")
+            found.append(f"  {where}: no such map; known maps: {', '.join(known)}")
             continue
         try:
             validate_overrides(load_default_map(map_name), override)
         except InvalidOverrides as exc:
-            problems += [f"  {where}: {line}" for line in str(exc).splitlines() if line.strip()]
-    return problems
+            found += [f"  {where}: {line}" for line in str(exc).splitlines() if line.strip()]
+    return found
 
 
 def _locate(prefix: str, exc: ValidationError) -> list[str]:
-    return [f"  {prefix}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
+    return [f"  {line}" for line in problems(prefix, exc)]
 
 
 def _describe(path: Path, exc: ValidationError) -> str:
-    return "\n".join([f"{path}: {exc.error_count()} problem(s):", *_locate("", exc)]).replace("  .", "  ")
+    return "\n".join([f"{path}: {exc.error_count()} problem(s):", *_locate("", exc)])
 
 
 def apply_file(path: Path) -> ApplyReport:
@@ -230,15 +212,14 @@ def _apply_integration(workspace: Workspace, spec: IntegrationSpec, connections:
     integration = Integration.objects.filter(name=spec.name).first() or Integration(name=spec.name)
     if integration.pk and integration.workspace_id != workspace.pk:
         raise ApplyError(f"integration.name: {spec.name!r} belongs to another workspace")
-    flows = spec.flows.model_dump(mode="json")
+    flows = spec.flows
     _update(integration, {"workspace_id": workspace.pk, "shop_id": connections[spec.shop].pk,
                           "books_id": connections[spec.books].pk,
                           "enabled": spec.enabled, "flows": flows, "mapping_overrides": spec.mapping_overrides},
             f"integration {spec.name}", report)
-    for flow in FLOWS:
-        settings = getattr(spec.flows, flow)
+    for flow, settings in spec.flows.items():
         schedule = (Schedule.objects.filter(integration=integration, flow=flow).first()
                     or Schedule(integration_id=integration.pk, flow=flow))
-        _update(schedule, {"interval_seconds": settings.interval_seconds, "enabled": settings.enabled},
+        _update(schedule, {"interval_seconds": settings["interval_seconds"], "enabled": settings["enabled"]},
                 f"schedule {spec.name}/{flow}", report)
     return integration

@@ -1,4 +1,8 @@
-"""Connections to remote systems and the integrations that join one shop to one administration."""
+"""Connections to remote systems and the integrations that join one shop to one administration.
+
+Their settings are JSON checked by the one settings model each (`settings.py`) whenever they are saved,
+whoever saves them: a bad value is refused naming the field, never stored to crash a run later.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 from django.db import models
 
 from koppel.core.accounts.models import Workspace
+from koppel.core.integrations.settings import SYSTEM_MODELS, check, flow_settings_model
 from koppel.secrets import Vault
 from koppel.settings import get_settings
 
@@ -35,6 +40,16 @@ class Connection(models.Model):
     def __str__(self) -> str:
         return f"{self.workspace}/{self.name} ({self.system})"
 
+    def clean(self) -> None:
+        """Settings the system's settings model refuses are refused here, naming the setting."""
+        if self.system in SYSTEM_MODELS:
+            check(SYSTEM_MODELS[self.system][0], self.settings, field="settings")
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if _saves(kwargs, "settings"):
+            self.clean()
+        super().save(*args, **kwargs)
+
     @property
     def credentials(self) -> dict[str, Any]:
         return vault().decrypt(self.secrets_encrypted)
@@ -58,6 +73,20 @@ class Integration(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Flow settings the flows' settings model refuses are refused here, naming the setting."""
+        check(flow_settings_model(), self.flows, field="flows")
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if _saves(kwargs, "flows"):
+            self.clean()
+        super().save(*args, **kwargs)
+
+
+def _saves(save_kwargs: dict[str, Any], field: str) -> bool:
+    update_fields = save_kwargs.get("update_fields")
+    return update_fields is None or field in update_fields
 
 
 class Schedule(models.Model):

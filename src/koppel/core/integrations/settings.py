@@ -1,0 +1,89 @@
+"""The one settings model per thing a user configures, used by every write path (`koppel integration
+apply`, the admin, later the dashboard) and by the engine when it builds clients: connection settings and
+credentials per system (AccountView's carry the installation profile), and the integration's flow settings.
+
+Flow settings belong to the flows; the data model must not import them (layers point down), so the model
+is named in Django's settings (`KOPPEL_FLOW_SETTINGS`, set by the process's configuration).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from koppel.connectors.accountview.profile import AccountViewProfile
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MijnWebwinkelSettings(_Strict):
+    base_url: str = "https://api.myonlinestore.com"
+    api_version: Literal["1", "2-beta"] = "1"
+    language: str = "nl_NL"
+    rate_per_second: float = Field(5.0, gt=0)
+
+
+class MijnWebwinkelCredentials(_Strict):
+    token: str = Field(min_length=1)
+    partner_token: str = Field(min_length=1)
+
+
+class AccountViewSettings(_Strict):
+    base_url: str = "https://www.accountview.net"
+    company_id: str = Field(min_length=1)
+    rate_per_second: float | None = Field(
+        5.0,
+        gt=0,
+        description="calls per second to this AccountView (none: no limit); [assumed NOTES §8: no public "
+        "information on rate limits]",
+    )
+    profile: AccountViewProfile = Field(
+        default_factory=AccountViewProfile, description="every assumption about this installation"
+    )
+
+
+class AccountViewCredentials(_Strict):
+    client_id: str = Field(min_length=1)
+    client_secret: str = Field(min_length=1)
+    refresh_token: str | None = None
+
+
+SYSTEM_MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
+    "mijnwebwinkel": (MijnWebwinkelSettings, MijnWebwinkelCredentials),
+    "accountview": (AccountViewSettings, AccountViewCredentials),
+}
+
+
+def flow_settings_model() -> type[BaseModel]:
+    """The model of an integration's `flows` (one field per flow), as configured in Django's settings."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    model: type[BaseModel] = import_string(settings.KOPPEL_FLOW_SETTINGS)
+    return model
+
+
+def flow_names() -> list[str]:
+    return list(flow_settings_model().model_fields)
+
+
+def problems(prefix: str, exc: ValidationError) -> list[str]:
+    """One line per error, naming the field by its full path: `connections.books.settings.profile.x: …`."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join([prefix, *(str(p) for p in err["loc"])]).strip(".")
+        lines.append(f"{where}: {err['msg']}")
+    return lines
+
+
+def check(model: type[BaseModel], value: Any, *, field: str) -> None:
+    """Refuse `value` unless `model` accepts it: a Django ValidationError on `field` naming every bad
+    setting (what the admin's form shows on the field)."""
+    try:
+        model.model_validate(value if value is not None else {})
+    except ValidationError as exc:
+        raise DjangoValidationError({field: problems("", exc)}) from None
