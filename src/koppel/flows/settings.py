@@ -47,6 +47,10 @@ class OrdersSettings(StrictModel):
     rounding_article: str | None = Field(None, description="article for a rounding line; none: park instead")
     total_tolerance: Decimal = Field(Decimal("0.01"), ge=0)
     truncate_long_fields: bool = Field(False, description="cut over-long values with a warning instead of parking")
+    text_outside_code_page: Literal["transliterate", "park"] = Field(
+        "transliterate",
+        description="text AccountView's code page can't hold (Ł, emoji): closest letters with a warning, or park",
+    )
     vat_codes: dict[str, str] = Field(
         default_factory=dict, description="VAT rate (e.g. '21') or 'reverse_charge'/'export' → AV VAT code"
     )
