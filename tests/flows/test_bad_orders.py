@@ -159,7 +159,8 @@ def test_each_bad_order_is_sent_or_parked_with_a_reason_and_the_rest_goes_on(wor
         if order["number"] not in CORPUS:
             assert results[str(order["number"])].outcome == "sent"
     (person,) = world.debtors("klant.9209@example.nl")
-    assert (person["ACCT_NAME"], person["CITY"], person["CNT_CODE"]) == ("Łukasz Müller 🚲", "Łódź", "PL")
+    # Outside cp1252: transliterated, with a warning on the activity (tests/flows/test_text.py).
+    assert (person["ACCT_NAME"], person["CITY"], person["CNT_CODE"]) == ("Lukasz Müller", "Lódz", "PL")
     shipping_only = world.books_sandbox.rows("SO_HDR", COMMENT1="9212")[0]
     assert [row["ART_CODE"] for row in world.books_sandbox.rows("SO_LINE", ORD_NR=shipping_only["ORD_NR"])] == [
         "VERZEND"

@@ -94,17 +94,18 @@ def test_all_problems_of_a_record_are_reported_together():
         "order": {"name": "", "zipcode": "12345", "country": "Nederland", "method": "ideal"},
         "context": {},
     }
+    record["order"]["city"] = ["Utrecht", "Zeist"]  # a path that reads two values
     with pytest.raises(MappingError) as caught:
         apply_map(SPEC, {"order": {**record["order"], "country": "Nederlandia"}}, tables=TABLES)
     error = caught.value
-    assert [p.field for p in error.problems] == ["ACCT_NAME", "POST_CODE", "CNT_CODE"]
-    acct_name, post_code, cnt_code = error.problems
+    assert [p.field for p in error.problems] == ["ACCT_NAME", "CNT_CODE", "CITY"]
+    acct_name, cnt_code, city = error.problems
     assert acct_name.source == "order.name" and "is empty, but AccountView needs it" in acct_name.reason
-    assert post_code.transform == "normalise_postcode" and post_code.value == "12345"
     assert cnt_code.value == "Nederlandia" and cnt_code.source == "order.country"
+    assert "CONTACT.CITY takes one" in city.reason
     message = str(error)
     assert message.startswith("Mapping 'test_debtor' failed (3 problems):")
-    assert "POST_CODE (from order.zipcode) [normalise_postcode]:" in message
+    assert "CNT_CODE (from order.country) [country_code]:" in message
     assert "Correct the country in the order" in message
     assert error.field == "ACCT_NAME"
 

@@ -1,7 +1,16 @@
 import pytest
 from pydantic import ValidationError
 
-from koppel.mapping import FieldMap, MapSpec, TransformStep
+from koppel.mapping import (
+    FieldMap,
+    MappingError,
+    MapSpec,
+    TargetField,
+    TransformStep,
+    apply_map,
+    register_dictionary,
+    targets,
+)
 
 
 def test_a_transform_may_be_written_as_its_name():
@@ -47,8 +56,26 @@ def test_a_target_field_is_filled_once():
         MapSpec.model_validate({"name": "m", "target": "CONTACT", "fields": fields})
 
 
-def test_a_table_outside_the_catalogue_takes_any_field():
+def test_a_table_the_target_system_does_not_have_is_refused():
+    with pytest.raises(ValidationError, match="accountview has no table 'CUSTOM'"):
+        MapSpec.model_validate({"name": "m", "target": "CUSTOM", "fields": [{"target": "X_1", "const": 1}]})
+
+
+def test_a_target_system_without_a_dictionary_is_refused():
+    with pytest.raises(ValidationError, match="unknown target system 'exact'"):
+        MapSpec.model_validate({"name": "m", "system": "exact", "target": "CONTACT", "fields": []})
+
+
+def test_another_system_is_checked_against_its_own_dictionary(monkeypatch):
+    monkeypatch.setattr(targets, "_DICTIONARIES", dict(targets._DICTIONARIES))
+    fields = {"name": TargetField(system="shop", table="product", name="name", kind="text", max_length=5)}
+    register_dictionary("shop", lambda table: fields if table == "product" else None)
     spec = MapSpec.model_validate(
-        {"name": "m", "target": "CUSTOM", "fields": [{"target": "X_1", "const": 1}]}
+        {"name": "m", "system": "shop", "target": "product", "fields": [{"target": "name", "source": "a"}]}
     )
-    assert spec.field("X_1") is not None
+    with pytest.raises(MappingError, match="'Lantaarn' is 8 characters; shop allows 5"):
+        apply_map(spec, {"a": "Lantaarn"})
+    with pytest.raises(ValidationError, match="product has no field 'title'"):
+        MapSpec.model_validate(
+            {"name": "m", "system": "shop", "target": "product", "fields": [{"target": "title", "const": "x"}]}
+        )

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from koppel.errors import NeedsAttention
 from koppel.mapping import MappingError, ValueTable
-from koppel.mapping.transforms import TRANSFORMS, check_step, run_transform
+from koppel.mapping.transforms import TRANSFORMS, Noted, check_step, run_transform
 
 
 def refused(name, value, args=None, **kwargs) -> MappingError:
@@ -98,12 +98,19 @@ def test_split_house_number_with_other_keys():
     assert run_transform("split_house_number", address, args) == "bus 3"
 
 
-def test_split_house_number_refuses_a_number_that_is_not_one():
-    error = refused(
-        "split_house_number", {"street": "Dorpsstraat", "number": "zie boven"}, {"part": "number"}
-    )
-    assert "'zie boven' does not start with a number" in str(error)
-    assert "Correct the house number" in str(error)
+def test_a_number_that_is_not_one_goes_as_typed_with_a_note():
+    address = {"street": "Dorpsstraat", "number": "zie boven"}
+    number = run_transform("split_house_number", address, {"part": "number"})
+    assert isinstance(number, Noted) and number.value == ""
+    assert "'zie boven' does not start with a number" in number.note
+    assert run_transform("split_house_number", address, {"part": "street"}) == "Dorpsstraat"
+    assert run_transform("split_house_number", address, {"part": "suffix"}) == "zie boven"
+
+
+def test_a_house_number_with_a_slash():
+    address = {"street": "Kanaalweg", "number": "104/12"}
+    parts = [run_transform("split_house_number", address, {"part": p}) for p in ("street", "number", "suffix")]
+    assert parts == ["Kanaalweg", "104", "12"]
 
 
 def test_normalise_postcode_reads_the_country_from_the_record():
@@ -120,10 +127,17 @@ def test_normalise_postcode_with_a_fixed_country(value, country, expected):
     assert run_transform("normalise_postcode", value, {"country": country}) == expected
 
 
-def test_normalise_postcode_refuses_an_invalid_dutch_postcode():
-    error = refused("normalise_postcode", "123AB", {"country": "NL"})
+def test_normalise_postcode_refuses_an_invalid_dutch_postcode_when_asked():
+    error = refused("normalise_postcode", "123AB", {"country": "NL", "invalid": "refuse"})
     assert "'123AB' is not a Dutch postcode" in str(error)
     assert "Correct the postcode" in str(error)
+
+
+@pytest.mark.parametrize(("postcode", "country"), [(" 123AB ", "NL"), ("7523SD", "DE"), ("7523SD", "NL")])
+def test_a_postcode_that_does_not_fit_its_country_goes_as_typed_with_a_note(postcode, country):
+    kept = run_transform("normalise_postcode", postcode, {"country": country})
+    assert isinstance(kept, Noted) and kept.value == postcode.strip()
+    assert "sent as typed" in kept.note
 
 
 @pytest.mark.parametrize(("value", "expected"), [("Nederland", "NL"), ("bel", "BE"), ("de", "DE")])

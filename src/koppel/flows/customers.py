@@ -4,6 +4,8 @@ the order's delivery address as one of the debtor's delivery addresses.
 
 Recurring customers cost no AccountView call: a debtor link (hashed e-mail → debtor number, with a
 hash of what was last sent) answers, and a debtor is updated only when what the shop says about it changed.
+An update sends the debtor map's update-mode row: only the fields the map does not mark `only_create`, so
+the name and address the accountant curates in AccountView stay.
 Creation is claimed through the link's unique constraint first, so two workers never create the same
 customer twice; within a process, orders of one customer wait for each other instead.
 """
@@ -29,7 +31,6 @@ from koppel.flows.settings import OrdersSettings
 DEBTOR = "debtor"
 DELIVERY_ADDRESS = "delivery-address"
 _CLAIM = "claim:"
-_CREATE_ONLY = {"number", "search_code"}
 
 
 @dataclass
@@ -39,14 +40,15 @@ class DebtorPlan:
     how: str  # "default", "linked", "matched" or "new"
     email: str = ""
     number: str = ""  # known unless the debtor must be created
-    debtor: DebtorIn | None = None  # what the shop says about the customer (create/update)
+    debtor: DebtorIn | None = None  # what the shop says about the customer, to create it
+    update: DebtorIn | None = None  # what an update sends: the map without its only_create fields
     delivery: DeliveryAddressIn | None = None  # a delivery address other than the invoice address
     warnings: list[str] = field(default_factory=list)
 
     @property
     def payload_hash(self) -> str:
         """What an update would send, hashed: a debtor is updated only when this changed."""
-        return _hash(self.debtor.model_dump(mode="json", exclude=_CREATE_ONLY)) if self.debtor else ""
+        return _hash(self.update.model_dump(mode="json")) if self.update else ""
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,8 @@ class Customers:
             if link is not None and not link.target_key.startswith(_CLAIM):
                 number, how = link.target_key, "linked"
             debtor, warnings = self.maps.debtor(order)
-            plan = DebtorPlan(how=how, email=email, number=number, debtor=debtor, warnings=warnings)
+            update, _ = self.maps.debtor(order, mode="update")  # its warnings are the create row's, or fewer
+            plan = DebtorPlan(how=how, email=email, number=number, debtor=debtor, update=update, warnings=warnings)
         if self._ships_elsewhere(order):
             plan.delivery, more = self.maps.delivery_address(order, plan.number or "-")
             plan.warnings += more
@@ -179,10 +182,9 @@ class Customers:
         return self._create(plan, claimer, link.target_key if link else None)
 
     def _maybe_update(self, number: str, how: str, plan: DebtorPlan, sent_hash: str) -> Customer:
-        if not self.settings.update_existing_debtor or plan.payload_hash == sent_hash or plan.debtor is None:
+        if not self.settings.update_existing_debtor or plan.payload_hash == sent_hash or plan.update is None:
             return Customer(number, how)
-        debtor = plan.debtor.model_copy(update=dict.fromkeys(_CREATE_ONLY))
-        self.books.update_debtor(number, debtor, truncate=self.settings.truncate_long_fields)
+        self.books.update_debtor(number, plan.update, truncate=self.settings.truncate_long_fields)
         self.links.remember_sent(DEBTOR, email_key(plan.email), plan.payload_hash)
         return Customer(number, "updated")
 

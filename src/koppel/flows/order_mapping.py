@@ -1,8 +1,11 @@
 """How a MijnWebwinkel order becomes AccountView records: the declarative default maps (with the
-integration's overrides and the settings' value tables) applied, and their rows read into the
-AccountView connector's models, which validate them before anything is sent.
+integration's overrides and the settings' value tables) applied, and their rows read into the AccountView
+connector's models. A model is a typed view of its row (each typed field is one column, every other
+column rides along), so what a map says is what the connector sends: nothing is translated twice.
 
-Pure: no remote calls. Every failing field of a record is reported at once (`MappingError`).
+Every text column is fitted to the administration's code page (transliterated with a warning, or the
+order parked naming the field, as the settings say). Pure: no remote calls. Every failing field of a
+record is reported at once (`MappingError`).
 """
 
 from __future__ import annotations
@@ -26,13 +29,17 @@ from koppel.connectors.accountview.models import (
 from koppel.connectors.mijnwebwinkel.models import Order, OrderLine
 from koppel.flows.settings import OrdersSettings, ValueMapping
 from koppel.mapping import (
+    Mapped,
     MappingError,
     MapSpec,
+    Mode,
+    TextRule,
     TransformStep,
     ValueTable,
-    apply_map,
     load_default_map,
+    map_record,
     merge_overrides,
+    without_nul,
 )
 
 DEBTOR_COMPANY = "mww_order_to_av_debtor_company"
@@ -62,13 +69,14 @@ VAT_KEY_ALIASES = {"reverse_charge": "reverse_charged_vat", "export": "zero_perc
 
 
 def order_source(order: Order) -> dict[str, Any]:
-    """The order as the maps read it: MijnWebwinkel's own field names, money as strings."""
-    return order.model_dump(mode="json")
+    """The order as the maps read it (and the activity log keeps it): MijnWebwinkel's own field names,
+    money as strings, NUL characters removed (they mean nothing, and PostgreSQL refuses them in JSON)."""
+    return without_nul(order.model_dump(mode="json"))  # type: ignore[no-any-return]
 
 
 def split_by_rate(line: OrderLine) -> list[dict[str, Any]]:
     """One map input per VAT rate: a payment-cost or discount line may be priced at several rates."""
-    data = line.model_dump(mode="json")
+    data = without_nul(line.model_dump(mode="json"))
     parts = data["price"] or [{"amount": "0", "amount_including_tax": "0", "rate": "0"}]
     return [{**data, "price": part} for part in parts]
 
@@ -115,9 +123,11 @@ class OrderMaps:
         overrides: Mapping[str, Any] | None = None,
         *,
         collective_account: str = "1300",
+        code_page: str = "cp1252",
     ) -> None:
         self.settings = settings
         self.collective_account = collective_account
+        self.text = TextRule(code_page, settings.text_outside_code_page)
         overrides = overrides or {}
         self.specs: dict[str, MapSpec] = {}
         for name in ORDER_MAPS:
@@ -154,47 +164,41 @@ class OrderMaps:
         ]
         return spec.model_copy(update={"fields": fields})
 
-    def apply(self, name: str, source: Mapping[str, Any], *, mode: str = "create") -> tuple[dict[str, Any], list[str]]:
-        """The mapped row and warnings (values cut to fit, when the settings allow cutting)."""
+    def apply(self, name: str, source: Mapping[str, Any], *, mode: Mode = "create") -> Mapped:
+        """The mapped row and its warnings (text fitted to the code page, values cut to fit when the
+        settings allow cutting, an address sent as typed)."""
         if name not in self.strict:
-            return apply_map(self.specs[name], source, tables=self.tables, mode=mode), []  # type: ignore[arg-type]
+            return map_record(self.specs[name], source, tables=self.tables, mode=mode, text=self.text)
         strict, cut = self.strict[name]
         try:
-            return apply_map(strict, source, tables=self.tables, mode=mode), []  # type: ignore[arg-type]
+            return map_record(strict, source, tables=self.tables, mode=mode, text=self.text)
         except MappingError as error:
             too_long = [p for p in error.problems if p.transform == "max_length" and p.field in cut]
             if not self.settings.truncate_long_fields or len(too_long) != len(error.problems):
                 raise
-        row = apply_map(self.specs[name], source, tables=self.tables, mode=mode)  # type: ignore[arg-type]
-        return row, [f"{p.field}: {p.value!r} was cut to {row.get(p.field or '')!r}" for p in too_long]
+        mapped = map_record(self.specs[name], source, tables=self.tables, mode=mode, text=self.text)
+        mapped.warnings += [f"{p.field}: {p.value!r} was cut to {mapped.row.get(p.field or '')!r}" for p in too_long]
+        return mapped
 
     # -- debtors ---------------------------------------------------------------------------------------
 
-    def debtor(self, order: Order, *, mode: str = "create") -> tuple[DebtorIn, list[str]]:
-        """A company debtor with its contact person when the order names a company, else a person debtor."""
+    def debtor(self, order: Order, *, mode: Mode = "create") -> tuple[DebtorIn, list[str]]:
+        """A company debtor with its contact person when the order names a company, else a person debtor.
+        In update mode the row holds only what the map does not mark `only_create`."""
         company = bool(order.customer.company)
         source = {"order": order_source(order), "context": {"collective_account": self.collective_account}}
-        row, warnings = self.apply(DEBTOR_COMPANY if company else DEBTOR_PERSON, source, mode=mode)
+        mapped = self.apply(DEBTOR_COMPANY if company else DEBTOR_PERSON, source, mode=mode)
+        row = dict(mapped.row)
+        # The e-mail is the key the debtor is found by: it is there even when a map leaves it out.
+        row.setdefault("MAIL_BUS", (order.customer.email or "").strip().lower())
         contact = ContactPerson(name=row["MAIN_CONT"], email=row.get("MC_MAILB")) if row.get("MAIN_CONT") else None
-        debtor = DebtorIn(
-            kind="company" if company else "person",
-            name=row.get("ACCT_NAME", ""),
-            email=row.get("MAIL_BUS", ""),
-            address=_address(row),
-            phone=row.get("TEL_BUS"),
-            vat_number=row.get("VAT_NR"),
-            contact=contact,
-            search_code=row.get("SRC_CODE"),
-            number=row.get("SUB_NR"),
-        )
-        return debtor, warnings
+        debtor = DebtorIn.model_validate({**row, "kind": "company" if company else "person", "contact": contact})
+        return debtor, mapped.warnings
 
     def delivery_address(self, order: Order, debtor_number: str) -> tuple[DeliveryAddressIn, list[str]]:
         source = {"order": order_source(order), "context": {"sub_nr": debtor_number}}
-        row, warnings = self.apply(DELIVERY_ADDRESS, source)
-        return DeliveryAddressIn(
-            name=row["DEL_NAME"], address=_address(row), email=row.get("MAIL_BUS"), phone=row.get("TEL_BUS")
-        ), warnings
+        mapped = self.apply(DELIVERY_ADDRESS, source)
+        return DeliveryAddressIn.model_validate({**mapped.row, "address": _address(mapped.row)}), mapped.warnings
 
     # -- documents -------------------------------------------------------------------------------------
 
@@ -205,87 +209,66 @@ class OrderMaps:
         debtor_number: str,
         delivery_code: str | None = None,
         article_codes: Mapping[str, str] | None = None,
+        warnings: list[str] | None = None,
     ) -> SalesOrderIn:
-        """The sales order; `article_codes` maps shop SKUs to AV codes where they differ (EAN match)."""
+        """The sales order; `article_codes` maps shop SKUs to AV codes where they differ (EAN match).
+        What was changed on the way is added to `warnings`."""
         source_order = order_source(order)
-        row, _ = self.apply(
+        notes: list[str] = []
+        header = self.apply(
             SALES_ORDER,
             {"order": source_order, "context": {"sub_nr": debtor_number, "del_code": delivery_code}},
         )
+        notes += header.warnings
         lines: list[SalesOrderLineIn] = []
         problems: list[MappingError] = []
         for line in order.orderlines:
             name = COST_LINE if line.type in COST_LINE_TYPES else SALES_ORDER_LINE
             for part in split_by_rate(line):
                 try:
-                    mapped, _ = self.apply(name, {"order": source_order, "line": part})
+                    mapped = self.apply(name, {"order": source_order, "line": part})
                 except MappingError as error:
                     problems.append(error)
                     continue
-                code = (article_codes or {}).get(mapped["ART_CODE"], mapped["ART_CODE"])
-                lines.append(
-                    SalesOrderLineIn(
-                        article_code=code,
-                        quantity=mapped["ORD_QTY"],
-                        unit_price=mapped.get("ART_PX"),
-                        description=mapped.get("ART_DESC"),
-                        vat_code=mapped.get("VAT_CODE"),
-                        delivery_date=mapped.get("DEL_DATE"),
-                    )
-                )
+                notes += mapped.warnings
+                row = dict(mapped.row)
+                row["ART_CODE"] = (article_codes or {}).get(row["ART_CODE"], row["ART_CODE"])
+                lines.append(SalesOrderLineIn.model_validate(row))
         if problems:
             raise MappingError([p for error in problems for p in error.problems], map_name=SALES_ORDER_LINE)
-        return SalesOrderIn(
-            external_ref=row["COMMENT1"],
-            debtor_number=row["RPL_INV"],
-            order_date=row["ORD_DATE"],
-            lines=lines,
-            delivery_debtor_number=row.get("RPL_DEL"),
-            delivery_address_code=row.get("DEL_CODE"),
-            email=row.get("TO_EMAIL"),
-            note=row.get("COMMENT2"),
-            payment_condition=row.get("DISC_CODE"),
-            payment_method=row.get("PAY_TYPE"),
-        )
+        if warnings is not None:
+            warnings += notes
+        return SalesOrderIn.model_validate({**header.row, "external_ref": header.row["COMMENT1"], "lines": lines})
 
-    def invoice(self, order: Order, *, debtor_number: str, journal: str) -> SalesInvoiceIn:
+    def invoice(
+        self, order: Order, *, debtor_number: str, journal: str, warnings: list[str] | None = None
+    ) -> SalesInvoiceIn:
         source_order = order_source(order)
-        row, _ = self.apply(INVOICE, {"order": source_order, "context": {"sub_nr": debtor_number, "journal": journal}})
+        header = self.apply(
+            INVOICE, {"order": source_order, "context": {"sub_nr": debtor_number, "journal": journal}}
+        )
+        notes = list(header.warnings)
         lines: list[SalesInvoiceLineIn] = []
         problems: list[MappingError] = []
         for line in order.orderlines:
             for part in split_by_rate(line):
                 try:
-                    mapped, _ = self.apply(INVOICE_LINE, {"order": source_order, "line": part})
+                    mapped = self.apply(INVOICE_LINE, {"order": source_order, "line": part})
                 except MappingError as error:
                     problems.append(error)
                     continue
-                lines.append(
-                    SalesInvoiceLineIn(
-                        ledger_account=mapped["ACCT_NR"],
-                        description=mapped.get("TRN_DESC") or line.type,
-                        amount=mapped["AMOUNT"],
-                        vat_code=mapped["VAT_CODE"],
-                        vat_amount=mapped.get("VAT_AMT"),
-                        quantity=mapped.get("TRN_QTY"),
-                    )
-                )
+                notes += mapped.warnings
+                lines.append(SalesInvoiceLineIn.model_validate({"TRN_DESC": line.type, **mapped.row}))
         if problems:
             raise MappingError([p for error in problems for p in error.problems], map_name=INVOICE_LINE)
-        return SalesInvoiceIn(
-            external_ref=row.get("EXT_DESC") or row["INV_NR"],
-            debtor_number=row["SUB_NR"],
-            journal_code=row["DJ_CODE"],
-            invoice_date=row["TRN_DATE"],
-            description=row["HDR_DESC"],
-            lines=lines,
-            invoice_number=row["INV_NR"],
-            payment_condition=row.get("DISC_CODE"),
-            payment_method=row.get("PAY_TYPE"),
-        )
+        if warnings is not None:
+            warnings += notes
+        external_ref = header.row.get("EXT_DESC") or header.row["INV_NR"]
+        return SalesInvoiceIn.model_validate({**header.row, "external_ref": external_ref, "lines": lines})
 
 
 def _address(row: Mapping[str, Any]) -> Address:
+    """The typed address a delivery address is matched on, read from the same row that is sent."""
     return Address(
         street=row.get("ST_STREET") or "",
         house_number=row.get("ST_NR") or "",
@@ -293,4 +276,5 @@ def _address(row: Mapping[str, Any]) -> Address:
         postcode=row.get("POST_CODE") or "",
         city=row.get("CITY") or "",
         country_code=row.get("CNT_CODE") or "NL",
+        address_line=row.get("ADDRESS1") or "",
     )

@@ -1,14 +1,20 @@
 """Apply a field map to one record, and merge a person's overrides into a default map.
 
-`apply_map` turns an input record into the payload for one AccountView table. It collects every failing
-field of the record into one MappingError, so a parked order lists all that must be fixed, not only the first.
-Empty values are left out of the payload (AccountView then keeps its own value or default).
+`map_record` turns an input record into the row for one target table: the row the connector sends as it
+is. Each value is checked against its target field in the target system's dictionary (kind, length,
+decimals), and text is fitted to the code page the target stores (`text.py`). In update mode the map's
+`only_create` fields are left out: this is the one place create-versus-update ownership lives. Every
+failing field of the record is collected into one MappingError, so a parked order lists all that must be
+fixed, not only the first. Empty values are left out of the row (the target keeps its own value or default).
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -19,8 +25,53 @@ from koppel.mapping.errors import InvalidOverrides, MappingError, MappingProblem
 from koppel.mapping.expressions import ExpressionError, evaluate_expression
 from koppel.mapping.paths import read_path
 from koppel.mapping.spec import FieldMap, MapSpec, Mode, ValueTable
-from koppel.mapping.targets import TargetField, target_fields
-from koppel.mapping.transforms import is_empty, run_transform
+from koppel.mapping.targets import TEXT_KINDS, TargetField, target_fields
+from koppel.mapping.text import TextRule, fit_text
+from koppel.mapping.transforms import Noted, as_decimal, is_empty, run_transform
+
+
+@dataclass
+class Mapped:
+    """A mapped row, and what was changed on the way that a person should know (on the activity)."""
+
+    row: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def map_record(
+    spec: MapSpec,
+    source: Mapping[str, Any],
+    *,
+    tables: Mapping[str, ValueTable] | None = None,
+    mode: Mode = "create",
+    text: TextRule | None = None,
+) -> Mapped:
+    """The target row for `source`; raises MappingError listing every field that failed.
+
+    `text` fits every text field to a code page (default cp1252, transliterating with a warning)."""
+    if mode not in ("create", "update"):
+        raise ValueError(f"mode must be 'create' or 'update', not {mode!r}")
+    text = text or TextRule()
+    mapped = Mapped({})
+    problems: list[MappingProblem] = []
+    known = spec.targets()
+    for fieldmap in spec.fields:
+        if mode == "update" and fieldmap.only_create:
+            continue
+        target = known.get(fieldmap.target)
+        try:
+            value = _field_value(fieldmap, source, tables or {}, mapped.warnings)
+            if not is_empty(value) and target is not None:
+                value = _fit(value, target, text, mapped.warnings)
+            _check_filled(fieldmap, value, target)
+        except MappingError as exc:
+            problems.extend(p.located(field=fieldmap.target, source=fieldmap.origin) for p in exc.problems)
+            continue
+        if not is_empty(value):
+            mapped.row[fieldmap.target] = value
+    if problems:
+        raise MappingError(problems, map_name=spec.name)
+    return mapped
 
 
 def apply_map(
@@ -29,56 +80,128 @@ def apply_map(
     *,
     tables: Mapping[str, ValueTable] | None = None,
     mode: Mode = "create",
+    text: TextRule | None = None,
 ) -> dict[str, Any]:
-    """The target payload for `source`; raises MappingError listing every field that failed."""
-    if mode not in ("create", "update"):
-        raise ValueError(f"mode must be 'create' or 'update', not {mode!r}")
-    payload: dict[str, Any] = {}
-    problems: list[MappingProblem] = []
-    known = target_fields(spec.target) or {}
-    for field in spec.fields:
-        if mode == "update" and field.only_create:
-            continue
-        try:
-            value = _field_value(field, source, tables or {})
-            _check_filled(field, value, known.get(field.target))
-        except MappingError as exc:
-            problems.extend(p.located(field=field.target, source=field.origin) for p in exc.problems)
-            continue
-        if not is_empty(value):
-            payload[field.target] = value
-    if problems:
-        raise MappingError(problems, map_name=spec.name)
-    return payload
+    """The target row for `source` (`map_record` without its warnings)."""
+    return map_record(spec, source, tables=tables, mode=mode, text=text).row
 
 
-def _check_filled(field: FieldMap, value: Any, target: TargetField | None) -> None:
-    if is_empty(value) and field.required:
-        hint = f"Fill in {field.origin} at its source, or give the field a default in the mapping."
-        raise MappingError.of("is empty, but AccountView needs it", hint, value=value)
+def _check_filled(fieldmap: FieldMap, value: Any, target: TargetField | None) -> None:
+    system = target.system_name if target else "the target system"
+    if is_empty(value) and fieldmap.required:
+        hint = f"Fill in {fieldmap.origin} at its source, or give the field a default in the mapping."
+        raise MappingError.of(f"is empty, but {system} needs it", hint, value=value)
     limit = target.max_length if target else None
     if limit is not None and isinstance(value, str) and len(value) > limit:
         hint = "Shorten it at the source, or add a truncate transform to the mapping."
-        raise MappingError.of(
-            f"{value!r} is {len(value)} characters; AccountView allows {limit}", hint, value=value
-        )
+        raise MappingError.of(f"{value!r} is {len(value)} characters; {system} allows {limit}", hint, value=value)
 
 
-def _field_value(field: FieldMap, source: Mapping[str, Any], tables: Mapping[str, ValueTable]) -> Any:
-    if field.source is not None:
-        value = read_path(source, field.source)
-    elif field.expr is not None:
+def _field_value(
+    fieldmap: FieldMap, source: Mapping[str, Any], tables: Mapping[str, ValueTable], notes: list[str]
+) -> Any:
+    if fieldmap.source is not None:
+        value = read_path(source, fieldmap.source)
+    elif fieldmap.expr is not None:
         try:
-            value = evaluate_expression(field.expr, source)
+            value = evaluate_expression(fieldmap.expr, source)
         except ExpressionError as exc:
             raise MappingError.of(
                 f"the expression failed: {exc}", "Correct the expression in the mapping."
             ) from None
     else:
-        value = field.const
-    for step in field.transforms:
+        value = fieldmap.const
+    for step in fieldmap.transforms:
         value = run_transform(step.name, value, step.args, source=source, tables=tables)
+        if isinstance(value, Noted):
+            notes.append(f"{fieldmap.target}: {value.note}")
+            value = value.value
     return value
+
+
+# -- values against their target field ----------------------------------------------------------------------
+
+
+def _fit(value: Any, target: TargetField, text: TextRule, notes: list[str]) -> Any:
+    """The value in the form its target field holds, or MappingError saying why it can't be."""
+    if isinstance(value, list | dict | tuple):
+        raise MappingError.of(
+            f"the source holds several values ({value!r}) where {target.qualified} takes one",
+            "Point the mapping at a single value (e.g. an index like [0]).",
+            value=value,
+        )
+    if target.kind in TEXT_KINDS:
+        return _fit_text(_as_text(value, target), target, text, notes)
+    if target.kind in ("number", "integer", "money"):
+        return _as_number(value, target)
+    if target.kind in ("date", "datetime"):
+        return _as_moment(value, target)
+    if not isinstance(value, bool):
+        raise MappingError.of(
+            f"{value!r} is not true or false, which {target.qualified} holds", "Map a yes/no value here.", value=value
+        )
+    return value
+
+
+def _as_text(value: Any, target: TargetField) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)
+    raise MappingError.of(
+        f"{value!r} is not text, which {target.qualified} holds", "Map a text value here.", value=value
+    )
+
+
+def _fit_text(value: str, target: TargetField, text: TextRule, notes: list[str]) -> str:
+    fitted = fit_text(value, text.code_page, multiline=target.kind == "memo")
+    if fitted.replaced and text.outside == "park":
+        letters = ", ".join(repr(c) for c in fitted.replaced)
+        raise MappingError.of(
+            f"{value!r} holds {letters}, which {text.code_page} cannot store",
+            "Correct it in the shop, or let the settings transliterate text outside the code page.",
+            value=value,
+        )
+    if fitted.changed:
+        what = []
+        if fitted.replaced:
+            what.append(f"{', '.join(repr(c) for c in fitted.replaced)} outside {text.code_page} replaced")
+        if fitted.controls:
+            what.append("control characters removed")
+        notes.append(f"{target.name}: {value!r} sent as {fitted.text!r} ({'; '.join(what)})")
+    return fitted.text
+
+
+def _as_number(value: Any, target: TargetField) -> Decimal:
+    number = as_decimal(value)
+    exponent = number.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    if target.kind == "integer" and places and number != number.to_integral_value():
+        raise MappingError.of(
+            f"{number} is not a whole number, which {target.qualified} holds", "Round it in the mapping.", value=value
+        )
+    if target.decimals is not None and places > target.decimals and number != round(number, target.decimals):
+        raise MappingError.of(
+            f"{number} has {places} decimals; {target.qualified} keeps {target.decimals}",
+            f"Round it to {target.decimals} places in the mapping.",
+            value=value,
+        )
+    return number
+
+
+def _as_moment(value: Any, target: TargetField) -> Any:
+    if isinstance(value, datetime | date):
+        return value
+    text = str(value).strip()
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise MappingError.of(
+            f"{value!r} is not a date, which {target.qualified} holds",
+            "Use a date_format transform in the mapping (e.g. %Y-%m-%d).",
+            value=value,
+        ) from None
+    return text
 
 
 # -- default maps -----------------------------------------------------------------------------------------
@@ -129,7 +252,7 @@ def merge_overrides(default_spec: MapSpec, overrides: Mapping[str, Any]) -> MapS
         f"unknown key {key!r} (use 'fields' and 'remove')" for key in overrides if key not in _OVERRIDE_KEYS
     ]
     fields = {f.target: f.model_dump(exclude_unset=True) | {"target": f.target} for f in default_spec.fields}
-    known = target_fields(default_spec.target)
+    known = target_fields(default_spec.target, default_spec.system)
 
     for target in removals:
         if fields.pop(target, None) is None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, JsonValue, field_validator, model_validator
 
 from koppel.mapping.paths import parse_path
-from koppel.mapping.targets import target_fields
+from koppel.mapping.targets import TargetField, systems, target_fields
 
 Mode = Literal["create", "update"]
 
@@ -97,27 +97,37 @@ class FieldMap(BaseModel):
 
 
 class MapSpec(BaseModel):
-    """A field map for one flow and one target table, e.g. MijnWebwinkel order → AccountView CONTACT."""
+    """A field map for one flow and one target table, e.g. MijnWebwinkel order → AccountView CONTACT.
+    Its output is the row the target system's connector sends as it is."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     description: str = ""
     input: str = ""  # what the map reads, e.g. "{order, context}"; documentation for map authors
-    target: str  # AccountView table the payload is for, e.g. "CONTACT"
+    system: str = "accountview"  # the target system, whose dictionary knows `target`
+    target: str  # the table (or object) the row is for, e.g. "CONTACT"
     fields: list[FieldMap]
 
     @model_validator(mode="after")
     def _fields_exist_once(self) -> MapSpec:
+        if self.system not in systems():
+            raise ValueError(f"unknown target system {self.system!r} (map {self.name!r}); known: {systems()}")
+        known = target_fields(self.target, self.system)
+        if known is None:
+            raise ValueError(f"{self.system} has no table {self.target!r} (map {self.name!r})")
         seen: set[str] = set()
-        known = target_fields(self.target)
         for field in self.fields:
             if field.target in seen:
                 raise ValueError(f"map {self.name!r} fills target field {field.target!r} twice")
             seen.add(field.target)
-            if known is not None and field.target not in known:
+            if field.target not in known:
                 raise ValueError(f"{self.target} has no field {field.target!r} (map {self.name!r})")
         return self
+
+    def targets(self) -> dict[str, TargetField]:
+        """The target table's fields, from the target system's dictionary."""
+        return target_fields(self.target, self.system) or {}
 
     def field(self, target: str) -> FieldMap | None:
         return next((f for f in self.fields if f.target == target), None)

@@ -4,7 +4,8 @@ nothing else can be named in a map, so a map can never run arbitrary code.
 Money is Decimal throughout: inputs are read from strings (a float is read through its shortest repr,
 i.e. the digits the JSON held) and arithmetic never touches float. Rounding is ROUND_HALF_UP.
 A transform that refuses a value raises MappingError saying why and what to do; the engine adds the
-target field and source path.
+target field and source path. One that lets a doubtful value through returns it `Noted`, and the engine
+puts the note on the record's warnings.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ class Transform:
 
 
 TRANSFORMS: dict[str, Transform] = {}
+
+
+@dataclass(frozen=True)
+class Noted:
+    """A value a transform let through with a note a person should see (a warning on the activity)."""
+
+    value: Any
+    note: str
 
 
 class Args(BaseModel):
@@ -234,11 +243,12 @@ class SplitArgs(Args):
 
 
 @_transform("split_house_number", SplitArgs)
-def split_house_number(value: Any, args: SplitArgs, tables: Mapping[str, ValueTable]) -> str:
+def split_house_number(value: Any, args: SplitArgs, tables: Mapping[str, ValueTable]) -> str | Noted:
     """One part (street, number or suffix) of an address object's street and house number (12A → 12, A).
 
     The value is the address object (`{street, number, …}`) or a single string such as `12A` or
-    `Hoofdstraat 12A`.
+    `Hoofdstraat 12A`. A house number that does not start with a number (`zie boven`) is not a reason to
+    park an order: the street goes as it is, the number as typed in the suffix, with a warning.
     """
     if isinstance(value, Mapping):
         street, number = value.get(args.street_key), value.get(args.number_key)
@@ -248,26 +258,38 @@ def split_house_number(value: Any, args: SplitArgs, tables: Mapping[str, ValueTa
     try:
         parts = address.split_house_number(street, number)
     except ValueError as exc:
-        raise _refuse(
-            str(exc), "Correct the house number in the order (e.g. 12, 12A, 12-3).", value
-        ) from None
+        if args.part == "number":
+            return Noted("", f"{exc}; the street and house number go as typed")
+        typed = street if args.part == "street" else number
+        return " ".join(_text(typed or "").split())
     return {"street": parts.street, "number": parts.number_text, "suffix": parts.suffix}[args.part]
 
 
 class PostcodeArgs(Args):
     # a code or name, or a list of them (read from the record) of which the first non-empty counts
     country: str | PathRef | list[str | PathRef | None] | None = None
+    # a postcode that does not fit its country's pattern: sent as typed (trimmed) with a warning, or refused
+    invalid: Literal["keep", "refuse"] = "keep"
 
 
 @_transform("normalise_postcode", PostcodeArgs)
-def normalise_postcode(value: Any, args: PostcodeArgs, tables: Mapping[str, ValueTable]) -> str:
-    """Postcode in the country's format: NL `1234ab` → `1234 AB`, BE 4 digits, DE 5 digits; others trimmed."""
+def normalise_postcode(value: Any, args: PostcodeArgs, tables: Mapping[str, ValueTable]) -> str | Noted:
+    """Postcode in the country's format: NL `1234ab` → `1234 AB`, BE 4 digits, DE 5 digits; others trimmed.
+    One that does not fit its country goes as typed, trimmed, with a warning (address clean-up alone never
+    parks an order), unless `invalid = "refuse"`."""
     candidates = args.country if isinstance(args.country, list) else [args.country]
-    country = next((c for c in candidates if isinstance(c, str) and c.strip()), None)
+    named = next((c for c in candidates if isinstance(c, str) and c.strip()), None)
     try:
-        return address.normalise_postcode(_text(value), address.country_code(country) if country else None)
+        country = address.country_code(named) if named else None
+    except ValueError:
+        country = None  # an unknown country is the country field's problem, not the postcode's
+    try:
+        return address.normalise_postcode(_text(value), country)
     except ValueError as exc:
-        raise _refuse(str(exc), "Correct the postcode (or the country) in the order.", value) from None
+        if args.invalid == "refuse":
+            raise _refuse(str(exc), "Correct the postcode (or the country) in the order.", value) from None
+        typed = " ".join(_text(value).split())
+        return Noted(typed, f"{exc}; sent as typed: {typed!r}")
 
 
 @_transform("country_code")

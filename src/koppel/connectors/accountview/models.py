@@ -1,19 +1,45 @@
 """The typed surface of the AccountView connector: what flows pass in (`*In`) and get back.
 
 Money and quantities are `Decimal`. Codes are the AccountView codes (upper case).
+
+What flows pass in is a row: each typed field is one AccountView column (its alias, e.g. `name` is
+`ACCT_NAME`), and any further column the caller sets (`DebtorIn.model_validate({"ACCT_NAME": …,
+"LNG_CODE": "EN"})`) rides along and is sent as it is. So a mapped row read into a model and written
+out again keeps every column: the model is a typed view of the row, not a second translation.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_COLUMN = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class _Row(BaseModel):
+    """A row to write: typed fields under their column alias, other upper-case columns as given."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _extra_names_are_columns(self) -> _Row:
+        wrong = [name for name in self.model_extra or {} if not _COLUMN.fullmatch(name)]
+        if wrong:
+            raise ValueError(f"unknown field(s) {', '.join(wrong)}: extra columns are upper-case column names")
+        return self
+
+    def columns(self, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The row as AccountView columns: typed fields by alias, then the extra columns; None left out.
+        `exclude` names typed fields that are not columns of this row (lines, nested conveniences)."""
+        return self.model_dump(by_alias=True, exclude_none=True, exclude=set(exclude))
 
 
 class FieldWarning(_Model):
@@ -38,10 +64,13 @@ class Address(_Model):
     postcode: str = ""
     city: str = ""
     country_code: str = "NL"
+    address_line: str = ""  # ADDRESS1 as a map wrote it; empty: street and number
 
     @property
     def line(self) -> str:
         """The single-line form for `ADDRESS1`."""
+        if self.address_line:
+            return self.address_line
         number = f"{self.house_number}{(' ' + self.house_number_suffix) if self.house_number_suffix else ''}"
         return " ".join(p for p in (self.street, number) if p)
 
@@ -53,25 +82,26 @@ class ContactPerson(_Model):
     code: str | None = None  # set when read back (module mode: PP_CODE; main-contact mode: MAIN_PP)
 
 
-class DebtorIn(_Model):
-    """A debtor to create or update. AccountView has no company/person flag: a company debtor has the
-    company name in ACCT_NAME and may carry a contact person; a person debtor has the full name."""
+class DebtorIn(_Row):
+    """A debtor to create or update (a CONTACT row). AccountView has no company/person flag: a company
+    debtor has the company name in ACCT_NAME and may carry a contact person; a person debtor has the full
+    name. `address` and `contact` are conveniences for typed callers; columns given directly win."""
 
     kind: Literal["company", "person"]
-    name: str
-    email: str
+    name: str | None = Field(None, alias="ACCT_NAME")  # None: left alone on update
+    email: str = Field(alias="MAIL_BUS")
     address: Address | None = None
-    phone: str | None = None
-    mobile: str | None = None
-    vat_number: str | None = None
-    coc_number: str | None = None
+    phone: str | None = Field(None, alias="TEL_BUS")
+    mobile: str | None = Field(None, alias="TEL_MOB")
+    vat_number: str | None = Field(None, alias="VAT_NR")
+    coc_number: str | None = Field(None, alias="COC_CODE")
     contact: ContactPerson | None = None
-    number: str | None = None  # SUB_NR; None: AccountView assigns it
-    search_code: str | None = None  # SRC_CODE; None: derived from the name
-    payment_condition: str | None = None  # DISC_CODE
-    vat_code: str | None = None
-    language: str | None = None
-    external_id: str | None = None  # DEB_NR, e.g. the shop's customer id
+    number: str | None = Field(None, alias="SUB_NR")  # None: AccountView assigns it
+    search_code: str | None = Field(None, alias="SRC_CODE")  # None: derived from the name on create
+    payment_condition: str | None = Field(None, alias="DISC_CODE")
+    vat_code: str | None = Field(None, alias="VAT_CODE")
+    language: str | None = Field(None, alias="LNG_CODE")
+    external_id: str | None = Field(None, alias="DEB_NR")  # e.g. the shop's customer id
 
 
 class Debtor(_Model):
@@ -93,11 +123,13 @@ class Debtor(_Model):
     warnings: list[FieldWarning] = Field(default_factory=list)
 
 
-class DeliveryAddressIn(_Model):
-    name: str
+class DeliveryAddressIn(_Row):
+    """A delivery address of a debtor (a DEL_ADDR row); `address` is what an existing one is matched on."""
+
+    name: str = Field(alias="DEL_NAME")
     address: Address
-    email: str | None = None
-    phone: str | None = None
+    email: str | None = Field(None, alias="MAIL_BUS")
+    phone: str | None = Field(None, alias="TEL_BUS")
 
 
 class DeliveryAddress(_Model):
@@ -134,29 +166,33 @@ class ArticleGroup(_Model):
     description: str
 
 
-class SalesOrderLineIn(_Model):
-    article_code: str
-    quantity: Decimal
-    unit_price: Decimal | None = None  # None: AccountView takes the article price
-    description: str | None = None
-    vat_code: str | None = None
-    delivery_date: datetime | None = None
+class SalesOrderLineIn(_Row):
+    """A SO_LINE row."""
+
+    article_code: str = Field(alias="ART_CODE")
+    quantity: Decimal = Field(alias="ORD_QTY")
+    unit_price: Decimal | None = Field(None, alias="ART_PX")  # None: AccountView takes the article price
+    description: str | None = Field(None, alias="ART_DESC")
+    vat_code: str | None = Field(None, alias="VAT_CODE")
+    delivery_date: datetime | None = Field(None, alias="DEL_DATE")
 
 
-class SalesOrderIn(_Model):
+class SalesOrderIn(_Row):
+    """A SO_HDR row with its lines; `external_ref` goes into the profile's reference column."""
+
     external_ref: str  # our key, e.g. the shop's order number; looked up before writing
-    debtor_number: str
-    order_date: datetime
+    debtor_number: str = Field(alias="RPL_INV")
+    order_date: datetime = Field(alias="ORD_DATE")
     lines: list[SalesOrderLineIn]
-    delivery_debtor_number: str | None = None
-    delivery_address_code: str | None = None
-    delivery_date: datetime | None = None
-    email: str | None = None
-    note: str | None = None  # COMMENT2
-    payment_condition: str | None = None
-    payment_method: str | None = None
-    shipping_method: str | None = None
-    discount_amount: Decimal | None = None
+    delivery_debtor_number: str | None = Field(None, alias="RPL_DEL")
+    delivery_address_code: str | None = Field(None, alias="DEL_CODE")
+    delivery_date: datetime | None = Field(None, alias="DEL_DATE")
+    email: str | None = Field(None, alias="TO_EMAIL")
+    note: str | None = Field(None, alias="COMMENT2")
+    payment_condition: str | None = Field(None, alias="DISC_CODE")
+    payment_method: str | None = Field(None, alias="PAY_TYPE")
+    shipping_method: str | None = Field(None, alias="SHIP_MTH")
+    discount_amount: Decimal | None = Field(None, alias="PD_AMT")
 
 
 class SalesOrderLine(_Model):
@@ -179,28 +215,32 @@ class SalesOrder(_Model):
     warnings: list[FieldWarning] = Field(default_factory=list)
 
 
-class SalesInvoiceLineIn(_Model):
-    ledger_account: str  # revenue account (ACCT_NR)
-    description: str
-    amount: Decimal
-    vat_code: str
-    vat_amount: Decimal | None = None
-    quantity: Decimal | None = None
+class SalesInvoiceLineIn(_Row):
+    """A DJ_LINE row."""
+
+    ledger_account: str = Field(alias="ACCT_NR")  # revenue account
+    description: str = Field(alias="TRN_DESC")
+    amount: Decimal = Field(alias="AMOUNT")
+    vat_code: str = Field(alias="VAT_CODE")
+    vat_amount: Decimal | None = Field(None, alias="VAT_AMT")
+    quantity: Decimal | None = Field(None, alias="TRN_QTY")
 
 
-class SalesInvoiceIn(_Model):
+class SalesInvoiceIn(_Row):
+    """A DJ_PAGE row with its lines; `external_ref` goes into the profile's reference column."""
+
     external_ref: str
-    debtor_number: str
-    journal_code: str
-    invoice_date: date
-    description: str  # HDR_DESC (mandatory, 40)
+    debtor_number: str = Field(alias="SUB_NR")
+    journal_code: str = Field(alias="DJ_CODE")
+    invoice_date: date = Field(alias="TRN_DATE")
+    description: str = Field(alias="HDR_DESC")  # mandatory, 40
     lines: list[SalesInvoiceLineIn]
-    invoice_number: str | None = None  # INV_NR; None: AccountView assigns it
-    amounts_include_vat: bool = False  # GROSS_FLG
-    payment_condition: str | None = None  # DISC_CODE
-    payment_method: str | None = None  # PAY_TYPE
-    credit_days: int | None = None
-    period: int | None = None
+    invoice_number: str | None = Field(None, alias="INV_NR")  # None: AccountView assigns it
+    amounts_include_vat: bool = Field(False, alias="GROSS_FLG")
+    payment_condition: str | None = Field(None, alias="DISC_CODE")
+    payment_method: str | None = Field(None, alias="PAY_TYPE")
+    credit_days: int | None = Field(None, alias="CRED_DAYS")
+    period: int | None = Field(None, alias="PERIOD")
 
 
 class SalesInvoiceLine(_Model):

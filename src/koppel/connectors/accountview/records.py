@@ -93,27 +93,25 @@ def _address_from_row(row: Row) -> Address:
 
 
 def debtor_row(debtor: DebtorIn, profile: AccountViewProfile, *, creating: bool) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "SUB_NR": debtor.number,
-        "ACCT_NAME": debtor.name,
-        "SRC_CODE": debtor.search_code or (search_code(debtor.name) if creating else None),
-        "MAIL_BUS": debtor.email.strip().lower(),
-        "TEL_BUS": debtor.phone,
-        "TEL_MOB": debtor.mobile,
-        "VAT_NR": debtor.vat_number,
-        "COC_CODE": debtor.coc_number,
-        "DISC_CODE": debtor.payment_condition,
-        "VAT_CODE": debtor.vat_code,
-        "LNG_CODE": debtor.language,
-        "DEB_NR": debtor.external_id,
-    }
+    """The CONTACT row as given; what a typed caller leaves out is filled in (search code and collective
+    account on create, address and contact columns from the conveniences), never over a given column."""
+    row = debtor.columns(exclude=frozenset({"kind", "address", "contact"}))
+    row["MAIL_BUS"] = debtor.email.strip().lower()
     if creating:
-        row["ACCT_NR"] = profile.debtor_collective_account
+        row.setdefault("ACCT_NR", profile.debtor_collective_account)
+        if "SRC_CODE" not in row and debtor.name:
+            row["SRC_CODE"] = search_code(debtor.name)
     if debtor.address is not None:
-        row.update(address_columns(debtor.address))
+        _fill(row, address_columns(debtor.address))
     if debtor.contact is not None and profile.contact_person_mode == "main_contact":
-        row.update({"MAIN_CONT": debtor.contact.name, "MC_MAILB": debtor.contact.email})
-    return _present(row)
+        _fill(row, {"MAIN_CONT": debtor.contact.name, "MC_MAILB": debtor.contact.email})
+    return row
+
+
+def _fill(row: dict[str, Any], defaults: dict[str, Any]) -> None:
+    for name, value in defaults.items():
+        if value is not None:
+            row.setdefault(name, value)
 
 
 def debtor_from_row(row: Row) -> Debtor:
@@ -168,15 +166,10 @@ def contact_person_from_row(row: Row) -> ContactPerson:
 
 
 def delivery_address_row(debtor_number: str, address: DeliveryAddressIn) -> dict[str, Any]:
-    return _present(
-        {
-            "SUB_NR": debtor_number,
-            "DEL_NAME": address.name,
-            **address_columns(address.address),
-            "MAIL_BUS": address.email,
-            "TEL_BUS": address.phone,
-        }
-    )
+    """The DEL_ADDR row as given, for this debtor; address columns the row lacks come from `address`."""
+    row = {**address.columns(exclude=frozenset({"address"})), "SUB_NR": debtor_number}
+    _fill(row, address_columns(address.address))
+    return row
 
 
 def delivery_address_from_row(row: Row, warnings: list[FieldWarning] | None = None) -> DeliveryAddress:
@@ -243,35 +236,15 @@ def article_group_from_row(row: Row) -> ArticleGroup:
 
 
 def sales_order_rows(order: SalesOrderIn, profile: AccountViewProfile) -> tuple[dict[str, Any], list[dict]]:
-    header = _present(
-        {
-            "ORD_DATE": order.order_date,
-            "DEL_DATE": order.delivery_date,
-            "RPL_INV": order.debtor_number,
-            "RPL_DEL": order.delivery_debtor_number,
-            "DEL_CODE": order.delivery_address_code,
-            "TO_EMAIL": order.email,
-            profile.sales_order_reference_field: order.external_ref,
-            "COMMENT2": order.note,
-            "DISC_CODE": order.payment_condition,
-            "PAY_TYPE": order.payment_method,
-            "SHIP_MTH": order.shipping_method,
-            "PD_AMT": order.discount_amount,
-        }
-    )
-    lines = [
-        _present(
-            {
-                "ART_CODE": line.article_code,
-                "ART_DESC": line.description,
-                "ORD_QTY": line.quantity,
-                "ART_PX": line.unit_price,
-                "VAT_CODE": line.vat_code,
-                "DEL_DATE": line.delivery_date or order.delivery_date,
-            }
-        )
-        for line in order.lines
-    ]
+    """SO_HDR and SO_LINE rows as given; the external reference in the profile's reference column."""
+    header = order.columns(exclude=frozenset({"lines", "external_ref"}))
+    header[profile.sales_order_reference_field] = order.external_ref
+    lines = []
+    for line in order.lines:
+        row = line.columns()
+        if order.delivery_date is not None:
+            row.setdefault("DEL_DATE", order.delivery_date)
+        lines.append(row)
     return header, lines
 
 
@@ -307,35 +280,10 @@ def sales_order_from_row(
 def sales_invoice_rows(
     invoice: SalesInvoiceIn, profile: AccountViewProfile
 ) -> tuple[dict[str, Any], list[dict]]:
-    header = _present(
-        {
-            "DJ_CODE": invoice.journal_code,
-            "SUB_NR": invoice.debtor_number,
-            "INV_NR": invoice.invoice_number,
-            "TRN_DATE": invoice.invoice_date,
-            "PERIOD": invoice.period,
-            "HDR_DESC": invoice.description,
-            "GROSS_FLG": invoice.amounts_include_vat,
-            "DISC_CODE": invoice.payment_condition,
-            "PAY_TYPE": invoice.payment_method,
-            "CRED_DAYS": invoice.credit_days,
-            profile.invoice_reference_field: invoice.external_ref,
-        }
-    )
-    lines = [
-        _present(
-            {
-                "ACCT_NR": line.ledger_account,
-                "TRN_DESC": line.description,
-                "AMOUNT": line.amount,
-                "VAT_CODE": line.vat_code,
-                "VAT_AMT": line.vat_amount,
-                "TRN_QTY": line.quantity,
-            }
-        )
-        for line in invoice.lines
-    ]
-    return header, lines
+    """DJ_PAGE and DJ_LINE rows as given; the external reference in the profile's reference column."""
+    header = invoice.columns(exclude=frozenset({"lines", "external_ref"}))
+    header[profile.invoice_reference_field] = invoice.external_ref
+    return header, [line.columns() for line in invoice.lines]
 
 
 def sales_invoice_from_row(
