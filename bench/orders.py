@@ -31,8 +31,9 @@ from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient  # noqa: 
 from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, SeedSizes  # noqa: E402
 from koppel.demo import add_cost_articles  # noqa: E402
 from koppel.flows.links import MemoryLinks  # noqa: E402
-from koppel.flows.orders import OrdersFlow, sync_in_process  # noqa: E402
+from koppel.flows.orders import ORDERS, OrdersFlow  # noqa: E402
 from koppel.flows.settings import OrdersSettings  # noqa: E402
+from koppel.sync.runner import run_here  # noqa: E402
 
 
 class Metered(httpx.BaseTransport):
@@ -84,17 +85,18 @@ def bench(orders: int, rate: float, workers: int, write_as: str) -> dict[str, An
     add_cost_articles(books)
     statuses = sorted({o["status"] for o in shop_sandbox.state.orders.values()} - {10})
     settings = OrdersSettings.model_validate({**SETTINGS, "statuses": statuses, "write_as": write_as})
-    flow = OrdersFlow(shop, books, settings, MemoryLinks())
+    links = MemoryLinks()
+    flow = OrdersFlow(shop, books, settings, links)
     books_sandbox.calls.clear()
     shop_meter.calls = books_meter.calls = 0
     started = time.monotonic()
-    results = sync_in_process(flow, workers=workers)
+    results = run_here(ORDERS, flow, links, workers=workers).results
     wall = time.monotonic() - started
     handled = len(results)
     emails = {
         o["debtor"]["email"].lower()
         for o in shop_sandbox.state.orders.values()
-        if str(o["number"]) in {r.number for r in results}
+        if str(o["number"]) in {r.key for r in results}
     }
     floor = max(shop_meter.calls, books_meter.calls) / rate
     figures = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -27,11 +28,6 @@ def _django() -> None:
     from koppel.core import setup
 
     setup()
-
-
-def _not_built(what: str) -> NoReturn:
-    err_console.print(f"[yellow]{what} is not built yet.[/yellow]")
-    raise typer.Exit(2)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -143,49 +139,97 @@ def rotate_keys_command() -> None:
 
 @app.command()
 def sync(
-    flow: Annotated[str, typer.Argument(help="orders, products or stock")],
+    flow: Annotated[str, typer.Argument(help="the flow, e.g. orders")],
     integration: Annotated[str, typer.Option(help="integration name")],
     full: Annotated[bool, typer.Option("--full", help="ignore the cursor and re-read everything")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="print a machine-readable summary")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print a machine-readable summary (only that)")] = False,
 ) -> None:
     """Run one flow of an integration now, in the foreground, and summarise what happened."""
-    if flow in ("products", "stock"):
-        _not_built(f"The {flow} flow")
-    if flow != "orders":
-        _fail(f"unknown flow {flow!r}: choose orders, products or stock", 2)
     _django()
-    from koppel.flows.orders import run_orders
+    from koppel.sync.runner import run_flow
 
+    _known_flow(flow)
     try:
-        summary = _run_with_progress(lambda progress: run_orders(integration, full=full, progress=progress),
-                                     quiet=as_json)
+        with _only_json_on_stdout(as_json):
+            summary = _run_with_progress(
+                flow, lambda progress: run_flow(flow, integration, full=full, progress=progress), quiet=as_json
+            )
     except LookupError as exc:
         _fail(str(exc).strip("'\""))
-    if as_json:
-        print(json.dumps(summary.as_json(), indent=2, default=str))
-    else:
-        _print_summary(summary)
-    if summary.error:
-        raise typer.Exit(1)
+    _report(summary, as_json)
 
 
 @app.command()
 def retry(
-    flow: Annotated[str, typer.Argument(help="orders")],
+    flow: Annotated[str, typer.Argument(help="the flow, e.g. orders")],
     keys: Annotated[list[str], typer.Argument(help="the records to send again, e.g. order numbers")],
     integration: Annotated[str, typer.Option(help="integration name")],
-    as_json: Annotated[bool, typer.Option("--json", help="print a machine-readable summary")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print a machine-readable summary (only that)")] = False,
 ) -> None:
     """Send parked records again now, after their cause was fixed; nothing already sent is written twice."""
-    if flow != "orders":
-        _not_built(f"Retrying records of the {flow} flow")
     _django()
-    from koppel.flows.orders import retry_orders
+    from koppel.sync.runner import retry_flow
 
+    _known_flow(flow)
     try:
-        summary = retry_orders(integration, keys)
+        with _only_json_on_stdout(as_json):
+            summary = retry_flow(flow, integration, keys)
     except LookupError as exc:
         _fail(str(exc).strip("'\""))
+    _report(summary, as_json)
+
+
+@app.command()
+def runs(
+    integration: Annotated[str, typer.Option(help="integration name")],
+    flow: Annotated[str | None, typer.Option(help="only the runs of this flow")] = None,
+    limit: int = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The latest runs of an integration: flow, state, counts per outcome, and why a run failed."""
+    _django()
+    from koppel.core.activity.models import Run
+    from koppel.core.integrations.models import Integration
+
+    if not Integration.objects.filter(name=integration).exists():
+        _fail(f"no integration {integration!r}")
+    rows = Run.objects.filter(integration__name=integration).order_by("-started_at", "-pk")
+    if flow:
+        rows = rows.filter(flow=flow)
+    items = [{"id": r.pk, "flow": r.flow, "status": r.status, "counts": r.counts, "error": r.error,
+              "started_at": r.started_at.isoformat(),
+              "finished_at": r.finished_at.isoformat() if r.finished_at else None} for r in rows[:limit]]
+    if as_json:
+        print(json.dumps(items, indent=2))
+        return
+    table = Table("run", "flow", "status", "sent", "skipped", "parked", "started", "error")
+    for r in items:
+        parked = sum(r["counts"].get(o, 0) for o in ("needs_attention", "retry", "broken_connection"))
+        table.add_row(str(r["id"]), r["flow"], r["status"], str(r["counts"].get("sent", 0)),
+                      str(r["counts"].get("skipped", 0)), str(parked), r["started_at"][:19], r["error"])
+    console.print(table)
+
+
+def _known_flow(flow: str) -> None:
+    from koppel.sync.runner import find
+
+    try:
+        find(flow)
+    except LookupError as exc:
+        _fail(str(exc).strip("'\""), 2)
+
+
+@contextmanager
+def _only_json_on_stdout(as_json: bool) -> Iterator[None]:
+    """With --json, stdout carries the summary alone: whatever else prints meanwhile goes to stderr."""
+    if not as_json:
+        yield
+        return
+    with redirect_stdout(sys.stderr):
+        yield
+
+
+def _report(summary: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary.as_json(), indent=2, default=str))
     else:
@@ -194,14 +238,14 @@ def retry(
         raise typer.Exit(1)
 
 
-def _run_with_progress(job: Callable[[Callable[[Any], None]], Any], *, quiet: bool) -> Any:
+def _run_with_progress(flow: str, job: Callable[[Callable[[Any], None]], Any], *, quiet: bool) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if quiet:
         return job(lambda event: None)
-    with Progress(TextColumn("[bold]orders"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+    with Progress(TextColumn(f"[bold]{flow}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console) as bar:
-        task = bar.add_task("orders", total=None)
+        task = bar.add_task(flow, total=None)
 
         def advance(event: Any) -> None:
             bar.update(task, completed=event.done, total=event.total or None)
@@ -212,11 +256,11 @@ def _run_with_progress(job: Callable[[Callable[[Any], None]], Any], *, quiet: bo
 def _print_summary(summary: Any, *, parked_table: bool = True) -> None:
     counts = summary.counts
     console.print(f"[bold]{summary.integration}[/bold]: {counts.get('sent', 0)} sent, "
-                  f"{counts.get('skipped', 0)} skipped, {len(summary.parked)} parked")
+                  f"{counts.get('skipped', 0)} skipped, {len(summary.parked)} parked ({summary.flow})")
     if summary.parked and parked_table:
-        table = Table("order", "outcome", "reason", title="Parked orders (fix the cause, then sync again)")
+        table = Table("record", "outcome", "reason", title="Parked records (fix the cause, then sync or retry)")
         for r in summary.parked:
-            table.add_row(r.number, r.outcome, r.reason)
+            table.add_row(r.key, r.outcome, r.reason)
         console.print(table)
     if summary.error:
         err_console.print(f"[red]the run could not complete: {summary.error}[/red]")
@@ -297,24 +341,28 @@ def sandbox(
     orders: Annotated[int, typer.Option(help="orders in the shop")] = 60,
     shop_port: Annotated[int, typer.Option(help="MijnWebwinkel sandbox port (0: any free port)")] = 8801,
     books_port: Annotated[int, typer.Option(help="AccountView sandbox port (0: any free port)")] = 8802,
+    fault_seed: Annotated[int | None, typer.Option(help="seed of the fault draws (default: random)")] = None,
+    rate_limit: Annotated[float | None, typer.Option(help="calls per second each sandbox allows before 429")]
+    = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON line with URLs and credentials")] = False,
 ) -> None:
     """Start the MijnWebwinkel and AccountView simulators on 127.0.0.1 until Ctrl-C."""
-    import time
-
     from koppel.connectors.sandboxes import start_sandboxes
+    from koppel.connectors.sandboxkit import runner
 
     boxes = start_sandboxes(seed=seed, articles=articles, orders=orders, shop_port=shop_port,
                             books_port=books_port)
-    table = Table("sandbox", "value", title="Koppel sandboxes (Ctrl-C stops them)")
-    for name, value in boxes.describe():
-        table.add_row(name, value)
-    console.print(table)
-    print(f"Try it:\n  {boxes.curl_example()}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        boxes.stop()
+    for box in (boxes.shop, boxes.books):
+        runner.configure(box, fault_seed=fault_seed, rate_limit=rate_limit)
+
+    def show(described: object) -> None:
+        table = Table("sandbox", "value", title="Koppel sandboxes (Ctrl-C stops them)")
+        for name, value in boxes.describe():
+            table.add_row(name, value)
+        console.print(table)
+        print(f"Try it:\n  {boxes.curl_example()}", flush=True)
+
+    runner.run_until_stopped({"mijnwebwinkel": boxes.shop, "accountview": boxes.books}, as_json=as_json, show=show)
 
 
 @app.command()
@@ -336,22 +384,24 @@ def demo(
     from django.core.management import call_command
 
     from koppel.demo import INTEGRATION, prepare
-    from koppel.flows.orders import run_orders
+    from koppel.sync.runner import run_flow
 
     console.print("[bold]Koppel demo[/bold]: starting the MijnWebwinkel and AccountView sandboxes …")
     call_command("migrate", interactive=False, verbosity=0)
     world = prepare(get_settings().ensure_data_dir(), orders=orders)
     try:
         console.print(f"integration [bold]{INTEGRATION}[/bold] configured from {world.integration_file}")
-        summary = _run_with_progress(lambda progress: run_orders(INTEGRATION, progress=progress), quiet=False)
+        summary = _run_with_progress(
+            "orders", lambda progress: run_flow("orders", INTEGRATION, progress=progress), quiet=False
+        )
         table = Table("order", "outcome", "AccountView", "reason", title="What happened to each order")
         colours = {"sent": "green", "skipped": "dim", "needs_attention": "yellow", "retry": "yellow",
                    "broken_connection": "red"}
-        for r in sorted(summary.results, key=lambda r: (r.outcome != "needs_attention", r.number)):
-            table.add_row(r.number, f"[{colours.get(r.outcome, 'white')}]{r.outcome}[/]", r.target_key, r.reason)
+        for r in sorted(summary.results, key=lambda r: (r.outcome != "needs_attention", r.key)):
+            table.add_row(r.key, f"[{colours.get(r.outcome, 'white')}]{r.outcome}[/]", r.target_key, r.reason)
         console.print(table)
         _print_summary(summary, parked_table=False)
-        again = run_orders(INTEGRATION, full=True)
+        again = run_flow("orders", INTEGRATION, full=True)
         console.print(f"Second run over all orders (--full): {again.counts.get('sent', 0)} sent, "
                       f"{again.counts.get('skipped', 0)} skipped, {len(again.parked)} parked — nothing is "
                       "written twice.")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from koppel.errors import Outcome
 from koppel.sync.engine import EngineOptions
 
 FAST = EngineOptions(
@@ -27,6 +28,7 @@ FAST = EngineOptions(
     worker_concurrency=8,
 )
 _forks = multiprocessing.get_context("fork")
+OUTCOMES = [o.value for o in Outcome]
 
 
 @dataclass
@@ -121,23 +123,25 @@ def worker(executor_id: str, integration_id: int, run_id: str, full: bool = Fals
     prefix = units.run_id_prefix("orders", integration_id)
     outcome = units.start_flow_run("orders", integration_id, full=full, workflow_id=prefix + run_id).get_result()
     engine.shutdown()
-    return {"counts": {k: v for k, v in outcome.items() if k != "orders"}, "orders": outcome.get("orders", [])}
+    records = outcome.get("records", [])
+    counts = {o: sum(1 for r in records if r["outcome"] == o) for o in OUTCOMES}
+    return {"counts": counts, "records": records, "error": outcome.get("error", "")}
 
 
 def sync_command(name: str, full: bool = False) -> dict[str, Any]:
-    """What `koppel sync orders --integration NAME` does: `run_orders`, with progress."""
-    from koppel.flows.orders import run_orders
+    """What `koppel sync orders --integration NAME` does: `run_flow`, with progress."""
+    from koppel.sync.runner import run_flow
 
     events: list[list[int]] = []
-    summary = run_orders(name, full=full, progress=lambda e: events.append([e.done, e.total]))
+    summary = run_flow("orders", name, full=full, progress=lambda e: events.append([e.done, e.total]))
     return {**summary.as_json(), "progress": events}
 
 
 def retry_command(name: str, *numbers: str) -> dict[str, Any]:
     """What `koppel retry orders NUMBER… --integration NAME` does."""
-    from koppel.flows.orders import retry_orders
+    from koppel.sync.runner import retry_flow
 
-    return retry_orders(name, list(numbers)).as_json()
+    return retry_flow("orders", name, list(numbers)).as_json()
 
 
 def activity(integration_id: int) -> dict[str, Any]:

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from koppel.connectors.mijnwebwinkel.money import excl_from_incl, fmt_cents, fmt_excl
-from koppel.flows.orders import sync_in_process
 from tests.flows.test_orders import eligible
-from tests.flows.world import World
+from tests.flows.world import World, sync_orders
 
 Change = Callable[[dict[str, Any]], None]
 
@@ -148,7 +147,7 @@ def add_corpus(world: World) -> dict[int, dict[str, Any]]:
 
 def test_each_bad_order_is_sent_or_parked_with_a_reason_and_the_rest_goes_on(world: World) -> None:
     add_corpus(world)
-    results = {r.number: r for r in sync_in_process(world.flow(), full=True)}
+    results = {r.key: r for r in sync_orders(world.flow(), full=True)}
     for number, (_, outcome, words, _) in CORPUS.items():
         result = results[str(number)]
         assert result.outcome == outcome, (number, result.reason)
@@ -171,7 +170,7 @@ def test_each_bad_order_is_sent_or_parked_with_a_reason_and_the_rest_goes_on(wor
 
 def test_after_the_cause_is_fixed_a_retry_sends_each_once(world: World) -> None:
     orders = add_corpus(world)
-    sync_in_process(world.flow(), full=True)
+    sync_orders(world.flow(), full=True)
     for number, (*_, fix) in CORPUS.items():
         if fix is not None:
             fix(orders[number])
@@ -202,11 +201,11 @@ def test_after_the_cause_is_fixed_a_retry_sends_each_once(world: World) -> None:
         truncate_long_fields=True,
         vat_codes={"21": "H1", "9": "L1", "0": "N0", "6": "L6", "reverse_charge": "EU"},
     )
-    results = {r.number: r for r in sync_in_process(fixed, full=True)}
+    results = {r.key: r for r in sync_orders(fixed, full=True)}
     for number, (_, outcome, *_) in CORPUS.items():
         expected = "needs_attention" if number == 9213 else "skipped" if outcome == "sent" else "sent"
         assert results[str(number)].outcome == expected, (number, results[str(number)].reason)
-    sync_in_process(fixed, full=True)
+    sync_orders(fixed, full=True)
     for number in CORPUS:
         assert world.sales_orders(str(number)) == (0 if number == 9213 else 1)
     (cut,) = world.debtors("klant.9207@example.nl")
@@ -216,7 +215,7 @@ def test_after_the_cause_is_fixed_a_retry_sends_each_once(world: World) -> None:
 @pytest.mark.parametrize("write_as", ["invoice"])
 def test_bad_orders_written_as_invoices_are_parked_the_same(world: World, write_as: str) -> None:
     add_corpus(world)
-    results = {r.number: r for r in sync_in_process(world.flow(write_as=write_as), full=True)}
+    results = {r.key: r for r in sync_orders(world.flow(write_as=write_as), full=True)}
     assert {n for n, (_, outcome, *_) in CORPUS.items() if outcome == "sent"} == {
         int(n) for n, r in results.items() if int(n) in CORPUS and r.outcome == "sent"
     }

@@ -1,4 +1,4 @@
-"""The orders flow on the durable engine: `run_orders` as the CLI calls it, a worker killed with
+"""The orders flow on the durable engine: `run_flow` as the CLI calls it, a worker killed with
 SIGKILL at random moments and restarted, and two workers on PostgreSQL at once. Each time AccountView
 ends up with every eligible order exactly once and one debtor per e-mail."""
 
@@ -76,9 +76,9 @@ def test_run_orders_as_the_command_line_calls_it(tmp_path: Path) -> None:
         summary = spawn(env, tmp_path, "sync_command", "demo").wait()
         assert summary["error"] == ""
         assert summary["counts"]["sent"] == len(eligible(world)) - 1 and summary["counts"]["needs_attention"] == 1
-        (parked,) = [o for o in summary["orders"] if o["outcome"] == "needs_attention"]
-        assert parked["number"] == "9401" and "ONBEKEND-9" in parked["reason"]
-        assert summary["progress"][-1][0] == summary["progress"][-1][1] == len(summary["orders"])
+        (parked,) = [o for o in summary["records"] if o["outcome"] == "needs_attention"]
+        assert parked["key"] == "9401" and "ONBEKEND-9" in parked["reason"]
+        assert summary["progress"][-1][0] == summary["progress"][-1][1] == len(summary["records"])
         world.books_sandbox.expire_tokens()  # the next process must refresh with the rotated token
         again = spawn(env, tmp_path, "sync_command", "demo", True).wait()
         assert again["counts"]["sent"] == 0 and again["counts"]["skipped"] == len(eligible(world)) - 1
@@ -88,10 +88,10 @@ def test_run_orders_as_the_command_line_calls_it(tmp_path: Path) -> None:
         # The shop owner corrects the SKU; a retry of that one order sends it once, a second retry skips it.
         world.shop_sandbox.state.orders["9401"]["orderlines"] = eligible(world)[0]["orderlines"]
         retried = spawn(env, tmp_path, "retry_command", "demo", "9401").wait()
-        assert [(o["number"], o["outcome"]) for o in retried["orders"]] == [("9401", "sent")], retried
+        assert [(o["key"], o["outcome"]) for o in retried["records"]] == [("9401", "sent")], retried
         assert world.sales_orders("9401") == 1
         retried = spawn(env, tmp_path, "retry_command", "demo", "9401").wait()
-        assert [(o["number"], o["outcome"]) for o in retried["orders"]] == [("9401", "skipped")], retried
+        assert [(o["key"], o["outcome"]) for o in retried["records"]] == [("9401", "skipped")], retried
         assert world.sales_orders("9401") == 1
         stored = spawn(env, tmp_path, "activity", iid).wait()
         assert stored["activity"]["9401"][0] == "sent" and stored["activity"]["9401"][1] == 3
@@ -122,10 +122,10 @@ def test_worker_killed_at_random_moments_leaves_every_order_once(big_world: Worl
     final = spawn(env, tmp_path, "worker", "worker-1", iid, "crash").wait(timeout=150)
     assert kills >= 2
     assert any(count < before + len(eligible(big_world, statuses)) for count in written_at_kills)  # mid-run
-    assert final["counts"]["needs_attention"] == 0, final["orders"]
+    assert final["counts"]["needs_attention"] == 0, final["records"]
     if final["counts"]["retry"]:  # a passing failure (a busy database, …): the next run, as scheduled
         final = spawn(env, tmp_path, "worker", "worker-1", iid, "after-crash").wait(timeout=60)
-    assert final["counts"]["retry"] == 0, [o for o in final["orders"] if o["outcome"] == "retry"]
+    assert final["counts"]["retry"] == 0, [o for o in final["records"] if o["outcome"] == "retry"]
     assert_exactly_once(big_world, statuses)
     assert time.monotonic() - started < 120
 
@@ -144,7 +144,7 @@ def test_two_workers_on_postgres_create_no_duplicates(
     first = spawn(env, tmp_path, "worker", "worker-a", iid, "a")
     second = spawn(env, tmp_path, "worker", "worker-b", iid, "b", True)
     results = [first.wait(150), second.wait(150)]
-    parked = [o for r in results for o in r["orders"] if o["outcome"] not in ("sent", "skipped")]
+    parked = [o for r in results for o in r["records"] if o["outcome"] not in ("sent", "skipped")]
     assert not parked, parked
     assert sum(r["counts"]["sent"] for r in results) == len(eligible(big_world, statuses))
     assert_exactly_once(big_world, statuses)

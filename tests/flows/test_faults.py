@@ -8,9 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from koppel.connectors.sandboxkit import Fault
-from koppel.flows.orders import sync_in_process
 from tests.flows.test_orders import eligible
-from tests.flows.world import World, snapshot, start_world
+from tests.flows.world import World, snapshot, start_world, sync_orders
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +35,7 @@ def test_faults_on_both_sides_leave_every_order_in_accountview_exactly_once(worl
     faults(world, rate=0.12)
     runs = []
     for _ in range(4):  # orders whose tries ran out are tried again by the next run
-        results = sync_in_process(world.flow(write_as=write_as), tries=3, wait=0.05)
+        results = sync_orders(world.flow(write_as=write_as), tries=3, wait=0.05)
         runs.append(results)
         if all(r.outcome != "retry" for r in results):
             break
@@ -46,10 +45,10 @@ def test_faults_on_both_sides_leave_every_order_in_accountview_exactly_once(worl
     count = world.sales_orders if write_as == "sales_order" else world.invoices
     orders = eligible(world)
     missing = [str(o["number"]) for o in orders if count(str(o["number"])) != 1]
-    assert not missing, [r for run in runs for r in run if r.number in missing]
+    assert not missing, [r for run in runs for r in run if r.key in missing]
     assert [count(str(o["number"])) for o in orders] == [1] * len(orders)
     for email in {o["debtor"]["email"] for o in orders}:
         assert len(world.debtors(email)) == 1, email
     world.shop_sandbox.faults.clear()
     world.books_sandbox.faults.clear()
-    assert {r.outcome for r in sync_in_process(world.flow(write_as=write_as), full=True)} == {"skipped"}
+    assert {r.outcome for r in sync_orders(world.flow(write_as=write_as), full=True)} == {"skipped"}

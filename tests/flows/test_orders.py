@@ -13,8 +13,8 @@ from koppel.connectors.accountview.models import DebtorIn, SalesOrderIn, SalesOr
 from koppel.demo import PAID
 from koppel.errors import RetryableError
 from koppel.flows.customers import email_key
-from koppel.flows.orders import OrderResult, cursor_after, sync_in_process
-from tests.flows.world import World
+from koppel.sync.runner import Result, cursor_after
+from tests.flows.world import World, sync_orders
 
 
 def eligible(world: World, statuses: list[int] = PAID) -> list[dict[str, Any]]:
@@ -25,12 +25,12 @@ def eligible(world: World, statuses: list[int] = PAID) -> list[dict[str, Any]]:
     ]
 
 
-def outcomes(results: list[OrderResult]) -> dict[str, str]:
-    return {r.number: r.outcome for r in results}
+def outcomes(results: list[Result]) -> dict[str, str]:
+    return {r.key: r.outcome for r in results}
 
 
 def test_paid_orders_become_sales_orders_once(world: World) -> None:
-    results = sync_in_process(world.flow())
+    results = sync_orders(world.flow())
     orders = eligible(world)
     assert outcomes(results) == {str(o["number"]): "sent" for o in orders}
     for order in orders:
@@ -44,16 +44,16 @@ def test_paid_orders_become_sales_orders_once(world: World) -> None:
     assert sum(row["ART_CODE"] == "VERZEND" for row in lines) == kinds["shipping"]
     assert header["PAY_TYPE"] and header["DISC_CODE"] == "14"
 
-    overlap = sync_in_process(world.flow())  # the cursor moved past them, but for the overlap window
+    overlap = sync_orders(world.flow())  # the cursor moved past them, but for the overlap window
     assert {r.outcome for r in overlap} <= {"skipped"} and len(overlap) < len(orders)
-    again = sync_in_process(world.flow(), full=True)
+    again = sync_orders(world.flow(), full=True)
     assert {r.outcome for r in again} == {"skipped"}
     assert all("already in AccountView" in r.reason for r in again)
     assert all(world.sales_orders(str(o["number"])) == 1 for o in orders)
 
 
 def test_invoices_carry_the_shops_amounts(world: World) -> None:
-    results = sync_in_process(world.flow(write_as="invoice"))
+    results = sync_orders(world.flow(write_as="invoice"))
     orders = eligible(world)
     assert outcomes(results) == {str(o["number"]): "sent" for o in orders}
     for order in orders:
@@ -63,11 +63,11 @@ def test_invoices_carry_the_shops_amounts(world: World) -> None:
         booked = sum(Decimal(str(line["AMOUNT"])) + Decimal(str(line["VAT_AMT"])) for line in lines)
         assert abs(booked - Decimal(order["price"]["total"])) <= Decimal("0.01")
         assert {line["ACCT_NR"] for line in lines} <= {"8000", "8100"}
-    assert sync_in_process(world.flow(write_as="invoice"), full=True)[0].outcome == "skipped"
+    assert sync_orders(world.flow(write_as="invoice"), full=True)[0].outcome == "skipped"
 
 
 def test_company_orders_make_company_debtors_with_a_contact_and_others_person_debtors(world: World) -> None:
-    results = sync_in_process(world.flow())
+    results = sync_orders(world.flow())
     assert {r.outcome for r in results} == {"sent"}, [r for r in results if r.outcome != "sent"]
     orders = eligible(world)
     company = next(o for o in orders if o["debtor"]["address"]["invoice"].get("company"))
@@ -84,7 +84,7 @@ def test_company_orders_make_company_debtors_with_a_contact_and_others_person_de
 
 
 def test_recurring_customers_are_one_debtor_and_cost_no_lookup_per_order(world: World) -> None:
-    sync_in_process(world.flow())
+    sync_orders(world.flow())
     emails = Counter(o["debtor"]["email"].lower() for o in eligible(world))
     assert max(emails.values()) > 1
     for email in emails:
@@ -98,7 +98,7 @@ def test_existing_debtor_is_matched_by_email_and_updated_or_not(world: World) ->
     order = eligible(world)[2]
     email = order["debtor"]["email"]
     existing = world.books.create_debtor(DebtorIn(kind="person", name="Oude Naam", email=email))
-    sync_in_process(world.flow(update_existing_debtor=False))
+    sync_orders(world.flow(update_existing_debtor=False))
     (row,) = world.debtors(email)
     assert row["ACCT_NAME"] == "Oude Naam"
     assert world.books_sandbox.rows("SO_HDR", COMMENT1=str(order["number"]))[0]["RPL_INV"] == existing.number
@@ -106,7 +106,7 @@ def test_existing_debtor_is_matched_by_email_and_updated_or_not(world: World) ->
     world.links.forget("debtor", email_key(email))
     other = dict(order, number=9101, orderlines=order["orderlines"], price=order["price"])
     world.shop_sandbox.add_order(other)
-    sync_in_process(world.flow(), full=True)
+    sync_orders(world.flow(), full=True)
     (row,) = world.debtors(email)
     # Updated with what the map does not mark only_create; the name the accountant keeps stays.
     assert row["ACCT_NAME"] == "Oude Naam"
@@ -118,27 +118,27 @@ def test_default_debtor_as_fallback_and_forced(world: World) -> None:
     order = eligible(world)[0]
     no_email = dict(order, number=9102, debtor={**order["debtor"], "email": ""})
     world.shop_sandbox.add_order(no_email)
-    results = outcomes(sync_in_process(world.flow(default_debtor=default)))
+    results = outcomes(sync_orders(world.flow(default_debtor=default)))
     assert results["9102"] == "sent"
     assert world.books_sandbox.rows("SO_HDR", COMMENT1="9102")[0]["RPL_INV"] == default
 
     world.links = type(world.links)()
     before = world.books_sandbox.count("CONTACT")
-    forced = sync_in_process(world.flow(default_debtor=default, force_default_debtor=True, write_as="invoice"))
+    forced = sync_orders(world.flow(default_debtor=default, force_default_debtor=True, write_as="invoice"))
     assert {r.outcome for r in forced} == {"sent"}
     assert {row["SUB_NR"] for row in world.books_sandbox.rows("DJ_PAGE")} == {default}
     assert world.books_sandbox.count("CONTACT") == before
 
     world.shop_sandbox.add_order(dict(order, number=9103))
     missing = {
-        r.number: r for r in sync_in_process(world.flow(default_debtor="NOPE", force_default_debtor=True), full=True)
+        r.key: r for r in sync_orders(world.flow(default_debtor="NOPE", force_default_debtor=True), full=True)
     }
     assert missing["9103"].outcome == "needs_attention"
     assert "default debtor NOPE" in missing["9103"].reason
 
 
 def test_a_different_delivery_address_becomes_a_delivery_address_of_the_debtor(world: World) -> None:
-    sync_in_process(world.flow())
+    sync_orders(world.flow())
     order = next(o for o in eligible(world) if o["debtor"]["address"].get("delivery"))
     delivery = order["debtor"]["address"]["delivery"]
     header = world.books_sandbox.rows("SO_HDR", COMMENT1=str(order["number"]))[0]
@@ -149,7 +149,7 @@ def test_a_different_delivery_address_becomes_a_delivery_address_of_the_debtor(w
 
 
 def test_only_the_chosen_statuses_are_sent(world: World) -> None:
-    results = outcomes(sync_in_process(world.flow(statuses=[6])))
+    results = outcomes(sync_orders(world.flow(statuses=[6])))
     assert results == {str(o["number"]): "sent" for o in eligible(world, [6])}
     assert all(world.sales_orders(str(o["number"])) == 0 for o in eligible(world, [1, 2, 3]))
 
@@ -159,8 +159,8 @@ def test_test_orders_are_left_out_unless_asked_for(world: World) -> None:
         o for o in world.shop_sandbox.state.orders.values() if str(o["number"]).startswith("T") and o["status"] in PAID
     ]
     assert tests
-    assert not any(r.number.startswith("T") for r in sync_in_process(world.flow()))
-    results = outcomes(sync_in_process(world.flow(include_test_orders=True), full=True))
+    assert not any(r.key.startswith("T") for r in sync_orders(world.flow()))
+    results = outcomes(sync_orders(world.flow(include_test_orders=True), full=True))
     assert all(results[str(o["number"])] == "sent" for o in tests)
 
 
@@ -175,7 +175,7 @@ def test_orders_already_in_accountview_are_linked_and_skipped(world: World) -> N
             lines=[SalesOrderLineIn(article_code="VERZEND", quantity=Decimal(1))],
         )
     )
-    results = {r.number: r for r in sync_in_process(world.flow())}
+    results = {r.key: r for r in sync_orders(world.flow())}
     assert results[str(order["number"])].outcome == "skipped"
     assert made.number in results[str(order["number"])].reason
     assert world.sales_orders(str(order["number"])) == 1
@@ -195,14 +195,14 @@ def test_small_differences_get_a_rounding_line_and_larger_ones_are_parked(world:
     for number, extra in ((9301, "0.03"), (9302, "0.20")):
         total = Decimal(order["price"]["total"]) + Decimal(extra)
         world.shop_sandbox.add_order(dict(order, number=number, price={"tax": [], "total": f"{total:.2f}"}))
-    results = {r.number: r for r in sync_in_process(world.flow(), full=True)}
+    results = {r.key: r for r in sync_orders(world.flow(), full=True)}
     assert results["9301"].outcome == "sent" and results["9302"].outcome == "needs_attention"
     assert "difference of € 0.20" in results["9302"].reason
     header = world.books_sandbox.rows("SO_HDR", COMMENT1="9301")[0]
     (rounding,) = world.books_sandbox.rows("SO_LINE", ORD_NR=header["ORD_NR"], ART_CODE="AFRONDING")
     assert Decimal(str(rounding["ART_PX"])) == Decimal("0.03") and rounding["VAT_CODE"] == "N0"
     strict = {
-        r.number: r for r in sync_in_process(world.flow(rounding_article=None, total_tolerance="0.01"), full=True)
+        r.key: r for r in sync_orders(world.flow(rounding_article=None, total_tolerance="0.01"), full=True)
     }
     assert strict["9302"].outcome == "needs_attention"
 
@@ -232,16 +232,16 @@ def test_articles_are_matched_on_ean_when_the_sku_is_unknown_and_the_settings_al
         articles=[dict(order["orderlines"][0]["articles"][0], id=shop_article["id"], sku="WINKEL-1")],
     )
     world.shop_sandbox.add_order(dict(order, number=9501, orderlines=[line, *order["orderlines"][1:]]))
-    by_sku = {r.number: r for r in sync_in_process(world.flow(), full=True)}
+    by_sku = {r.key: r for r in sync_orders(world.flow(), full=True)}
     assert by_sku["9501"].outcome == "needs_attention" and "WINKEL-1" in by_sku["9501"].reason
-    by_ean = {r.number: r for r in sync_in_process(world.flow(match_articles_on_ean=True), full=True)}
+    by_ean = {r.key: r for r in sync_orders(world.flow(match_articles_on_ean=True), full=True)}
     assert by_ean["9501"].outcome == "sent"
     header = world.books_sandbox.rows("SO_HDR", COMMENT1="9501")[0]
     assert world.books_sandbox.rows("SO_LINE", ORD_NR=header["ORD_NR"])[0]["ART_CODE"] == "KP-001-00001"
 
 
 def test_a_payment_method_accountview_lacks_parks_the_order_before_any_write(world: World) -> None:
-    results = sync_in_process(world.flow(payment_methods={"force": True, "default": "BITCOIN"}))
+    results = sync_orders(world.flow(payment_methods={"force": True, "default": "BITCOIN"}))
     assert {r.outcome for r in results} == {"needs_attention"}
     assert "payment method BITCOIN" in results[0].reason and "payment methods table" in results[0].reason
     assert world.books_sandbox.calls["insert:AR1"] == 0 and world.books_sandbox.calls["insert:SO1"] == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
 from koppel.connectors.accountview.sandbox import AccountViewSandbox
@@ -13,8 +13,9 @@ from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, SeedSizes
 from koppel.demo import ORDER_SETTINGS, add_cost_articles
 from koppel.flows.links import MemoryLinks
-from koppel.flows.orders import OrdersFlow
+from koppel.flows.orders import ORDERS, OrdersFlow
 from koppel.flows.settings import OrdersSettings
+from koppel.sync.runner import Result, run_here
 
 SEED = 1
 # The demo integration's settings: they fit the sandboxes' seed (VAT codes, payment methods, articles).
@@ -50,6 +51,11 @@ class World:
 
     def debtors(self, email: str) -> list[dict[str, Any]]:
         return self.books_sandbox.rows("CONTACT", MAIL_BUS=email.lower())
+
+
+def sync_orders(flow: OrdersFlow, **options: Any) -> list[Result]:
+    """One run of the orders flow through the runner, in this process, on the flow's own links."""
+    return run_here(ORDERS, flow, cast(MemoryLinks, flow.links), **options).results
 
 
 def start_world(

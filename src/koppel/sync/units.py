@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -23,6 +22,7 @@ from django.utils import timezone
 
 from koppel.errors import KoppelError, Outcome, RetryableError
 from koppel.sync.engine import FINISHED, RUN_QUEUE, UNIT_QUEUE
+from koppel.sync.links import Link, run_status
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -143,9 +143,15 @@ def start_flow_run(flow: str, integration_id: int, *, full: bool = False,
 
 def run_active(flow: str, integration_id: int) -> bool:
     """Whether a run of `flow` for the integration is queued or running."""
-    return bool(DBOS.list_workflows(workflow_id_prefix=run_id_prefix(flow, integration_id),
-                                    status=["ENQUEUED", "PENDING", "DELAYED"],
-                                    load_input=False, load_output=False, limit=1))
+    return active_run(flow, integration_id) is not None
+
+
+def active_run(flow: str, integration_id: int) -> str | None:
+    """The workflow id of the oldest run of `flow` for the integration that is queued or running."""
+    found = DBOS.list_workflows(workflow_id_prefix=run_id_prefix(flow, integration_id),
+                                status=["ENQUEUED", "PENDING", "DELAYED"],
+                                load_input=False, load_output=False, limit=1)
+    return found[0].workflow_id if found else None
 
 
 # ---- database access ---------------------------------------------------------------------------
@@ -179,12 +185,10 @@ def finish_run(run_id: int, counts: Mapping[str, int], error: str = "") -> str:
     """Close a Run with its counts per outcome; returns its status (failed, partial or succeeded)."""
     from koppel.core.activity.models import Run
 
-    parked = sum(counts.get(o.value, 0) for o in (Outcome.RETRY, Outcome.NEEDS_ATTENTION,
-                                                   Outcome.BROKEN_CONNECTION))
-    status = Run.Status.FAILED if error else Run.Status.PARTIAL if parked else Run.Status.SUCCEEDED
+    status = run_status(dict(counts), error)
     Run.objects.filter(pk=run_id).update(status=status, counts=dict(counts), error=error,
                                          finished_at=timezone.now())
-    return str(status)
+    return status
 
 
 # ---- record outcomes ---------------------------------------------------------------------------
@@ -192,12 +196,16 @@ def finish_run(run_id: int, counts: Mapping[str, int], error: str = "") -> str:
 @_database_step
 def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome | str, *,
                    reason: str = "", target_key: str = "", payload_in: Any = None, payload_out: Any = None,
-                   run_id: int | None = None) -> int:
+                   run_id: int | None = None, link: bool = False, earlier_stands: bool = False) -> int:
     """Remember what happened to one record: its latest outcome, with tries counted.
 
-    Payloads are dropped when the workspace keeps metadata only. Returns the attempts so far.
+    `link`: link the record to `target_key` in the same transaction (a link already there stands),
+    so a crash leaves both or neither. `earlier_stands`: write only when the record has no outcome
+    yet (a link whose activity is missing is healed). Payloads are dropped when the workspace keeps
+    metadata only. Returns the attempts so far.
     """
     from koppel.core.activity.models import Activity
+    from koppel.core.activity.models import Link as LinkRow
     from koppel.core.integrations.models import Integration
 
     if Integration.objects.filter(pk=integration_id, workspace__metadata_only=True).exists():
@@ -207,7 +215,17 @@ def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome 
               "payload_in": payload_in, "payload_out": payload_out, "run_id": run_id, "updated_at": now}
     where = {"integration_id": integration_id, "entity": entity, "key": key}
     with transaction.atomic():
-        if not Activity.objects.filter(**where).update(attempts=F("attempts") + 1, **fields):
+        if link:
+            try:
+                with transaction.atomic():
+                    LinkRow.objects.create(integration_id=integration_id, entity=entity, source_key=key,
+                                           target_key=target_key)
+            except IntegrityError:
+                pass  # linked already (by an earlier try, or another worker): that link stands
+        earlier = Activity.objects.filter(**where)
+        if earlier_stands and earlier.exists():
+            return int(earlier.values_list("attempts", flat=True).get())
+        if not earlier.update(attempts=F("attempts") + 1, **fields):
             try:
                 with transaction.atomic():
                     Activity.objects.create(**where, **fields, attempts=1, created_at=now)
@@ -279,16 +297,6 @@ def advance_cursor(integration_id: int, name: str, value: str) -> str:
 
 
 # ---- links -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Link:
-    """One record linked across the two systems: its key in the source and in the target."""
-
-    entity: str
-    source_key: str
-    target_key: str
-    payload_hash: str
-
 
 def _link(row: dict[str, str] | None) -> Link | None:
     return Link(**row) if row else None
