@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 import structlog
 
-from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.http.redaction import Redactor, redact_url, structlog_processor
+from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox
 from koppel.connectors.sandboxkit import Fault
 from koppel.connectors.sandboxkit.serve import free_port
