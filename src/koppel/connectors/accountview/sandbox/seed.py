@@ -14,7 +14,6 @@ from typing import Any
 
 from faker import Faker
 
-from koppel.connectors.accountview.fields import data_dictionary
 from koppel.connectors.accountview.records import postcode
 from koppel.connectors.accountview.sandbox.columns import default_value, store
 from koppel.connectors.accountview.sandbox.state import Sandbox
@@ -231,7 +230,7 @@ def seed(sandbox: Sandbox, *, seed: int = 1, size: int = 50) -> dict[str, int]:
 class _Writer:
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
-        self.dictionary = data_dictionary()
+        self.dictionary = sandbox.dictionary
 
     def put(
         self,

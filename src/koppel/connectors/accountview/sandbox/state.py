@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from koppel.connectors.accountview.fields import DataDictionary, data_dictionary
+from koppel.connectors.accountview.fields import DataDictionary
 from koppel.connectors.accountview.profile import AccountViewProfile, BusinessObject
 from koppel.connectors.accountview.sandbox import documents
 from koppel.connectors.accountview.sandbox.columns import (
@@ -49,7 +49,7 @@ class Sandbox:
     quirks: Quirks = field(default_factory=Quirks)
 
     def __post_init__(self) -> None:
-        self.dictionary: DataDictionary = data_dictionary()
+        self.dictionary: DataDictionary = self.profile.dictionary()  # assumed fields under the profile's names
         self.schema: Schema = build_schema(self.profile, debtor_number_width=self.debtor_number_width)
         self.business_objects: dict[str, BusinessObject] = self.profile.business_objects()
         self.lock = threading.RLock()
