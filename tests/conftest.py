@@ -1,7 +1,18 @@
-"""Test-session setup shared by all of tests/."""
+"""Test-session setup shared by all of tests/.
+
+Django is configured once in this process, against a data directory of the session's own, so tests
+check the data model and the commands in-process: a test marked `django_db` gets pytest-django's
+test database (in memory, migrated once per session, rolled back after each test). Subprocesses
+(tests/cli_runner.py) and engine children set up their own Django from their own environment.
+
+Tests that start PostgreSQL or Chromium are marked `postgres` / `browser` by the fixtures they use,
+so `make test-fast` can leave them out without anyone remembering a marker.
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +21,29 @@ import pytest
 from koppel.settings import get_settings
 
 pytest_plugins = ["tests.postgres"]
+
+MARKED_BY_FIXTURE = {"postgres_server": "postgres", "browser": "browser"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="koppel-tests-"))
+    config.add_cleanup(lambda: shutil.rmtree(data_dir, ignore_errors=True))
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("KOPPEL_DATA_DIR", str(data_dir))
+        for name in ("KOPPEL_DATABASE_URL", "KOPPEL_SYSTEM_DATABASE_URL"):
+            env.delenv(name, raising=False)
+        get_settings.cache_clear()
+        from koppel.core import setup
+
+        setup()  # reads the settings now, once: the Django settings keep this data directory
+    get_settings.cache_clear()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in MARKED_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.web.cli_runner import make_koppel
+from tests.cli_runner import make_koppel
 
 
 def test_demo_sends_orders_parks_the_problem_ones_and_writes_nothing_twice(tmp_path: Path) -> None:

@@ -1,0 +1,149 @@
+"""Applying an integration file (`koppel integration apply`), in this process against the test
+database: validation before writing, idempotence, one transaction, secrets never in plain text."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from koppel.core.accounts.models import Workspace
+from koppel.core.integrations.apply import ApplyError, apply_file
+from koppel.core.integrations.models import Connection, Integration
+from koppel.core.keys import rotate_keys
+from koppel.settings import get_settings
+
+pytestmark = pytest.mark.django_db
+
+GOOD = """
+[workspace]
+name = "acme"
+retention_days = 30
+
+[connections.shop]
+system = "mijnwebwinkel"
+settings = { base_url = "http://127.0.0.1:9" }
+credentials = { token = "env:ACME_MWW_TOKEN", partner_token = "partner-Zq7Lh2-secret" }
+
+[connections.books]
+system = "accountview"
+settings = { base_url = "http://127.0.0.1:9", company_id = "ACME" }
+credentials = { client_id = "acme-client", client_secret = "av-Wm93kP-secret" }
+
+[integration]
+name = "acme-shop"
+shop = "shop"
+books = "books"
+
+[integration.flows.orders]
+statuses = [2, 3]
+write_as = "invoice"
+"""
+SECRETS = ["store-Tk81xQ-secret", "partner-Zq7Lh2-secret", "av-Wm93kP-secret"]
+
+
+@pytest.fixture(autouse=True)
+def data_dir(koppel_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The key file goes to this test's data dir; the file refers to the store token by environment."""
+    monkeypatch.setenv("ACME_MWW_TOKEN", "store-Tk81xQ-secret")
+    return koppel_data_dir
+
+
+def write(tmp_path: Path, text: str, name: str = "integration.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def database_dump() -> str:
+    """Every row of every table, as SQL: what someone who copies the database file can read."""
+    connection.ensure_connection()
+    return "\n".join(connection.connection.iterdump())
+
+
+def counts() -> list[int]:
+    return [Workspace.objects.count(), Connection.objects.count(), Integration.objects.count()]
+
+
+def test_apply_creates_everything_and_reapplying_changes_nothing(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    first = apply_file(path)
+    assert "created integration acme-shop" in first.changes
+    assert apply_file(path).changes == []
+    integration = Integration.objects.get(name="acme-shop")
+    assert integration.flows["orders"]["write_as"] == "invoice"
+    assert integration.flows["orders"]["statuses"] == [2, 3]
+    assert (integration.shop.name, integration.books.name) == ("shop", "books")
+    assert integration.workspace.retention_days == 30
+    assert integration.shop.credentials == {"token": "store-Tk81xQ-secret", "partner_token": "partner-Zq7Lh2-secret"}
+
+
+def test_a_changed_file_updates_only_what_changed(tmp_path: Path) -> None:
+    apply_file(write(tmp_path, GOOD))
+    changes = apply_file(write(tmp_path, GOOD.replace("retention_days = 30", "retention_days = 7")))
+    assert changes.changes == ["updated workspace acme: retention_days"]
+
+
+def test_database_holds_no_plaintext_secret_and_keys_file_is_private(tmp_path: Path, data_dir: Path) -> None:
+    apply_file(write(tmp_path, GOOD))
+    dump = database_dump()
+    assert "acme-client" not in dump  # even the client id is a credential
+    for secret in SECRETS:
+        assert secret not in dump
+    assert stat.S_IMODE((data_dir / "encryption.keys").stat().st_mode) == 0o600
+
+
+def test_rotate_keys_keeps_every_secret_readable(tmp_path: Path, data_dir: Path) -> None:
+    apply_file(write(tmp_path, GOOD))
+    old_key = (data_dir / "encryption.keys").read_text()
+    before = {c.name: c.credentials for c in Connection.objects.all()}
+    assert rotate_keys(get_settings()) == (2, True)
+    new_key = (data_dir / "encryption.keys").read_text()
+    assert new_key != old_key and old_key.strip() not in new_key  # the old key is gone, not kept beside
+    assert {c.name: c.credentials for c in Connection.objects.all()} == before
+    assert before["shop"]["token"] == "store-Tk81xQ-secret"
+    dump = database_dump()
+    assert not [s for s in SECRETS if s in dump]
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [
+        (GOOD.replace('company_id = "ACME"', 'company_id = ""'), "connections.books.settings.company_id"),
+        (GOOD.replace('shop = "shop"', 'shop = "webshop"'), "integration.shop"),
+        (GOOD.replace('system = "accountview"', 'system = "mijnwebwinkel"'), "integration.books"),
+        (GOOD.replace("statuses = [2, 3]", "statuses = []"), "integration.flows.orders.statuses"),
+        (GOOD.replace('write_as = "invoice"', 'write_as = "fax"'), "integration.flows.orders.write_as"),
+        (GOOD.replace('token = "env:ACME_MWW_TOKEN"', 'token = "env:NOT_SET_ANYWHERE"'), "NOT_SET_ANYWHERE"),
+        (GOOD.replace('[workspace]\nname = "acme"', "[workspace]"), "workspace.name"),
+        (GOOD + "\n[integration.flows.orders.colour]\nx = 1\n", "integration.flows.orders.colour"),
+        ("this is [not toml", "not valid TOML"),
+        (GOOD + '\n[integration.mapping_overrides.mww_order_to_av_sales_order.fields.COMMENT1]\n'
+                'source = "number"\ntransforms = ["shout"]\n', "shout"),
+        (GOOD + '\n[integration.mapping_overrides.no_such_map]\nfields = {}\n', "no_such_map"),
+    ],
+)
+def test_malformed_or_incomplete_file_names_the_field_and_writes_nothing(
+    tmp_path: Path, broken: str, named: str
+) -> None:
+    with pytest.raises(ApplyError) as refused:
+        apply_file(write(tmp_path, broken))
+    assert named in str(refused.value)
+    assert counts() == [0, 0, 0]
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ApplyError, match="no such file"):
+        apply_file(tmp_path / "absent.toml")
+
+
+def test_a_late_failure_rolls_back_the_whole_file(tmp_path: Path) -> None:
+    apply_file(write(tmp_path, GOOD))
+    other = GOOD.replace('name = "acme"', 'name = "other"').replace("retention_days = 30", "retention_days = 7")
+    with pytest.raises(ApplyError, match="belongs to another workspace"):
+        apply_file(write(tmp_path, other, "other.toml"))
+    # The workspace and connections of `other` were written before the integration refused: all undone.
+    assert counts() == [1, 2, 1]
+    assert list(Workspace.objects.values_list("name", "retention_days")) == [("acme", 30)]
