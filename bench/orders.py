@@ -11,30 +11,25 @@ sides are called at the same time by concurrent orders).
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
+from koppel.connectors.accountview.oauth import MemoryTokenStore
+from koppel.connectors.accountview.sandbox import AccountViewSandbox
+from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
+from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, SeedSizes
+from koppel.demo import ORDER_SETTINGS, add_cost_articles
+from koppel.flows.links import MemoryLinks
+from koppel.flows.orders import ORDERS, OrdersFlow
+from koppel.flows.settings import OrdersSettings
+from koppel.sync.runner import run_here
 
-from tests.flows.world import SEED, SETTINGS  # noqa: E402
-
-from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions  # noqa: E402
-from koppel.connectors.accountview.oauth import MemoryTokenStore  # noqa: E402
-from koppel.connectors.accountview.sandbox import AccountViewSandbox  # noqa: E402
-from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient  # noqa: E402
-from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, SeedSizes  # noqa: E402
-from koppel.demo import add_cost_articles  # noqa: E402
-from koppel.flows.links import MemoryLinks  # noqa: E402
-from koppel.flows.orders import ORDERS, OrdersFlow  # noqa: E402
-from koppel.flows.settings import OrdersSettings  # noqa: E402
-from koppel.sync.runner import run_here  # noqa: E402
-
+SEED = 1  # the demo's seed: ORDER_SETTINGS fit its VAT codes, payment methods and articles
 
 class Metered(httpx.BaseTransport):
     """Counts every request and lets at most `rate` per second through (a token bucket with `burst`)."""
@@ -84,7 +79,7 @@ def bench(orders: int, rate: float, workers: int, write_as: str) -> dict[str, An
     books_sandbox.authorise(books)
     add_cost_articles(books)
     statuses = sorted({o["status"] for o in shop_sandbox.state.orders.values()} - {10})
-    settings = OrdersSettings.model_validate({**SETTINGS, "statuses": statuses, "write_as": write_as})
+    settings = OrdersSettings.model_validate({**ORDER_SETTINGS, "statuses": statuses, "write_as": write_as})
     links = MemoryLinks()
     flow = OrdersFlow(shop, books, settings, links)
     books_sandbox.calls.clear()
