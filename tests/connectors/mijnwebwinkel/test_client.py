@@ -83,9 +83,10 @@ def test_order_filters(quirky_client: MijnWebwinkelClient) -> None:
     assert [o.number for o in newest_first] == [o.number for o in reversed(list(quirky_client.iter_orders()))]
 
 
-def test_get_order_and_test_order(quirky_client: MijnWebwinkelClient) -> None:
-    test_order = next(o for o in quirky_client.iter_orders(include_test=True) if o.is_test)
-    assert test_order.number.startswith("T-")
+def test_get_order_and_test_order(quirky_client: MijnWebwinkelClient, sandbox: MijnWebwinkelSandbox) -> None:
+    listed = {o.number for o in quirky_client.iter_orders()}  # test orders are listed only with test=true
+    test_order = next(o for o in quirky_client.iter_orders(include_test=True) if o.number not in listed)
+    assert test_order.number.startswith("T-") == sandbox.state.quirks.test_number_marker
     again = quirky_client.get_order(test_order.number)
     assert again.number == test_order.number
     with pytest.raises(NeedsAttention) as caught:
@@ -294,7 +295,8 @@ def test_seeded_orders_cover_the_orders_flow_cases(
         for a in line.articles
         for opt in a.options
     )
-    assert any(o.is_test for o in orders)
+    assert len(orders) > len(list(quirky_client.iter_orders()))  # test orders, listed only with test=true
+    assert any(o.is_test for o in orders) == sandbox.state.quirks.test_number_marker  # "T-" is the quirk
     credits = [o for o in orders if o.is_credit]
     assert credits and all(o.total < 0 for o in credits)
     assert any(c.credited_order_number in {o.number for o in orders} for c in credits)

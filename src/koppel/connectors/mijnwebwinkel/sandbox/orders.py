@@ -3,8 +3,10 @@ with Decimal (see `money.py` for the rounding rule), shipping, payment-cost and 
 strategy, and stock mutations.
 
 A line's `price` is the line TOTAL (NOTES §7.7): {amount excl. VAT (6 decimals), amount_including_tax,
-rate}, one part per VAT rate. Shipping is taxed at the store's fixed shipping rate; payment costs and
-discounts are split pro rata over the rates of the article lines (so they may carry several parts).
+rate}, one part per VAT rate. Shipping is taxed as the tax region says (`shippingTaxMethod`: a fixed rate, or
+pro rata over the article lines' rates); payment costs and discounts are split pro rata over the rates of
+the article lines (so they may carry several parts). A sale to a consumer in another EU country whose tax
+region the store has enabled (one-stop shop) is taxed at that country's rates.
 """
 
 from __future__ import annotations
@@ -79,6 +81,35 @@ def _money(value: Any, what: str) -> Decimal:
         raise SandboxError(422, f"{what}: not an amount: {value!r}") from None
 
 
+def destination_region(state: SandboxState, strategy: str, country: str) -> dict[str, Any] | None:
+    """The destination's tax region when the store charges that country's VAT (EU one-stop shop): a sale
+    without a zero-rating strategy to another country whose region the store has tax-enabled."""
+    if strategy or country == state.store.get("region_code", "NL"):
+        return None
+    return next((r for r in state.tax_regions if r.get("regionCode") == country and r.get("taxEnabled")), None)
+
+
+def home_region(state: SandboxState) -> dict[str, Any]:
+    home = state.store.get("region_code", "NL")
+    return next((r for r in state.tax_regions if r.get("regionCode") == home), {})
+
+
+def _percent(fraction: Any, default: Decimal) -> Decimal:
+    """A region's rate as a percentage: "0.21" → 21."""
+    return to_decimal(fraction) * HUNDRED if fraction not in (None, "") else default
+
+
+def region_rate(region: dict[str, Any], article: dict[str, Any]) -> Decimal:
+    """An article's VAT rate in a tax region: its override (reduced rates), else the region's rate."""
+    if article.get("taxable") is False:
+        return Decimal(0)
+    for override in region.get("overrides") or []:
+        for item in override.get("items") or []:
+            if item.get("type") == "product" and article.get("uuid") in (item.get("references") or []):
+                return _percent(override.get("taxRate"), SHIPPING_RATE)
+    return _percent(region.get("taxRate"), SHIPPING_RATE)
+
+
 def tax_strategy(state: SandboxState, business_model: str, invoice: dict[str, Any], country: str) -> str:
     home = state.store.get("region_code", "NL")
     if country == home:
@@ -93,10 +124,17 @@ def tax_strategy(state: SandboxState, business_model: str, invoice: dict[str, An
 class _Lines:
     """Collects lines and, per VAT rate, the totals the order's `price` is made from."""
 
-    def __init__(self, state: SandboxState, prices_include_tax: bool, zero_rated: bool) -> None:
+    def __init__(
+        self,
+        state: SandboxState,
+        prices_include_tax: bool,
+        zero_rated: bool,
+        region: dict[str, Any] | None = None,
+    ) -> None:
         self.state = state
         self.prices_include_tax = prices_include_tax
         self.zero_rated = zero_rated
+        self.region = region  # the destination's tax region (one-stop shop); None: the store's own rates
         self.lines: list[dict[str, Any]] = []
         self.article_incl: dict[Decimal, Decimal] = {}
         self.weight = Decimal(0)
@@ -154,7 +192,7 @@ def _article_line(state: SandboxState, lines: _Lines, line: dict[str, Any]) -> d
     quantity = int(line.get("quantity", 1))
     if quantity <= 0:
         raise SandboxError(422, "orderlines[].quantity must be positive")
-    rate = to_decimal(state.vat_rate_of(article))
+    rate = region_rate(lines.region, article) if lines.region else to_decimal(state.vat_rate_of(article))
     includes = bool(state.store.get("prices_include_tax", True))
 
     def net(amount: Decimal) -> Decimal:
@@ -310,7 +348,10 @@ def build_order(
     if business_model == "B2B" and not invoice.get("company"):
         raise SandboxError(422, "business_model B2B needs debtor.address.invoice.company")
     strategy = tax_strategy(state, business_model, invoice, country)
-    lines = _Lines(state, bool(state.store.get("prices_include_tax", True)), zero_rated=bool(strategy))
+    region = destination_region(state, strategy, country)
+    lines = _Lines(
+        state, bool(state.store.get("prices_include_tax", True)), zero_rated=bool(strategy), region=region
+    )
 
     with state.lock:
         for line in body["orderlines"]:
@@ -365,7 +406,7 @@ def build_order(
                 "internal": (body.get("comments") or {}).get("internal", ""),
             },
             "business_model": business_model,
-            "tax_region": country if strategy == "" else state.store.get("region_code", "NL"),
+            "tax_region": region["regionCode"] if region else state.store.get("region_code", "NL"),
             "tax_strategy": strategy,
             "payment_status": "captured" if (payment.get("status") or {}).get("id") == 1 else "pending",
             "payment": {
@@ -428,7 +469,6 @@ def _add_shipping(
     threshold = method.get("no_costs_above")
     if cost == 0 or (threshold not in (None, "", False) and subtotal >= to_decimal(threshold)):
         return
-    rate = Decimal(0) if lines.zero_rated else SHIPPING_RATE
     lines.lines.append(
         {
             "id": state.new_uuid(),
@@ -436,15 +476,23 @@ def _add_shipping(
             "quantity": 1,
             "description": method["display_name"],
             "weight": "0",
-            "price": [
-                part(
-                    excl_from_incl(cost, SHIPPING_RATE),
-                    cost if rate else cents(excl_from_incl(cost, SHIPPING_RATE)),
-                    rate,
-                )
-            ],
+            "price": _shipping_price(state, lines, cost),
         }
     )
+
+
+def _shipping_price(state: SandboxState, lines: _Lines, cost: Decimal) -> list[dict[str, str]]:
+    """Shipping VAT by the tax region's `shippingTaxMethod`: "fixed" at its `shippingTaxRate`, or
+    "proportional" over the article lines' rates; zero-rated sales charge the cost without VAT."""
+    region = lines.region or home_region(state)
+    fixed = _percent(region.get("shippingTaxRate"), SHIPPING_RATE)
+    if lines.zero_rated:
+        excl = excl_from_incl(cost, fixed)
+        return [part(excl, cents(excl), Decimal(0))]
+    shares = split_pro_rata(cost, lines.article_incl) if region.get("shippingTaxMethod") == "proportional" else {}
+    if not shares:
+        return [part(excl_from_incl(cost, fixed), cost, fixed)]
+    return [part(excl_from_incl(amount, rate), amount, rate) for rate, amount in shares.items()]
 
 
 def _negated(state: SandboxState, line: dict[str, Any]) -> dict[str, Any]:
@@ -479,7 +527,8 @@ def build_credit_order(
         if not body.get("orderlines"):
             raise SandboxError(422, "orderlines is required")
         zero = original.get("tax_strategy") not in (None, "")
-        lines = _Lines(state, bool(state.store.get("prices_include_tax", True)), zero_rated=zero)
+        region = destination_region(state, original.get("tax_strategy") or "", str(original.get("tax_region") or ""))
+        lines = _Lines(state, bool(state.store.get("prices_include_tax", True)), zero_rated=zero, region=region)
         for line in body["orderlines"]:
             if line.get("type") == "article":
                 lines.add(_article_line(state, lines, line), article=True)

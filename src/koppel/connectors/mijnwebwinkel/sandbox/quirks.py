@@ -20,6 +20,7 @@ class Quirks(QuirkSwitches):
     omit_empty_images: bool = True  # articles without images have no `images` key
     variant_options_as_map: bool = False  # variant `options` as {"<list_id>": "<name>"} (official example)
     wrap_tax_regions: bool = True  # GET /tax-policy/regions as {"regions": […]} (seen live)
+    test_number_marker: bool = True  # a test order's `number` "T-1042" (NOTES §7.9, S10) instead of 1042
 
     # -------------------------------------------------------------------------------- applying
 
@@ -47,8 +48,11 @@ class Quirks(QuirkSwitches):
         return article
 
     def order(self, order: dict[str, Any]) -> dict[str, Any]:
-        if self.number_as_string:
-            order["number"] = str(order["number"])
+        number = order["number"]
+        if isinstance(number, str) and number[:2] == "T-" and number[2:].isdigit() and not self.test_number_marker:
+            order["number"] = int(number[2:])  # test orders are kept as "T-1042"; the spec says integer
+        elif self.number_as_string:
+            order["number"] = str(number)
         price = order.get("price")
         if price is not None:
             price["tax"] = self._prices(price["tax"])

@@ -138,24 +138,39 @@ def _seed_store_tables(state: SandboxState) -> None:
     ]
 
 
-def _tax_regions(state: SandboxState) -> list[dict[str, Any]]:
-    reduced = [a["uuid"] for a in state.articles.values() if a.get("_vat_rate") == "9"]
-    overrides = (
-        [{"taxRate": "0.09", "items": [{"type": "product", "references": reduced}]}] if reduced else []
-    )
+def _overrides(rates: dict[str, list[str]]) -> list[dict[str, Any]]:
     return [
-        {
-            "regionCode": "NL",
+        {"taxRate": rate, "items": [{"type": "product", "references": refs}]} for rate, refs in rates.items() if refs
+    ]
+
+
+def _tax_regions(state: SandboxState) -> list[dict[str, Any]]:
+    """The home region, plus Belgium and Germany when the store uses the EU one-stop shop (sandbox store
+    setting `_one_stop_shop`). Shipping VAT follows `_shipping_tax_method` ("fixed" or "proportional")."""
+    reduced = [a["uuid"] for a in state.articles.values() if a.get("_vat_rate") == "9"]
+    shipping = state.store.get("_shipping_tax_method", "fixed")
+
+    def region(code: str, number: str, rate: str, overrides: dict[str, list[str]]) -> dict[str, Any]:
+        return {
+            "regionCode": code,
             "taxEnabled": True,
-            "taxNumber": "NL000099998B57",
-            "taxRate": "0.21",
-            "shippingTaxMethod": "fixed",
-            "shippingTaxRate": "0.21",
+            "taxNumber": number,
+            "taxRate": rate,
+            "shippingTaxMethod": shipping,
+            "shippingTaxRate": rate if shipping == "fixed" else None,
             "transactionTaxMethod": "proportional",
             "transactionTaxRate": None,
-            "overrides": overrides,
+            "overrides": _overrides(overrides),
         }
-    ]
+
+    regions = [region("NL", "NL000099998B57", "0.21", {"0.09": reduced})]
+    if state.store.get("_one_stop_shop"):
+        # Reduced-rate goods: Belgium taxes food at 6 % and some goods at 12 %; Germany at 7 %.
+        regions += [
+            region("BE", "NL000099998B57", "0.21", {"0.06": reduced[::2], "0.12": reduced[1::2]}),
+            region("DE", "NL000099998B57", "0.19", {"0.07": reduced}),
+        ]
+    return regions
 
 
 def _categories(state: SandboxState, size: int) -> list[int]:
@@ -307,6 +322,15 @@ def _orders(state: SandboxState, rng: random.Random, fakers: dict[str, Faker], s
         },
         {"debtor": regulars[0], "lines": [reduced[0]], "payment": PAYMENT_METHODS[4], "pickup": True},
     ]
+    if state.store.get("_one_stop_shop"):  # consumers abroad taxed at their country's rates: 6/12/21, 7/19
+        crafted += [
+            {
+                "debtor": regulars[2],
+                "lines": [reduced[0], reduced[1 % len(reduced)], full[0]],
+                "payment": PAYMENT_METHODS[0],
+            },
+            {"debtor": regulars[3], "lines": [full[0], reduced[0]], "payment": PAYMENT_METHODS[1]},
+        ]
     for spec in crafted:
         spec["debtor"] = copy.deepcopy(spec["debtor"])
         if spec.get("pickup"):
