@@ -5,7 +5,7 @@ UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
 
-.PHONY: demo test deps postgres chromium lint bench clean
+.PHONY: demo test test-fast deps postgres chromium lint bench clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -37,6 +37,10 @@ demo: deps
 
 test: deps postgres chromium
 	.venv/bin/python -m pytest -q
+
+# The inner loop: everything but PostgreSQL, the browser and the tests marked slow. CI runs `make test`.
+test-fast: deps
+	.venv/bin/python -m pytest -q -m "not postgres and not browser and not slow"
 
 lint: deps
 	.venv/bin/ruff check src tests bench
