@@ -8,6 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.flows.world import World, restore, snapshot, start_world
+from tests.sync.forks import start_fork_server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fork_server() -> None:
+    start_fork_server(["tests.flows.scenarios"])
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
-"""The orders flow on the real engine, in child processes forked from the test process: the sandboxes
-keep running in the parent (threads serving HTTP), so a child can be SIGKILLed and another started,
-and the parent checks what AccountView holds afterwards.
+"""The orders flow on the real engine, in child processes (from the session's fork server,
+tests/sync/forks.py): the sandboxes keep running in the test process (threads serving HTTP), so a
+child can be SIGKILLed and another started, and the test checks what AccountView holds afterwards.
 
 A child gets its environment (KOPPEL_DATA_DIR, KOPPEL_DATABASE_URL …), sets up Django and DBOS from
 it, runs one scenario and writes its JSON result to a file.
@@ -27,7 +27,7 @@ FAST = EngineOptions(
     unit_rate_limit=200,
     worker_concurrency=8,
 )
-_forks = multiprocessing.get_context("fork")
+_forks = multiprocessing.get_context("forkserver")
 OUTCOMES = [o.value for o in Outcome]
 
 
@@ -74,7 +74,7 @@ def _child(env: dict[str, str], log: str, result: str, name: str, *args: Any) ->
     setup()
     outcome = SCENARIOS[name](*args)
     Path(result).write_text(json.dumps(outcome, default=repr))
-    os._exit(0)  # the parent's sandbox threads were not copied: leave without joining anything
+    os._exit(0)  # leave at once: the engine's threads are shut down, nothing else to wait for
 
 
 # ---- scenarios -----------------------------------------------------------------------------------------

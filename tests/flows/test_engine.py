@@ -4,6 +4,7 @@ ends up with every eligible order exactly once and one debtor per e-mail."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from tests.flows.scenarios import spawn
 from tests.flows.test_orders import eligible
 from tests.flows.world import SETTINGS, World, start_world
 from tests.postgres import PostgresServer
+from tests.web.cli_runner import make_koppel
 
 
 @pytest.fixture
@@ -98,6 +100,33 @@ def test_run_orders_as_the_command_line_calls_it(tmp_path: Path) -> None:
         assert stored["runs"] == ["partial", "partial", "succeeded", "succeeded"]
         assert stored["refresh_token"] not in ("", first_refresh_token)
         assert stored["sent_payload"]["SalesOrderIn"]["external_ref"] and stored["sent_payload"]["debtor"]["number"]
+    finally:
+        world.stop()
+
+
+def test_koppel_sync_json_prints_json_only_and_koppel_runs_lists_the_runs(tmp_path: Path) -> None:
+    world = start_world(orders=12)
+    try:
+        env = environment(tmp_path)
+        integrate(world, env, tmp_path, "cli")
+        koppel = make_koppel(tmp_path)
+
+        def store(settings: dict[str, Any]) -> None:  # as stored before the settings model changed: unchecked
+            koppel.python("from koppel.core.integrations.models import Integration\n"
+                          f"Integration.objects.filter(name='cli').update(flows={{'orders': {settings!r}}})")
+
+        store({**SETTINGS, "statuses": []})
+        failed = koppel("sync", "orders", "--integration", "cli", "--json", check=False)
+        assert failed.returncode == 1
+        refused = json.loads(failed.stdout)
+        assert refused["records"] == [] and "statuses" in refused["error"], refused
+        store(SETTINGS)
+        sent = json.loads(koppel("sync", "orders", "--integration", "cli", "--json").stdout)
+        assert sent["counts"]["sent"] == len(eligible(world)) and sent["error"] == ""
+        runs = json.loads(koppel("runs", "--integration", "cli", "--json").stdout)
+        assert [(r["flow"], r["status"]) for r in runs] == [("orders", "succeeded"), ("orders", "failed")]
+        assert runs[0]["counts"] == sent["counts"] and runs[0]["id"] == sent["run"]
+        assert runs[1]["error"] == refused["error"] and runs[1]["finished_at"]
     finally:
         world.stop()
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import multiprocessing.forkserver
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,23 +20,14 @@ import pytest
 
 from tests.postgres import PostgresServer
 from tests.sync import scenarios
+from tests.sync.forks import start_fork_server
 
-ROOT = Path(__file__).resolve().parents[2]
 _forks = multiprocessing.get_context("forkserver")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _fork_server() -> None:
-    _forks.set_forkserver_preload(["tests.sync.scenarios", "tests.sync.workflows"])
-    python_path = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), python_path]))
-    try:
-        multiprocessing.forkserver.ensure_running()
-    finally:
-        if python_path is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = python_path
+    start_fork_server(["tests.sync.scenarios", "tests.sync.workflows", "tests.sync.toy_flow"])
 
 
 @dataclass
@@ -99,7 +88,7 @@ def kill(child: Child) -> None:
 def make_backend(name: str, directory: Path, postgres: Callable[[], PostgresServer]) -> Backend:
     directory.mkdir(parents=True, exist_ok=True)
     env = {"KOPPEL_DATA_DIR": str(directory / "var"), "KOPPEL_TEST_TRACE": str(directory / "trace"),
-           "KOPPEL_LOG_LEVEL": "WARNING"}
+           "KOPPEL_TEST_REMOTE": str(directory / "remote"), "KOPPEL_LOG_LEVEL": "WARNING"}
     if name == "postgres":
         env["KOPPEL_DATABASE_URL"] = postgres().create_database()
     logs = directory / "logs"

@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ def prepare() -> None:
     from django.core.management import call_command
 
     call_command("migrate", interactive=False, verbosity=0)
-    import tests.sync.workflows  # noqa: F401  (declares the workflows before the engine starts)
+    import tests.sync.toy_flow  # noqa: F401  (declares the workflows before the engine starts)
+    import tests.sync.workflows  # noqa: F401
 
 
 def integration(name: str = "shop", *, metadata_only: bool = False, retention_days: int = 14) -> int:
@@ -47,7 +49,8 @@ def integration(name: str = "shop", *, metadata_only: bool = False, retention_da
     workspace, _ = Workspace.objects.get_or_create(
         name=f"ws-{name}", defaults={"metadata_only": metadata_only, "retention_days": retention_days})
     shop, _ = Connection.objects.get_or_create(workspace=workspace, name="shop", system="mijnwebwinkel")
-    books, _ = Connection.objects.get_or_create(workspace=workspace, name="books", system="accountview")
+    books, _ = Connection.objects.get_or_create(workspace=workspace, name="books", system="accountview",
+                                                defaults={"settings": {"company_id": "1"}})
     found, _ = Integration.objects.get_or_create(name=name, workspace=workspace,
                                                  defaults={"shop": shop, "books": books})
     return int(found.pk)
@@ -304,6 +307,54 @@ def retention() -> dict[str, Any]:
             "purged_offline": vars(purged_offline)}
 
 
+# ---- the runner, with the throw-away flow of tests/sync/toy_flow.py ----------------------------
+
+def toy_integration(settings: str) -> dict[str, Any]:
+    """The integration `toy` with these toy settings (JSON, stored as given); the keys listed under
+    "linked" are linked beforehand without activity, as a crash of an older version left them."""
+    from koppel.core.activity.models import Link
+    from koppel.core.integrations.models import Integration
+
+    wanted = json.loads(settings)
+    found = Integration.objects.select_related("shop", "books").get(pk=integration("toy"))
+    found.shop.credentials = {"token": "t", "partner_token": "p"}
+    found.books.credentials = {"client_id": "c", "client_secret": "s"}
+    found.shop.save()
+    found.books.save()
+    for key in wanted.pop("linked", []):
+        Link.objects.create(integration=found, entity="thing", source_key=key, target_key=f"R{key}")
+    Integration.objects.filter(pk=found.pk).update(flows={"toy": wanted})
+    return {"integration_id": found.pk}
+
+
+def toy_sync() -> dict[str, Any]:
+    """What `koppel sync toy --integration toy` does, in an engine that would wait an hour for a
+    silent executor: work a dead process left is taken over because its lock is free, or not at all."""
+    from dbos import DBOS
+
+    from koppel.sync import engine, runner
+
+    running = engine.launch(executor_id=engine.one_off_executor_id("sync-toy"),
+                            options=replace(FAST, executor_timeout=3600.0))
+    summary = runner.run_flow("toy", "toy")
+    units = DBOS.list_workflows(workflow_id_prefix="toy:", load_input=False, load_output=False)
+    return {**summary.as_json(), "executor": running.executor_id, "pid": os.getpid(),
+            "units": {unit.workflow_id.rsplit(":", 1)[1]: unit.executor_id for unit in units}}
+
+
+def toy_state() -> dict[str, Any]:
+    """What the database and the remote system hold of the toy flow."""
+    from koppel.core.activity.models import Activity, Link, Run
+    from tests.sync.workflows import traces
+
+    return {
+        "links": sorted(Link.objects.filter(entity="thing").values_list("source_key", flat=True)),
+        "activity": {a.key: [a.outcome, a.reason] for a in Activity.objects.filter(entity="thing")},
+        "runs": list(Run.objects.filter(flow="toy").order_by("pk").values("status", "error", "counts")),
+        "writes": [line.split(":")[1:] for line in traces() if line.startswith("write:")],
+    }
+
+
 BATCH: dict[str, Callable[[], dict[str, Any]]] = {
     "units_records": units_records, "links": links, "cursors": cursors,
     "idempotent_start": idempotent_start, "partitions": partitions, "schedules": schedules,
@@ -319,7 +370,10 @@ def batch() -> dict[str, Any]:
 def run(name: str, *args: str) -> dict[str, Any]:
     prepare()
     try:
-        return {"batch": batch, "crash_worker": crash_worker}[name](*args)
+        scenarios: dict[str, Callable[..., dict[str, Any]]] = {
+            "batch": batch, "crash_worker": crash_worker, "toy_integration": toy_integration,
+            "toy_sync": toy_sync, "toy_state": toy_state}
+        return scenarios[name](*args)
     finally:
         from koppel.sync import engine
 
