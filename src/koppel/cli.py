@@ -267,6 +267,40 @@ def _print_summary(summary: Any, *, parked_table: bool = True) -> None:
 
 
 @app.command()
+def check(
+    integration: Annotated[str, typer.Option(help="integration name")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON (only that)")] = False,
+) -> None:
+    """Check the AccountView profile against the administration's own dictionary before the first order:
+    every assumed table or field that is missing, has another type or length, or cannot be filtered."""
+    _django()
+    from koppel.connectors.accountview.profile_check import check_profile
+    from koppel.core.integrations.models import Integration
+    from koppel.errors import KoppelError
+    from koppel.sync.clients import books_client
+
+    found = Integration.objects.select_related("books").filter(name=integration).first()
+    if found is None:
+        _fail(f"no integration {integration!r}")
+    books = found.books
+    try:
+        with _only_json_on_stdout(as_json), books_client(books.pk, books.settings, books.credentials) as client:
+            report = check_profile(client)
+    except KoppelError as exc:
+        _fail(f"could not check the AccountView profile of {integration}: {exc}")
+    if as_json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        verdict = "fits" if report.ok else f"does not fit: {len(report.problems)} problem(s)"
+        console.print(f"The AccountView profile of {integration} {verdict} ({books.settings.get('base_url')}).",
+                      highlight=False, soft_wrap=True)
+        for finding in report.findings:
+            console.print(f"  {finding.severity}: {finding}", highlight=False, markup=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def worker(
     executor_id: Annotated[str | None, typer.Option(help="stable id of this worker (default from settings)")]
     = None,

@@ -350,13 +350,18 @@ class AccountViewClient:
 
     def table_fields(self, table: str) -> list[Row]:
         """The data dictionary's rows (DCT_FLD) for one table, as the server knows it."""
+        return [r for r in self.system_rows("FLD") if str(r.get("DBF_NAME", "")).upper() == table.upper()]
+
+    def system_rows(self, business_object: Literal["FLD", "DBF"]) -> list[Row]:
+        """The server's own data dictionary: every field (`FLD` → DCT_FLD rows) or every table with its
+        business object (`DBF` → DCT_FILE rows), in one read."""
         body = self._request(
             "GET",
             "accountviewsystemdata",
             company=False,
-            params={"businessobject": "FLD", "pagesize": "5000"},
+            params={"businessobject": business_object, "pagesize": "5000"},
         )
-        return [r for r in table_rows(body, "DCT_FLD") if str(r.get("DBF_NAME", "")).upper() == table.upper()]
+        return table_rows(body, {"FLD": "DCT_FLD", "DBF": "DCT_FILE"}[business_object])
 
     # --- the generic API ---------------------------------------------------------------------------------
 
