@@ -95,8 +95,9 @@ def fit_text(text: str, code_page: str = "cp1252", *, multiline: bool = False) -
         replaced.append(char)
         out.append(_closest(char, code_page))
     fitted = "".join(out)
-    if (replaced or controls) and not multiline:
-        fitted = " ".join(fitted.split())  # a dropped emoji or line break leaves no stray spaces
+    if replaced or controls:  # a dropped emoji or line break leaves no stray spaces
+        lines = fitted.splitlines() if multiline else [fitted]
+        fitted = "\n".join(" ".join(line.split()) for line in lines)
     return Fitted(fitted, tuple(dict.fromkeys(replaced)), controls)
 
 
