@@ -64,7 +64,12 @@ class OrdersFlow:
         self.books = books
         self.settings = settings
         self.links = links
-        self.maps = OrderMaps(settings, mapping_overrides, collective_account=books.profile.debtor_collective_account)
+        self.maps = OrderMaps(
+            settings,
+            mapping_overrides,
+            collective_account=books.profile.debtor_collective_account,
+            code_page=books.profile.code_page,
+        )
         self.customers = Customers(books, links, self.maps, settings)
         self.articles = Articles(books, shop, settings)
         self._fetched: dict[str, Order] = {}
@@ -184,7 +189,7 @@ class OrdersFlow:
         self._document(order, plan.number or "-", None, codes)
         # 7. Write: the debtor and delivery address, then the sales order or invoice.
         customer = self.customers.commit(plan, claimer)
-        document = self._document(order, customer.number, customer.delivery_code, codes)
+        document = self._document(order, customer.number, customer.delivery_code, codes, plan.warnings)
         target = self._write(document)
         # 8. Link it and record what was received and sent (the runner writes both at once).
         return self._record(
@@ -232,13 +237,18 @@ class OrdersFlow:
         return ()
 
     def _document(
-        self, order: Order, debtor: str, delivery_code: str | None, codes: dict[str, str]
+        self,
+        order: Order,
+        debtor: str,
+        delivery_code: str | None,
+        codes: dict[str, str],
+        warnings: list[str] | None = None,  # what the maps changed on the way is added here
     ) -> SalesOrderIn | SalesInvoiceIn:
         """The mapped, balanced and checked document: raises NeedsAttention before any write."""
         document: SalesOrderIn | SalesInvoiceIn
         if self.settings.write_as == "sales_order":
             document = self.maps.sales_order(
-                order, debtor_number=debtor, delivery_code=delivery_code, article_codes=codes
+                order, debtor_number=debtor, delivery_code=delivery_code, article_codes=codes, warnings=warnings
             )
             document = order_totals.balance_sales_order(order, document, self._vat_codes(), self.settings)
         else:
@@ -248,7 +258,9 @@ class OrdersFlow:
                     "revenue account per line type in the integration's settings.",
                     field="revenue_accounts",
                 )
-            document = self.maps.invoice(order, debtor_number=debtor, journal=self._journal())
+            document = self.maps.invoice(
+                order, debtor_number=debtor, journal=self._journal(), warnings=warnings
+            )
             document = order_totals.balance_invoice(order, document, self.settings)
         self._check_payment(order, document)
         return document
