@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +15,14 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner, Result
 
+from koppel.connectors.sandboxkit.serve import free_port
+
 
 def invoke(*args: str) -> Result:
     """Run `koppel ARGS` in this process; stdout and stderr are kept apart."""
     from koppel.cli import app
 
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

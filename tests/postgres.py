@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -22,6 +21,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from koppel.connectors.sandboxkit.serve import free_port
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,6 @@ def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _run(command: list[str], **kwargs: object) -> None:
     result = subprocess.run(_as_server_user(command), capture_output=True, text=True,  # type: ignore[call-overload]
                             **kwargs)
@@ -85,7 +80,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
         shutil.chown(sockets, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     _run([_binary("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
           "--no-sync", "--locale=C"])
     options = (f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c synchronous_commit=off "

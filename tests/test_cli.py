@@ -48,6 +48,7 @@ def test_activity_of_an_unknown_integration_is_empty() -> None:
     assert (shown.exit_code, json.loads(shown.stdout)) == (0, [])
 
 
+@pytest.mark.slow
 def test_a_fresh_data_dir_set_up_by_the_commands(tmp_path: Path) -> None:
     """migrate, integration apply, integration list and rotate-keys, each as its own process."""
     koppel = make_koppel(tmp_path, ACME_MWW_TOKEN="store-Tk81xQ-secret")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.cli_runner import make_koppel
 
 
+@pytest.mark.slow
 def test_demo_sends_orders_parks_the_problem_ones_and_writes_nothing_twice(tmp_path: Path) -> None:
     koppel = make_koppel(tmp_path, COLUMNS="200")
     result = koppel("demo", "--no-serve", "--orders", "30")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.cli_runner import make_koppel
 
 
+@pytest.mark.slow
 def test_run_serves_the_web_and_the_engine_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     koppel = make_koppel(tmp_path, KOPPEL_EXECUTOR_ID="test-run-1")
     server = koppel.serve("run")
