@@ -13,7 +13,7 @@ import pytest
 
 from koppel.connectors.accountview.profile import AccountViewProfile
 from koppel.connectors.accountview.sandbox import REDIRECT_URI, AccountViewSandbox
-from tests.web.cli_runner import Koppel, make_koppel
+from tests.cli_runner import Koppel, make_koppel
 
 INTEGRATION = """
 [workspace]

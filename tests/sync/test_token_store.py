@@ -14,7 +14,7 @@ import pytest
 
 from koppel.connectors.accountview.oauth import CRASH_AT
 from koppel.connectors.accountview.sandbox import REDIRECT_URI, AccountViewSandbox
-from tests.web.cli_runner import Koppel, make_koppel
+from tests.cli_runner import Koppel, make_koppel
 
 CONNECT = """
 from urllib.parse import parse_qs, urlparse
