@@ -250,3 +250,26 @@ def test_customer_host_with_a_path_prefix(sandbox: AccountViewSandbox) -> None:
         assert url.startswith(f"{server.url}/accountview/ams/authorize.aspx")
         sandbox.authorise(client)
         assert [c.code for c in client.companies()] == ["DEMO"] and client.vat_codes()
+
+
+def test_a_refresh_answer_without_refresh_token_keeps_the_old_one() -> None:
+    """A server that does not rotate may leave `refresh_token` (and `expires_in`) out of its answer."""
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from koppel.connectors.accountview.oauth import OAuthEndpoints, refresh_tokens
+
+    async def token(request: Request) -> JSONResponse:
+        form = parse_qs((await request.body()).decode())
+        assert form["refresh_token"] == ["the-only-refresh-token"]
+        return JSONResponse({"access_token": "fresh-access", "token_type": "bearer"})
+
+    with serve_in_thread(Starlette(routes=[Route("/api/v3/token", token, methods=["POST"])])) as server:
+        endpoints = OAuthEndpoints(httpx.Client(), server.url, client_id="c", client_secret="s", token_lifetime=900)
+        store = MemoryTokenStore(TokenSet(access_token="old", refresh_token="the-only-refresh-token", expires_at=0))
+        before = time.time()
+        fresh = refresh_tokens(store, endpoints, used=store.load(), margin=60)  # type: ignore[arg-type]
+    assert store.load() == fresh
+    assert (fresh.access_token, fresh.refresh_token) == ("fresh-access", "the-only-refresh-token")
+    assert before + 900 <= fresh.expires_at <= time.time() + 900
