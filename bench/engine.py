@@ -22,6 +22,7 @@ import asyncio
 import copy
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -115,15 +116,17 @@ class World:
     def sync(self, *args: str) -> dict[str, Any]:
         """`koppel sync orders --json` in its own process: its summary, wall time and calls."""
         before = self.calls()
+        cpu_before = _children_cpu()
         started = time.monotonic()
         done = subprocess.run([*KOPPEL, "sync", "orders", "--integration", self.integration, "--json", *args],
                               env=self.env, capture_output=True, text=True, cwd=ROOT)
         wall = time.monotonic() - started
+        cpu = _children_cpu() - cpu_before
         if done.returncode != 0:
             raise RuntimeError(f"koppel sync failed ({done.returncode}):\n{done.stdout}\n{done.stderr[-3000:]}")
         summary = json.loads(done.stdout)
         after = self.calls()
-        return {"counts": {k: v for k, v in summary["counts"].items() if v}, "command": wall,
+        return {"counts": {k: v for k, v in summary["counts"].items() if v}, "command": wall, "cpu": cpu,
                 "run": self.last_run_seconds(), "shop calls": after[0] - before[0],
                 "books calls": after[1] - before[1], "engine": self.unit_timings()}
 
@@ -207,14 +210,22 @@ def first_run_and_rerun(world: World, rate: float) -> dict[str, Any]:
         "first run: command (s)": round(first["command"], 1),
         "first run: run / floor": round(first["run"] / floor, 2),
         "first run: command / floor": round(first["command"] / floor, 2),
+        "first run: command CPU (s)": round(first["cpu"], 1),
         "first run: engine": _rounded(first["engine"]),
         "re-run --full: outcomes": again["counts"],
         "re-run --full: calls (shop, books)": (again["shop calls"], again["books calls"]),
         "re-run --full: run (s)": round(again["run"], 2),
         "re-run --full: command (s)": round(again["command"], 2),
+        "re-run --full: command CPU (s)": round(again["cpu"], 2),
         "re-run --full: run per 1,000 linked (s)": round(again["run"] * 1000 / max(linked, 1), 2),
         "re-run --full: engine": _rounded(again["engine"]),
     }
+
+
+def _children_cpu() -> float:
+    """CPU seconds used by finished child processes: what a command cost, however busy the machine."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _rounded(figures: dict[str, float]) -> dict[str, float]:
