@@ -227,3 +227,39 @@ def test_a_profile_claiming_equal_ignores_case_misses_the_address(sandbox: Accou
     with sandbox.authorised_client(options=fast_options(sandbox, profile=profile)) as client:
         _accountant_types_a_mixed_case_address(client)
         assert client.debtor_numbers_by_email(["jan.jansen@example.nl"]) == {}
+
+
+# --- the profile check's probes -------------------------------------------------------------------------
+
+
+def test_the_check_passes_where_client_and_server_agree(client: AccountViewClient) -> None:
+    from koppel.connectors.accountview.profile_check import check_profile
+
+    report = check_profile(client)
+    assert report.ok, [str(f) for f in report.findings]
+
+
+def test_the_check_finds_a_server_that_does_not_understand_lists(sandbox: AccountViewSandbox) -> None:
+    from koppel.connectors.accountview.profile_check import check_profile
+
+    with _client_through(sandbox, r"FilterIsListOfValues\d") as client:
+        report = check_profile(client)
+    assert [f.subject for f in report.problems] == ["list_filter"]
+    assert 'list_filter = "match_any"' in report.problems[0].message
+
+
+def test_the_check_finds_a_profile_wrong_about_case(sandbox: AccountViewSandbox) -> None:
+    from koppel.connectors.accountview.profile_check import check_profile
+
+    profile = sandbox.profile.model_copy(update={"equal_case_sensitive": False})
+    with sandbox.authorised_client(options=fast_options(sandbox, profile=profile)) as client:
+        report = check_profile(client)
+    assert [f.subject for f in report.problems] == ["equal_case_sensitive"]
+    assert "created twice" in report.problems[0].message
+
+
+def test_a_copied_profile_has_its_own_dictionary() -> None:
+    base = AccountViewProfile()
+    assert base.dictionary().field("ARTICLE", "BAR_CODE")
+    copied = base.model_copy(update={"article_ean_field": "EAN_CODE"})
+    assert copied.dictionary().field("ARTICLE", "EAN_CODE") and not copied.dictionary().field("ARTICLE", "BAR_CODE")

@@ -206,7 +206,8 @@ class AccountViewProfile(BaseModel):
         json_schema_extra={"evidence": "[assumed: dictionary/assumed_tables.json; no public dump]"},
     )
 
-    _dictionary: DataDictionary | None = PrivateAttr(default=None)
+    # (the settings it was built from, the dictionary): `model_copy(update=…)` copies this cache too.
+    _dictionary: tuple[str, DataDictionary] | None = PrivateAttr(default=None)
 
     @field_validator(
         "debtor_bo", "address_bo", "article_bo", "article_group_bo", "sales_order_bo", "invoice_bo",
@@ -310,9 +311,10 @@ class AccountViewProfile(BaseModel):
     def dictionary(self) -> DataDictionary:
         """The shipped data dictionary as this installation has it: assumed tables and fields under the
         profile's names, with `table_layouts` applied. Client and sandbox both use it."""
-        if self._dictionary is None:
-            self._dictionary = DataDictionary(self._field_specs())
-        return self._dictionary
+        built_from = self.model_dump_json()
+        if self._dictionary is None or self._dictionary[0] != built_from:
+            self._dictionary = (built_from, DataDictionary(self._field_specs()))
+        return self._dictionary[1]
 
     def _field_specs(self) -> list[FieldSpec]:
         base = data_dictionary()
