@@ -97,3 +97,14 @@ def test_saving_in_code_is_refused_too(integration: Integration) -> None:
     integration.paused_reason = "paused by a test"
     integration.save(update_fields=["paused_reason"])
     assert Integration.objects.get(pk=integration.pk).paused_reason == "paused by a test"
+
+
+def test_the_connection_page_shows_every_profile_setting_with_its_evidence(
+    admin_client: Client, integration: Integration
+) -> None:
+    books = integration.books
+    assert post_books(admin_client, books, {**BOOKS, "profile": {"list_filter": "match_any"}})[0] == 302
+    page = admin_client.get(f"/admin/integrations/connection/{books.pk}/change/").content.decode()
+    assert "<td><code>list_filter</code></td><td><code>match_any</code></td><td>set</td>" in page
+    assert "<td><code>equal_case_sensitive</code></td><td><code>True</code></td><td>default</td>" in page
+    assert "[assumed NOTES §11, §15.13: unknown]" in page and "[confirmed NOTES §3.5]" in page
