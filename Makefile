@@ -38,9 +38,10 @@ demo: deps
 test: deps postgres chromium
 	.venv/bin/python -m pytest -q
 
-# The inner loop: everything but PostgreSQL, the browser and the tests marked slow. CI runs `make test`.
+# The inner loop: everything but PostgreSQL, the browser and the tests marked slow, on two workers (a test
+# file stays on one worker, so its module fixtures start once). CI runs `make test`, in one process.
 test-fast: deps
-	.venv/bin/python -m pytest -q -m "not postgres and not browser and not slow"
+	.venv/bin/python -m pytest -q -m "not postgres and not browser and not slow" -n 2 --dist loadfile
 
 lint: deps
 	.venv/bin/ruff check src tests bench
