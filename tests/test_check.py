@@ -15,6 +15,7 @@ from koppel.connectors.accountview.profile import AccountViewProfile
 from koppel.connectors.accountview.sandbox import REDIRECT_URI, AccountViewSandbox
 from tests.cli_runner import Koppel, make_koppel
 
+pytestmark = pytest.mark.slow  # real `koppel` processes: seconds each
 INTEGRATION = """
 [workspace]
 name = "acme"

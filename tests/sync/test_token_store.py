@@ -16,6 +16,7 @@ from koppel.connectors.accountview.oauth import CRASH_AT
 from koppel.connectors.accountview.sandbox import REDIRECT_URI, AccountViewSandbox
 from tests.cli_runner import Koppel, make_koppel
 
+pytestmark = pytest.mark.slow  # real `koppel` processes: seconds each
 CONNECT = """
 from urllib.parse import parse_qs, urlparse
 from koppel.core.accounts.models import Workspace
