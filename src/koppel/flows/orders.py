@@ -30,6 +30,7 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 
+from koppel.connectors.accountview.amounts import PriceRules
 from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.accountview.models import SalesInvoiceIn, SalesOrder, SalesOrderIn, VatCode
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
@@ -70,6 +71,7 @@ class OrdersFlow:
             collective_account=books.profile.debtor_collective_account,
             code_page=books.profile.code_page,
         )
+        self._mapping_overrides = mapping_overrides
         self.customers = Customers(books, links, self.maps, settings)
         self.articles = Articles(books, shop, settings)
         self._fetched: dict[str, Order] = {}
@@ -154,15 +156,16 @@ class OrdersFlow:
             return self._record(number, Outcome.NEEDS_ATTENTION, reason, payload_in=payload_in)
 
     def _send(self, order: Order, payload_in: dict[str, Any], claimer: str) -> Record:
-        # 2. What the settings leave out is skipped; credit orders are another flow's.
+        # 2. What the settings leave out is skipped; credit orders are parked unless the settings book them.
         skip = self._reason_to_skip(order)
         if skip:
             return self._record(order.number, Outcome.SKIPPED, skip, payload_in=payload_in)
-        if order.is_credit:
+        if order.is_credit and self.settings.credit_orders == "park":
             raise NeedsAttention(
                 f"Order {order.number} is a credit order (for order {order.credited_order_number}). "
-                "Credit orders are not sent by the orders flow: book the credit in AccountView.",
-                field="credited_order_number",
+                "Book the credit in AccountView, or set credit orders to 'book' in the integration's settings "
+                "(credit_orders) to have them booked as a credit of the original.",
+                field="credit_orders",
                 value=order.credited_order_number,
             )
         # 3. Already in AccountView? Skip.
@@ -183,6 +186,8 @@ class OrdersFlow:
             )
         # 4–6. Read and check everything before the first write: a parked order leaves nothing behind.
         order_totals.check_lines(order)
+        if order.is_credit:  # 4. the original's debtor, not the shop's customer
+            return self._send_credit(order, payload_in)
         plan = self.customers.plan(order)  # 4. the debtor: linked, matched on e-mail, or to create
         codes = self.articles.resolve(order, extra=self._rounding_article())  # 5. every article exists
         order_totals.check_vat(order, self.settings, self._vat_codes())  # 6. VAT codes, totals, payment
@@ -200,6 +205,52 @@ class OrdersFlow:
             payload_in=payload_in,
             payload_out=self._payload_out(plan, customer, document),
             link=True,
+        )
+
+    def _send_credit(self, order: Order, payload_in: dict[str, Any]) -> Record:
+        """A credit order as a credit of the original's document in AccountView (a sales order or invoice with
+        negative amounts), for the original's debtor, referring to it; once, like any order (its own number
+        is its reference)."""
+        original = str(order.credited_order_number)
+        debtor, credited = self._credited_document(order, original)
+        codes = self.articles.resolve(order, extra=self._rounding_article())  # 5. every article exists
+        order_totals.check_vat(order, self.settings, self._vat_codes())  # 6. VAT codes, totals, payment
+        reference = f"Credit {original} ({self._kind()} {credited})"
+        document = self._document(order, debtor, None, codes)
+        if isinstance(document, SalesOrderIn):
+            document = document.model_copy(update={"note": reference})
+        else:
+            document = document.model_copy(update={"description": reference[:40]})
+        target = self._write(document)  # 7.
+        return self._record(  # 8.
+            order.number,
+            Outcome.SENT,
+            f"credit {self._kind()} {target} for debtor {debtor}, crediting order {original} "
+            f"({self._kind()} {credited})",
+            target_key=target,
+            payload_in=payload_in,
+            payload_out={
+                "credits": {"order": original, "document": credited, "debtor": debtor},
+                type(document).__name__: document.model_dump(mode="json"),
+            },
+            link=True,
+        )
+
+    def _credited_document(self, order: Order, original: str) -> tuple[str, str]:
+        """(debtor number, document number) of the credited order in AccountView; parks when it isn't there."""
+        if self.settings.write_as == "sales_order":
+            found = self.books.find_sales_order(original)
+            if found is not None:
+                return found.debtor_number, found.number
+        else:
+            invoice = self.books.find_sales_invoice(original)
+            if invoice is not None:
+                return invoice.debtor_number, invoice.invoice_number
+        raise NeedsAttention(
+            f"Credit order {order.number} credits order {original}, which is not in AccountView as a "
+            f"{self._kind()}. Send order {original} first (or book both by hand), then retry this credit order.",
+            field="credited_order_number",
+            value=original,
         )
 
     def _reason_to_skip(self, order: Order) -> str:
@@ -244,13 +295,15 @@ class OrdersFlow:
         codes: dict[str, str],
         warnings: list[str] | None = None,  # what the maps changed on the way is added here
     ) -> SalesOrderIn | SalesInvoiceIn:
-        """The mapped, balanced and checked document: raises NeedsAttention before any write."""
+        """The mapped document, priced so AccountView books the shop's amounts (`order_totals`), and checked:
+        raises NeedsAttention before any write."""
         document: SalesOrderIn | SalesInvoiceIn
+        rules = PriceRules.of(self.books.profile)
         if self.settings.write_as == "sales_order":
-            document = self.maps.sales_order(
+            document = self._maps_for(order).sales_order(
                 order, debtor_number=debtor, delivery_code=delivery_code, article_codes=codes, warnings=warnings
             )
-            document = order_totals.balance_sales_order(order, document, self._vat_codes(), self.settings)
+            document = order_totals.settle_sales_order(order, document, self.settings, self._vat_codes(), rules)
         else:
             if not self.settings.revenue_accounts:
                 raise NeedsAttention(
@@ -258,12 +311,32 @@ class OrdersFlow:
                     "revenue account per line type in the integration's settings.",
                     field="revenue_accounts",
                 )
-            document = self.maps.invoice(
+            document = self._maps_for(order).invoice(
                 order, debtor_number=debtor, journal=self._journal(), warnings=warnings
             )
-            document = order_totals.balance_invoice(order, document, self.settings)
+            document = order_totals.settle_invoice(order, document, self.settings, self._vat_codes(), rules)
         self._check_payment(order, document)
         return document
+
+    def _maps_for(self, order: Order) -> OrderMaps:
+        """The maps with the VAT codes of the order's destination country (EU one-stop shop)."""
+        country = order_totals.destination(order)
+        settings = self.settings.for_destination(country)
+        if settings is self.settings:
+            return self.maps
+        collective = self.books.profile.debtor_collective_account
+        return cast(
+            OrderMaps,
+            self._cached(
+                f"maps {country}",
+                lambda: OrderMaps(
+                    settings,
+                    self._mapping_overrides,
+                    collective_account=collective,
+                    code_page=self.books.profile.code_page,
+                ),
+            ),
+        )
 
     def _check_payment(self, order: Order, document: SalesOrderIn | SalesInvoiceIn) -> None:
         shop_value = order.payment_method or "(none)"

@@ -3,8 +3,9 @@ a default value, a "force" switch, and a mapping table)."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -52,7 +53,9 @@ class OrdersSettings(StrictModel):
         description="text AccountView's code page can't hold (Ł, emoji): closest letters with a warning, or park",
     )
     vat_codes: dict[str, str] = Field(
-        default_factory=dict, description="VAT rate (e.g. '21') or 'reverse_charge'/'export' → AV VAT code"
+        default_factory=dict,
+        description="VAT rate ('21'), destination country and rate ('BE:21', EU one-stop shop), or "
+        "'reverse_charge'/'export' → AV VAT code; a country without its own entry for a rate takes the rate's",
     )
     payment_methods: ValueMapping = Field(default_factory=lambda: ValueMapping.model_validate({}))
     payment_terms: ValueMapping = Field(default_factory=lambda: ValueMapping.model_validate({}))
@@ -65,6 +68,54 @@ class OrdersSettings(StrictModel):
         description="write_as=invoice: AV revenue ledger account per line type "
         "(article, custom, shipping, payment, discount, rounding)",
     )
+    credit_orders: Literal["park", "book"] = Field(
+        "park",
+        description="credit orders: park them for booking by hand, or book them as a credit (a negative sales "
+        "order or credit invoice) referring to the original order's document, for the original's debtor; "
+        "include the shop's credit status (e.g. 10, Gecrediteerd) in statuses",
+    )
+
+    @field_validator("vat_codes")
+    @classmethod
+    def _vat_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        keys: dict[str, str] = {}
+        for key, code in value.items():
+            clean = key.strip()
+            if clean.lower() in _VAT_CASES:
+                clean = clean.lower()
+            elif match := _COUNTRY_RATE.fullmatch(clean):
+                clean = f"{match['country'].upper()}:{match['rate']}" if match["country"] else match["rate"]
+            else:
+                raise ValueError(
+                    f"VAT code key {key!r}: use a rate ('21'), a country and rate ('BE:21'), "
+                    "'reverse_charge' or 'export'"
+                )
+            keys[clean] = code
+        return keys
+
+    def vat_code(self, key: str, country: str | None = None) -> str | None:
+        """The AV VAT code for a VAT key (a rate such as '21', or a tax-strategy case), in the destination
+        country's own entry when it has one ('BE:21'), else the rate's; None when neither is set."""
+        key = _VAT_ALIASES.get(key, key)
+        if country and _rate(key) is not None:
+            found = _find(self.vat_codes, key, prefix=f"{country.upper()}:")
+            if found is not None:
+                return found
+        return _find(self.vat_codes, key, prefix="")
+
+    def for_destination(self, country: str | None) -> OrdersSettings:
+        """These settings with the destination country's own VAT codes in place of the rates' (for the maps,
+        which look VAT codes up by rate)."""
+        prefix = f"{(country or '').upper()}:"
+        own = {k.removeprefix(prefix): v for k, v in self.vat_codes.items() if k.startswith(prefix)}
+        if not country or not own:
+            return self
+        plain = {
+            k: v
+            for k, v in self.vat_codes.items()
+            if ":" not in k and (_rate(k) is None or all(_rate(k) != _rate(o) for o in own))
+        }
+        return self.model_copy(update={"vat_codes": {**plain, **own}})
 
     @field_validator("statuses")
     @classmethod
@@ -72,6 +123,32 @@ class OrdersSettings(StrictModel):
         if not value:
             raise ValueError("choose at least one order status to send")
         return value
+
+
+_VAT_CASES = ("reverse_charge", "export", "reverse_charged_vat", "zero_percent")
+_VAT_ALIASES = {"reverse_charged_vat": "reverse_charge", "zero_percent": "export"}
+_COUNTRY_RATE = re.compile(r"(?:(?P<country>[A-Za-z]{2})\s*:\s*)?(?P<rate>\d+(?:\.\d+)?)")
+
+
+def _rate(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _find(table: dict[str, str], key: str, *, prefix: str) -> str | None:
+    """The entry for `prefix + key`; rates compare as numbers ('21' finds '21.00')."""
+    for alias in {key, _VAT_ALIASES.get(key, key), *(k for k, v in _VAT_ALIASES.items() if v == key)}:
+        if prefix + alias in table:
+            return table[prefix + alias]
+    wanted = _rate(key)
+    if wanted is None:
+        return None
+    for entry, code in table.items():
+        if entry.startswith(prefix) and ":" not in entry[len(prefix) :] and _rate(entry[len(prefix) :]) == wanted:
+            return code
+    return None
 
 
 class ProductsSettings(StrictModel):
