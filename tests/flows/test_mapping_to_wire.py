@@ -186,3 +186,20 @@ def test_a_number_the_map_gives_goes_as_a_number(world: World, wire: Wire) -> No
     quantities = [row["ORD_QTY"] for row in wire.sent["SO_LINE"]]
     assert quantities and all(isinstance(q, int | float) for q in quantities)
     assert all(Decimal(str(row["ART_PX"])) == round(Decimal(str(row["ART_PX"])), 4) for row in wire.sent["SO_LINE"])
+
+
+def test_a_linked_debtor_gone_from_accountview_is_created_in_full_not_half_updated(world: World, wire: Wire) -> None:
+    order = eligible(world)[2]
+    email = order["debtor"]["email"]
+    sync_orders(flow(world))
+    (gone,) = world.debtors(email)
+    with world.books_sandbox.state.lock:
+        del world.books_sandbox.state.tables["CONTACT"][gone["SUB_NR"]]  # the accountant deleted it
+    invoice = {**order["debtor"]["address"]["invoice"], "phone": "010 123 45 67"}  # changed: an update is due
+    address = {**order["debtor"]["address"], "invoice": invoice}
+    world.shop_sandbox.add_order(dict(order, number=9303, debtor={**order["debtor"], "address": address}))
+    results = {r.key: r for r in sync_orders(flow(world), full=True)}
+    assert results["9303"].outcome == "sent", results["9303"].reason
+    (again,) = world.debtors(email)
+    assert again["ACCT_NAME"] and again["ADDRESS1"] and again["TEL_BUS"] == "010 123 45 67"
+    assert world.links.find("debtor", email_key(email)).target_key == again["SUB_NR"] != gone["SUB_NR"]

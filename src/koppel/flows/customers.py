@@ -172,19 +172,27 @@ class Customers:
         assert plan.debtor is not None
         link = self.links.find(DEBTOR, email_key(plan.email))
         if link is not None and not link.target_key.startswith(_CLAIM):
-            return self._maybe_update(link.target_key, "linked", plan, link.payload_hash)
+            return self._maybe_update(link.target_key, "linked", plan, link.payload_hash, claimer)
         found = self._debtor_number(plan.email)
         if found is not None:
             if link is not None:  # a claim whose debtor was made, but whose link was not written yet
                 self.links.forget(DEBTOR, email_key(plan.email))
             self.links.write(DEBTOR, email_key(plan.email), found)
-            return self._maybe_update(found, "matched", plan, "")
+            return self._maybe_update(found, "matched", plan, "", claimer)
         return self._create(plan, claimer, link.target_key if link else None)
 
-    def _maybe_update(self, number: str, how: str, plan: DebtorPlan, sent_hash: str) -> Customer:
+    def _maybe_update(self, number: str, how: str, plan: DebtorPlan, sent_hash: str, claimer: str) -> Customer:
         if not self.settings.update_existing_debtor or plan.payload_hash == sent_hash or plan.update is None:
             return Customer(number, how)
-        self.books.update_debtor(number, plan.update, truncate=self.settings.truncate_long_fields)
+        try:
+            self.books.update_debtor(number, plan.update, truncate=self.settings.truncate_long_fields)
+        except NeedsAttention:
+            if self.books.get_debtor(number) is not None:
+                raise
+            # The debtor is gone from AccountView (deleted, or merged by the accountant): an update holds only
+            # what the map does not mark only_create, so the debtor is created in full, as for a new customer.
+            self.links.forget(DEBTOR, email_key(plan.email))
+            return self._create(plan, claimer, None)
         self.links.remember_sent(DEBTOR, email_key(plan.email), plan.payload_hash)
         return Customer(number, "updated")
 
