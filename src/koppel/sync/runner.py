@@ -335,7 +335,7 @@ def run_here(flow: Flow, recipe: Recipe, ledger: Ledger, *, full: bool = False, 
 # ---- durably: DBOS workflows ----------------------------------------------------------------------
 
 _flows: dict[str, Flow] = {}
-_durable: dict[str, Durable] = {}
+_workflows: dict[str, Workflows] = {}
 _recipes: OrderedDict[tuple[str, int, int], Recipe] = OrderedDict()
 _recipes_lock = threading.Lock()
 _tallies: dict[tuple[str, int], Tally] = {}
@@ -348,7 +348,7 @@ def declare(flow: Flow) -> Flow:
     if flow.name in _flows:
         raise ValueError(f"flow {flow.name!r} is declared twice")
     _flows[flow.name] = flow
-    _durable[flow.name] = Durable.declare(flow)
+    _workflows[flow.name] = Workflows.declare(flow)
     return flow
 
 
@@ -386,19 +386,17 @@ def _notify(flow: Flow, integration_id: int, result: dict[str, Any]) -> None:
         tally.handled(Result(**{k: result[k] for k in ("key", "outcome", "reason", "target_key")}))
 
 
-@dataclass
-class Durable:
-    """A flow's DBOS workflows and steps, and the execution of one durable run of an integration."""
+@dataclass(frozen=True)
+class Workflows:
+    """A flow's DBOS workflows and steps, declared once per process when the flow is declared."""
 
     flow: Flow
     unit: Callable[..., Any]
-    fetch_step: Callable[[int, int, str | None], list[list[str]]]
-    settings_step: Callable[[int], str]
-    integration_id: int = 0
-    ledger: Ledger = field(default_factory=lambda: EngineLinks(0))
+    fetch: Callable[[int, int, str | None], list[list[str]]]
+    check_settings: Callable[[int], str]
 
     @classmethod
-    def declare(cls, flow: Flow) -> Durable:
+    def declare(cls, flow: Flow) -> Workflows:
         @units.step(name=f"{flow.name}.check_settings")
         def check_settings(integration_id: int) -> str:
             from koppel.sync.clients import integration_clients
@@ -427,31 +425,38 @@ class Durable:
             _notify(flow, integration_id, result)
             return {**result, "run": run_id}
 
-        declared = cls(flow, unit, fetch, check_settings)
+        workflows = cls(flow, unit, fetch, check_settings)
 
         @units.flow_run(flow.name)  # type: ignore[arg-type]  # returns the records besides the counts
         def run_workflow(integration_id: int, full: bool) -> dict[str, Any]:
-            return run(flow, declared.of(integration_id), full=full)
+            return run(flow, Durable(workflows, integration_id), full=full)
 
-        return declared
+        return workflows
 
-    def of(self, integration_id: int) -> Durable:
-        return Durable(self.flow, self.unit, self.fetch_step, self.settings_step, integration_id,
-                       EngineLinks(integration_id))
+
+@dataclass
+class Durable:
+    """One durable run of an integration: its units are DBOS workflows, its reads and writes steps."""
+
+    workflows: Workflows
+    integration_id: int
+
+    def __post_init__(self) -> None:
+        self.ledger: Ledger = EngineLinks(self.integration_id)
 
     def settings_problem(self) -> str:
-        return self.settings_step(self.integration_id)
+        return self.workflows.check_settings(self.integration_id)
 
     def fetch(self, run_id: int, cursor: str | None) -> Candidates:
-        return [(key, position) for key, position in self.fetch_step(self.integration_id, run_id, cursor)]
+        return [(key, position) for key, position in self.workflows.fetch(self.integration_id, run_id, cursor)]
 
     def announce(self, total: int) -> None:
-        tally = _tallies.get((self.flow.name, self.integration_id))
+        tally = _tallies.get((self.workflows.flow.name, self.integration_id))
         if tally:
             tally.announce(total)
 
     def start(self, key: str, run_id: int) -> Callable[[], dict[str, Any]]:
-        handle = units.start_unit(self.unit, self.integration_id, key, run_id)
+        handle = units.start_unit(self.workflows.unit, self.integration_id, key, run_id)
 
         def wait() -> dict[str, Any]:
             try:
@@ -509,5 +514,5 @@ def retry_flow(name: str, integration: str, keys: list[str]) -> RunSummary:
     flow = find(name)
     integration_id = clients.integration_id(integration)
     with _engine(f"retry-{name}", flow, integration_id, Tally(None)):
-        outcome = run(flow, _durable[flow.name].of(integration_id), keys=[str(k).strip() for k in keys])
+        outcome = run(flow, Durable(_workflows[flow.name], integration_id), keys=[str(k).strip() for k in keys])
     return _summary(flow, integration, outcome)
