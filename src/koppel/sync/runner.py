@@ -191,6 +191,11 @@ class Execution(Protocol):
         """Start the unit of work `key`; returns a wait for its result (a Result's fields and `run`)."""
         ...
 
+    def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The results of the units among `keys` that finished in an earlier run without being parked,
+        read at once: a run over records handled before (a --full re-run) starts and awaits none of them."""
+        ...
+
     def announce(self, total: int) -> None: ...
 
 
@@ -210,8 +215,9 @@ def run(flow: Flow, execution: Execution, *, full: bool = False, keys: list[str]
         else:
             candidates, unit_keys = [], [f"{key}@retry-{run_id}" for key in keys]
         execution.announce(len(unit_keys))
-        waits = [execution.start(key, run_id) for key in unit_keys]
-        results = [wait() for wait in waits]
+        earlier = execution.finished(unit_keys)
+        waits = {key: execution.start(key, run_id) for key in unit_keys if key not in earlier}
+        results = [earlier[key] if key in earlier else waits[key]() for key in unit_keys]
         again = {i: execution.start(f"{r['key']}@{run_id}", run_id) for i, r in enumerate(results)
                  if r["run"] != run_id and r["outcome"] in PARKED}
         for index, wait in again.items():
@@ -301,6 +307,9 @@ class InProcess:
 
     def start(self, key: str, run_id: int) -> Callable[[], dict[str, Any]]:
         return self.pool.submit(self._unit, key, run_id).result
+
+    def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        return {}  # units on threads live as long as their run
 
     def _unit(self, key: str, run_id: int) -> dict[str, Any]:
         record_key = key.split("@", 1)[0]
@@ -394,6 +403,7 @@ class Workflows:
     unit: Callable[..., Any]
     fetch: Callable[[int, int, str | None], list[list[str]]]
     check_settings: Callable[[int], str]
+    finished: Callable[[int, list[str]], dict[str, dict[str, Any]]]
 
     @classmethod
     def declare(cls, flow: Flow) -> Workflows:
@@ -416,6 +426,19 @@ class Workflows:
         def park_for_retry(integration_id: int, run_id: int, key: str, reason: str) -> dict[str, str]:
             return asdict(park(flow, EngineLinks(integration_id), key, reason, run_id))
 
+        @units.step(name=f"{flow.name}.finished")
+        def finished(integration_id: int, keys: list[str]) -> dict[str, dict[str, Any]]:
+            from dbos import DBOS
+
+            ids = {units.unit_id(flow.name, integration_id, key): key for key in keys}
+            listed, results = list(ids), dict[str, dict[str, Any]]()
+            for start in range(0, len(listed), 500):  # one read per 500 units, whatever the database
+                for status in DBOS.list_workflows(workflow_ids=listed[start:start + 500], status="SUCCESS",
+                                                  load_input=False):
+                    if isinstance(status.output, dict) and status.output.get("outcome") not in PARKED:
+                        results[ids[status.workflow_id]] = status.output
+            return results
+
         @units.unit_of_work(flow.name, name=flow.entity)
         def unit(integration_id: int, key: str, run_id: int) -> dict[str, Any]:
             record_key = key.split("@", 1)[0]
@@ -425,7 +448,7 @@ class Workflows:
             _notify(flow, integration_id, result)
             return {**result, "run": run_id}
 
-        workflows = cls(flow, unit, fetch, check_settings)
+        workflows = cls(flow, unit, fetch, check_settings, finished)
 
         @units.flow_run(flow.name)  # type: ignore[arg-type]  # returns the records besides the counts
         def run_workflow(integration_id: int, full: bool) -> dict[str, Any]:
@@ -446,6 +469,9 @@ class Durable:
 
     def settings_problem(self) -> str:
         return self.workflows.check_settings(self.integration_id)
+
+    def finished(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        return self.workflows.finished(self.integration_id, keys)
 
     def fetch(self, run_id: int, cursor: str | None) -> Candidates:
         return [(key, position) for key, position in self.workflows.fetch(self.integration_id, run_id, cursor)]
