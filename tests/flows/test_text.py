@@ -56,6 +56,7 @@ def test_names_outside_the_code_page_are_transliterated_with_a_warning(world: Wo
     assert any(w.startswith("ACCT_NAME: 'Łukasz Wójcik 🚲' sent as 'Lukasz Wójcik'") for w in warnings), warnings
     assert any(w.startswith("CITY: 'Łódź' sent as 'Lódz'") for w in warnings), warnings
     assert any(w.startswith("TEL_BUS:") and "control characters removed" in w for w in warnings), warnings
+    assert any(w.startswith("COMMENT2: 'Graag bellen 📞 bij de buren'") for w in warnings), warnings  # the document's
     logged = json.dumps([record.reason, record.payload_in, record.payload_out], default=str)
     assert "\\u0000" not in logged and "\x00" not in logged  # PostgreSQL refuses NUL in JSON text
 
