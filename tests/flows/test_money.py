@@ -35,6 +35,8 @@ from koppel.connectors.accountview.models import (
     SalesOrderLineIn,
     VatCode,
 )
+from koppel.connectors.accountview.profile import AccountViewProfile
+from koppel.connectors.accountview.sandbox.documents import amounts_of
 from koppel.connectors.mijnwebwinkel.models import Order
 from koppel.connectors.mijnwebwinkel.money import (
     excl_from_incl,
@@ -50,6 +52,8 @@ from koppel.errors import NeedsAttention
 from koppel.flows import order_totals
 from koppel.flows.order_mapping import OrderMaps
 from koppel.flows.settings import OrdersSettings
+from tests.flows.test_orders import eligible
+from tests.flows.world import start_world, sync_orders
 
 RATES = {"NL": ("21", "9", "0"), "BE": ("21", "12", "6"), "DE": ("19", "7")}
 VAT_CODES = {
@@ -99,6 +103,7 @@ def shop_order(
     discount_pct: Decimal = Decimal(0),
     number: str = "5001",
     negate: bool = False,
+    skus: list[str] | None = None,
 ) -> dict[str, Any]:
     """An order as the shop sends it: the shop's own rounding (line incl. VAT to the cent, excl. with 6
     decimals), costs split pro rata over the article rates, VAT per rate and total from the lines."""
@@ -114,7 +119,8 @@ def shop_order(
         incl_per_rate[line.rate] = incl_per_rate.get(line.rate, Decimal(0)) + incl
         orderlines.append(
             {"type": "article", "quantity": line.quantity, "description": f"Artikel {i}",
-             "articles": [{"sku": f"ART-{i}"}], "price": [part(excl, incl, line.rate)]}
+             "articles": [{"sku": skus[i % len(skus)] if skus else f"ART-{i}"}],
+             "price": [part(excl, incl, line.rate)]}
         )  # fmt: skip
 
     def split(kind: str, amount: Decimal) -> None:
@@ -135,9 +141,9 @@ def shop_order(
     if payment:
         split("payment", payment)
     if negate:
-        for line in orderlines:
-            line["price"] = [part(-Decimal(p["amount"]), -Decimal(p["amount_including_tax"]), Decimal(p["rate"]))
-                             for p in line["price"]]  # fmt: skip
+        for entry in orderlines:
+            entry["price"] = [part(-Decimal(p["amount"]), -Decimal(p["amount_including_tax"]), Decimal(p["rate"]))
+                             for p in entry["price"]]  # fmt: skip
     return {
         "number": number, "date": "2026-11-30", "status": 3, "tax_strategy": "", "tax_region": country,
         "debtor": {"email": "klant@example.nl", "address": {"invoice": {"name": "Klant", "zipcode": "1234 AB",
@@ -413,3 +419,44 @@ def test_a_shop_total_that_does_not_add_up_is_the_shops_to_correct() -> None:
     with pytest.raises(NeedsAttention) as parked:
         sales_order(Order.model_validate(data), SETTINGS, PriceRules())
     assert "Check the order's lines in the shop" in str(parked.value) and "€ 10.00" in str(parked.value)
+
+
+# -- through both sandboxes -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [AccountViewProfile(), AccountViewProfile(prices_include_vat=True, vat_rounding="document")],
+    ids=["excl-per-line", "incl-per-document"],
+)
+def test_the_seed_and_hard_orders_book_the_shops_amounts_in_the_accountview_sandbox(
+    profile: AccountViewProfile,
+) -> None:
+    """Every paid order of the seed, plus the corpus cases (10,000 units at a 6-decimal price, many cheap
+    lines whose VAT rounds differently, mixed rates with costs split over them), written to an AccountView
+    sandbox keeping the other profile: its own computed amounts are the shop's."""
+    world = start_world(profile=profile)
+    try:
+        template = next(o for o in eligible(world) if not o.get("tax_strategy"))
+        skus = [a["sku"] for a in world.shop_sandbox.state.articles.values() if a.get("sku")][:6]
+        hard = [
+            [ShopLine(10_000, Decimal("0.012345"), Decimal(21))],
+            [ShopLine(1, Decimal("0.04"), Decimal(21)) for _ in range(10)],
+            [ShopLine(99_999, Decimal("1.234567"), Decimal(9)), ShopLine(7, Decimal("0.123456"), Decimal(21))],
+        ]
+        for i, lines in enumerate(hard):
+            data = shop_order(lines, number=str(9501 + i), skus=skus, proportional_shipping=i == 2,
+                              shipping=Decimal("6.95"), payment=Decimal("0.29"), discount_pct=Decimal(5))  # fmt: skip
+            world.shop_sandbox.add_order({**data, "debtor": template["debtor"], "payment": template["payment"]})
+        results = {r.key: r for r in sync_orders(world.flow(total_tolerance="1.00"), full=True)}
+        for order in eligible(world):
+            number = str(order["number"])
+            assert results[number].outcome == "sent", results[number].reason
+            (header,) = world.books_sandbox.rows("SO_HDR", COMMENT1=number)
+            booked = amounts_of(world.books_sandbox.state, "SO_HDR", header["ORD_NR"])
+            assert Decimal(booked["total"]) == Decimal(order["price"]["total"]), number
+            shop_vat = {Decimal(t["rate"]): Decimal(t["amount"]) for t in order["price"]["tax"] if Decimal(t["rate"])}
+            assert {Decimal(r): Decimal(v) for r, v in booked["vat_per_rate"].items() if Decimal(r)} == shop_vat
+        assert {"9501", "9502", "9503"} <= set(results)
+    finally:
+        world.stop()

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
+from koppel.connectors.accountview.profile import AccountViewProfile
 from koppel.connectors.accountview.sandbox import AccountViewSandbox
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, SeedSizes
@@ -59,10 +60,15 @@ def sync_orders(flow: OrdersFlow, **options: Any) -> list[Result]:
 
 
 def start_world(
-    *, orders: int = 40, articles: int = 40, books_timeout: float = 5.0, shop_timeout: float = 5.0
+    *,
+    orders: int = 40,
+    articles: int = 40,
+    books_timeout: float = 5.0,
+    shop_timeout: float = 5.0,
+    profile: AccountViewProfile | None = None,
 ) -> World:
     shop_sandbox = MijnWebwinkelSandbox(seed=SEED, sizes=SeedSizes(articles=articles, orders=orders))
-    books_sandbox = AccountViewSandbox(seed=SEED, size=articles)
+    books_sandbox = AccountViewSandbox(seed=SEED, size=articles, profile=profile)
     info = shop_sandbox.start()
     books_sandbox.start()
     shop = MijnWebwinkelClient(
