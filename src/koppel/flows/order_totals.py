@@ -399,7 +399,7 @@ def _rounding(
         extra[Decimal(0)] = LineIn(already + unexplained, Decimal(0), code)
     if extra:
         _park_difference(order, shop, before, settings, rules)
-    return list(extra.values())
+    return [line for line in extra.values() if line.amount]
 
 
 def _carry_total(
