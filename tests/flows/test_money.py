@@ -460,3 +460,16 @@ def test_the_seed_and_hard_orders_book_the_shops_amounts_in_the_accountview_sand
         assert {"9501", "9502", "9503"} <= set(results)
     finally:
         world.stop()
+
+
+def test_a_shop_total_a_few_cents_beyond_its_lines_goes_on_a_zero_rate_line_or_parks_naming_the_code() -> None:
+    data = shop_order([ShopLine(2, Decimal("10"), Decimal(21))])
+    data["price"]["total"] = "24.23"  # the lines make 24.20
+    order = Order.model_validate(data)
+    document = sales_order(order, SETTINGS, PriceRules())
+    rounding = [(line.vat_code, line.unit_price) for line in document.lines if line.article_code == "AFRONDING"]
+    assert rounding == [("N0", Decimal("0.03"))]
+    without_zero = {k: v for k, v in VAT_CODES.items() if k not in ("0", "export")}
+    with pytest.raises(NeedsAttention) as parked:
+        sales_order(order, SETTINGS.model_copy(update={"vat_codes": without_zero}), PriceRules())
+    assert parked.value.field == "vat_codes" and "'0'" in str(parked.value) and "Afronding" in str(parked.value)

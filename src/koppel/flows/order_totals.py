@@ -394,7 +394,8 @@ def _rounding(
         else:
             extra = carried
     if unexplained:
-        code = shop.codes.get(Decimal(0)) or _vat_code(order, Decimal(0), settings, codes, destination(order), "").code
+        zero = shop.codes.get(Decimal(0))
+        code = zero or _vat_code(order, Decimal(0), settings, codes, destination(order), ROUNDING_TEXT).code
         already = extra.get(Decimal(0), LineIn(Decimal(0), Decimal(0), code)).amount
         extra[Decimal(0)] = LineIn(already + unexplained, Decimal(0), code)
     if extra:
