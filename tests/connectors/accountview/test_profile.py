@@ -218,7 +218,21 @@ def test_the_index_reads_only_what_changed_after_the_first_lookup(
     number = _accountant_types_a_mixed_case_address(client)
     before = sandbox.calls["read:AR1"]
     assert client.debtor_numbers_by_email(["JAN.jansen@example.nl"]) == {"jan.jansen@example.nl": number}
-    assert sandbox.calls["read:AR1"] - before == 2  # the filtered read, then the debtors changed since
+    assert sandbox.calls["read:AR1"] - before == 3  # the filtered read, the debtors changed since, the confirmation
+
+
+def test_a_debtor_deleted_after_the_index_read_it_is_not_found(
+    client: AccountViewClient, sandbox: AccountViewSandbox
+) -> None:
+    """A deletion leaves no changed row for the index to read: its answer is confirmed, or the order's
+    customer would be written over a debtor that is gone (or whose number now belongs to someone else)."""
+    number = _accountant_types_a_mixed_case_address(client)
+    assert client.debtor_numbers_by_email(["jan.jansen@example.nl"]) == {"jan.jansen@example.nl": number}
+    with sandbox.state.lock:
+        contacts = sandbox.state.tables["CONTACT"]
+        del contacts[next(key for key, row in contacts.items() if row["SUB_NR"] == number)]
+    assert client.debtor_numbers_by_email(["jan.jansen@example.nl"]) == {}
+    assert client.find_debtor_by_email("jan.jansen@example.nl") is None
 
 
 def test_a_profile_claiming_equal_ignores_case_misses_the_address(sandbox: AccountViewSandbox) -> None:

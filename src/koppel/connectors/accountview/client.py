@@ -535,7 +535,7 @@ class AccountViewClient:
             if str(row.get("MAIL_BUS", "")).strip().lower() == wanted:
                 return self._with_contact(records.debtor_from_row(row))
         if self.profile.equal_case_sensitive:
-            number = self._debtor_emails.numbers([wanted]).get(wanted)
+            number = self.debtor_numbers_by_email([wanted]).get(wanted)
             return self.get_debtor(number) if number else None
         return None
 
@@ -786,8 +786,24 @@ class AccountViewClient:
         found = self._keys_where(self.profile.debtor_bo, "MAIL_BUS", wanted, "SUB_NR", fold=str.lower)
         missing = {e for e in wanted if e} - set(found)
         if missing and self.profile.equal_case_sensitive:
-            found.update(self._debtor_emails.numbers(missing))
+            found.update(self._current_index_answers(self._debtor_emails.numbers(missing)))
         return found
+
+    def _current_index_answers(self, indexed: dict[str, str]) -> dict[str, str]:
+        """The index's answers that AccountView still confirms: a debtor deleted (or its number given to
+        another customer) since the index read it must not be updated in someone else's name."""
+        if not indexed:
+            return {}
+        rows = self._rows_for_keys(self.profile.debtor_bo, "SUB_NR", sorted(set(indexed.values())),
+                                   fields=["SUB_NR", "MAIL_BUS"])
+        email_of = {str(r.get("SUB_NR", "")).strip(): str(r.get("MAIL_BUS", "")).strip().lower() for r in rows}
+        confirmed = {}
+        for email, number in indexed.items():
+            if email_of.get(number) == email:
+                confirmed[email] = number
+            else:
+                self._debtor_emails.forget(number)
+        return confirmed
 
     def _debtors_changed_since(self, since: datetime | None) -> Iterator[Row]:
         filters = [Filter("CNG_DATE", since, "DateOnOrAfterDate")] if since else []

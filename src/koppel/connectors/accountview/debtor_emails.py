@@ -35,6 +35,14 @@ class DebtorEmailIndex:
             self._refresh()
             return {e: n for e in emails if (n := self._number_by_email.get(e.strip().lower()))}
 
+    def forget(self, number: str) -> None:
+        """Drop a debtor the index still holds but AccountView no longer has under that address (deleted,
+        merged, or its number given to another customer): a deletion leaves no changed row to read."""
+        with self._lock:
+            email = self._email_by_number.pop(number, None)
+            if email and self._number_by_email.get(email) == number:
+                del self._number_by_email[email]
+
     def _refresh(self) -> None:
         since = self._newest_change - OVERLAP if self._newest_change else None
         for row in self._read(since):
