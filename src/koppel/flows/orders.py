@@ -103,13 +103,16 @@ class OrdersFlow:
             with self._lock:
                 self._fetched[order.number] = order
             found[order.number] = moment.isoformat()
-        self._ask_books_first(list(found))
+        linked = self.links.linked(ENTITY, list(found))  # skipped by their link: nothing to ask AccountView
+        self._ask_books_first([number for number in found if number not in linked])
         return sorted(found.items(), key=lambda item: (item[1], item[0]))
 
     def _ask_books_first(self, numbers: list[str]) -> None:
         """Which of the fetched orders and customers AccountView has already, in one read per hundred
         instead of one per order. Each answer serves the first try of its order only; a later try
         (after a lost answer, in another process) looks again."""
+        if not numbers:
+            return
         with self._lock:
             orders = [o for n in numbers if (o := self._fetched.get(n))]
         emails = {(o.customer.email or "").lower() for o in orders}

@@ -60,6 +60,10 @@ class Links(Protocol):
 
     def find(self, entity: str, source_key: str) -> Link | None: ...
 
+    def linked(self, entity: str, source_keys: list[str]) -> set[str]:
+        """Which of these source records are linked already (one read, not one per record)."""
+        ...
+
     def write(self, entity: str, source_key: str, target_key: str, payload_hash: str = "") -> Link:
         """Link once: when a link exists already (perhaps written this instant elsewhere), it stands
         and is returned instead."""
@@ -98,6 +102,11 @@ class EngineLinks:
         from koppel.sync import units
 
         return units.find_link(self.integration_id, entity, source_key)
+
+    def linked(self, entity: str, source_keys: list[str]) -> set[str]:
+        from koppel.sync import units
+
+        return set(units.linked_keys(self.integration_id, entity, source_keys))
 
     def write(self, entity: str, source_key: str, target_key: str, payload_hash: str = "") -> Link:
         from koppel.sync import units
@@ -157,6 +166,10 @@ class MemoryLinks:
     def find(self, entity: str, source_key: str) -> Link | None:
         with self.lock:
             return self.links.get((entity, source_key))
+
+    def linked(self, entity: str, source_keys: list[str]) -> set[str]:
+        with self.lock:
+            return {key for key in source_keys if (entity, key) in self.links}
 
     def write(self, entity: str, source_key: str, target_key: str, payload_hash: str = "") -> Link:
         with self.lock:

@@ -43,6 +43,9 @@ from koppel.sync.links import PARKED, EngineLinks, Ledger, Links, Record
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Candidates = list[tuple[str, str]]  # (key, position for the cursor), oldest first
+# How often a waiting run asks whether a unit finished (DBOS's default is 1 s: a run's last unit, and the
+# CLI waiting for the run, each lost up to a second).
+RESULT_POLL_SECONDS = 0.2
 
 
 class Recipe(Protocol):
@@ -486,7 +489,7 @@ class Durable:
 
         def wait() -> dict[str, Any]:
             try:
-                return dict(handle.get_result())
+                return dict(handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS))
             except Exception as error:  # the unit failed outright (its database was gone, …): next run
                 return asdict(Result(key.split("@", 1)[0], Outcome.RETRY.value,
                                      f"the unit of work failed: {reason_of(error)}")) | {"run": run_id}
@@ -529,7 +532,7 @@ def run_flow(name: str, integration: str, *, full: bool = False,
         going = units.active_run(flow.name, integration_id)
         handle = DBOS.retrieve_workflow(going) if going else units.start_flow_run(flow.name, integration_id,
                                                                                     full=full)
-        return _summary(flow, integration, handle.get_result())
+        return _summary(flow, integration, handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS))
 
 
 def retry_flow(name: str, integration: str, keys: list[str]) -> RunSummary:

@@ -318,6 +318,19 @@ def find_link(integration_id: int, entity: str, source_key: str) -> Link | None:
     return _link(_find_link(integration_id, entity, "source_key", source_key))
 
 
+@_database_step
+def linked_keys(integration_id: int, entity: str, source_keys: list[str]) -> list[str]:
+    """Which of these source records are linked already, in one query per thousand keys."""
+    from koppel.core.activity.models import Link as LinkRow
+
+    found: list[str] = []
+    for start in range(0, len(source_keys), 1000):
+        chunk = source_keys[start:start + 1000]
+        found += LinkRow.objects.filter(integration_id=integration_id, entity=entity,
+                                        source_key__in=chunk).values_list("source_key", flat=True)
+    return found
+
+
 def find_link_by_target(integration_id: int, entity: str, target_key: str) -> Link | None:
     """The link of a target record (e.g. an AV debtor number), if one points to it."""
     return _link(_find_link(integration_id, entity, "target_key", target_key))
