@@ -11,8 +11,10 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
 
+# Bytecode compiled at install: where PYTHONDONTWRITEBYTECODE is set, every koppel process would otherwise
+# compile Django, DBOS and the rest again (measured: 8.4 s -> 3.3 s CPU to import what `koppel sync` needs).
 .venv/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
 deps: .venv/.synced

@@ -63,6 +63,7 @@ def assert_exactly_once(world: World, statuses: list[int]) -> None:
         assert len(world.debtors(email)) == 1, email
 
 
+@pytest.mark.slow  # real koppel processes
 def test_run_orders_as_the_command_line_calls_it(tmp_path: Path) -> None:
     world = start_world(orders=40)
     try:
@@ -104,6 +105,7 @@ def test_run_orders_as_the_command_line_calls_it(tmp_path: Path) -> None:
         world.stop()
 
 
+@pytest.mark.slow  # real koppel processes
 def test_koppel_sync_json_prints_json_only_and_koppel_runs_lists_the_runs(tmp_path: Path) -> None:
     world = start_world(orders=12)
     try:
