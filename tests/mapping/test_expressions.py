@@ -79,3 +79,29 @@ def test_no_python_and_no_environment():
     # an unbound variable is undefined, never something from the process
     assert evaluate_expression("$environ", {}) is None
     assert evaluate_expression("$HOME", {}) is None
+
+
+def test_what_one_record_binds_is_not_seen_by_the_next():
+    # a parsed expression is reused: a variable bound at the top level must not outlive its record
+    text = "order.number = '1042' ? $seen := 'yes' : $seen"
+    assert evaluate_expression(text, ORDER) == "yes"
+    assert evaluate_expression(text, {"order": {"number": "7"}}) is None
+
+
+def test_a_failed_evaluation_leaves_no_depth_behind():
+    # the depth counter of an evaluation that raised midway must not count against the next one
+    deep = "($f := function($n){ $n > 40 ? $error('stop') : 1 + $f($n + 1) }; $f(0))"
+    for _ in range(10):
+        with pytest.raises(ExpressionError, match="stop"):
+            evaluate_expression(deep, {}, max_depth=150)
+    assert evaluate_expression("($f := function($n){ $n > 30 ? 0 : 1 + $f($n + 1) }; $f(0))", {}) == 31
+
+
+def test_threads_evaluate_the_same_expression_each_on_its_own_record():
+    from concurrent.futures import ThreadPoolExecutor
+
+    text = "$string(order.number) & '-' & $string($count(order.lines))"
+    records = [{"order": {"number": n, "lines": list(range(n % 7))}} for n in range(200)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda r: evaluate_expression(text, r), records))
+    assert results == [f"{n}-{n % 7}" for n in range(200)]

@@ -2,7 +2,9 @@
 
 Hardening, and its limits:
 - a time limit and a recursion-depth limit per evaluation (jsonata-python's Timebox). Its clock starts when
-  the `Jsonata` object is built, so each evaluation builds a fresh one. The limits are checked between
+  the `Jsonata` object is built, so each evaluation restarts it on the parsed expression (parsing anew per
+  record cost ~15 ms a line); parsed expressions are kept per thread, and each evaluation binds the record
+  in a frame of its own, so nothing one record binds is seen by the next. The limits are checked between
   evaluation steps: one built-in call on a huge input is not interrupted, hence the cap on expression length;
 - regular-expression literals compile with RE2 (linear time, no backtracking blow-up) through jsonata-python's
   pluggable `regex_engine`. The few regexes jsonata-python runs internally use Python's `re` on fixed
@@ -14,6 +16,8 @@ Hardening, and its limits:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,8 +26,9 @@ from typing import Any
 import re2
 from jsonata import JException, Jsonata
 from jsonata.regex_engine import CompiledPattern, RegexFlags
+from jsonata.timebox import Timebox
 
-# Wall-clock time, compile included, shared with every other thread of the process: generous enough that a
+# Wall-clock time, shared with every other thread of the process: generous enough that a
 # busy worker does not park a good order (200 ms did, under load), small enough to stop a runaway expression.
 TIMEOUT_MS = 1000
 MAX_DEPTH = 150
@@ -56,9 +61,10 @@ def evaluate_expression(
     text: str, data: Any, *, timeout_ms: int = TIMEOUT_MS, max_depth: int = MAX_DEPTH
 ) -> Any:
     """The result of the JSONata expression `text` over `data` (None when it yields nothing)."""
-    expression = _compile(text, timeout_ms, max_depth)
+    expression = _parsed(text)
+    Timebox(expression.environment, timeout_ms, max_depth)  # this evaluation's clock and depth, from zero
     try:
-        return _plain(expression.evaluate(_jsonable(data)))
+        return _plain(expression.evaluate(_jsonable(data), {}))  # bindings: a fresh frame per record
     except JException as exc:
         raise ExpressionError(_message(exc)) from None
     except RecursionError:
@@ -67,7 +73,23 @@ def evaluate_expression(
         raise ExpressionError(f"the expression failed: {type(exc).__name__}: {exc}") from None
 
 
-def _compile(text: str, timeout_ms: int, max_depth: int) -> Jsonata:
+_PARSED = threading.local()  # a Jsonata object keeps its environment and clock: one per thread
+_KEPT_PER_THREAD = 256
+
+
+def _parsed(text: str) -> Jsonata:
+    kept: OrderedDict[str, Jsonata] = getattr(_PARSED, "expressions", None) or OrderedDict()
+    _PARSED.expressions = kept
+    expression = kept.get(text)
+    if expression is None:
+        expression = kept[text] = _compile(text, None, None)
+        while len(kept) > _KEPT_PER_THREAD:
+            kept.popitem(last=False)
+    kept.move_to_end(text)
+    return expression
+
+
+def _compile(text: str, timeout_ms: int | None, max_depth: int | None) -> Jsonata:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is {len(text)} characters; at most {MAX_LENGTH} are allowed")
     try:
