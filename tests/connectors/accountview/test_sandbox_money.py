@@ -11,12 +11,12 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from koppel.connectors.accountview.amounts import LineIn, cents, compute
 from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.accountview.fields import data_dictionary
 from koppel.connectors.accountview.profile import AccountViewProfile
 from koppel.connectors.accountview.sandbox import AccountViewSandbox
 from koppel.connectors.accountview.sandbox.documents import amounts_of
-from koppel.connectors.accountview.sandbox.money import LineIn, cents, compute
 from koppel.connectors.accountview.wire import write_body
 
 D = Decimal

@@ -10,11 +10,16 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from koppel.connectors.accountview.amounts import Amounts, LineIn, cents, compute
 from koppel.connectors.accountview.sandbox.errors import ApiError, field_error
-from koppel.connectors.accountview.sandbox.money import Amounts, LineIn, cents, compute, exact
 
 if TYPE_CHECKING:
     from koppel.connectors.accountview.sandbox.state import Row, Sandbox
+
+
+def exact(value: Any) -> Decimal:
+    """A stored number (float with few decimals) as the Decimal it was written as."""
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value or 0))
 
 
 def fill_in(sandbox: Sandbox, table: str, row: Row, given: set[str]) -> None:
