@@ -64,25 +64,6 @@ def default_store(store_uuid: str = "5a1d0b0e-0000-4000-8000-00000000c0de") -> d
 
 
 @dataclass
-class RateLimit:
-    """Token bucket per (partner_token, token): `per_second` refill, `burst` capacity."""
-
-    per_second: float
-    burst: int = 5
-    _buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict, repr=False)
-
-    def take(self, key: tuple[str, str], now: float) -> float:
-        """0 when a token was taken, else the seconds until one is available."""
-        tokens, last = self._buckets.get(key, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.per_second)
-        if tokens >= 1:
-            self._buckets[key] = (tokens - 1, now)
-            return 0.0
-        self._buckets[key] = (tokens, now)
-        return (1 - tokens) / self.per_second
-
-
-@dataclass
 class SandboxState:
     store_token: str
     partner_token: str
@@ -101,7 +82,6 @@ class SandboxState:
     payment_fees: dict[str, str] = field(
         default_factory=lambda: {"creditcard": "1.95", "paypal": "0.35", "klarna_paylater": "0.99"}
     )
-    rate_limit: RateLimit | None = None
     auth_failure_status: int = 401
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now().replace(microsecond=0))
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
@@ -242,8 +222,5 @@ class SandboxState:
                     "orders": len(self.orders),
                 },
                 "quirks": self.quirks.as_json(),
-                "rate_limit": None
-                if self.rate_limit is None
-                else {"per_second": self.rate_limit.per_second, "burst": self.rate_limit.burst},
                 "auth_failure_status": self.auth_failure_status,
             }
