@@ -101,7 +101,7 @@ def make_integration(name: str, shop: dict[str, str], books: dict[str, Any], ord
         workspace=workspace,
         name="books",
         system="accountview",
-        settings={"base_url": books["url"], "company_id": books["company_id"]},
+        settings={"base_url": books["url"], "company_id": books["company_id"], "rate_per_second": 1000},
     )
     av.credentials = {
         "client_id": books["client_id"],

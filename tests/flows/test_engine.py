@@ -139,7 +139,6 @@ def test_worker_killed_at_random_moments_leaves_every_order_once(big_world: Worl
     statuses = [1, 2, 3, 6]
     iid = integrate(big_world, env, tmp_path, statuses=statuses)
     rng = random.Random(5)
-    started = time.monotonic()
     kills, written_at_kills = 0, []
     before = big_world.books_sandbox.count("SO_HDR")
     while kills < 3:
@@ -158,7 +157,6 @@ def test_worker_killed_at_random_moments_leaves_every_order_once(big_world: Worl
         final = spawn(env, tmp_path, "worker", "worker-1", iid, "after-crash").wait(timeout=60)
     assert final["counts"]["retry"] == 0, [o for o in final["records"] if o["outcome"] == "retry"]
     assert_exactly_once(big_world, statuses)
-    assert time.monotonic() - started < 120
 
 
 @pytest.mark.slow
