@@ -68,3 +68,31 @@ def test_settings_stored_unchecked_stop_the_flow_naming_the_setting(tmp_path: Pa
     books.refresh_from_db()
     with pytest.raises(BrokenConnection, match=r"settings\.profile\.list_filter"):
         books_client(books.pk, books.settings, books.credentials)
+
+
+@pytest.mark.postgres
+def test_with_postgresql_the_workers_share_one_limit_per_account(
+    postgres_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several worker processes must not each take the whole of an account's rate: with PostgreSQL the
+    engine gives clients the database-held limit, one per remote account."""
+    from koppel.connectors.http.postgres_rate_limit import PostgresRateLimiter
+    from koppel.settings import get_settings
+    from koppel.sync.clients import shop_client
+
+    credentials = {"token": "store-1", "partner_token": "partner"}
+    sqlite_client = shop_client({"base_url": "http://127.0.0.1:9"}, credentials)
+    assert not isinstance(sqlite_client._limiter, PostgresRateLimiter)
+    monkeypatch.setenv("KOPPEL_DATABASE_URL", postgres_database)
+    get_settings.cache_clear()
+    try:
+        first = shop_client({"base_url": "http://127.0.0.1:9", "rate_per_second": 10}, credentials)
+        again = shop_client({"base_url": "http://127.0.0.1:9", "rate_per_second": 10}, credentials)
+        other = shop_client({"base_url": "http://127.0.0.1:9"}, {**credentials, "token": "store-2"})
+        assert isinstance(first._limiter, PostgresRateLimiter)
+        assert first._limiter is again._limiter and other._limiter is not first._limiter
+        for client in (first, again, other, sqlite_client):
+            client.close()
+    finally:
+        monkeypatch.delenv("KOPPEL_DATABASE_URL")
+        get_settings.cache_clear()

@@ -17,9 +17,13 @@ from pydantic import ValidationError
 
 from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
 from koppel.connectors.accountview.oauth import SYSTEM as ACCOUNTVIEW
+from koppel.connectors.http import account_key
+from koppel.connectors.http.postgres_rate_limit import PostgresRateLimiter
+from koppel.connectors.http.rate_limit import RateLimiter
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.core.integrations.settings import AccountViewSettings, problems
 from koppel.errors import BrokenConnection
+from koppel.settings import get_settings
 from koppel.sync.token_store import ConnectionTokenStore
 
 
@@ -79,14 +83,36 @@ def integration_clients(integration_id: int) -> IntegrationClients:
         _release()
 
 
+def shared_rate_limiter(rate_per_second: float | None, *identity: str) -> RateLimiter | None:
+    """With PostgreSQL (several workers, perhaps on several machines) one limit per remote account held in
+    the database, so workers together keep to the account's rate instead of each to all of it; with SQLite
+    (one process) None: the client's limiter shared by the clients of this process."""
+    database_url = get_settings().database_url
+    if not rate_per_second or not database_url or not get_settings().uses_postgres:
+        return None
+    key = account_key(*identity)
+    with _lock:
+        limiter = _limiters.get(key)
+        if limiter is None:
+            limiter = _limiters[key] = PostgresRateLimiter(database_url, account=key,
+                                                           rate_per_second=rate_per_second)
+        return limiter
+
+
+_limiters: dict[str, RateLimiter] = {}
+
+
 def shop_client(settings: dict[str, Any], credentials: dict[str, Any]) -> MijnWebwinkelClient:
+    base_url = settings.get("base_url", "https://api.myonlinestore.com")
+    rate = settings.get("rate_per_second", 5.0)
     return MijnWebwinkelClient(
-        settings.get("base_url", "https://api.myonlinestore.com"),
+        base_url,
         credentials["token"],
         credentials["partner_token"],
         api_version=str(settings.get("api_version", "1")),
         language=settings.get("language", "nl_NL"),
-        rate_per_second=settings.get("rate_per_second", 5.0),
+        rate_per_second=rate,
+        rate_limiter=shared_rate_limiter(rate, "mijnwebwinkel", base_url, credentials["token"]),
     )
 
 
@@ -110,6 +136,8 @@ def books_client(
         company_id=config.company_id,
         options=AccountViewOptions(profile=config.profile),
         rate_per_second=config.rate_per_second,
+        rate_limiter=shared_rate_limiter(config.rate_per_second, "accountview", config.base_url,
+                                         credentials["client_id"], config.company_id),
     )
 
 
