@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from tests.cli_runner import make_koppel
 from tests.flows.scenarios import spawn
 from tests.flows.test_orders import eligible
 from tests.flows.world import SETTINGS, World, start_world
 from tests.postgres import PostgresServer
-from tests.web.cli_runner import make_koppel
 
 
 @pytest.fixture
