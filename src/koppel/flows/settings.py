@@ -151,18 +151,8 @@ def _find(table: dict[str, str], key: str, *, prefix: str) -> str | None:
     return None
 
 
-class ProductsSettings(StrictModel):
-    enabled: bool = False
-    interval_seconds: int = Field(300, ge=10)
-    update_product_info: bool = Field(False, description="on update, overwrite texts the shop may have enriched")
-    match_on: Literal["sku", "ean"] = "sku"
-
-
-class StockSettings(StrictModel):
-    enabled: bool = False
-    interval_seconds: int = Field(60, ge=10)
-    formula: Literal["available_minus_reserved", "available", "on_hand"] = "available_minus_reserved"
-    shop_manages_stock: bool = True
+from koppel.flows.products_settings import ProductsSettings  # noqa: E402  (each flow owns its settings)
+from koppel.flows.stock_settings import StockSettings  # noqa: E402
 
 
 class FlowSettings(StrictModel):

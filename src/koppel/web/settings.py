@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "koppel.core.accounts",
     "koppel.core.integrations",
     "koppel.core.activity",
+    "koppel.core.alerts",
 ]
 # The flows' settings model, which the data model validates integrations with (core must not import flows).
 KOPPEL_FLOW_SETTINGS = "koppel.flows.settings.FlowSettings"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 import koppel.web.admin  # noqa: F401  (registers the operators' admin pages)
@@ -10,4 +10,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # Each part of the merchant's dashboard owns its URLs (every view scoped to the user's workspaces).
+    path("", include("koppel.web.dashboard.urls")),
+    path("setup/", include("koppel.web.wizard.urls")),
+    path("alerts/", include("koppel.web.alerts.urls")),
+    path("", include("koppel.web.health")),
 ]

@@ -1,0 +1,1 @@
+"""Alert channels per workspace and the alerts raised (see koppel.alerts for how they are sent)."""
