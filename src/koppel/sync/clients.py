@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from django.db import close_old_connections, connection
 from pydantic import ValidationError
 
@@ -102,7 +103,10 @@ def shared_rate_limiter(rate_per_second: float | None, *identity: str) -> RateLi
 _limiters: dict[str, RateLimiter] = {}
 
 
-def shop_client(settings: dict[str, Any], credentials: dict[str, Any]) -> MijnWebwinkelClient:
+def shop_client(settings: dict[str, Any], credentials: dict[str, Any], *,
+                transport: httpx.BaseTransport | None = None) -> MijnWebwinkelClient:
+    """The MijnWebwinkel client of a connection; `transport` replaces its HTTP transport (the dry run's
+    read-only one)."""
     base_url = settings.get("base_url", "https://api.myonlinestore.com")
     rate = settings.get("rate_per_second", 5.0)
     return MijnWebwinkelClient(
@@ -113,14 +117,16 @@ def shop_client(settings: dict[str, Any], credentials: dict[str, Any]) -> MijnWe
         language=settings.get("language", "nl_NL"),
         rate_per_second=rate,
         rate_limiter=shared_rate_limiter(rate, "mijnwebwinkel", base_url, credentials["token"]),
+        transport=transport,
     )
 
 
 def books_client(
-    connection_id: int, settings: dict[str, Any], credentials: dict[str, Any]
+    connection_id: int, settings: dict[str, Any], credentials: dict[str, Any], *, http: httpx.Client | None = None
 ) -> AccountViewClient:
     """The AccountView client as the connection's settings describe it: its profile, its rate limit.
-    Settings stored before they were validated and now refused stop the flow, naming the setting."""
+    Settings stored before they were validated and now refused stop the flow, naming the setting.
+    `http` replaces its HTTP client (the dry run's read-only one)."""
     try:
         config = AccountViewSettings.model_validate(settings)
     except ValidationError as exc:
@@ -138,6 +144,7 @@ def books_client(
         rate_per_second=config.rate_per_second,
         rate_limiter=shared_rate_limiter(config.rate_per_second, "accountview", config.base_url,
                                          credentials["client_id"], config.company_id),
+        http=http,
     )
 
 
