@@ -1,46 +1,64 @@
-"""JSONata expressions for fields a path and the transforms cannot express, run in a hardened evaluator.
+"""JSONata expressions for fields a path and the transforms cannot express, run where a runaway can't hurt.
 
-Hardening, and its limits:
-- a time limit and a recursion-depth limit per evaluation (jsonata-python's Timebox). Its clock starts when
-  the `Jsonata` object is built, so each evaluation restarts it on the parsed expression (parsing anew per
-  record cost ~15 ms a line); parsed expressions are kept per thread, and each evaluation binds the record
-  in a frame of its own, so nothing one record binds is seen by the next. The limits are checked between
-  evaluation steps: one built-in call on a huge input is not interrupted, hence the cap on expression length;
-- regular-expression literals compile with RE2 (linear time, no backtracking blow-up) through jsonata-python's
-  pluggable `regex_engine`. The few regexes jsonata-python runs internally use Python's `re` on fixed
-  patterns, not on user patterns;
+A mapping expression is a person's input, and JSONata's built-ins were not written against hostile input:
+`$toMillis` with a crafted picture builds a pathological regular expression (seconds of CPU inside one
+call, holding the GIL), `$pad("x", 1e9)` asks for gigabytes, and `$eval` runs text no check has seen. So:
+
+- every evaluation runs in a child process (this very file, started with `python -I`, which imports only
+  jsonata and re2) with an address-space limit (MEMORY_LIMIT_BYTES); the parent waits at most the time
+  limit plus a grace period, then kills the child and starts another. A runaway costs its record (an
+  ExpressionError, which parks it naming the expression), never the worker, its other threads or the web
+  process. The answer must be JSON and at most RESULT_LIMIT_BYTES;
+- inside the child, jsonata-python's Timebox limits time and recursion depth between evaluation steps;
+  parsed expressions are kept, and each evaluation binds the record in a frame of its own, so nothing one
+  record binds is seen by the next;
+- regular-expression literals compile with RE2 (linear time, no backtracking blow-up);
+- `$eval` is refused when the expression is checked: it would run text the checks never saw;
 - no access to the environment: only the record is bound, JSONata has no file, process or environment
-  functions, and we register no Python functions. Decimals in the record are passed as strings, so money
-  arithmetic stays in the Decimal transforms; null values are passed as absent.
+  functions, we register no Python functions, and the child gets no KOPPEL_* variables. Decimals in the
+  record are passed as strings, so money arithmetic stays in the Decimal transforms; null values are
+  passed as absent.
+
+A few children are kept (one per evaluation in flight, at most POOL_SIZE); a forked process starts its own.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
+import os
+import re
+import select
+import subprocess
+import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 import re2
 from jsonata import JException, Jsonata
 from jsonata.regex_engine import CompiledPattern, RegexFlags
 from jsonata.timebox import Timebox
 
-# Wall-clock time, shared with every other thread of the process: generous enough that a
-# busy worker does not park a good order (200 ms did, under load), small enough to stop a runaway expression.
+# Per evaluation, measured in the child that runs only this evaluation (other threads can't eat into it).
 TIMEOUT_MS = 1000
 MAX_DEPTH = 150
 MAX_LENGTH = 2000
-
+MEMORY_LIMIT_BYTES = 768 * 2**20   # the child's whole address space: Python, jsonata, re2 and the record
+RESULT_LIMIT_BYTES = 256 * 2**10
+GRACE_SECONDS = 1.5                # beyond the time limit, before the parent gives up on a child
+POOL_SIZE = 4
+_FORBIDDEN = re.compile(r"\$eval\b")
 
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a bad pattern is reported as an ExpressionError, not on stderr
 
 
 class ExpressionError(ValueError):
-    """An expression that does not parse, runs too long or too deep, or fails on this record."""
+    """An expression that does not parse, runs too long, too deep or too big, or fails on this record."""
 
 
 def re2_engine(pattern: str, flags: RegexFlags) -> CompiledPattern:
@@ -52,46 +70,186 @@ def re2_engine(pattern: str, flags: RegexFlags) -> CompiledPattern:
         raise ExpressionError(f"regular expression /{pattern}/ is not supported by RE2: {detail}") from None
 
 
-def check_expression(text: str) -> None:
-    """Raise ExpressionError when `text` is too long or does not parse."""
+def check_expression(text: str, samples: Iterable[Any] = ()) -> None:
+    """Raise ExpressionError when `text` is too long, uses a refused function or does not parse, or when it
+    fails on one of the `samples` records (saving an expression runs it on sample records first)."""
     _compile(text, TIMEOUT_MS, MAX_DEPTH)
+    for sample in samples:
+        evaluate_expression(text, sample)
 
 
 def evaluate_expression(
     text: str, data: Any, *, timeout_ms: int = TIMEOUT_MS, max_depth: int = MAX_DEPTH
 ) -> Any:
-    """The result of the JSONata expression `text` over `data` (None when it yields nothing)."""
+    """The result of the JSONata expression `text` over `data` (None when it yields nothing), computed in
+    a limited child process."""
+    if len(text) > MAX_LENGTH or _FORBIDDEN.search(text):
+        _compile(text, None, None)  # raises the same message check_expression gives
+    request = json.dumps({"text": text, "data": _jsonable(data), "timeout_ms": timeout_ms, "max_depth": max_depth})
+    answer = _POOL.call(request, timeout_ms / 1000 + GRACE_SECONDS)
+    if "error" in answer:
+        raise ExpressionError(answer["error"])
+    return answer.get("value")
+
+
+# ---- the parent: a small pool of child processes ---------------------------------------------------------
+
+
+class _Child:
+    """One evaluator process; line-delimited JSON requests and answers over its stdin/stdout."""
+
+    def __init__(self) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KOPPEL_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=env, close_fds=True,
+        )
+        self.stdin: IO[bytes] = self.process.stdin  # type: ignore[assignment]
+        self.stdout: IO[bytes] = self.process.stdout  # type: ignore[assignment]
+
+    def call(self, request: str, timeout_s: float) -> dict[str, Any] | None:
+        """The child's answer, or None when it died or ran out of time (then it is killed)."""
+        try:
+            self.stdin.write(request.encode() + b"\n")
+            self.stdin.flush()
+            ready, _, _ = select.select([self.stdout], [], [], timeout_s)
+            line = self.stdout.readline() if ready else b""
+        except (BrokenPipeError, OSError):
+            line = b""
+        if not line.endswith(b"\n"):
+            self.kill()
+            return None
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.stdin, self.stdout):
+            pipe.close()
+
+
+class _Pool:
+    def __init__(self) -> None:
+        self._free = threading.Condition()
+        self._pid = os.getpid()
+        self._idle: list[_Child] = []
+        self._started = 0
+
+    def call(self, request: str, timeout_s: float) -> dict[str, Any]:
+        child = self._take()
+        answer = child.call(request, timeout_s)
+        keep = answer is not None and child.alive() and not answer.get("retire")
+        if not keep:
+            child.kill()
+        self._give_back(child if keep else None)
+        if answer is None:
+            return {"error": "the expression ran longer than its time limit or used more memory than its limit"}
+        return answer
+
+    def _take(self) -> _Child:
+        with self._free:
+            if self._pid != os.getpid():  # a forked process: its parent's children are not ours to use
+                self._pid, self._idle, self._started = os.getpid(), [], 0
+            while not self._idle and self._started >= POOL_SIZE:
+                self._free.wait()
+            if self._idle:
+                return self._idle.pop()
+            self._started += 1
+        try:
+            return _Child()
+        except BaseException:
+            self._give_back(None)
+            raise
+
+    def _give_back(self, child: _Child | None) -> None:
+        with self._free:
+            if child is None:
+                self._started -= 1
+            else:
+                self._idle.append(child)
+            self._free.notify()
+
+    def close(self) -> None:
+        with self._free:
+            if self._pid == os.getpid():
+                for child in self._idle:
+                    child.kill()
+                self._idle, self._started = [], 0
+
+
+_POOL = _Pool()
+atexit.register(_POOL.close)
+
+
+# ---- the child: evaluate requests until stdin closes -------------------------------------------------------
+
+
+def _serve() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    for line in sys.stdin.buffer:
+        request = json.loads(line)
+        answer: dict[str, Any]
+        try:
+            value = _evaluate_here(request["text"], request["data"], request["timeout_ms"], request["max_depth"])
+            answer = {"value": value}
+            body = json.dumps(answer)
+            if len(body) > RESULT_LIMIT_BYTES:
+                answer = {"error": f"the expression's result is {len(body):,} bytes; at most "
+                                   f"{RESULT_LIMIT_BYTES:,} are allowed"}
+        except ExpressionError as exc:
+            answer = {"error": str(exc)}
+        except MemoryError:
+            # the process may be in a poor state after this: answer, then let the parent retire it
+            answer = {"error": "the expression used more memory than its limit", "retire": True}
+        except (TypeError, ValueError) as exc:
+            answer = {"error": f"the expression's result is not JSON: {exc}"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+        if answer.get("retire"):
+            return
+
+
+def _evaluate_here(text: str, data: Any, timeout_ms: int, max_depth: int) -> Any:
     expression = _parsed(text)
     Timebox(expression.environment, timeout_ms, max_depth)  # this evaluation's clock and depth, from zero
     try:
-        return _plain(expression.evaluate(_jsonable(data), {}))  # bindings: a fresh frame per record
+        return _plain(expression.evaluate(data, {}))  # bindings: a fresh frame per record
     except JException as exc:
         raise ExpressionError(_message(exc)) from None
     except RecursionError:
         raise ExpressionError("the expression recursed too deeply") from None
+    except MemoryError:
+        raise
     except Exception as exc:  # an expression is a person's input: its failure parks a record, not a run
         raise ExpressionError(f"the expression failed: {type(exc).__name__}: {exc}") from None
 
 
-_PARSED = threading.local()  # a Jsonata object keeps its environment and clock: one per thread
-_KEPT_PER_THREAD = 256
+_PARSED: OrderedDict[str, Jsonata] = OrderedDict()  # the child is single-threaded
+_KEPT = 256
 
 
 def _parsed(text: str) -> Jsonata:
-    kept: OrderedDict[str, Jsonata] = getattr(_PARSED, "expressions", None) or OrderedDict()
-    _PARSED.expressions = kept
-    expression = kept.get(text)
+    expression = _PARSED.get(text)
     if expression is None:
-        expression = kept[text] = _compile(text, None, None)
-        while len(kept) > _KEPT_PER_THREAD:
-            kept.popitem(last=False)
-    kept.move_to_end(text)
+        expression = _PARSED[text] = _compile(text, None, None)
+        while len(_PARSED) > _KEPT:
+            _PARSED.popitem(last=False)
+    _PARSED.move_to_end(text)
     return expression
 
 
 def _compile(text: str, timeout_ms: int | None, max_depth: int | None) -> Jsonata:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is {len(text)} characters; at most {MAX_LENGTH} are allowed")
+    if _FORBIDDEN.search(text):
+        raise ExpressionError("$eval is not allowed in a mapping expression: it runs text no check has seen")
     try:
         return Jsonata(text, re2_engine, timeout_ms, max_depth)
     except JException as exc:
@@ -128,3 +286,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+if __name__ == "__main__":
+    _serve()
