@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     web_port: int = 8000
     default_retention_days: int = 14
     log_level: str = "WARNING"
+    behind_tls: bool = Field(
+        False, description="the web is served behind a TLS-terminating proxy that sets X-Forwarded-Proto: "
+                           "secure cookies, HSTS and a redirect of plain http")
 
     @property
     def uses_postgres(self) -> bool:

@@ -1,4 +1,4 @@
-"""The web process: Django (admin, login, later the dashboard) behind uvicorn, with static files."""
+"""The web process: Django (the dashboard, login, the operators' admin) behind uvicorn, with static files."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ def create_app() -> Starlette:
     from django.core.management import call_command
 
     static_root = Path(settings.STATIC_ROOT)
-    if not (static_root / "admin").exists():
-        call_command("collectstatic", interactive=False, verbosity=0)
+    # Every start: collectstatic copies only what changed, and an upgrade brings new files.
+    call_command("collectstatic", interactive=False, verbosity=0)
     return Starlette(routes=[
         Mount("/static", app=StaticFiles(directory=static_root), name="static"),
         Mount("/", app=get_asgi_application()),

@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 import koppel.web.admin  # noqa: F401  (registers the operators' admin pages)
+from koppel.web.languages import set_language
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
     # Each part of the merchant's dashboard owns its URLs (every view scoped to the user's workspaces).
     path("", include("koppel.web.dashboard.urls")),

@@ -1,9 +1,18 @@
-"""Workspaces (one merchant, one or more shops) and the users who may see them."""
+"""Workspaces (one merchant, one or more shops), the users who may see them and with which role,
+the invitations an owner sends, and each user's preferences (the language of the dashboard)."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+INVITATION_DAYS = 7
 
 
 class Workspace(models.Model):
@@ -18,8 +27,14 @@ class Workspace(models.Model):
 
 class Membership(models.Model):
     class Role(models.TextChoices):
-        OWNER = "owner"
-        MEMBER = "member"
+        OWNER = "owner", _("Owner")
+        MEMBER = "member", _("Member")
+        READ_ONLY = "read_only", _("Read-only")
+
+        @property
+        def rank(self) -> int:
+            """Owner may do all a member may, a member all a read-only user may."""
+            return {"read_only": 0, "member": 1, "owner": 2}[self.value]
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -27,3 +42,47 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")]
+
+    def allows(self, role: Membership.Role) -> bool:
+        return Membership.Role(self.role).rank >= role.rank
+
+
+class Invitation(models.Model):
+    """An owner's invitation to join a workspace with a role. Only a hash of the token is stored, so the
+    database alone does not let anyone in; the link is shown once to the owner who sends it."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def send(cls, workspace: Workspace, email: str, role: str, invited_by: object) -> tuple[Invitation, str]:
+        """A new invitation and its token (to put in the link; never stored)."""
+        token = secrets.token_urlsafe(32)
+        invitation = cls.objects.create(
+            workspace=workspace, email=email, role=role, token_hash=cls.hash(token), invited_by=invited_by,
+            expires_at=timezone.now() + timedelta(days=INVITATION_DAYS))
+        return invitation, token
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class Profile(models.Model):
+    """What a user chose for themselves. An empty language follows the browser."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    language = models.CharField(max_length=8, blank=True, default="")
