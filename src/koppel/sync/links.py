@@ -74,6 +74,19 @@ class Links(Protocol):
     def remember_sent(self, entity: str, source_key: str, payload_hash: str) -> None: ...
 
 
+class BulkLinks(Links, Protocol):
+    """Links read and written many at a time (the stock flow: a cycle looks at every article)."""
+
+    def find_many(self, entity: str, source_keys: list[str]) -> dict[str, Link]:
+        """The links of these source records, by source key (one read per thousand keys)."""
+        ...
+
+    def remember_many(self, links: list[Link]) -> None:
+        """Link each source record to its target with its payload hash, in one write per thousand; an
+        existing link's target and hash are replaced."""
+        ...
+
+
 class Ledger(Links, Protocol):
     """Links, plus what the runner keeps: outcomes, cursors and runs."""
 
@@ -122,6 +135,16 @@ class EngineLinks:
         from koppel.sync import units
 
         units.remember_sent(self.integration_id, entity, source_key, payload_hash)
+
+    def find_many(self, entity: str, source_keys: list[str]) -> dict[str, Link]:
+        from koppel.sync import units
+
+        return {link.source_key: link for link in units.find_links(self.integration_id, entity, source_keys)}
+
+    def remember_many(self, links: list[Link]) -> None:
+        from koppel.sync import units
+
+        units.remember_links(self.integration_id, links)
 
     def record(self, record: Record, run_id: int | None = None) -> None:
         from koppel.sync import units
@@ -184,6 +207,14 @@ class MemoryLinks:
             link = self.links.get((entity, source_key))
             if link is not None:
                 self.links[(entity, source_key)] = Link(link.entity, link.source_key, link.target_key, payload_hash)
+
+    def find_many(self, entity: str, source_keys: list[str]) -> dict[str, Link]:
+        with self.lock:
+            return {key: link for key in source_keys if (link := self.links.get((entity, key))) is not None}
+
+    def remember_many(self, links: list[Link]) -> None:
+        with self.lock:
+            self.links.update({(link.entity, link.source_key): link for link in links})
 
     def record(self, record: Record, run_id: int | None = None) -> None:
         with self.lock:

@@ -331,6 +331,35 @@ def linked_keys(integration_id: int, entity: str, source_keys: list[str]) -> lis
     return found
 
 
+@_database_step
+def _find_links(integration_id: int, entity: str, source_keys: list[str]) -> list[dict[str, str]]:
+    from koppel.core.activity.models import Link as LinkRow
+
+    found: list[dict[str, str]] = []
+    for start in range(0, len(source_keys), 1000):
+        found += LinkRow.objects.filter(integration_id=integration_id, entity=entity,
+                                        source_key__in=source_keys[start:start + 1000]).values(*_LINK_FIELDS)
+    return found
+
+
+def find_links(integration_id: int, entity: str, source_keys: list[str]) -> list[Link]:
+    """The links of these source records, in one query per thousand keys."""
+    return [Link(**row) for row in _find_links(integration_id, entity, source_keys)]
+
+
+@_database_step
+def remember_links(integration_id: int, links: list[Link]) -> None:
+    """Link each source record to its target with its payload hash, one statement per thousand; an
+    existing link's target and hash are replaced."""
+    from koppel.core.activity.models import Link as LinkRow
+
+    rows = [LinkRow(integration_id=integration_id, entity=link.entity, source_key=link.source_key,
+                    target_key=link.target_key, payload_hash=link.payload_hash) for link in links]
+    LinkRow.objects.bulk_create(rows, batch_size=1000, update_conflicts=True,
+                                unique_fields=["integration", "entity", "source_key"],
+                                update_fields=["target_key", "payload_hash", "updated_at"])
+
+
 def find_link_by_target(integration_id: int, entity: str, target_key: str) -> Link | None:
     """The link of a target record (e.g. an AV debtor number), if one points to it."""
     return _link(_find_link(integration_id, entity, "target_key", target_key))

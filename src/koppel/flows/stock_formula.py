@@ -1,0 +1,204 @@
+"""The stock formula: from an AccountView article's stock figures to the number the shop shows.
+
+    formula = Formula.of(settings)
+    formula.fields                       # the figures it reads: ("available", "reserved")
+    shown = formula.shop_stock(figures, factor=Fraction(6))   # → Computed(value, inputs, explanation)
+
+A figure is one of AccountView's stock quantities by its role (available, reserved, free, technical);
+which ARTICLE field holds it is the AccountView profile's business. The result is divided by the article's
+unit factor (AccountView units per shop unit), floored, and never below 0. A figure that is empty, not a
+number, or absurd, and a result beyond `max_stock`, raise `StockProblem` naming the figure and value: the
+article is parked, nothing is guessed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+from koppel.mapping.expressions import ExpressionError, check_expression, evaluate_expression
+
+FIGURES = ("available", "reserved", "free", "technical")
+"""The stock figures a formula may name; the AccountView profile says which ARTICLE field holds each."""
+
+BUILT_IN: dict[str, tuple[tuple[str, ...], str]] = {
+    # name: (figures read, how the activity log writes it)
+    "available_minus_reserved": (("available", "reserved"), "available − reserved"),
+    "available": (("available",), "available"),
+    "free": (("free",), "free"),
+    "technical": (("technical",), "technical"),
+}
+
+# Sample figures a custom expression must give a number for when the settings are saved: typical values,
+# each figure at zero (the usual way to divide by zero), all of them at zero, and fractions below zero.
+_TYPICAL = {"available": 12.0, "reserved": 3.0, "free": 9.0, "technical": 15.0}
+SAMPLES: list[tuple[str, dict[str, float]]] = [
+    ("typical figures", _TYPICAL),
+    *((f"{name} 0", {**_TYPICAL, name: 0.0}) for name in FIGURES),
+    ("every figure 0", dict.fromkeys(FIGURES, 0.0)),
+    ("fractions and a negative free stock", {"available": 1.5, "reserved": 2.0, "free": -0.5, "technical": 1.0}),
+]
+
+
+class StockProblem(ValueError):
+    """This article's stock can't be computed as it is (the message names the figure and value)."""
+
+
+@dataclass(frozen=True)
+class Computed:
+    """The shop's stock for one article, and how it came about (for the activity log)."""
+
+    value: int
+    inputs: dict[str, str]
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A stock formula: a built-in one by name, or a custom JSONata expression over the figures."""
+
+    name: str
+    expression: str = ""
+    max_stock: int = 100_000_000
+
+    @classmethod
+    def of(cls, settings: Any) -> Formula:
+        """The formula of the stock settings (`formula`, `expression`, `max_stock`)."""
+        return cls(settings.formula, settings.expression or "", settings.max_stock)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        if self.name in BUILT_IN:
+            return BUILT_IN[self.name][0]
+        return expression_figures(self.expression)
+
+    @property
+    def label(self) -> str:
+        return BUILT_IN[self.name][1] if self.name in BUILT_IN else self.expression
+
+    def shop_stock(self, figures: dict[str, Any], factor: Fraction = Fraction(1)) -> Computed:
+        """The stock the shop should show for these figures (raw values as AccountView sent them)."""
+        values = {name: self._figure(name, figures.get(name)) for name in self.fields}
+        raw = self._raw(values)
+        stock = Fraction(raw) / factor
+        value = max(0, math.floor(stock))
+        inputs = {name: _text(v) for name, v in values.items()}
+        explanation = f"{self.label} = {_text(raw)}"
+        if factor != 1:
+            explanation += f", ÷ {_text(factor)} per shop unit"
+        if value > self.max_stock:
+            raise StockProblem(
+                f"the computed stock {value:,} ({explanation}) is above max_stock {self.max_stock:,}: "
+                "check the figures in AccountView, or raise max_stock in the stock settings"
+            )
+        return Computed(value, inputs, explanation)
+
+    def _figure(self, name: str, raw: Any) -> Decimal:
+        value = parse_quantity(raw, what=f"the {name} stock")
+        if abs(value) > self.max_stock:
+            raise StockProblem(
+                f"the {name} stock is {raw!r}, beyond any plausible quantity (max_stock {self.max_stock:,}): "
+                "correct the article in AccountView, or raise max_stock in the stock settings"
+            )
+        return value
+
+    def _raw(self, values: dict[str, Decimal]) -> Decimal:
+        if self.name == "available_minus_reserved":
+            return values["available"] - values["reserved"]
+        if self.name in BUILT_IN:
+            return values[self.name]
+        try:
+            result = evaluate_expression(self.expression, {k: float(v) for k, v in values.items()})
+        except ExpressionError as error:
+            raise StockProblem(f"the stock formula {self.expression!r} failed: {error}") from None
+        return _expression_result(self.expression, result)
+
+
+def parse_quantity(raw: Any, *, what: str) -> Decimal:
+    """A stock quantity as AccountView sent it (number or numeric text), or StockProblem."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise StockProblem(f"{what} is empty")
+    if isinstance(raw, bool):
+        raise StockProblem(f"{what} is {raw!r}, not a number")
+    try:
+        value = Decimal(str(raw).strip()) if not isinstance(raw, Decimal) else raw
+    except InvalidOperation:
+        raise StockProblem(f"{what} is {raw!r}, not a number") from None
+    if not value.is_finite():
+        raise StockProblem(f"{what} is {raw!r}, not a number")
+    return value
+
+
+def parse_factor(raw: Any, *, what: str) -> Fraction:
+    """A unit factor (AccountView units per shop unit): a positive number or fraction ("6", "0.5", "1/12")."""
+    try:
+        factor = Fraction(str(raw).strip())
+    except (ValueError, ZeroDivisionError):
+        raise StockProblem(f"{what} is {raw!r}: give a positive number or fraction such as 6 or 1/12") from None
+    if factor <= 0:
+        raise StockProblem(f"{what} is {raw!r}: a unit factor must be above 0")
+    return factor
+
+
+def expression_figures(expression: str) -> tuple[str, ...]:
+    """The field names a JSONata expression reads, in order of appearance (check it parses first)."""
+    from jsonata import Jsonata
+    from jsonata.parser import Parser
+
+    names: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, Parser.Symbol):
+            if node.type == "name" and node.value not in names:
+                names.append(str(node.value))
+            for key, value in vars(node).items():
+                if key != "_outer_instance" and isinstance(value, list | Parser.Symbol):
+                    walk(value)
+
+    walk(Jsonata(expression).ast)
+    return tuple(names)
+
+
+def check_custom(expression: str) -> None:
+    """Refuse a custom formula that does not parse, names a field that is no stock figure, or gives no
+    finite number for the sample figures (division by zero among them). Raises ValueError naming why."""
+    try:
+        check_expression(expression)
+    except ExpressionError as error:
+        raise ValueError(str(error)) from None
+    unknown = [name for name in expression_figures(expression) if name not in FIGURES]
+    if unknown:
+        raise ValueError(
+            f"the formula names {', '.join(repr(n) for n in unknown)}, which is no stock figure; "
+            f"use {', '.join(FIGURES)} (the AccountView profile says which field holds each)"
+        )
+    for case, sample in SAMPLES:
+        try:
+            _expression_result(expression, evaluate_expression(expression, sample))
+        except (ExpressionError, StockProblem) as error:
+            detail = "it divides by zero" if "division by zero" in str(error) else str(error)
+            raise ValueError(f"with {case} ({_figures(sample)}) {detail}") from None
+
+
+def _figures(sample: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:g}" for name, value in sample.items())
+
+
+def _expression_result(expression: str, result: Any) -> Decimal:
+    if isinstance(result, bool) or not isinstance(result, int | float) or not math.isfinite(result):
+        raise StockProblem(f"the stock formula {expression!r} gave {result!r}, not a number")
+    # Quantities have at most a few decimals: round away float noise (2.3 − 0.3 = 1.9999999999999998)
+    # before the floor, or a whole result would lose one.
+    return Decimal(repr(round(float(result), 6)))
+
+
+def _text(value: Decimal | Fraction) -> str:
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else str(value)
+    return format(value.normalize(), "f")
