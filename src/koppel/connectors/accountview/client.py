@@ -25,6 +25,9 @@ from koppel.connectors.accountview.fields import DataDictionary
 from koppel.connectors.accountview.models import (
     Article,
     ArticleGroup,
+    ArticleImage,
+    ArticleSelection,
+    ArticleStock,
     Company,
     Debtor,
     DebtorIn,
@@ -706,20 +709,105 @@ class AccountViewClient:
             )
 
     def iter_articles(
-        self, changed_since: datetime | None = None, *, page_size: int | None = None
+        self,
+        changed_since: datetime | None = None,
+        *,
+        selection: ArticleSelection | None = None,
+        fields: Sequence[str] | None = None,
+        with_images: bool = False,
+        page_size: int | None = None,
     ) -> Iterator[Article]:
-        """All articles (or those changed since a moment), with stock figures, streamed page by page."""
+        """Articles whose change date (`CNG_DATE`) is on or after `changed_since` (all when None), in
+        article-code order, streamed page by page: one read per `page_size` articles (default the
+        options' page size; at most the profile's `max_page_size`), never the whole catalogue in memory.
+
+        `fields`: the AccountView columns to read (default `records.product_fields`: everything the default
+        product map reads); the code, group, webshop and blocked fields and `CNG_DATE` are always read.
+        `with_images`: also read the image data, decoded into `Article.image` (pages get heavy: use a
+        small `page_size`). `selection`: only articles in the shop's selection, filtered by AccountView.
+        A changed article that has just left the selection (webshop flag cleared, moved to another group)
+        is then not seen; an incremental run that must hide such articles reads without `selection` and
+        asks `selection.matches(article)` itself."""
         filters = [Filter("CNG_DATE", changed_since, "DateOnOrAfterDate")] if changed_since else []
-        for row in self.read(
-            self.profile.article_bo,
-            fields=records.article_fields(self.profile),
-            filters=filters,
-            page_size=page_size,
-        ):
+        wanted = [*(fields or records.product_fields(self.profile)), *records.selection_fields(self.profile)]
+        if with_images:
+            wanted += [self.profile.article_image_name_field, self.profile.article_image_data_field]
+        for row in self._article_rows(wanted, filters, selection, page_size or self.options.page_size):
             yield records.article_from_row(row, self.profile)
 
+    def iter_article_stock(
+        self,
+        selection: ArticleSelection | None = None,
+        *,
+        extra_fields: Sequence[str] = (),
+        page_size: int | None = None,
+    ) -> Iterator[ArticleStock]:
+        """The stock figures of every article in the selection (all when None), reading only the stock
+        fields (available, reserved, free, technical, managed, blocked; plus `extra_fields`, e.g. the
+        fields a custom stock formula names) in pages of the profile's `max_page_size` (1000): a catalogue
+        of N articles costs ceil(N / 1000) reads (one more when N is a multiple of it). AccountView's change
+        date does not move with stock, so a stock cycle reads this in full every time."""
+        wanted = [*records.stock_fields(self.profile), *extra_fields]
+        if selection is not None and selection.kind != "all":
+            wanted += records.selection_fields(self.profile)
+        size = page_size or self.profile.max_page_size
+        for row in self._article_rows(wanted, [], selection, size):
+            yield records.article_stock_from_row(row, self.profile, extra_fields)
+
+    def _article_rows(
+        self, fields: list[str], filters: list[Filter], selection: ArticleSelection | None, page_size: int
+    ) -> Iterator[Row]:
+        """ARTICLE rows with only `fields`, AccountView filtering on the selection where it can; the
+        selection is applied again here, so a server that ignores a filter cannot widen it."""
+        filters = [*filters, *self._selection_filters(selection)]
+        keep = selection.matches if selection is not None else None
+        for row in self.read(
+            self.profile.article_bo,
+            fields=list(dict.fromkeys(f.upper() for f in fields)),
+            filters=filters,
+            page_size=min(page_size, self.profile.max_page_size),
+        ):
+            if keep is None or keep(records.article_from_row(_selection_part(row, self.profile), self.profile)):
+                yield row
+
+    def _selection_filters(self, selection: ArticleSelection | None) -> list[Filter]:
+        if selection is None or selection.kind == "all":
+            return []
+        if selection.kind == "webshop":
+            return [Filter(self.profile.article_webshop_field, True, value_type="L")]
+        groups = sorted({g.strip().upper() for g in selection.groups})
+        if self.profile.list_filter == "in_list" and not any("," in g for g in groups):
+            return [Filter("AG_CODE", groups)]
+        return []  # OR-ed filters would also OR the change date: the groups are kept here instead
+
+    def article_image(self, code: str) -> ArticleImage | None:
+        """The image of one article, decoded per the profile's `article_image_encoding` (one read); None
+        when the article has none or does not exist. NeedsAttention naming ARTICLE.IMG_M_DATA when the data
+        does not decode."""
+        name_field, data_field = self.profile.article_image_name_field, self.profile.article_image_data_field
+        wanted = code.strip().upper()
+        row = next(
+            self.read(self.profile.article_bo, fields=["ART_CODE", name_field, data_field],
+                      filters=[Filter("ART_CODE", wanted)], page_size=1),
+            None,
+        )
+        if row is None or str(row.get("ART_CODE", "")).strip().upper() != wanted:
+            return None
+        try:
+            return records.decode_image(records.image_name(row.get(name_field)), row.get(data_field), self.profile)
+        except ValueError as exc:
+            raise NeedsAttention(
+                f"the image of article {wanted} (ARTICLE.{data_field}) {exc}",
+                system=SYSTEM,
+                field=f"ARTICLE.{data_field}",
+                value=wanted,
+            ) from None
+
     def article_groups(self) -> list[ArticleGroup]:
-        return [records.article_group_from_row(r) for r in self.read(self.profile.article_group_bo)]
+        """Every article group (AG_CODE → AG_DESC), in pages of the profile's `max_page_size`."""
+        rows = self.read(self.profile.article_group_bo, fields=["AG_CODE", "AG_DESC"],
+                         page_size=self.profile.max_page_size)
+        return [records.article_group_from_row(r) for r in rows]
 
     # --- sales orders --------------------------------------------------------------------------------------
 
@@ -865,6 +953,11 @@ class AccountViewClient:
 
 
 # --- small helpers ------------------------------------------------------------------------------------------
+
+
+def _selection_part(row: Row, profile: AccountViewProfile) -> Row:
+    """The columns `ArticleSelection.matches` reads, so the check does not decode the whole row."""
+    return {name: row[name] for name in records.selection_fields(profile) if name in row}
 
 
 def _rows_of(body: Any, bo: BusinessObject | None) -> list[Row]:

@@ -10,6 +10,7 @@ out again keeps every column: the model is a typed view of the row, not a second
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -142,9 +143,37 @@ class DeliveryAddress(_Model):
     warnings: list[FieldWarning] = Field(default_factory=list)
 
 
+class ArticleImage(_Model):
+    """An article's image as AccountView holds it (`IMG_MEDIUM` name, `IMG_M_DATA` data), decoded."""
+
+    name: str
+    data: bytes
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of the bytes: what a flow compares to decide whether to upload again."""
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def media_type(self) -> str | None:
+        """The image type the bytes start with (PNG, JPEG, GIF, WebP); None: not an image we know."""
+        if self.data[:4] == b"RIFF" and self.data[8:12] == b"WEBP":
+            return "image/webp"
+        return next((kind for magic, kind in _IMAGE_MAGIC if self.data.startswith(magic)), None)
+
+
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF87a", "image/gif"),
+                (b"GIF89a", "image/gif"))
+
+
 class Article(_Model):
+    """An ARTICLE row, typed. Fields not read (see `AccountViewClient.iter_articles(fields=…)`) keep their
+    defaults; `row` holds every column read, by its AccountView name, for the mapper. A value that cannot be
+    read (a number that is no number, image data that does not decode) is left at its default and named in
+    `problems` (TABLE.FIELD → why), so one bad article never stops a listing."""
+
     code: str
-    description: str
+    description: str  # ART_DESC1, the name
     group_code: str = ""
     price: Decimal = Decimal("0")  # PX_SELL
     vat_code: str = ""
@@ -154,11 +183,60 @@ class Article(_Model):
     reserved: Decimal = Decimal("0")  # reserved by open sales orders
     blocked: bool = False
     changed_at: datetime | None = None
+    short_description: str = ""
+    long_description: str = ""
+    weight: Decimal | None = None  # kg
+    webshop: bool = False
+    parent_code: str = ""  # the variant group's parent code; empty for a simple article
+    size: str = ""
+    colour: str = ""
+    image_name: str = ""  # empty: no image
+    image: ArticleImage | None = None  # only when the data was read (`with_images=True`)
+    problems: dict[str, str] = Field(default_factory=dict)
+    row: dict[str, Any] = Field(default_factory=dict, repr=False)
 
     @property
     def sellable(self) -> Decimal:
         """The default stock rule (NOTES §10.3, S8): available minus sales reservations."""
         return self.available - self.reserved
+
+
+class ArticleStock(_Model):
+    """The stock figures of one article, as `iter_article_stock` reads them (only stock fields).
+    A figure is None when AccountView holds nothing there (empty); a value that is not a number is None too
+    and named in `problems`. `figures` has every numeric field read (profile stock fields plus the extra
+    fields asked for), by AccountView name, for custom stock formulas."""
+
+    code: str
+    available: Decimal | None = None
+    reserved: Decimal | None = None
+    free: Decimal | None = None
+    technical: Decimal | None = None
+    managed: bool | None = None  # the profile's stock-managed flag; None: AccountView gave no value
+    blocked: bool = False
+    figures: dict[str, Decimal | None] = Field(default_factory=dict)
+    problems: dict[str, str] = Field(default_factory=dict)
+
+
+class ArticleSelection(_Model):
+    """Which AccountView articles belong in the shop: all, those of some article groups, or those whose
+    webshop field (the profile's `article_webshop_field`) is set."""
+
+    kind: Literal["all", "groups", "webshop"] = "all"
+    groups: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _groups_named(self) -> ArticleSelection:
+        if self.kind == "groups" and not self.groups:
+            raise ValueError("a selection by article group names at least one group (AG_CODE)")
+        return self
+
+    def matches(self, article: Article) -> bool:
+        if self.kind == "groups":
+            return article.group_code.upper() in {g.strip().upper() for g in self.groups}
+        if self.kind == "webshop":
+            return article.webshop
+        return True
 
 
 class ArticleGroup(_Model):

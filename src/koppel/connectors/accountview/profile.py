@@ -58,6 +58,19 @@ RENAMABLE_FIELDS = (
     ("ARTICLE", "VAT_CODE", "article_vat_field"),
     ("ARTICLE", "QTY_AVAIL", "article_available_field"),
     ("ARTICLE", "QTY_RSRV", "article_reserved_field"),
+    ("ARTICLE", "QTY_FREE2", "article_free_field"),
+    ("ARTICLE", "QTY_TECH", "article_technical_field"),
+    ("ARTICLE", "STOCK_ART", "article_stock_managed_field"),
+    ("ARTICLE", "ART_DESC2", "article_short_description_field"),
+    ("ARTICLE", "ART_TEXT", "article_long_description_field"),
+    ("ARTICLE", "ART_WGT", "article_weight_field"),
+    ("ARTICLE", "REC_BLK", "article_blocked_field"),
+    ("ARTICLE", "WEB_SHOP", "article_webshop_field"),
+    ("ARTICLE", "ART_PARENT", "article_parent_field"),
+    ("ARTICLE", "ART_SIZE", "article_size_field"),
+    ("ARTICLE", "ART_COLOUR", "article_colour_field"),
+    ("ARTICLE", "IMG_MEDIUM", "article_image_name_field"),
+    ("ARTICLE", "IMG_M_DATA", "article_image_data_field"),
     ("SO_HDR", "ORD_NR", "sales_order_number_field"),
     ("SO_LINE", "ORD_NR", "sales_order_number_field"),
     ("SO_HDR", "COMMENT1", "sales_order_reference_field"),
@@ -124,6 +137,60 @@ class AccountViewProfile(BaseModel):
     article_reserved_field: str = setting(
         "QTY_RSRV", "[assumed NOTES §10.3: unknown]", "ARTICLE field holding the sales-order reservations"
     )
+    article_free_field: str = setting(
+        "QTY_FREE2",
+        "[confirmed NOTES §10.3 (S5); what it counts is unknown]",
+        "ARTICLE field holding the free stock (the sandbox keeps it at available − reserved)",
+    )
+    article_technical_field: str = setting(
+        "QTY_TECH", "[inferred NOTES §10.3: S5 reads it]", "ARTICLE field holding the technical (physical) stock"
+    )
+    article_stock_managed_field: str = setting(
+        "STOCK_ART",
+        "[assumed: no source]",
+        "ARTICLE logical field: true when AccountView keeps stock for the article (false: unlimited in the shop)",
+    )
+    article_short_description_field: str = setting(
+        "ART_DESC2", "[assumed NOTES §10.3: only ART_DESC1 confirmed]", "ARTICLE field of the short description"
+    )
+    article_long_description_field: str = setting(
+        "ART_TEXT", "[assumed NOTES §10.3, §15.11: unknown]", "ARTICLE memo field of the long description"
+    )
+    article_weight_field: str = setting(
+        "ART_WGT", "[assumed NOTES §15.11: unknown]", "ARTICLE field of the weight in kg (3 decimals)"
+    )
+    article_blocked_field: str = setting(
+        "REC_BLK",
+        "[inferred NOTES App. A: CONTACT.REC_BLK is the blocked flag; on ARTICLE assumed]",
+        "ARTICLE logical field: the article is blocked (the shop hides it)",
+    )
+    article_webshop_field: str = setting(
+        "WEB_SHOP",
+        "[assumed: no source; often a free field per installation]",
+        "ARTICLE logical field marking articles that belong in the shop (selection \"webshop\")",
+    )
+    article_parent_field: str = setting(
+        "ART_PARENT",
+        "[assumed NOTES §10.3, §15.11: no documented variant concept]",
+        "ARTICLE field naming the parent code of a variant (empty: a simple article)",
+    )
+    article_size_field: str = setting(
+        "ART_SIZE", "[assumed NOTES §15.11: variants unknown]", "ARTICLE field of a variant's size"
+    )
+    article_colour_field: str = setting(
+        "ART_COLOUR", "[assumed NOTES §15.11: variants unknown]", "ARTICLE field of a variant's colour"
+    )
+    article_image_name_field: str = setting(
+        "IMG_MEDIUM", "[confirmed NOTES §10.3 (S3)]", "ARTICLE field of the image's file name (text or {name})"
+    )
+    article_image_data_field: str = setting(
+        "IMG_M_DATA", "[confirmed NOTES §10.3 (S3)]", "ARTICLE field of the image's data"
+    )
+    article_image_encoding: Literal["base64", "hex"] = setting(
+        "base64",
+        "[inferred NOTES §10.3: \"encoding unknown, probably base64\"]",
+        "how the image data travels in the JSON answer",
+    )
     sales_order_number_field: str = setting(
         "ORD_NR", "[assumed NOTES §10.5, §15.12: name unknown]", "SO_HDR field of the server-assigned order number"
     )
@@ -152,6 +219,13 @@ class AccountViewProfile(BaseModel):
         le=1000,
         description="keys per in_list read",
         json_schema_extra={"evidence": "[assumed NOTES §15.5: limits unknown]"},
+    )
+    max_page_size: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        description="the largest PageSize Koppel asks for (bulk reads: stock, full catalogue)",
+        json_schema_extra={"evidence": "[inferred NOTES §5.1: 1000 is the largest seen in use; no known maximum]"},
     )
     equal_case_sensitive: bool = setting(
         True,
@@ -214,8 +288,11 @@ class AccountViewProfile(BaseModel):
         "invoice_read_bo", "vat_bo", "ledger_bo", "journal_bo", "company_bo", "payment_condition_bo",
         "payment_condition_table", "payment_method_bo", "payment_method_table", "contact_person_bo",
         "contact_person_table", "article_ean_field", "article_vat_field", "article_available_field",
-        "article_reserved_field", "sales_order_number_field", "sales_order_reference_field",
-        "invoice_reference_field",
+        "article_reserved_field", "article_free_field", "article_technical_field", "article_stock_managed_field",
+        "article_short_description_field", "article_long_description_field", "article_weight_field",
+        "article_blocked_field", "article_webshop_field", "article_parent_field", "article_size_field",
+        "article_colour_field", "article_image_name_field", "article_image_data_field", "sales_order_number_field",
+        "sales_order_reference_field", "invoice_reference_field",
     )
     @classmethod
     def _a_name(cls, value: str) -> str:

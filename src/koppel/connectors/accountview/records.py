@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
-from decimal import Decimal
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from koppel.connectors.accountview.models import (
     Address,
     Article,
     ArticleGroup,
+    ArticleImage,
+    ArticleStock,
     ContactPerson,
     Debtor,
     DebtorIn,
@@ -197,6 +202,7 @@ def same_address(row: Row, address: Address) -> bool:
 
 
 def article_fields(profile: AccountViewProfile) -> list[str]:
+    """What an article lookup by code or EAN reads (the orders flow's existence check)."""
     return [
         "ART_CODE",
         "ART_DESC1",
@@ -207,24 +213,161 @@ def article_fields(profile: AccountViewProfile) -> list[str]:
         "ART_UNIT",
         profile.article_available_field,
         profile.article_reserved_field,
-        "REC_BLK",
+        profile.article_blocked_field,
         "CNG_DATE",
     ]
 
 
+def product_fields(profile: AccountViewProfile) -> list[str]:
+    """Every field the default product map reads, without the image data (ask `with_images` for that)."""
+    return [
+        *article_fields(profile),
+        profile.article_short_description_field,
+        profile.article_long_description_field,
+        profile.article_weight_field,
+        profile.article_webshop_field,
+        profile.article_parent_field,
+        profile.article_size_field,
+        profile.article_colour_field,
+        profile.article_image_name_field,
+    ]
+
+
+def selection_fields(profile: AccountViewProfile) -> list[str]:
+    """What `ArticleSelection.matches` looks at, read whatever else was asked."""
+    return ["ART_CODE", "AG_CODE", profile.article_webshop_field, profile.article_blocked_field, "CNG_DATE"]
+
+
+def stock_fields(profile: AccountViewProfile) -> list[str]:
+    return [
+        "ART_CODE",
+        profile.article_available_field,
+        profile.article_reserved_field,
+        profile.article_free_field,
+        profile.article_technical_field,
+        profile.article_stock_managed_field,
+        profile.article_blocked_field,
+    ]
+
+
+class _Reader:
+    """Values of one ARTICLE row; a value that is not what its field holds becomes a problem, not an error."""
+
+    def __init__(self, row: Row) -> None:
+        self.row = row
+        self.problems: dict[str, str] = {}
+
+    def text(self, name: str) -> str:
+        return _text(self.row, name)
+
+    def number(self, name: str) -> Decimal | None:
+        """None when the field is absent or empty; also None (and a problem) when it is not a number."""
+        value = self.row.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            number = Decimal(str(value).strip()) if not isinstance(value, bool) else None
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite():
+            self.problems[f"ARTICLE.{name}"] = f"{value!r} is not a number"
+            return None
+        return number
+
+    def flag(self, name: str) -> bool | None:
+        value = self.row.get(name)
+        if value is None or value == "":
+            return None
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", ".t.", "t", "y", "yes", "j", "ja"):
+            return True
+        if text in ("false", "0", ".f.", "f", "n", "no", "nee"):
+            return False
+        self.problems[f"ARTICLE.{name}"] = f"{value!r} is not true or false"
+        return None
+
+
+def image_name(value: Any) -> str:
+    """IMG_MEDIUM as text, or as the object with a `name` S3 reads (NOTES §10.3)."""
+    if isinstance(value, dict):
+        value = next((v for k, v in value.items() if str(k).lower() in ("name", "filename")), "")
+    return "" if value is None else str(value).strip()
+
+
+def decode_image(name: str, data: Any, profile: AccountViewProfile) -> ArticleImage | None:
+    """The image bytes as the profile's `article_image_encoding` says they travel; None when there are
+    none. ValueError when the data does not decode."""
+    text = "" if data is None else "".join(str(data).split())
+    if not text:
+        return None
+    decode = bytes.fromhex if profile.article_image_encoding == "hex" else _strict_base64
+    try:
+        raw = decode(text)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"is not {profile.article_image_encoding} ({len(text)} characters)") from None
+    return ArticleImage(name=name or "image", data=raw)
+
+
+def _strict_base64(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
+
+
 def article_from_row(row: Row, profile: AccountViewProfile) -> Article:
+    values = _Reader(row)
+    name = image_name(row.get(profile.article_image_name_field))
+    image = None
+    data_field = profile.article_image_data_field
+    if data_field in row:
+        try:
+            image = decode_image(name, row.get(data_field), profile)
+        except ValueError as exc:
+            values.problems[f"ARTICLE.{data_field}"] = str(exc)
+    # The bytes live in `image`, once; the answer's own row index and EXT_KEY are not article data.
+    kept = {k: v for k, v in row.items() if k != data_field and k != "EXT_KEY" and not k.endswith("_Id")}
     return Article(
-        code=_text(row, "ART_CODE"),
-        description=_text(row, "ART_DESC1"),
-        group_code=_text(row, "AG_CODE"),
-        price=_decimal(row, "PX_SELL"),
-        vat_code=_text(row, profile.article_vat_field),
-        ean=_text(row, profile.article_ean_field),
-        unit=_text(row, "ART_UNIT"),
-        available=_decimal(row, profile.article_available_field),
-        reserved=_decimal(row, profile.article_reserved_field),
-        blocked=bool(row.get("REC_BLK")),
+        code=values.text("ART_CODE"),
+        description=values.text("ART_DESC1"),
+        group_code=values.text("AG_CODE"),
+        price=values.number("PX_SELL") or Decimal("0"),
+        vat_code=values.text(profile.article_vat_field),
+        ean=values.text(profile.article_ean_field),
+        unit=values.text("ART_UNIT"),
+        available=values.number(profile.article_available_field) or Decimal("0"),
+        reserved=values.number(profile.article_reserved_field) or Decimal("0"),
+        blocked=bool(values.flag(profile.article_blocked_field)),
         changed_at=parse_datetime(row.get("CNG_DATE")),
+        short_description=values.text(profile.article_short_description_field),
+        long_description=values.text(profile.article_long_description_field),
+        weight=values.number(profile.article_weight_field),
+        webshop=bool(values.flag(profile.article_webshop_field)),
+        parent_code=values.text(profile.article_parent_field).upper(),
+        size=values.text(profile.article_size_field),
+        colour=values.text(profile.article_colour_field),
+        image_name=name,
+        image=image,
+        problems=values.problems,
+        row=kept,
+    )
+
+
+def article_stock_from_row(row: Row, profile: AccountViewProfile, extra_fields: Sequence[str] = ()) -> ArticleStock:
+    values = _Reader(row)
+    named = {
+        "available": profile.article_available_field,
+        "reserved": profile.article_reserved_field,
+        "free": profile.article_free_field,
+        "technical": profile.article_technical_field,
+    }
+    figures = {field: values.number(field) for field in dict.fromkeys([*named.values(), *extra_fields])}
+    return ArticleStock(
+        code=values.text("ART_CODE"),
+        **{attr: figures[field] for attr, field in named.items()},
+        managed=values.flag(profile.article_stock_managed_field),
+        blocked=bool(values.flag(profile.article_blocked_field)),
+        figures=figures,
+        problems=values.problems,
     )
 
 

@@ -57,7 +57,7 @@ def _comparable(value: Any, value_type: str) -> Any:
     if value_type == "N":
         return float(value or 0)
     if value_type == "L":
-        return bool(value)
+        return value.strip().lower() in ("true", "1", ".t.", "t") if isinstance(value, str) else bool(value)
     return str(value if value is not None else "").rstrip()
 
 
