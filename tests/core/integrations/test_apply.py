@@ -4,11 +4,13 @@ database: validation before writing, idempotence, one transaction, secrets never
 from __future__ import annotations
 
 import stat
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
+from koppel.connectors.accountview.models import VatCode
 from koppel.core.accounts.models import Workspace
 from koppel.core.integrations.apply import ApplyError, apply_file
 from koppel.core.integrations.models import Connection, Integration
@@ -40,6 +42,7 @@ books = "books"
 [integration.flows.orders]
 statuses = [2, 3]
 write_as = "invoice"
+revenue_accounts = { article = "8000" }
 """
 SECRETS = ["store-Tk81xQ-secret", "partner-Zq7Lh2-secret", "av-Wm93kP-secret"]
 
@@ -147,3 +150,99 @@ def test_a_late_failure_rolls_back_the_whole_file(tmp_path: Path) -> None:
     # The workspace and connections of `other` were written before the integration refused: all undone.
     assert counts() == [1, 2, 1]
     assert list(Workspace.objects.values_list("name", "retention_days")) == [("acme", 30)]
+
+
+@pytest.mark.parametrize(
+    ("broken", "named"),
+    [
+        (GOOD.replace('revenue_accounts = { article = "8000" }', ""), "integration.flows.orders.revenue_accounts"),
+        (GOOD.replace('base_url = "http://127.0.0.1:9", company_id', 'base_url = "http://av.example.nl", company_id'),
+         "connections.books.settings.base_url"),
+        (GOOD.replace('settings = { base_url = "http://127.0.0.1:9" }', 'settings = { base_url = "http://10.0.0.8" }'),
+         "connections.shop.settings.base_url"),
+    ],
+)
+def test_a_file_that_would_park_every_order_or_send_secrets_in_the_clear_is_refused(
+    tmp_path: Path, broken: str, named: str
+) -> None:
+    with pytest.raises(ApplyError) as refused:
+        apply_file(write(tmp_path, broken))
+    assert named in str(refused.value)
+    assert counts() == [0, 0, 0]
+
+
+def test_invoices_without_revenue_accounts_are_fine_while_orders_are_off(tmp_path: Path) -> None:
+    off = GOOD.replace('revenue_accounts = { article = "8000" }', "enabled = false")
+    assert "created integration acme-shop" in apply_file(write(tmp_path, off)).changes
+
+
+def test_a_new_connection_is_created_not_also_updated(tmp_path: Path) -> None:
+    changes = apply_file(write(tmp_path, GOOD)).changes
+    assert [c for c in changes if "connection" in c] == ["created connection shop", "created connection books"]
+
+
+TOKENS = {"access_token": "at", "refresh_token": "rotated-live", "expires_at": 1.0}
+
+
+def connected(tmp_path: Path, text: str = GOOD) -> Connection:
+    """Applied, then connected: the tokens AccountView gave the platform (as koppel.sync.token_store keeps them)."""
+    apply_file(write(tmp_path, text))
+    books = Connection.objects.get(name="books")
+    books.credentials = {**books.credentials, "tokens": TOKENS, "refresh_token": "rotated-live"}
+    books.save()
+    return books
+
+
+def test_reapplying_keeps_the_platforms_tokens_even_against_a_refresh_token_in_the_file(tmp_path: Path) -> None:
+    seeded = GOOD.replace('client_secret = "av-Wm93kP-secret" }', 'client_secret = "av-Wm93kP-secret", '
+                                                                   'refresh_token = "seed-long-dead" }')
+    connected(tmp_path, seeded)
+    assert apply_file(write(tmp_path, seeded)).changes == []
+    assert apply_file(write(tmp_path, GOOD)).changes == []
+    assert Connection.objects.get(name="books").credentials["refresh_token"] == "rotated-live"
+
+
+def test_another_accountview_app_drops_the_tokens_of_the_former_one(tmp_path: Path) -> None:
+    connected(tmp_path)
+    changes = apply_file(write(tmp_path, GOOD.replace('"acme-client"', '"acme-client-2"'))).changes
+    assert changes == ["updated connection books: credentials (the tokens of the former AccountView app or "
+                       "server are dropped: connect again)"]
+    assert Connection.objects.get(name="books").credentials == {"client_id": "acme-client-2",
+                                                                 "client_secret": "av-Wm93kP-secret"}
+
+
+AV_CODES = [VatCode(code="H1", description="hoog", percentage=Decimal(21)),
+            VatCode(code="L1", description="laag", percentage=Decimal(9)),
+            VatCode(code="N0", description="nul", percentage=Decimal(0)),
+            VatCode(code="EU", description="ICL", percentage=Decimal(0), reverse_charge=True),
+            VatCode(code="L6", description="oud laag", percentage=Decimal(6))]
+ALL_RATES = '\n[integration.flows.orders.vat_codes]\n"21" = "H1"\n"9" = "L1"\n"0" = "N0"\nreverse_charge = "EU"\n'
+
+
+@pytest.mark.parametrize(
+    ("table", "named"),
+    [
+        ("", ["no VAT code for 21%", "no VAT code for 9%", "no VAT code for 0%", 'e.g. "9" = "L1"']),
+        (ALL_RATES.replace('"L1"', '"L2"'), ["vat_codes.9: AccountView has no VAT code 'L2'", "H1 (21%)"]),
+        (ALL_RATES.replace('"0" = "N0"', '"0" = "H1"'), ["vat_codes.0: AccountView's VAT code H1 is 21%, not 0%"]),
+    ],
+)
+def test_vat_rates_without_accountview_codes_are_refused_once_the_codes_are_known(
+    tmp_path: Path, table: str, named: list[str]
+) -> None:
+    connected(tmp_path)
+    with pytest.raises(ApplyError) as refused:
+        apply_file(write(tmp_path, GOOD + table), vat_codes_of=lambda books: AV_CODES)
+    for text in named:
+        assert text in str(refused.value)
+    assert "no VAT code for 6%" not in str(refused.value)  # a rate no Dutch shop charges needs no entry
+    assert Integration.objects.get().flows["orders"]["vat_codes"] == {}  # nothing written
+
+
+def test_vat_codes_are_not_checked_while_unknown(tmp_path: Path) -> None:
+    asked: list[int] = []
+    apply_file(write(tmp_path, GOOD), vat_codes_of=lambda books: asked.append(books.pk) or AV_CODES)
+    assert asked == []  # not connected yet: nothing to ask
+    connected(tmp_path)
+    assert apply_file(write(tmp_path, GOOD + ALL_RATES), vat_codes_of=lambda books: AV_CODES).changes
+    apply_file(write(tmp_path, GOOD), vat_codes_of=lambda books: None)  # unreachable now: not refused

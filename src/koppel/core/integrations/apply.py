@@ -1,23 +1,35 @@
 """`koppel integration apply FILE`: create or update a workspace, its connections and an integration
 from a TOML file. Everything is validated before the first write, and the write is one transaction;
-re-applying the same file changes nothing."""
+re-applying the same file changes nothing.
+
+Beyond each setting's own validity, a file is refused when its orders settings would park every order:
+invoices without revenue accounts, and (when AccountView's VAT codes are known, i.e. the administration is
+connected) VAT rates AccountView books without a VAT code in the settings, or codes it doesn't have."""
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 from django.db import transaction
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from koppel.connectors.accountview.models import VatCode
 from koppel.core.accounts.models import Workspace
 from koppel.core.integrations.models import Connection, Integration, Schedule
 from koppel.core.integrations.settings import SYSTEM_MODELS, flow_settings_model, problems
 from koppel.mapping import default_map_names, load_default_map, validate_overrides
 from koppel.mapping.errors import InvalidOverrides
+
+TOKENS = "tokens"  # the AccountView token set the platform obtained (koppel.sync.token_store)
+# Rates a Dutch shop charges: AccountView codes of other rates (old 6 %, purchase-only) need no entry.
+SHOP_RATES = (Decimal(21), Decimal(9), Decimal(0))
+VatCodesOf = Callable[[Connection], list[VatCode] | None]  # AccountView's VAT codes, None: unknown
 
 
 class ApplyError(Exception):
@@ -99,7 +111,7 @@ def parse_file(path: Path) -> IntegrationFile:
     found: list[str] = []
     for name, conn in spec.connections.items():
         found += _check_connection(name, conn)
-    found += _check_flows(spec.integration)
+    found += _check_flows(spec.integration) or _check_orders_can_be_booked(spec.integration.flows)
     found += _check_mapping_overrides(spec.integration.mapping_overrides)
     if found:
         raise ApplyError("\n".join([f"{path}: {len(found)} problem(s):", *found]))
@@ -113,6 +125,58 @@ def _check_flows(spec: IntegrationSpec) -> list[str]:
     except ValidationError as exc:
         return _locate("integration.flows", exc)
     return []
+
+
+def _check_orders_can_be_booked(flows: dict[str, Any]) -> list[str]:
+    """Settings valid one by one that would still park every order."""
+    orders = flows.get("orders") or {}
+    if not orders.get("enabled") or orders.get("write_as") != "invoice" or orders["revenue_accounts"].get("article"):
+        return []
+    return ['  integration.flows.orders.revenue_accounts: write_as = "invoice" books every line on a revenue '
+            'account, and none is named: every order would park. Name at least the articles\' one, e.g. '
+            'revenue_accounts = { article = "8000", shipping = "8100" }']
+
+
+def _check_vat_codes(spec: IntegrationFile, vat_codes_of: VatCodesOf) -> list[str]:
+    """The orders' VAT code table against the VAT codes of the AccountView administration, when the file's
+    books connection exists and is connected (a first apply can't know them: `koppel check` and the first
+    run tell then)."""
+    orders = spec.integration.flows.get("orders") or {}
+    books = (Connection.objects.filter(workspace__name=spec.workspace.name, name=spec.integration.books,
+                                       system=Connection.System.ACCOUNTVIEW).first())
+    if not orders.get("enabled") or books is None or not books.credentials.get(TOKENS):
+        return []
+    known = vat_codes_of(books)
+    if known is None:
+        return []
+    codes = {c.code.upper(): c for c in known}
+    table: dict[str, str] = orders.get("vat_codes") or {}
+    where = "integration.flows.orders.vat_codes"
+    found = [f"  {where}.{key}: AccountView has no VAT code {code!r}; it has {_choices(known)}"
+             for key, code in table.items() if code.upper() not in codes]
+    for key, code in table.items():
+        vat, rate = codes.get(code.upper()), _rate(key.split(":")[-1])
+        if vat is not None and rate is not None and not vat.reverse_charge and vat.percentage != rate:
+            found.append(f"  {where}.{key}: AccountView's VAT code {code} is {vat.percentage:f}%, not {rate:f}%")
+    named = {_rate(key.split(":")[-1]) for key in table}
+    for rate in SHOP_RATES:
+        offered = [c for c in known if c.percentage == rate and not c.reverse_charge]
+        if offered and rate not in named:
+            found.append(f'  {where}: no VAT code for {rate:f}%: every order charging it would park; AccountView '
+                         f'has {_choices(offered)}, e.g. "{rate:f}" = "{offered[0].code}"')
+    return found
+
+
+def _rate(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.strip())
+    except ArithmeticError:
+        return None
+
+
+def _choices(codes: list[VatCode]) -> str:
+    return ", ".join(f"{c.code} ({c.percentage:f}%{', reverse charge' if c.reverse_charge else ''})"
+                     for c in codes) or "none"
 
 
 def _check_connection(name: str, conn: ConnectionSpec) -> list[str]:
@@ -162,8 +226,13 @@ def _describe(path: Path, exc: ValidationError) -> str:
     return "\n".join([f"{path}: {exc.error_count()} problem(s):", *_locate("", exc)])
 
 
-def apply_file(path: Path) -> ApplyReport:
+def apply_file(path: Path, *, vat_codes_of: VatCodesOf | None = None) -> ApplyReport:
+    """Apply the file. `vat_codes_of` reads an existing AccountView connection's VAT codes (None when it
+    isn't connected or can't be reached), for checking the orders' VAT code table against them."""
     spec = parse_file(path)
+    found = _check_vat_codes(spec, vat_codes_of) if vat_codes_of else []
+    if found:
+        raise ApplyError("\n".join([f"{path}: {len(found)} problem(s):", *found]))
     report = ApplyReport()
     with transaction.atomic():
         workspace = _apply_workspace(spec.workspace, report)
@@ -196,15 +265,38 @@ def _apply_connection(workspace: Workspace, name: str, spec: ConnectionSpec, rep
     conn = (Connection.objects.filter(workspace=workspace, name=name).first()
             or Connection(workspace_id=workspace.pk, name=name))
     label = f"connection {name}"
-    _update(conn, {"system": spec.system, "settings": spec.settings}, label, report)
     current = conn.credentials if conn.secrets_encrypted else {}
-    # Tokens the platform obtained itself (e.g. a rotated refresh token) are kept unless the file names them.
-    wanted = {**current, **spec.credentials}
-    if wanted != current:
+    created = conn.pk is None
+    wanted = _credentials(current, spec, moved=not created and _app_changed(conn, spec))
+    if created:
+        conn.credentials = wanted  # saved with the new row: "created", not also "updated"
+    _update(conn, {"system": spec.system, "settings": spec.settings}, label, report)
+    if not created and wanted != current:
         conn.credentials = wanted
         conn.save(update_fields=["secrets_encrypted", "updated_at"])
-        report.changes.append(f"updated {label}: credentials")
+        dropped = TOKENS in current and TOKENS not in wanted
+        report.changes.append(f"updated {label}: credentials" + (
+            " (the tokens of the former AccountView app or server are dropped: connect again)" if dropped else ""))
     return conn
+
+
+def _credentials(current: dict[str, Any], spec: ConnectionSpec, *, moved: bool) -> dict[str, Any]:
+    """The credentials to store: the file's, plus what the platform obtained itself (AccountView's tokens)
+    unless they belong to another app or server. A refresh token in the file only seeds a connection that
+    has no tokens yet: once used, it has rotated, and the stored one is the live one."""
+    kept = {} if moved else {k: v for k, v in current.items() if k in (TOKENS, "refresh_token")}
+    given = dict(spec.credentials)
+    if TOKENS in kept:
+        given.pop("refresh_token", None)
+    return {**kept, **given}
+
+
+def _app_changed(conn: Connection, spec: ConnectionSpec) -> bool:
+    """AccountView tokens are issued to one app (client id) by one server (base URL)."""
+    if spec.system != Connection.System.ACCOUNTVIEW:
+        return False
+    before = conn.credentials.get("client_id"), (conn.settings or {}).get("base_url")
+    return before != (spec.credentials.get("client_id"), spec.settings.get("base_url"))
 
 
 def _apply_integration(workspace: Workspace, spec: IntegrationSpec, connections: dict[str, Connection],

@@ -8,10 +8,12 @@ is named in Django's settings (`KOPPEL_FLOW_SETTINGS`, set by the process's conf
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import ipaddress
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from koppel.connectors.accountview.profile import AccountViewProfile
 
@@ -20,8 +22,33 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _secure_base_url(value: str) -> str:
+    """Credentials travel to this URL (MijnWebwinkel's tokens even in its query string): https only, except
+    to this machine itself (the sandboxes, a local relay), where nothing crosses a network."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"{value!r} is no web address: use https://host")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ValueError(f"{value!r}: credentials would cross the network unencrypted; use https://")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{value!r}: the base URL takes no query or fragment")
+    return value.strip().rstrip("/")
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+BaseUrl = Annotated[str, AfterValidator(_secure_base_url)]
+
+
 class MijnWebwinkelSettings(_Strict):
-    base_url: str = "https://api.myonlinestore.com"
+    base_url: BaseUrl = "https://api.myonlinestore.com"
     api_version: Literal["1", "2-beta"] = "1"
     language: str = "nl_NL"
     rate_per_second: float = Field(5.0, gt=0)
@@ -33,7 +60,7 @@ class MijnWebwinkelCredentials(_Strict):
 
 
 class AccountViewSettings(_Strict):
-    base_url: str = "https://www.accountview.net"
+    base_url: BaseUrl = "https://www.accountview.net"
     company_id: str = Field(min_length=1)
     rate_per_second: float | None = Field(
         5.0,
