@@ -8,6 +8,7 @@ its code page, `only_create` applied in update mode. Flows call it; it calls not
     mapped.warnings  # what was changed on the way (transliterated text, a postcode sent as typed)
 """
 
+from koppel.mapping import mijnwebwinkel  # noqa: F401  (registers MijnWebwinkel's fields as a map target)
 from koppel.mapping.engine import (
     Mapped,
     apply_map,

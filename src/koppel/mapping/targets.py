@@ -88,7 +88,7 @@ _DICTIONARIES: dict[str, Dictionary] = {"accountview": _accountview}
 
 
 def register_dictionary(system: str, dictionary: Dictionary) -> None:
-    """Make a target system's fields known to maps (MijnWebwinkel's spec models, later)."""
+    """Make a target system's fields known to maps (MijnWebwinkel's: `mapping/mijnwebwinkel.py`)."""
     _DICTIONARIES[system] = dictionary
 
 

@@ -303,6 +303,23 @@ def country_code(value: Any, args: NoArgs, tables: Mapping[str, ValueTable]) -> 
         ) from None
 
 
+@_transform("gtin")
+def gtin(value: Any, args: NoArgs, tables: Mapping[str, ValueTable]) -> str:
+    """An EAN/GTIN (8, 12, 13 or 14 digits, spaces removed) whose check digit is right; refuse others."""
+    code = _text(value).replace(" ", "")
+    if not code.isdigit() or len(code) not in (8, 12, 13, 14):
+        raise _refuse(f"{code!r} is not an EAN (8, 12, 13 or 14 digits)", "Correct the EAN at its source.", value)
+    body, check = code[:-1], int(code[-1])
+    total = sum(int(digit) * (3 if position % 2 == 0 else 1) for position, digit in enumerate(reversed(body)))
+    if (10 - total % 10) % 10 != check:
+        raise _refuse(
+            f"{code!r} has a wrong check digit (expected {(10 - total % 10) % 10})",
+            "Correct the EAN at its source: a digit was probably typed wrong.",
+            value,
+        )
+    return code
+
+
 # -- numbers and money ------------------------------------------------------------------------------------
 
 
@@ -376,6 +393,26 @@ def vat_incl_to_excl(value: Any, args: VatArgs, tables: Mapping[str, ValueTable]
 def vat_excl_to_incl(value: Any, args: VatArgs, tables: Mapping[str, ValueTable]) -> Decimal:
     """Amount including VAT from an amount excluding VAT at `rate` percent, rounded to `places`."""
     return quantize(as_decimal(value) * _rate_factor(args, value), args.places)
+
+
+class BetweenArgs(Args):
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+
+@_transform("between", BetweenArgs)
+def between(value: Any, args: BetweenArgs, tables: Mapping[str, ValueTable]) -> Decimal:
+    """Refuse a number below `minimum` or above `maximum` (a negative or absurd price)."""
+    number = as_decimal(value)
+    if args.minimum is not None and number < args.minimum:
+        raise _refuse(f"{number} is below {args.minimum}", "Correct the amount at its source.", value)
+    if args.maximum is not None and number > args.maximum:
+        raise _refuse(
+            f"{number} is above {args.maximum}",
+            "Correct the amount at its source, or raise the maximum in the mapping.",
+            value,
+        )
+    return number
 
 
 class ArithmeticArgs(Args):
