@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import time
 from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
@@ -26,16 +27,20 @@ from koppel.connectors.http import (
     account_key,
     process_rate_limiter,
 )
+from koppel.connectors.mijnwebwinkel.catalogue import ArticleIndex, changed_category_links, match_key
 from koppel.connectors.mijnwebwinkel.errors import (
     SYSTEM,
     error_for_body,
     error_for_response,
     error_for_transport,
 )
+from koppel.connectors.mijnwebwinkel.images import MAX_IMAGE_BYTES, check_image, image_filename
 from koppel.connectors.mijnwebwinkel.models import (
     Article,
+    ArticleCategoryInput,
     ArticleInput,
     ArticleOptionList,
+    ArticleSummary,
     Category,
     CategoryArticle,
     CategoryInput,
@@ -82,7 +87,7 @@ class MijnWebwinkelClient:
     `rate_burst`; pass `rate_limiter` instead to share the limit wider (e.g. a `PostgresRateLimiter` across
     workers). `retry_attempts`, `retry_wait_initial`, `retry_wait_max` and `max_retry_after` bound the
     short retry layer: a `Retry-After` longer than `max_retry_after` is not waited for here but raised as
-    `RetryableError(retry_after=…)` for the durable layer to reschedule.
+    `RetryableError(retry_after=…)` for the durable layer to reschedule. `max_image_bytes` bounds uploads.
     """
 
     def __init__(
@@ -101,6 +106,7 @@ class MijnWebwinkelClient:
         retry_wait_max: float = 5.0,
         max_retry_after: float = 30.0,
         page_size: int = PAGE_SIZE,
+        max_image_bytes: int = MAX_IMAGE_BYTES,
         transport: httpx.BaseTransport | None = None,
         rate_limiter: RateLimiter | None = None,
     ) -> None:
@@ -109,6 +115,7 @@ class MijnWebwinkelClient:
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
         self.language = language
+        self.max_image_bytes = max_image_bytes
         self._paginator = OffsetPaginator(min(max(1, page_size), PAGE_SIZE))
         self._token = token
         self._partner_token = partner_token
@@ -231,9 +238,7 @@ class MijnWebwinkelClient:
         if data is None or data == {}:
             return []
         if not isinstance(data, list):
-            raise RetryableError(
-                f"MijnWebwinkel sent {type(data).__name__} where a list was expected", system=SYSTEM
-            )
+            raise RetryableError(f"MijnWebwinkel sent {type(data).__name__} where a list was expected", system=SYSTEM)
         return data
 
     @property
@@ -324,9 +329,7 @@ class MijnWebwinkelClient:
             # /orders/count knows no debtor filter: without one, the count cross-checks the listing.
             count = None if debtor_email else filters
             for item in self._pages("/orders", params, count_params=count):
-                yield self._decode(
-                    Order, item, f"order {item.get('number') if isinstance(item, dict) else ''}"
-                )
+                yield self._decode(Order, item, f"order {item.get('number') if isinstance(item, dict) else ''}")
 
     def count_orders(
         self,
@@ -381,6 +384,9 @@ class MijnWebwinkelClient:
         return [self._decode(OrderStatus, item, "order status") for item in self._list(data)]
 
     # --------------------------------------------------------------------------------------- articles
+    #
+    # The API has no SKU/EAN filter and no field selection (NOTES §6.2, openapi.yaml): finding by SKU and
+    # reading shop stock in bulk both mean reading the article list, 100 per page, plus one count call.
 
     @staticmethod
     def _change_filters(
@@ -396,6 +402,25 @@ class MijnWebwinkelClient:
             "changed_end_date": _moment(changed_until),
         }
 
+    def _article_items(
+        self,
+        ids: Iterable[int] | None,
+        uuids: Iterable[str] | None,
+        created_since: dt.datetime | dt.date | None,
+        created_until: dt.datetime | dt.date | None,
+        changed_since: dt.datetime | dt.date | None,
+        changed_until: dt.datetime | dt.date | None,
+    ) -> Iterator[Any]:
+        filters = self._change_filters(created_since, created_until, changed_since, changed_until)
+        params = dict(filters)
+        if ids is not None:
+            params["ids"] = ",".join(str(i) for i in ids)
+        if uuids is not None:
+            params["uuids"] = ",".join(uuids)
+        # /articles/count knows no ids/uuids filter: without one, the count cross-checks the listing.
+        count = filters if ids is None and uuids is None else None
+        yield from self._pages("/articles", params, count_params=count)
+
     def iter_articles(
         self,
         *,
@@ -406,16 +431,8 @@ class MijnWebwinkelClient:
         changed_since: dt.datetime | dt.date | None = None,
         changed_until: dt.datetime | dt.date | None = None,
     ) -> Iterator[Article]:
-        """Articles, lazily, page by page. There is no SKU/EAN filter: index them yourself (NOTES §6.2)."""
-        filters = self._change_filters(created_since, created_until, changed_since, changed_until)
-        params = dict(filters)
-        if ids is not None:
-            params["ids"] = ",".join(str(i) for i in ids)
-        if uuids is not None:
-            params["uuids"] = ",".join(uuids)
-        # /articles/count knows no ids/uuids filter: without one, the count cross-checks the listing.
-        count = filters if ids is None and uuids is None else None
-        for item in self._pages("/articles", params, count_params=count):
+        """Articles, lazily, page by page: 1 count call + one call per 100 articles."""
+        for item in self._article_items(ids, uuids, created_since, created_until, changed_since, changed_until):
             yield self._decode(Article, item, "article")
 
     def count_articles(
@@ -431,18 +448,82 @@ class MijnWebwinkelClient:
             self._change_filters(created_since, created_until, changed_since, changed_until),
         )
 
+    def iter_article_summaries(
+        self,
+        *,
+        created_since: dt.datetime | dt.date | None = None,
+        changed_since: dt.datetime | dt.date | None = None,
+    ) -> Iterator[ArticleSummary]:
+        """Every article's keys, stock, variants, option lists and category links, decoded without the
+        rest: the bulk read of shop stock and the scan behind SKU/EAN lookups. 1 count call + one call per
+        100 articles; memory stays one page."""
+        for item in self._article_items(None, None, created_since, None, changed_since, None):
+            yield self._decode(ArticleSummary, item, "article")
+
+    def get_articles(self, ids: Iterable[int]) -> list[Article]:
+        """The articles with these ids (unknown ids are simply absent): one call per 100 ids."""
+        wanted = list(dict.fromkeys(ids))
+        found: list[Article] = []
+        for start in range(0, len(wanted), PAGE_SIZE):
+            found += self.iter_articles(ids=wanted[start : start + PAGE_SIZE])
+        return found
+
+    def index_articles(self, *, skus: Iterable[str] | None = None, eans: Iterable[str] | None = None) -> ArticleIndex:
+        """One scan of the shop: article ids by SKU and EAN (only the wanted ones when given), and option
+        list ids by name. Cost: 1 count call + one call per 100 articles in the shop."""
+        wanted_skus = None if skus is None else {match_key(s) for s in skus}
+        wanted_eans = None if eans is None else {match_key(e) for e in eans}
+        index = ArticleIndex()
+        for article in self.iter_article_summaries():
+            index.add(article, wanted_skus, wanted_eans)
+        return index
+
+    def find_articles_by_sku(
+        self, skus: Iterable[str], *, created_since: dt.datetime | dt.date | None = None
+    ) -> dict[str, list[ArticleSummary]]:
+        """The articles carrying each of `skus` (keys as given; several when the shop has a SKU twice,
+        none when it has not). A scan: 1 count call + one call per 100 articles created since
+        `created_since` (all when None)."""
+        wanted: dict[str, str] = {match_key(sku): sku for sku in skus}
+        found: dict[str, list[ArticleSummary]] = {}
+        for article in self.iter_article_summaries(created_since=created_since):
+            sku = wanted.get(match_key(article.sku))
+            if sku is not None:
+                found.setdefault(sku, []).append(article)
+        return found
+
     def get_article(self, article_id: int, *, use_url_id: bool = False) -> Article:
         data = self._call("GET", f"/articles/{article_id}", params={"use_url_id": _flag(use_url_id)})
         return self._decode(Article, data, f"article {article_id}")
 
     def create_article(self, article: ArticleInput) -> Article:
-        """POST a new article. Not retried: if the answer is lost, look it up (by SKU) before trying again."""
-        data = self._call("POST", "/articles", body=article.to_body(), idempotent=False)
+        """POST a new article (1 call; needs `name` and `categories`). Not retried. When its answer is
+        lost (connection cut, timeout, 5xx), the article is looked for by its SKU among the articles
+        created since yesterday (a short scan) and returned when the shop made it; otherwise the
+        RetryableError goes up, and the next attempt should again look up the SKU before creating."""
+        try:
+            data = self._call("POST", "/articles", body=article.to_body(), idempotent=False)
+        except RetryableError as exc:
+            if not _maybe_done(exc) or not article.sku:
+                raise
+            made = self._find_lost(article.sku, exc)
+            log.warning("mww.lost_answer_found", operation="POST /articles", sku=article.sku, article=made)
+            return self.get_article(made)
         return self._decode(Article, data, "created article")
 
+    def _find_lost(self, sku: str, exc: RetryableError) -> int:
+        """The id of the one article with `sku` created since yesterday, or `exc` again."""
+        since = dt.date.today() - dt.timedelta(days=1)  # store-local time is unknown: a day covers any zone
+        found = self.find_articles_by_sku([sku], created_since=since).get(sku, [])
+        if len(found) != 1:
+            raise exc
+        return found[0].id
+
     def update_article(self, article_id: int, changes: ArticleInput) -> Article:
-        """PATCH: top-level fields merge; `lists[].options` replace; variants update by id; `stock=None`
-        means unmanaged. Retried, unless it attaches images by URL (that would attach them twice)."""
+        """PATCH (1 call): top-level fields merge; `lists[].options` replace; variants update by id;
+        `stock=None` means unmanaged; `categories` replace (see `set_categories`). Retried, unless it
+        attaches images by URL (that would attach them twice). Whether `images` replace or merge is not
+        documented: prefer `upload_image`/`delete_image`, which mean the same under both."""
         body = changes.to_body()
         idempotent = not any(image.get("url") and not image.get("id") for image in body.get("images", []))
         data = self._call(
@@ -457,20 +538,77 @@ class MijnWebwinkelClient:
     def delete_article(self, article_id: int) -> None:
         self._call("DELETE", f"/articles/{article_id}", params={"use_url_id": "false"})
 
+    # stock
+
     def set_stock(self, article_id: int, stock: int | None, *, variant_id: int | None = None) -> Article:
-        """Set the article's stock (None: unmanaged), or one variant's stock."""
-        changes = (
-            ArticleInput(stock=stock)
-            if variant_id is None
-            else ArticleInput(variants=[VariantInput(id=variant_id, stock=stock)])
-        )
-        return self.update_article(article_id, changes)
+        """Set the article's stock (None: unmanaged, i.e. unlimited), or one variant's stock: 1 PATCH.
+        Unlimited exists only at article level in the spec: a variant's None is refused there (422 →
+        NeedsAttention) unless the shop accepts it (changelog 1.0.2; sandbox quirk
+        `variant_stock_unlimited`)."""
+        if variant_id is not None:
+            return self.set_variant_stocks(article_id, {variant_id: stock})
+        return self.update_article(article_id, ArticleInput(stock=stock))
 
-    # extra fields (EAN as `barcode`, `weight`, …)
+    def set_variant_stocks(self, article_id: int, stocks: Mapping[int, int | None]) -> Article:
+        """Set the stock of several variants of one article in 1 PATCH ({variant id: stock})."""
+        if not stocks:
+            raise ValueError("set_variant_stocks needs at least one variant")
+        variants = [VariantInput(id=variant_id, stock=stock) for variant_id, stock in stocks.items()]
+        return self.update_article(article_id, ArticleInput(variants=variants))
 
-    def set_extra_fields(
-        self, article_id: int, fields: Mapping[str, str], *, visible: bool = False
-    ) -> Article:
+    # categories of an article, and visibility
+
+    def _current(self, article: ArticleSummary | int) -> ArticleSummary:
+        return self.get_article(article) if isinstance(article, int) else article
+
+    def set_categories(
+        self,
+        article: ArticleSummary | int,
+        *,
+        add: Iterable[int] = (),
+        remove: Iterable[int] = (),
+        main: int | None = None,
+    ) -> bool:
+        """Put the article on the `add` category pages and take it off `remove`, keeping every other
+        link (the merchant's) as it is; `main` becomes its main page. PATCH replaces the whole list, so the
+        current links are needed: pass the article you have (1 call), or its id (GET + PATCH = 2 calls).
+        No write when nothing changes; returns whether it wrote."""
+        current = self._current(article)
+        links = changed_category_links(current, add=add, remove=remove, main=main)
+        if links is None:
+            return False
+        self.update_article(current.id, ArticleInput(categories=links))
+        return True
+
+    def set_visible(self, article: ArticleSummary | int, visible: bool) -> bool:
+        """Show or hide the article: MijnWebwinkel shows an article on each category page whose link is
+        active, so hiding deactivates every link and showing activates every link. Same cost as
+        `set_categories`; no write when already so."""
+        current = self._current(article)
+        if not current.categories:
+            raise NeedsAttention(
+                f"article {current.id} is on no category page, so it cannot be shown or hidden",
+                system=SYSTEM,
+                field="categories",
+            )
+        if all((link.is_active is not False) == visible for link in current.categories):
+            return False
+        links = [
+            ArticleCategoryInput(
+                category_id=link.category_id,
+                is_main=bool(link.is_main),
+                is_active=visible,
+                **({"article_url_id": link.article_url_id} if link.article_url_id is not None else {}),
+            )
+            for link in current.categories
+        ]
+        self.update_article(current.id, ArticleInput(categories=links))
+        return True
+
+    # extra fields ("features": EAN as `barcode`, `weight`, merchant fields)
+
+    def set_extra_fields(self, article_id: int, fields: Mapping[str, str], *, visible: bool = False) -> Article:
+        """Add or overwrite merchant article fields (1 call); `visible` picks the bucket shoppers see."""
         data = self._call(
             "POST",
             f"/articlefields/{article_id}",
@@ -489,30 +627,50 @@ class MijnWebwinkelClient:
         return self._decode(Article, data, f"article {article_id}")
 
     # option lists and variants
+    #
+    # The API cannot create an option list (there is no POST /articlelists, and no listing of lists): a
+    # list is made once by the merchant in MijnWebwinkel's admin; we find it by name on the shop's
+    # articles (`index_articles().option_list_id(name)`) or by id, and add the options it lacks.
 
     def get_option_list(self, list_id: int) -> ArticleOptionList:
-        return self._decode(
-            ArticleOptionList, self._call("GET", f"/articlelists/{list_id}"), f"option list {list_id}"
-        )
+        return self._decode(ArticleOptionList, self._call("GET", f"/articlelists/{list_id}"), f"option list {list_id}")
 
     def attach_option_lists(self, article_id: int, list_ids: Iterable[int]) -> Article:
-        data = self._call(
-            "POST", f"/articlelists/{article_id}", body=list(list_ids), params={"use_url_id": "false"}
-        )
+        data = self._call("POST", f"/articlelists/{article_id}", body=list(list_ids), params={"use_url_id": "false"})
         return self._decode(Article, data, f"article {article_id}")
 
     def detach_option_lists(self, article_id: int, list_ids: Iterable[int]) -> Article:
-        data = self._call(
-            "DELETE", f"/articlelists/{article_id}", body=list(list_ids), params={"use_url_id": "false"}
-        )
+        data = self._call("DELETE", f"/articlelists/{article_id}", body=list(list_ids), params={"use_url_id": "false"})
         return self._decode(Article, data, f"article {article_id}")
 
     def add_list_options(self, list_id: int, options: Iterable[ListOptionCreate]) -> ArticleOptionList:
-        """Add options to a list. Not retried: a lost answer would add them twice."""
+        """Add options to a list. Not retried: a lost answer would add them twice (see ensure_list_options)."""
         data = self._call(
             "POST", f"/articlelistoptions/{list_id}", body=[o.to_body() for o in options], idempotent=False
         )
         return self._decode(ArticleOptionList, data, f"option list {list_id}")
+
+    def ensure_list_options(self, list_id: int, options: Mapping[str, Decimal | None]) -> ArticleOptionList:
+        """The list with every option in `options` ({name: default surcharge}) present, found by name
+        (case-insensitive) or added once: 1 GET, plus 1 POST when some are missing. Existing options keep
+        their price (per-article prices go on the article's `lists[].options[].price`). A lost POST
+        answer is checked by reading the list again, never by adding twice."""
+        current = self.get_option_list(list_id)
+        have = {match_key(option.name) for option in current.options}
+        missing = [
+            ListOptionCreate(name=name, price=price) for name, price in options.items() if match_key(name) not in have
+        ]
+        if not missing:
+            return current
+        try:
+            return self.add_list_options(list_id, missing)
+        except RetryableError as exc:
+            if not _maybe_done(exc):
+                raise
+            again = self.get_option_list(list_id)
+            if {match_key(o.name) for o in missing} - {match_key(o.name) for o in again.options}:
+                raise
+            return again
 
     def remove_list_options(self, list_id: int, names: Iterable[str]) -> ArticleOptionList:
         data = self._call("DELETE", f"/articlelistoptions/{list_id}", body=list(names))
@@ -524,18 +682,58 @@ class MijnWebwinkelClient:
         """Attach an image the shop downloads from `url` (positions 1–15)."""
         return self.update_article(article_id, ArticleInput(images=[ImageInput(url=url, position=position)]))
 
-    def upload_image(
-        self, article_id: int, filename: str, content: bytes, position: int | None = None
-    ) -> str:
-        """Upload image bytes (sent as base64 JSON); returns the API's answer text. Not retried."""
+    def upload_image(self, article_id: int, filename: str, content: bytes, position: int | None = None) -> str:
+        """Upload image bytes (base64 JSON, 1 call); returns the API's answer text (the sandbox: the new
+        image's id). Checked first: no call for bytes that are no image or exceed `max_image_bytes`
+        (NeedsAttention, field "image"). Not retried; a lost answer is looked for on the article by
+        `filename` (1 GET): name files with `image_filename(stem, content)` so the name is unique."""
+        check_image(content, f"image {filename} of article {article_id}", max_bytes=self.max_image_bytes)
         body: dict[str, Any] = {"filename": filename, "content": base64.b64encode(content).decode()}
         if position is not None:
             body["position"] = position
-        data = self._call("POST", f"/articles/uploadImage/{article_id}", body=body, idempotent=False)
+        try:
+            data = self._call("POST", f"/articles/uploadImage/{article_id}", body=body, idempotent=False)
+        except RetryableError as exc:
+            if not _maybe_done(exc):
+                raise
+            image = self.get_article(article_id).image_named(filename)
+            if image is None:
+                raise
+            return image.id
         return "" if data is None else str(data)
 
-    def delete_image(self, image_id: str) -> None:
-        self._call("DELETE", f"/deleteImage/{image_id}")
+    def replace_image(
+        self,
+        article_id: int,
+        stem: str,
+        content: bytes,
+        *,
+        previous: str | None = None,
+        position: int | None = None,
+    ) -> str:
+        """Make `content` the article's image named after `stem` and its content hash, and remove our
+        `previous` one (a file name this returned before); images the merchant added stay. Returns the
+        new file name, to remember. 1 GET, + 1 upload when the image is not there yet, + 1 delete when
+        the previous one is."""
+        filename = image_filename(stem, content)
+        check_image(content, f"image {filename} of article {article_id}", max_bytes=self.max_image_bytes)
+        article = self.get_article(article_id)
+        if article.image_named(filename) is None:
+            self.upload_image(article_id, filename, content, position)
+        old = article.image_named(previous) if previous and previous != filename else None
+        if old is not None:
+            self.delete_image(old.id)
+        return filename
+
+    def delete_image(self, image_id: str) -> bool:
+        """Delete an image (1 call); False when it was already gone (e.g. a retried delete)."""
+        try:
+            self._call("DELETE", f"/deleteImage/{image_id}")
+        except NeedsAttention as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     # ------------------------------------------------------------------------------------- categories
 
@@ -558,17 +756,30 @@ class MijnWebwinkelClient:
         return self._count("/categories/count", {})
 
     def get_category(self, category_id: int) -> Category:
-        return self._decode(
-            Category, self._call("GET", f"/categories/{category_id}"), f"category {category_id}"
-        )
+        return self._decode(Category, self._call("GET", f"/categories/{category_id}"), f"category {category_id}")
 
     def category_articles(self, category_id: int) -> Iterator[CategoryArticle]:
         for item in self._pages(f"/categories/{category_id}/articles", {}):
             yield self._decode(CategoryArticle, item, "category article")
 
     def create_category(self, category: CategoryInput) -> Category:
-        """POST a category (needs `title`). Not retried: look it up by title before trying again."""
-        data = self._call("POST", "/categories", body=category.to_body(), idempotent=False)
+        """POST a category (1 call; needs `title`). Not retried; when its answer is lost, the category is
+        looked for by title and parent among those created since yesterday (a short scan) and returned
+        when the shop made it, else the RetryableError goes up."""
+        try:
+            data = self._call("POST", "/categories", body=category.to_body(), idempotent=False)
+        except RetryableError as exc:
+            if not _maybe_done(exc) or not category.title:
+                raise
+            since = dt.date.today() - dt.timedelta(days=1)
+            made = [
+                c
+                for c in self.iter_categories(created_since=since)
+                if c.title == category.title and c.parent_category_id == category.parent_category_id
+            ]
+            if len(made) != 1:
+                raise
+            return made[0]
         return self._decode(Category, data, "created category")
 
     def update_category(self, category_id: int, changes: CategoryInput) -> Category:
@@ -591,6 +802,12 @@ class MijnWebwinkelClient:
         if isinstance(data, dict) and "region" in data:
             data = data["region"]
         return self._decode(TaxRegion, data, f"tax region {code}")
+
+
+def _maybe_done(exc: RetryableError) -> bool:
+    """Whether a failed write may have happened all the same: the answer was lost (no status), timed out
+    or the server failed (5xx) — not a 429, which refuses the call before acting on it."""
+    return exc.status != 429
 
 
 def _item_key(item: Any) -> Any:

@@ -4,6 +4,7 @@ transport errors, timeouts, 429 and 5xx → retry; 401/403 → broken connection
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -12,6 +13,8 @@ from koppel.connectors.http import Redactor, parse_retry_after
 from koppel.errors import BrokenConnection, KoppelError, NeedsAttention, RetryableError
 
 SYSTEM = "mijnwebwinkel"
+# A validation message that starts with a field path ("extra.invisible.barcode: invalid check digit").
+_FIELD = re.compile(r"^([a-z_]+(?:\[\d*\])?(?:\.[A-Za-z_]+(?:\[\d*\])?)*): ")
 
 
 def server_message(response: httpx.Response) -> str:
@@ -45,7 +48,17 @@ def error_for_response(response: httpx.Response, operation: str, redactor: Redac
             system=SYSTEM,
             status=status,
         )
-    return NeedsAttention(message, system=SYSTEM, status=status)
+    return NeedsAttention(message, system=SYSTEM, status=status, field=field_of(detail))
+
+
+def field_of(detail: str) -> str | None:
+    """The field a validation message names at its start, if any (our sandbox always names one; the live
+    API's messages are not documented)."""
+    for text in (detail, detail.split(": ", 1)[-1]):  # after an RFC 7807 title, or on its own
+        match = _FIELD.match(text)
+        if match:
+            return match.group(1)
+    return None
 
 
 def error_for_transport(exc: httpx.HTTPError, operation: str, redactor: Redactor) -> RetryableError:

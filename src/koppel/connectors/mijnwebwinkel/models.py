@@ -10,6 +10,7 @@ only; nothing here invents data the API does not send.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -76,9 +77,7 @@ def _string_map(value: Any) -> Any:
     return value
 
 
-_decimal_str = PlainSerializer(
-    lambda d: None if d is None else f"{d:f}", return_type=str | None, when_used="json"
-)
+_decimal_str = PlainSerializer(lambda d: None if d is None else f"{d:f}", return_type=str | None, when_used="json")
 Money = Annotated[Decimal, BeforeValidator(_money), _decimal_str]
 OptionalMoney = Annotated[Decimal | None, BeforeValidator(_optional_money), _decimal_str]
 Text = Annotated[str, BeforeValidator(_text)]
@@ -192,30 +191,22 @@ class ArticleImage(ApiModel):
     url: str | None = None  # deprecated by the API
 
 
-class Article(ApiModel):
+class ArticleSummary(ApiModel):
+    """What the catalogue scans need of an article: its keys (id, SKU, EAN), stock, variants, option
+    lists and category links. Decoding only these keeps a scan of a large shop cheap; `Article` adds the
+    rest."""
+
     id: int
     uuid: str | None = None
-    name: str = ""
-    description: str | None = None
     sku: str | None = None
-    badge_text: str | None = None
-    taxable: bool | None = None
-    price: ArticlePrice = ArticlePrice()
     stock: OptionalInt = None  # None: stock is not managed (unlimited)
     can_backorder: bool | None = None
-    delivery_days: OptionalInt = None
-    meta_title: str | None = None
-    meta_description: str | None = None
     extra: Annotated[ArticleExtra, BeforeValidator(_object)] = ArticleExtra()
-    created_date: dt.date | None = None
-    created_time: dt.time | None = None
     updated_date: dt.date | None = None
     updated_time: dt.time | None = None
-    url: str | None = None
     categories: list[ArticleCategoryLink] = []
     lists: list[ArticleOptionList] = []
     variants: list[ArticleVariant] = []
-    images: Annotated[list[ArticleImage], BeforeValidator(_as_list)] = []  # often missing when empty
 
     @property
     def ean(self) -> str | None:
@@ -223,13 +214,58 @@ class Article(ApiModel):
         return self.extra.get("barcode")
 
     @property
+    def stock_managed(self) -> bool:
+        return self.stock is not None
+
+    @property
+    def visible(self) -> bool:
+        """Shown in the shop: active on at least one of its category pages (the API has no other flag)."""
+        return any(link.is_active is not False for link in self.categories)
+
+    def variant_for(self, options: Mapping[int, int]) -> ArticleVariant | None:
+        """The variant with exactly these chosen options ({list id: option id}), or None.
+
+        Variants in the map form (quirk) carry option names only: those are matched through `lists`."""
+        wanted = dict(options)
+        for variant in self.variants:
+            if self._variant_options(variant) == wanted:
+                return variant
+        return None
+
+    def _variant_options(self, variant: ArticleVariant) -> dict[int, int | None]:
+        chosen: dict[int, int | None] = {}
+        for option in variant.options:
+            option_id = option.option_id
+            if option_id is None:
+                listed = next((entry for entry in self.lists if entry.id == option.list_id), None)
+                named = [o.id for o in (listed.options if listed else []) if o.name == option.name]
+                option_id = named[0] if len(named) == 1 else None
+            chosen[option.list_id] = option_id
+        return chosen
+
+
+class Article(ArticleSummary):
+    name: str = ""
+    description: str | None = None
+    badge_text: str | None = None
+    taxable: bool | None = None
+    price: ArticlePrice = ArticlePrice()
+    delivery_days: OptionalInt = None
+    meta_title: str | None = None
+    meta_description: str | None = None
+    created_date: dt.date | None = None
+    created_time: dt.time | None = None
+    url: str | None = None
+    images: Annotated[list[ArticleImage], BeforeValidator(_as_list)] = []  # often missing when empty
+
+    @property
     def weight(self) -> Decimal | None:
         value = self.extra.get("weight")
         return _optional_money(value.replace(",", ".")) if value else None
 
-    @property
-    def stock_managed(self) -> bool:
-        return self.stock is not None
+    def image_named(self, original_name: str) -> ArticleImage | None:
+        """The image uploaded under this file name (how a lost upload answer is found again)."""
+        return next((image for image in self.images if image.original_name == original_name), None)
 
 
 class CategoryArticle(ApiModel):
@@ -418,9 +454,7 @@ class OrderLine(ApiModel):
     def has_action_price(self) -> bool:
         """Sold at a sale price: an option without a list option id and with a negative amount."""
         return any(
-            o.list_option_id is None and (o.price.amount or Decimal(0)) < 0
-            for a in self.articles
-            for o in a.options
+            o.list_option_id is None and (o.price.amount or Decimal(0)) < 0 for a in self.articles for o in a.options
         )
 
 
@@ -636,8 +670,12 @@ class ArticleCategoryInput(WriteModel):
 
 
 class ListOptionInput(WriteModel):
+    """An option of a list attached to an article; `price` overrides the list's surcharge for this article
+    only (changelog 2019-07-01: "each attached option can also specify a specific price")."""
+
     id: int
     image_ids: list[str] = []
+    price: Money | None = None
 
 
 class ArticleListInput(WriteModel):

@@ -235,9 +235,7 @@ async def upload_image(request: Request, state: SandboxState) -> Any:
     with state.lock:
         article = _article(request, state)
         position = int(body.get("position") or len(article["images"]) + 1)
-        image = catalog.image(
-            state, position, str(body.get("filename") or "upload"), raw.hex()[:64] + str(position)
-        )
+        image = catalog.image(state, position, str(body.get("filename") or "upload"), raw.hex()[:64] + str(position))
         article["images"] = sorted([*article["images"], image], key=lambda i: int(i["position"]))
         catalog.touch(state, article)
     return image["id"]
@@ -399,8 +397,7 @@ def _order_filter(request: Request, state: SandboxState, *, with_debtor: bool) -
         if not _in_range(f"{order['date']} {order.get('time') or '00:00:00'}", start, end):
             continue
         if not _in_range(
-            f"{order.get('status_changed_date') or order['date']} "
-            f"{order.get('status_changed_time') or '00:00:00'}",
+            f"{order.get('status_changed_date') or order['date']} {order.get('status_changed_time') or '00:00:00'}",
             *changed,
         ):
             continue

@@ -44,9 +44,7 @@ def _categories(state: SandboxState, article: dict[str, Any], links: list[dict[s
         if "category_id" not in link:
             raise SandboxError(422, "categories[].category_id is required")
         category = state.category(int(link["category_id"]))
-        existing = next(
-            (c for c in article.get("categories", []) if c["category_id"] == category["id"]), None
-        )
+        existing = next((c for c in article.get("categories", []) if c["category_id"] == category["id"]), None)
         url_id = link.get("article_url_id") or (existing or {}).get("article_url_id") or state.next_id("url")
         out.append(
             {
@@ -69,9 +67,7 @@ def _categories(state: SandboxState, article: dict[str, Any], links: list[dict[s
         )
 
 
-def _lists(
-    state: SandboxState, article: dict[str, Any], lists: list[dict[str, Any]], *, creating: bool
-) -> None:
+def _lists(state: SandboxState, article: dict[str, Any], lists: list[dict[str, Any]], *, creating: bool) -> None:
     """Attach lists with exactly the given options (replacing the options of lists already attached)."""
     current = {entry["id"]: entry for entry in article.get("lists", [])}
     for given in lists:
@@ -105,8 +101,7 @@ def _regenerate_variants(state: SandboxState, article: dict[str, Any]) -> None:
         key = frozenset(option["id"] for _, option in combo)
         variant = existing.get(key) or {"id": state.next_id("variant"), "stock": None, "can_backorder": False}
         variant["options"] = [
-            {"list_id": list_id, "option_id": option["id"], "name": option["name"]}
-            for list_id, option in combo
+            {"list_id": list_id, "option_id": option["id"], "name": option["name"]} for list_id, option in combo
         ]
         variants.append(variant)
     article["variants"] = variants
@@ -349,9 +344,7 @@ def save_category(state: SandboxState, body: dict[str, Any], category: dict[str,
         return category
 
 
-def category_view(
-    state: SandboxState, category: dict[str, Any], *, depth: int | None = None
-) -> dict[str, Any]:
+def category_view(state: SandboxState, category: dict[str, Any], *, depth: int | None = None) -> dict[str, Any]:
     """A category as the API shows it: `sorting` among its siblings and, in tree mode, nested `leafs`."""
     siblings = _siblings(state, category.get("parent_category_id"))
     index = next(i for i, c in enumerate(siblings) if c["id"] == category["id"])

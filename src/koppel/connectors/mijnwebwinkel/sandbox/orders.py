@@ -349,9 +349,7 @@ def build_order(
         raise SandboxError(422, "business_model B2B needs debtor.address.invoice.company")
     strategy = tax_strategy(state, business_model, invoice, country)
     region = destination_region(state, strategy, country)
-    lines = _Lines(
-        state, bool(state.store.get("prices_include_tax", True)), zero_rated=bool(strategy), region=region
-    )
+    lines = _Lines(state, bool(state.store.get("prices_include_tax", True)), zero_rated=bool(strategy), region=region)
 
     with state.lock:
         for line in body["orderlines"]:
@@ -420,9 +418,7 @@ def build_order(
             "debtor": _debtor(debtor),
             "price": totals(lines.lines),
             "orderlines": lines.lines,
-            "shipping": [
-                {"country": {"description": COUNTRY_NAMES.get(country, country), "isocode": country}}
-            ],
+            "shipping": [{"country": {"description": COUNTRY_NAMES.get(country, country), "isocode": country}}],
         }
         if business_model == "B2B" and body.get("reference"):
             order["reference"] = body["reference"]
@@ -454,9 +450,7 @@ def _debtor(debtor: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _add_shipping(
-    state: SandboxState, lines: _Lines, body: dict[str, Any], country: str, subtotal: Decimal
-) -> None:
+def _add_shipping(state: SandboxState, lines: _Lines, body: dict[str, Any], country: str, subtotal: Decimal) -> None:
     method_id = body.get("shipping_method_id")
     if method_id is not None:
         method = state.shipping_method(str(method_id))
@@ -553,9 +547,7 @@ def build_credit_order(
                     )
         today, now = state.now()
         number = state.next_id("order")
-        order = {
-            k: v for k, v in original.items() if k not in ("orderlines", "price", "credit_order_numbers")
-        }
+        order = {k: v for k, v in original.items() if k not in ("orderlines", "price", "credit_order_numbers")}
         order.update(
             {
                 "number": number,

@@ -34,9 +34,7 @@ class Quirks(QuirkSwitches):
 
     def article(self, article: dict[str, Any]) -> dict[str, Any]:
         extra = article.get("extra") or {}
-        article["extra"] = {
-            bucket: (extra.get(bucket) or self._empty_map()) for bucket in ("visible", "invisible")
-        }
+        article["extra"] = {bucket: (extra.get(bucket) or self._empty_map()) for bucket in ("visible", "invisible")}
         if not article.get("images"):
             if self.omit_empty_images:
                 article.pop("images", None)

@@ -189,9 +189,7 @@ def _categories(state: SandboxState, size: int) -> list[int]:
                     break
                 label = child if depth == 0 else f"{child} {depth + 1}"
                 parent = root if depth == 0 else made[-1]
-                made.append(
-                    catalog.save_category(state, {"title": label, "parent_category_id": parent})["id"]
-                )
+                made.append(catalog.save_category(state, {"title": label, "parent_category_id": parent})["id"])
         depth += 1
     return made
 
@@ -250,13 +248,9 @@ def _articles(state: SandboxState, rng: random.Random, seed: int, size: int, cat
             )
         body: dict[str, Any] = {"categories": links}
         if index % 5 == 1:
-            body["lists"] = [
-                {"id": size_list["id"], "options": [{"id": o["id"]} for o in size_list["options"]]}
-            ]
+            body["lists"] = [{"id": size_list["id"], "options": [{"id": o["id"]} for o in size_list["options"]]}]
         elif index % 10 == 6:
-            body["lists"] = [
-                {"id": colour_list["id"], "options": [{"id": o["id"]} for o in colour_list["options"]]}
-            ]
+            body["lists"] = [{"id": colour_list["id"], "options": [{"id": o["id"]} for o in colour_list["options"]]}]
         if index % 3 != 2:
             body["images"] = [
                 {"url": f"https://images.koppel.test/{item.sku}-{n}.jpg", "position": n}
@@ -390,9 +384,7 @@ def _orders(state: SandboxState, rng: random.Random, fakers: dict[str, Faker], s
         made.append(order)
 
 
-def _credit(
-    state: SandboxState, original: dict[str, Any], status: int, moment: dt.datetime
-) -> dict[str, Any]:
+def _credit(state: SandboxState, original: dict[str, Any], status: int, moment: dt.datetime) -> dict[str, Any]:
     lines = []
     for line in original["orderlines"]:
         if line["type"] == "article":
