@@ -4,13 +4,35 @@ database, and once end to end as a user runs them, each command in a real subpro
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from typer.testing import Result
 
+from koppel import cli
+from koppel.connectors.accountview.sandbox import REDIRECT_URI, AccountViewSandbox
+from koppel.connectors.sandboxkit.serve import free_port
+from koppel.core.integrations.models import Connection
+from koppel.sync import grants
+from koppel.sync.clients import books_client
+from koppel.sync.grants import GrantStart, start_grant
 from tests.cli_runner import invoke, make_koppel
 from tests.core.integrations.test_apply import GOOD, SECRETS
+from tests.sync.test_grants import consent
+
+JOURNALS = """
+from koppel.core.integrations.models import Connection
+from koppel.sync.clients import books_client
+books = Connection.objects.get(name="books")
+print("journals", len(books_client(books.pk, books.settings, books.credentials).journals()))
+"""
 
 
 @pytest.fixture
@@ -66,3 +88,101 @@ def test_a_fresh_data_dir_set_up_by_the_commands(tmp_path: Path) -> None:
     assert "acme-shop" in dump and not [s for s in SECRETS if s in dump]
     consoles = applied.stdout + applied.stderr + rotated.stdout + rotated.stderr
     assert not [s for s in SECRETS if s in consoles]
+
+
+# -- koppel connect accountview ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def books_sandbox(integration_file: Path) -> Iterator[AccountViewSandbox]:
+    """The integration file's AccountView connection pointed at a running sandbox."""
+    with AccountViewSandbox(seed=1, size=5) as sandbox:
+        integration_file.write_text(against(sandbox))
+        yield sandbox
+
+
+def against(sandbox: AccountViewSandbox) -> str:
+    """The integration file with its AccountView connection at the sandbox."""
+    info = sandbox.info
+    return (GOOD.replace('base_url = "http://127.0.0.1:9", company_id = "ACME"',
+                         f'base_url = "{info.url}", company_id = "{info.company_id}"')
+            .replace('client_id = "acme-client", client_secret = "av-Wm93kP-secret"',
+                     f'client_id = "{info.client_id}", client_secret = "{info.client_secret}"'))
+
+
+def connect_by_pasting(monkeypatch: pytest.MonkeyPatch, *args: str, decision: str | None = None) -> Result:
+    """The user at the terminal reads the printed URL (recorded from start_grant), opens it, decides on
+    AccountView's page, and pastes the address the browser ends on."""
+    started: list[GrantStart] = []
+
+    def recorded(*a: Any, **kw: Any) -> GrantStart:
+        started.append(start_grant(*a, **kw))
+        return started[-1]
+
+    def pasted(timeout: float, *, can_block: bool) -> tuple[str, bool]:
+        return consent(started.pop().url, decision=decision), True
+
+    monkeypatch.setattr(grants, "start_grant", recorded)
+    monkeypatch.setattr(cli, "_pasted_line", pasted)
+    return invoke("connect", "accountview", "--redirect-uri", REDIRECT_URI, *args)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_connect_by_pasting_the_address_the_browser_ends_on(
+    books_sandbox: AccountViewSandbox, integration_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert invoke("integration", "apply", str(integration_file)).exit_code == 0
+    books_sandbox.auto_approve = False
+    declined = connect_by_pasting(monkeypatch, "--integration", "acme-shop", decision="deny")
+    assert declined.exit_code == 1 and "access was denied" in declined.stderr
+    done = connect_by_pasting(monkeypatch, "--integration", "acme-shop", decision="approve")
+    assert done.exit_code == 0, done.output
+    assert "Open this address in a browser" in done.stdout and f"{books_sandbox.url}/ams/authorize.aspx?" in done.stdout
+    assert "companies reached: DEMO (Demo BV)" in done.stdout
+    books = Connection.objects.get(name="books")
+    with books_client(books.pk, books.settings, books.credentials) as client:
+        assert client.journals()  # the grant reaches the administration
+
+
+@pytest.mark.django_db(transaction=True)
+def test_connect_names_what_is_wrong(
+    books_sandbox: AccountViewSandbox, integration_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unknown = invoke("connect", "accountview", "--integration", "acme-shoop")
+    assert unknown.exit_code == 1 and "no integration 'acme-shoop'; known: none" in unknown.stderr
+    integration_file.write_text(integration_file.read_text().replace(books_sandbox.company_id, "ELSEWHERE"))
+    invoke("integration", "apply", str(integration_file))
+    elsewhere = connect_by_pasting(monkeypatch, "--integration", "acme-shop")
+    assert elsewhere.exit_code == 1 and "DEMO (Demo BV)" in elsewhere.stdout
+    assert "company_id 'ELSEWHERE' is none of them" in elsewhere.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = invoke("connect", "accountview", "--integration", "acme-shop", "--port", str(taken.getsockname()[1]))
+    assert busy.exit_code == 1 and "choose another port with --port" in busy.stderr
+
+
+@pytest.mark.slow
+def test_connect_on_a_headless_server_through_the_loopback_port(tmp_path: Path) -> None:
+    """The real command: it prints the URL, the browser (here httpx) consents at the sandbox and is sent back
+    to the command's loopback port, which finishes the grant and tells the browser."""
+    koppel = make_koppel(tmp_path, ACME_MWW_TOKEN="store-Tk81xQ-secret")
+    with AccountViewSandbox(seed=1, size=5) as sandbox:
+        path = tmp_path / "integration.toml"
+        path.write_text(against(sandbox))
+        koppel("migrate")
+        koppel("integration", "apply", str(path))
+        command = subprocess.Popen([sys.executable, "-m", "koppel.cli", "connect", "accountview", "--integration",
+                                    "acme-shop", "--port", str(free_port())], env=koppel.env, text=True,
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            assert command.stdout is not None
+            url = next(line.strip() for line in command.stdout if line.strip().startswith("http"))
+            page = httpx.get(url, follow_redirects=True, timeout=30)
+            out, err = command.communicate(timeout=60)
+        finally:
+            command.kill()
+        assert "Koppel is connected to AccountView" in page.text
+        assert command.returncode == 0, err
+        assert "companies reached: DEMO (Demo BV)" in out
+        assert "journals 5" in koppel.python(JOURNALS)

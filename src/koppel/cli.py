@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -21,6 +23,9 @@ app = typer.Typer(help="Koppel keeps a MijnWebwinkel shop and an AccountView adm
 integration_app = typer.Typer(help="Workspaces, connections and integrations from files.", no_args_is_help=True,
                               rich_markup_mode=None)
 app.add_typer(integration_app, name="integration")
+connect_app = typer.Typer(help="Connect a remote system (authorise Koppel at AccountView).", no_args_is_help=True,
+                          rich_markup_mode=None)
+app.add_typer(connect_app, name="connect")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -74,13 +79,25 @@ def integration_apply(file: Path) -> None:
     from koppel.core.integrations.apply import ApplyError, apply_file
 
     try:
-        report = apply_file(file)
+        report = apply_file(file, vat_codes_of=_vat_codes_of)
     except ApplyError as exc:
         _fail(str(exc))
     if not report.changed:
         console.print("nothing to change")
     for change in report.changes:
         console.print(change)
+
+
+def _vat_codes_of(books: Any) -> Any:
+    """The VAT codes of a connected AccountView administration; None when it can't be asked now."""
+    from koppel.errors import KoppelError
+    from koppel.sync.clients import books_client
+
+    try:
+        with books_client(books.pk, books.settings, books.credentials) as client:
+            return client.vat_codes()
+    except KoppelError:
+        return None
 
 
 @integration_app.command("list")
@@ -99,6 +116,163 @@ def integration_list(as_json: Annotated[bool, typer.Option("--json")] = False) -
     for r in rows:
         table.add_row(r["name"], r["workspace"], r["shop"], r["books"], str(r["enabled"]), ", ".join(r["flows"]))
     console.print(table)
+
+
+CALLBACK_PATH = "/koppel/oauth/accountview"
+
+
+@connect_app.command("accountview")
+def connect_accountview(
+    integration: Annotated[str, typer.Option(help="integration name")],
+    port: Annotated[int, typer.Option(help="loopback port AccountView sends the browser back to")] = 8766,
+    redirect_uri: Annotated[str | None, typer.Option(
+        help="the redirect URI registered for your app at AccountView, if not the loopback one; the browser "
+        "ends there, and you paste the address it shows")] = None,
+    timeout: Annotated[int, typer.Option(help="seconds to wait for AccountView's answer")] = 600,
+) -> None:
+    """Authorise Koppel at AccountView for an integration's administration, also on a server without a browser:
+    open the printed URL anywhere, consent, and Koppel receives the answer on a loopback port (reach it
+    with `ssh -L PORT:127.0.0.1:PORT`), or paste the address the browser ends on."""
+    _django()
+    from koppel.sync.grants import GrantError, finish_grant_from_url, start_grant
+
+    books = _books_connection(integration)
+    listen = redirect_uri is None
+    redirect_uri = redirect_uri or f"http://127.0.0.1:{port}{CALLBACK_PATH}"
+    try:
+        with _loopback_callback(port if listen else None) as callback:
+            started = start_grant(books.pk, redirect_uri)
+            print(f"Open this address in a browser and allow Koppel access to AccountView:\n\n  {started.url}\n",
+                  flush=True)
+            if listen:
+                print(f"Waiting for AccountView to send the browser back to {redirect_uri} "
+                      f"(from another machine: ssh -L {port}:127.0.0.1:{port} this server)", flush=True)
+            print("Or paste the address the browser ends on, and press Enter:", flush=True)
+            answer = callback.wait(timeout)
+            try:
+                result = finish_grant_from_url(answer)
+            except GrantError as exc:
+                callback.reply(f"Koppel: {exc}")
+                raise
+            callback.reply("Koppel is connected to AccountView. You may close this page.")
+    except GrantError as exc:
+        _fail(str(exc))
+    except TimeoutError:
+        _fail(f"no answer from AccountView within {timeout} s: run the command again")
+    companies = ", ".join(f"{c.code} ({c.description})" for c in result.companies) or "none"
+    console.print(f"AccountView connected for {integration}; companies reached: {companies}", highlight=False,
+                  soft_wrap=True)
+    if result.company is None:
+        _fail(f"the connection's company_id {books.settings.get('company_id')!r} is none of them: set "
+              "company_id in the integration file to one of these companies' ids and apply it")
+
+
+class _Answer:
+    """AccountView's answer (the URL it sent the browser to): at the loopback port or pasted, whichever first."""
+
+    def __init__(self, listening: bool) -> None:
+        self.listening = listening
+        self.url = ""
+        self.arrived = threading.Event()
+        self.page = ""  # what the browser is shown once the grant is finished
+        self.replied = threading.Event()
+
+    def wait(self, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        stdin_open = True
+        while not self.arrived.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            if stdin_open:
+                line, stdin_open = _pasted_line(min(left, 0.2), can_block=not self.listening)
+                if line:
+                    return line
+            elif not self.listening:
+                _fail("nothing was pasted: run the command again and paste the address the browser ends on")
+            else:
+                self.arrived.wait(min(left, 0.2))
+        return self.url
+
+    def reply(self, text: str) -> None:
+        self.page = text
+        self.replied.set()
+
+
+def _pasted_line(timeout: float, *, can_block: bool) -> tuple[str, bool]:
+    """A line typed or piped on stdin within `timeout` (or '') and whether stdin is still open."""
+    import io
+    import select
+
+    try:
+        ready = select.select([sys.stdin], [], [], timeout)[0]
+    except (OSError, ValueError, io.UnsupportedOperation):  # stdin is no file (e.g. a test's input)
+        if not can_block:
+            return "", False
+        ready = [sys.stdin]
+    if not ready:
+        return "", True
+    line = sys.stdin.readline()
+    return line.strip(), bool(line)
+
+
+@contextmanager
+def _loopback_callback(port: int | None) -> Iterator[_Answer]:
+    """Receives AccountView's redirect on 127.0.0.1:`port` (None: no listening, paste only)."""
+    import html
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from urllib.parse import urlparse
+
+    answer = _Answer(listening=port is not None)
+    if port is None:
+        yield answer
+        return
+
+    class Redirected(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if urlparse(self.path).path != CALLBACK_PATH:
+                self.send_error(404)
+                return
+            answer.url = f"http://127.0.0.1:{port}{self.path}"
+            answer.arrived.set()
+            answer.replied.wait(60)
+            body = f"<!doctype html><meta charset=utf-8><title>Koppel</title><p>{html.escape(answer.page)}</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the query carries the authorization code: never printed
+
+    try:
+        server = HTTPServer(("127.0.0.1", port), Redirected)
+    except OSError as exc:
+        _fail(f"can't listen on 127.0.0.1:{port} ({exc.strerror}): choose another port with --port")
+    thread = threading.Thread(target=server.serve_forever, name="accountview-callback", daemon=True)
+    thread.start()
+    try:
+        yield answer
+    finally:
+        answer.replied.set()
+        server.shutdown()
+        server.server_close()
+
+
+def _books_connection(integration: str) -> Any:
+    from koppel.core.integrations.models import Integration
+
+    found = Integration.objects.select_related("books").filter(name=integration).first()
+    if found is None:
+        _fail(_no_integration(integration))
+    return found.books
+
+
+def _no_integration(name: str) -> str:
+    from koppel.core.integrations.models import Integration
+
+    known = ", ".join(Integration.objects.order_by("name").values_list("name", flat=True)) or "none"
+    return f"no integration {name!r}; known: {known}"
 
 
 @app.command()
