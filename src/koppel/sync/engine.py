@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 APP_NAME = "koppel"
 FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]  # DBOS workflow statuses
 FLOW_PACKAGES = ("koppel.flows",)  # imported at launch: their workflows must be declared to recover
+ALERT_MODULES = ("koppel.alerts.delivery", "koppel.alerts.connections")  # the alerts' workflows and steps
 RUN_QUEUE = "koppel-runs"     # flow runs, partitioned per (integration, flow): one run at a time each
 UNIT_QUEUE = "koppel-units"   # units of work, partitioned per integration
 
@@ -127,8 +128,8 @@ def launch(*, executor_id: str | None = None, supervisor: bool = True, scheduler
     its own unfinished workflows at once. One-off commands pass an id of their own
     (`one_off_executor_id`). The supervisor takes over the work of executors that stopped beating
     (keep it on in one-off commands too: on a machine without workers, nothing else would);
-    the scheduler starts due flow runs. The workflows of `packages` are declared before DBOS
-    starts, so that recovery finds them.
+    the scheduler starts due flow runs, and beside it the alerts' monitor checks. The workflows of
+    `packages` (and the alerts') are declared before DBOS starts, so that recovery finds them.
     """
     global _engine
     if _engine is not None:
@@ -136,7 +137,7 @@ def launch(*, executor_id: str | None = None, supervisor: bool = True, scheduler
     from koppel.core import setup
 
     setup()
-    declare_workflows(packages)
+    declare_workflows((*packages, *ALERT_MODULES))
     from koppel.sync import supervisor as supervision
 
     settings = get_settings()
@@ -151,6 +152,9 @@ def launch(*, executor_id: str | None = None, supervisor: bool = True, scheduler
         from koppel.sync import schedules
 
         engine.start_thread("koppel-scheduler", lambda: schedules.run(engine))
+        from koppel.alerts import monitor
+
+        engine.start_thread("koppel-monitor", lambda: monitor.run(engine))
     log.info("engine launched as executor %s", engine.executor_id)
     return engine
 

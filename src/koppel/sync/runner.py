@@ -148,9 +148,19 @@ def unexpected(error: BaseException) -> str:
 
 def reason_of(error: BaseException) -> str:
     """The readable cause of a failure; for used-up step retries, the last try's error."""
-    errors = getattr(error, "errors", None)
-    last = errors[-1] if isinstance(errors, list) and errors else error
+    last = _last_try(error)
     return str(last) or type(last).__name__
+
+
+def failure_of(error: BaseException) -> dict[str, str]:
+    """What stopped a run, for the monitor: the vocabulary's outcome and the system that caused it."""
+    last = _last_try(error)
+    return {"outcome": last.outcome.value, "system": last.system or ""} if isinstance(last, KoppelError) else {}
+
+
+def _last_try(error: BaseException) -> BaseException:
+    errors = getattr(error, "errors", None)
+    return errors[-1] if isinstance(errors, list) and errors else error
 
 
 def settings_problem(flow: Flow, raw: dict[str, Any] | None) -> str:
@@ -230,7 +240,7 @@ def run(flow: Flow, execution: Execution, *, full: bool = False, keys: list[str]
         log.exception("%s run %s could not complete", flow.name, run_id)
         message = reason_of(error)
         ledger.close_run(run_id, {}, error=message)
-        return {"run": run_id, "error": message, "records": []}
+        return {"run": run_id, "error": message, "records": [], "failure": failure_of(error)}
 
 
 def _finish(flow: Flow, ledger: Ledger, run_id: int, candidates: Candidates,
@@ -455,9 +465,22 @@ class Workflows:
 
         @units.flow_run(flow.name)  # type: ignore[arg-type]  # returns the records besides the counts
         def run_workflow(integration_id: int, full: bool) -> dict[str, Any]:
-            return run(flow, Durable(workflows, integration_id), full=full)
+            outcome = run(flow, Durable(workflows, integration_id), full=full)
+            watch(integration_id, outcome)
+            return outcome
 
         return workflows
+
+
+def watch(integration_id: int, outcome: dict[str, Any]) -> None:
+    """Tell the alerts how a durable run ended: a broken connection pauses its integrations and raises
+    one alert; an unreachable system is noted, a completed run clears that."""
+    from koppel.alerts.connections import after_run
+
+    try:
+        after_run(integration_id, outcome)
+    except Exception:  # the run's outcome stands whatever the alerting did
+        log.exception("alerts could not judge the run of integration %s", integration_id)
 
 
 @dataclass

@@ -1,0 +1,205 @@
+"""Broken connections: a revoked grant, a wrong key, a company gone, or a system unreachable for longer
+than the workspace allows. The connection is marked broken, the integrations using it pause (the
+scheduler starts no runs for a paused integration: no hammering, no parked records piling up) and one
+alert says what to do. A cheap periodic probe, or at once when the connection was changed (reconnected),
+finds out that it works again: the integrations resume on their own and the recovery is told.
+
+The engine tells this module how each run ended (`after_run`, from the run workflow); the monitor
+escalates long unreachability and probes broken connections (`escalate_unreachable`, `probe_due`).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from dbos import DBOS
+from django.db.models import Q
+from django.utils import timezone
+
+from koppel.alerts import messages, raising
+from koppel.alerts.settings import base_url
+from koppel.core.activity.models import Activity
+from koppel.core.alerts.models import ConnectionHealth, Kind
+from koppel.core.integrations.models import Connection, Integration
+from koppel.errors import BrokenConnection, KoppelError, Outcome, RetryableError
+
+log = logging.getLogger(__name__)
+PAUSED_BY_KOPPEL = "Paused by Koppel: "
+
+
+def alert_key(connection_id: int) -> str:
+    return f"{Kind.BROKEN_CONNECTION}:{connection_id}"
+
+
+# ---- what a run says --------------------------------------------------------------------------
+
+
+def after_run(integration_id: int, outcome: dict[str, Any]) -> None:
+    """Told by the run workflow how a run ended; sends what that decides (call outside any step)."""
+    from koppel.alerts.delivery import dispatch
+
+    failure = outcome.get("failure") or {}
+    broken_records = sum(1 for r in outcome.get("records", []) if r.get("outcome") == Outcome.BROKEN_CONNECTION)
+    dispatch(judge_run(integration_id, str(outcome.get("error", "")), failure, broken_records))
+
+
+@DBOS.step(name="alerts.judge_run")
+def judge_run(integration_id: int, error: str, failure: dict[str, str], broken_records: int) -> list[int]:
+    """A run that met a broken connection breaks it (the one the error names, else whichever a probe
+    finds broken); a run that met an unreachable system notes since when; a run that completed clears that."""
+    try:
+        integration = Integration.objects.select_related("shop", "books").filter(pk=integration_id).first()
+        if integration is None:
+            return []
+        now = timezone.now()
+        by_system = {integration.shop.system: integration.shop, integration.books.system: integration.books}
+        outcome, system = failure.get("outcome", ""), failure.get("system", "")
+        if outcome == Outcome.BROKEN_CONNECTION and system in by_system:
+            return mark_broken(by_system[system], error, now)
+        if outcome == Outcome.BROKEN_CONNECTION or broken_records:
+            return [notice for connection in by_system.values()
+                    for notice in _judge_by_probe(connection, now)]
+        if outcome == Outcome.RETRY and system in by_system:
+            note_unreachable(by_system[system], error, now)
+        elif not error:
+            ConnectionHealth.objects.filter(connection__in=list(by_system.values())).update(
+                failing_since=None, last_error="")
+        return []
+    finally:
+        _release()
+
+
+def _judge_by_probe(connection: Connection, now: datetime) -> list[int]:
+    state, message = probe(connection)
+    return mark_broken(connection, message, now) if state == "broken" else []
+
+
+def note_unreachable(connection: Connection, error: str, now: datetime) -> None:
+    """The system did not answer (relay offline, timeouts, 5xx): remember since when; the monitor
+    calls it broken once that lasts longer than the workspace's `offline_minutes`."""
+    health, _ = ConnectionHealth.objects.get_or_create(connection=connection)
+    ConnectionHealth.objects.filter(pk=health.pk, failing_since__isnull=True).update(failing_since=now)
+    ConnectionHealth.objects.filter(pk=health.pk).update(last_error=error[:2000])
+
+
+# ---- broken, and back -------------------------------------------------------------------------
+
+
+def mark_broken(connection: Connection, error: str, now: datetime, *, since: datetime | None = None) -> list[int]:
+    """Mark the connection broken, pause the integrations using it, and raise its one alert."""
+    rules = raising.policy(connection.workspace_id)
+    health, _ = ConnectionHealth.objects.get_or_create(connection=connection)
+    cause = messages.cause_of(error)
+    Connection.objects.filter(pk=connection.pk).update(broken_reason=error[:2000])  # not .save(): updated_at
+    using = Integration.objects.filter(Q(shop=connection) | Q(books=connection))  # is the reconnect signal
+    pause = f"{PAUSED_BY_KOPPEL}the {messages.SYSTEMS.get(connection.system, connection.system)} connection " \
+            f"{connection.name} is broken: {error}"[:2000]
+    newly = list(using.filter(paused_reason="").values_list("pk", flat=True))
+    using.filter(pk__in=newly).update(paused_reason=pause)
+    health.broken_since = health.broken_since or since or now
+    health.paused = sorted({*health.paused, *newly})
+    health.next_probe_at = now + timedelta(minutes=max(1, rules.probe_minutes))
+    health.probed_version = str(connection.updated_at)
+    health.save()
+    affected = Activity.objects.filter(integration__in=using, outcome=Outcome.BROKEN_CONNECTION).count()
+    facts = {"system": connection.system, "connection": connection.name, "cause": cause, "detail": error[:500],
+             "since": health.broken_since.isoformat(), "affected": affected,
+             "paused": sorted(using.filter(pk__in=health.paused).values_list("name", flat=True)),
+             "link": f"{base_url()}/w/{connection.workspace_id}/connections/{connection.pk}/"}
+    log.warning("connection %s is broken (%s): %s", connection, cause, error)
+    return raising.raise_alert(Kind.BROKEN_CONNECTION, alert_key(connection.pk),
+                               workspace_id=connection.workspace_id, connection_id=connection.pk,
+                               since=health.broken_since, facts=facts, now=now)
+
+
+def recover(connection: Connection, now: datetime) -> list[int]:
+    """The connection works again: clear it, resume what it paused, tell the recovery."""
+    health = ConnectionHealth.objects.get(connection=connection)
+    Connection.objects.filter(pk=connection.pk).update(broken_reason="")
+    still_broken = ConnectionHealth.objects.filter(broken_since__isnull=False).exclude(pk=health.pk)
+    blocked = set(Integration.objects.filter(
+        Q(shop__health__in=still_broken) | Q(books__health__in=still_broken)).values_list("pk", flat=True))
+    resume = [pk for pk in health.paused if pk not in blocked]
+    Integration.objects.filter(pk__in=resume, paused_reason__startswith=PAUSED_BY_KOPPEL).update(paused_reason="")
+    for other in still_broken:  # an integration also paused by another broken connection waits for that one
+        handed = [pk for pk in health.paused if pk in blocked]
+        if handed:
+            other.paused = sorted({*other.paused, *handed})
+            other.save(update_fields=["paused"])
+    ConnectionHealth.objects.filter(pk=health.pk).update(broken_since=None, failing_since=None, last_error="",
+                                                         paused=[], next_probe_at=None)
+    log.warning("connection %s works again; resumed integrations %s", connection, resume)
+    return raising.resolve(alert_key(connection.pk), facts={"resolved": now.isoformat()}, now=now)
+
+
+def probe(connection: Connection) -> tuple[str, str]:
+    """One cheap call that needs everything a run needs (the grant, the key, the company, the relay):
+    ("ok", ""), ("broken", why) or ("unreachable", why)."""
+    from koppel.sync.clients import books_client, shop_client
+
+    try:
+        if connection.system == Connection.System.ACCOUNTVIEW:
+            with books_client(connection.pk, connection.settings, connection.credentials) as books:
+                books.vat_codes()
+        else:
+            shop = shop_client(connection.settings, connection.credentials)
+            try:
+                shop.check_connection()
+            finally:
+                shop.close()
+    except BrokenConnection as error:
+        return "broken", str(error)
+    except RetryableError as error:
+        return "unreachable", str(error)
+    except KoppelError as error:
+        return "broken", str(error)
+    except (KeyError, ValueError) as error:  # credentials missing or unreadable
+        return "broken", f"the connection's credentials are incomplete: {error}"
+    finally:
+        _release()
+    return "ok", ""
+
+
+def probe_due(now: datetime | None = None) -> list[int]:
+    """Try every broken connection whose probe is due, or that changed since (reconnected): the ones that
+    work again recover."""
+    now = now or timezone.now()
+    notices: list[int] = []
+    for health in ConnectionHealth.objects.filter(broken_since__isnull=False).select_related("connection"):
+        connection = health.connection
+        changed = str(connection.updated_at) != health.probed_version or not connection.broken_reason
+        if not changed and health.next_probe_at and health.next_probe_at > now:
+            continue
+        state, message = probe(connection)
+        if state == "ok":
+            notices += recover(connection, now)
+            continue
+        minutes = raising.policy(connection.workspace_id).probe_minutes
+        ConnectionHealth.objects.filter(pk=health.pk).update(
+            next_probe_at=now + timedelta(minutes=max(1, minutes)), probed_version=str(connection.updated_at),
+            last_error=message[:2000])
+        if not connection.broken_reason:
+            Connection.objects.filter(pk=connection.pk).update(broken_reason=health.last_error or message)
+    return notices
+
+
+def escalate_unreachable(now: datetime | None = None) -> list[int]:
+    """A connection unreachable for longer than its workspace's `offline_minutes` counts as broken."""
+    now = now or timezone.now()
+    notices: list[int] = []
+    for health in ConnectionHealth.objects.filter(failing_since__isnull=False, broken_since__isnull=True
+                                                  ).select_related("connection"):
+        minutes = raising.policy(health.connection.workspace_id).offline_minutes
+        if health.failing_since and now - health.failing_since >= timedelta(minutes=minutes):
+            notices += mark_broken(health.connection, health.last_error or "unreachable", now,
+                                   since=health.failing_since)
+    return notices
+
+
+def _release() -> None:
+    from django.db import close_old_connections, connection
+
+    if not connection.in_atomic_block:
+        close_old_connections()
