@@ -14,11 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
+from django.contrib.auth.models import User
 from typer.testing import Result
 
 from koppel import cli
 from koppel.connectors.accountview.sandbox import REDIRECT_URI, AccountViewSandbox
 from koppel.connectors.sandboxkit.serve import free_port
+from koppel.core.accounts.models import Membership
+from koppel.core.activity.models import Activity, Run
 from koppel.core.integrations.models import Connection
 from koppel.sync import grants
 from koppel.sync.clients import books_client
@@ -27,7 +30,10 @@ from tests.cli_runner import invoke, make_koppel
 from tests.core.integrations.test_apply import GOOD, SECRETS
 from tests.sync.test_grants import consent
 
+STRONG = "kast-Wolk-7-fiets"
 JOURNALS = """
+from koppel.core.accounts.models import Membership
+from koppel.core.activity.models import Activity, Run
 from koppel.core.integrations.models import Connection
 from koppel.sync.clients import books_client
 books = Connection.objects.get(name="books")
@@ -65,9 +71,53 @@ def test_a_refused_file_exits_1_and_names_the_field_on_stderr(integration_file: 
 
 
 @pytest.mark.django_db
-def test_activity_of_an_unknown_integration_is_empty() -> None:
-    shown = invoke("activity", "--integration", "nobody", "--json")
-    assert (shown.exit_code, json.loads(shown.stdout)) == (0, [])
+def test_an_unknown_integration_is_named_with_the_known_ones(integration_file: Path) -> None:
+    invoke("integration", "apply", str(integration_file))
+    for command in (["activity"], ["runs"], ["check"], ["retry", "orders", "1042"], ["sync", "orders"]):
+        typo = invoke(*command, "--integration", "acme-shoop", "--json")
+        assert typo.exit_code == 1, command
+        assert "no integration 'acme-shoop'; known: acme-shop" in typo.stderr and typo.stdout == "", command
+
+
+@pytest.mark.django_db
+def test_a_retry_of_a_record_never_handled_sends_nothing_and_parks_nothing(integration_file: Path) -> None:
+    invoke("integration", "apply", str(integration_file))
+    refused = invoke("retry", "orders", "10042", "--integration", "acme-shop")
+    assert refused.exit_code == 1 and "acme-shop has never handled order 10042" in refused.stderr
+    assert not Activity.objects.exists() and not Run.objects.exists()
+
+
+@pytest.mark.slow  # starts the engine
+@pytest.mark.django_db(transaction=True)  # the engine's threads see the data
+def test_a_run_that_fails_before_listing_draws_no_progress_bar(integration_file: Path) -> None:
+    invoke("integration", "apply", str(integration_file))  # AccountView not connected: the run stops at once
+    failed = invoke("sync", "orders", "--integration", "acme-shop")
+    assert failed.exit_code == 1 and "AccountView is not authorised yet" in failed.stderr
+    assert "0/?" not in failed.stderr and "━" not in failed.stderr
+
+
+@pytest.mark.django_db
+def test_createuser_makes_a_normal_user_unless_superuser_and_refuses_weak_passwords(
+    integration_file: Path, settings: Any
+) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # the validators are the test
+    weak = invoke("createuser", "ann", "--password", "ann12345")
+    assert weak.exit_code == 1 and "password refused" in weak.stderr and "too short" in weak.stderr
+    assert invoke("createuser", "ann", "--password", "password123").exit_code == 1  # too common
+    assert not User.objects.exists()
+    nobody = invoke("createuser", "ann", "--password", STRONG, "--workspace", "acme")
+    assert nobody.exit_code == 1 and "no workspace 'acme'; known: none" in nobody.stderr
+    invoke("integration", "apply", str(integration_file))
+    made = invoke("createuser", "ann", "--password", STRONG, "--workspace", "acme")
+    assert made.exit_code == 0 and "created user ann, owner of workspace acme" in made.stdout
+    ann = User.objects.get(username="ann")
+    assert not ann.is_staff and not ann.is_superuser and ann.check_password(STRONG)
+    assert list(Membership.objects.values_list("workspace__name", "role")) == [("acme", "owner")]
+    assert invoke("createuser", "ops", "--password", STRONG, "--superuser").exit_code == 0
+    ops = User.objects.get(username="ops")
+    assert ops.is_staff and ops.is_superuser and not Membership.objects.filter(user=ops).exists()
+    again = invoke("createuser", "ann", "--password", STRONG)
+    assert again.exit_code == 1 and "exists already" in again.stderr
 
 
 @pytest.mark.slow

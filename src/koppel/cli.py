@@ -54,22 +54,53 @@ def migrate() -> None:
 def createuser(
     username: str,
     email: Annotated[str, typer.Option(help="e-mail address")] = "",
-    superuser: Annotated[bool, typer.Option(help="may open the admin")] = True,
-    password: Annotated[str | None, typer.Option(envvar="KOPPEL_NEW_PASSWORD", help="read from stdin if absent")]
+    superuser: Annotated[bool, typer.Option("--superuser", help="a platform operator: may open the admin and "
+                                            "sees every workspace there")] = False,
+    workspace: Annotated[str | None, typer.Option(help="make the user a member of this workspace")] = None,
+    role: Annotated[str, typer.Option(help="the role in --workspace: owner, member or read_only")] = "owner",
+    password: Annotated[str | None, typer.Option(envvar="KOPPEL_NEW_PASSWORD", help="asked for if absent")]
     = None,
 ) -> None:
-    """Create a user who can sign in to the dashboard."""
+    """Create a user who can sign in to the dashboard (a normal user unless --superuser)."""
     _django()
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
 
-    if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    from koppel.core.accounts.models import Membership, Role, Workspace
+
     user_model = get_user_model()
     if user_model.objects.filter(username=username).exists():
         _fail(f"user {username!r} exists already")
-    create = user_model.objects.create_superuser if superuser else user_model.objects.create_user
-    create(username=username, email=email, password=password)
-    console.print(f"created user {username}")
+    if role not in {r.value for r in Role}:
+        _fail(f"--role {role!r}: choose owner, member or read_only", 2)
+    member_of = None
+    if workspace is not None:
+        member_of = Workspace.objects.filter(name=workspace).first()
+        if member_of is None:
+            known = ", ".join(Workspace.objects.order_by("name").values_list("name", flat=True)) or "none"
+            _fail(f"no workspace {workspace!r}; known: {known}")
+    user = user_model(username=username, email=email, is_staff=superuser, is_superuser=superuser)
+    while True:
+        given = password if password is not None else typer.prompt("Password", hide_input=True,
+                                                                   confirmation_prompt=True)
+        try:
+            validate_password(given, user)
+            break
+        except ValidationError as exc:
+            weak = "password refused: " + " ".join(exc.messages)
+            if password is not None:  # given on the command line or in the environment: nobody to ask again
+                _fail(weak)
+            err_console.print(weak, highlight=False)
+    user.set_password(given)
+    with transaction.atomic():
+        user.save()
+        if member_of is not None:
+            Membership.objects.create(workspace=member_of, user=user, role=role)
+    kind = "superuser" if superuser else "user"
+    console.print(f"created {kind} {username}" + (f", {role} of workspace {workspace}" if member_of else ""),
+                  highlight=False)
 
 
 @integration_app.command("apply")
@@ -268,6 +299,13 @@ def _books_connection(integration: str) -> Any:
     return found.books
 
 
+def _known_integration(name: str) -> None:
+    from koppel.core.integrations.models import Integration
+
+    if not Integration.objects.filter(name=name).exists():
+        _fail(_no_integration(name))
+
+
 def _no_integration(name: str) -> str:
     from koppel.core.integrations.models import Integration
 
@@ -286,6 +324,7 @@ def activity(
     _django()
     from koppel.core.activity.models import Activity
 
+    _known_integration(integration)
     rows = Activity.objects.filter(integration__name=integration).order_by("-updated_at")
     if outcome:
         rows = rows.filter(outcome=outcome)
@@ -344,9 +383,18 @@ def retry(
 ) -> None:
     """Send parked records again now, after their cause was fixed; nothing already sent is written twice."""
     _django()
-    from koppel.sync.runner import retry_flow
+    from koppel.core.activity.models import Activity
+    from koppel.sync.runner import find, retry_flow
 
     _known_flow(flow)
+    _known_integration(integration)
+    entity = find(flow).entity
+    seen = set(Activity.objects.filter(integration__name=integration, entity=entity, key__in=keys)
+               .values_list("key", flat=True))
+    if unseen := [key for key in keys if key not in seen]:
+        # A retry of a record no run ever handled (a typo, an order of another shop) would only park it.
+        _fail(f"{integration} has never handled {entity} {', '.join(unseen)}: retry sends again what a run "
+              f"handled before (see `koppel activity --integration {integration}`); nothing was sent")
     try:
         with _only_json_on_stdout(as_json):
             summary = retry_flow(flow, integration, keys)
@@ -365,10 +413,8 @@ def runs(
     """The latest runs of an integration: flow, state, counts per outcome, and why a run failed."""
     _django()
     from koppel.core.activity.models import Run
-    from koppel.core.integrations.models import Integration
 
-    if not Integration.objects.filter(name=integration).exists():
-        _fail(f"no integration {integration!r}")
+    _known_integration(integration)
     rows = Run.objects.filter(integration__name=integration).order_by("-started_at", "-pk")
     if flow:
         rows = rows.filter(flow=flow)
@@ -415,18 +461,30 @@ def _report(summary: Any, as_json: bool) -> None:
 
 
 def _run_with_progress(flow: str, job: Callable[[Callable[[Any], None]], Any], *, quiet: bool) -> Any:
+    """Run `job` with a progress bar on stderr, drawn once there is something to count: a run that fails
+    before listing its records, or finds none, shows no bar (not `0/?`)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if quiet:
         return job(lambda event: None)
-    with Progress(TextColumn(f"[bold]{flow}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console) as bar:
-        task = bar.add_task(flow, total=None)
+    bar = Progress(TextColumn(f"[bold]{flow}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err_console)
+    tasks: list[Any] = []
+    lock = threading.Lock()
 
-        def advance(event: Any) -> None:
-            bar.update(task, completed=event.done, total=event.total or None)
+    def advance(event: Any) -> None:
+        with lock:
+            if not tasks:
+                if not event.total:
+                    return
+                bar.start()
+                tasks.append(bar.add_task(flow, total=event.total))
+            bar.update(tasks[0], completed=event.done, total=event.total)
 
+    try:
         return job(advance)
+    finally:
+        bar.stop()
 
 
 def _print_summary(summary: Any, *, parked_table: bool = True) -> None:
@@ -451,14 +509,10 @@ def check(
     every assumed table or field that is missing, has another type or length, or cannot be filtered."""
     _django()
     from koppel.connectors.accountview.profile_check import check_profile
-    from koppel.core.integrations.models import Integration
     from koppel.errors import KoppelError
     from koppel.sync.clients import books_client
 
-    found = Integration.objects.select_related("books").filter(name=integration).first()
-    if found is None:
-        _fail(f"no integration {integration!r}")
-    books = found.books
+    books = _books_connection(integration)
     try:
         with _only_json_on_stdout(as_json), books_client(books.pk, books.settings, books.credentials) as client:
             report = check_profile(client)
@@ -648,6 +702,24 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        if not _tables_missing(exc):
+            raise
+        from koppel.settings import get_settings
+
+        settings = get_settings()
+        where = "the PostgreSQL database" if settings.uses_postgres else f"the data directory {settings.data_dir}"
+        print(f"{where} has no Koppel tables yet: run `koppel migrate` first ({exc})", file=sys.stderr)
+        sys.exit(1)
+
+
+def _tables_missing(exc: Exception) -> bool:
+    """A command run before `koppel migrate` (or against another data directory than intended)."""
+    database_errors = sys.modules.get("django.db.utils")
+    if database_errors is None or not isinstance(exc, database_errors.DatabaseError):
+        return False
+    text = str(exc)
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 def _runs_a_command(args: list[str]) -> bool:

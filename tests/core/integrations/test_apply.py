@@ -246,3 +246,11 @@ def test_vat_codes_are_not_checked_while_unknown(tmp_path: Path) -> None:
     connected(tmp_path)
     assert apply_file(write(tmp_path, GOOD + ALL_RATES), vat_codes_of=lambda books: AV_CODES).changes
     apply_file(write(tmp_path, GOOD), vat_codes_of=lambda books: None)  # unreachable now: not refused
+
+
+def test_an_unset_environment_variable_is_reported_once(tmp_path: Path) -> None:
+    unset = GOOD.replace('"partner-Zq7Lh2-secret"', '"env:NOT_SET_ANYWHERE"')
+    with pytest.raises(ApplyError) as refused:
+        apply_file(write(tmp_path, unset))
+    assert str(refused.value).splitlines()[1:] == [
+        "  connections.shop.credentials.partner_token: environment variable NOT_SET_ANYWHERE is not set"]

@@ -190,15 +190,19 @@ def _check_connection(name: str, conn: ConnectionSpec) -> list[str]:
     except ValidationError as exc:
         found += _locate(f"connections.{name}.settings", exc)
     resolved: dict[str, str] = {}
+    unset: set[str] = set()
     for key, value in conn.credentials.items():
         try:
             resolved[key] = _resolve_secret(value, key)
         except ValueError as exc:
             found.append(f"  connections.{name}.credentials.{key}: {exc}")
+            unset.add(key)
     try:
         conn.credentials = credentials_model.model_validate(resolved).model_dump(mode="json", exclude_none=True)
     except ValidationError as exc:
-        found += _locate(f"connections.{name}.credentials", exc)
+        # A credential whose variable is unset is reported once, as such, not again as missing.
+        found += [f"  {line}" for err, line in zip(exc.errors(), problems(f"connections.{name}.credentials", exc),
+                                                   strict=True) if not set(map(str, err["loc"][:1])) & unset]
     return found
 
 
