@@ -91,12 +91,12 @@ def cause_of(message: str) -> str:
     if any(word in text for word in ("invalid_grant", "reconnect", "not authorised", "tokens are gone",
                                      "rejects our access token", "without a refresh token")):
         return "revoked"
-    if "compan" in text:
-        return "company_gone"
-    if "refuses access" in text or "rights" in text:
-        return "no_rights"
     if "settings are invalid" in text:
         return "settings"
+    if "refuses access" in text:
+        return "no_rights"
+    if "compan" in text:
+        return "company_gone"
     if "offline" in text or "unreachable" in text or "did not answer" in text or "connection failed" in text:
         return "offline"
     return "other"
