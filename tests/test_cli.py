@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -136,6 +137,10 @@ def test_a_fresh_data_dir_set_up_by_the_commands(tmp_path: Path) -> None:
     with sqlite3.connect(koppel.data_dir / "koppel.sqlite") as db:
         dump = "\n".join(db.iterdump())
     assert "acme-shop" in dump and not [s for s in SECRETS if s in dump]
+    assert stat.S_IMODE(koppel.data_dir.stat().st_mode) == 0o700
+    files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in koppel.data_dir.iterdir() if p.is_file()}
+    assert {"koppel.sqlite", "encryption.keys", "django.secret"} <= set(files)
+    assert files == dict.fromkeys(files, 0o600)
     consoles = applied.stdout + applied.stderr + rotated.stdout + rotated.stderr
     assert not [s for s in SECRETS if s in consoles]
 

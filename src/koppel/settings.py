@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PRIVATE_UMASK = 0o077  # files and directories Koppel creates: for its own user only
 
 
 class Settings(BaseSettings):
@@ -45,8 +48,23 @@ class Settings(BaseSettings):
         return bool(self.database_url and self.database_url.startswith(("postgres://", "postgresql://")))
 
     def ensure_data_dir(self) -> Path:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """The data directory, private to this user (0700), and every file this process creates from now on
+        private too (umask 077): the SQLite databases with their WAL and SHM files, key and lock files hold
+        session keys, password hashes and encrypted credentials. Files an older Koppel left readable to
+        others are made private here."""
+        os.umask(PRIVATE_UMASK)
+        if self.data_dir not in _private or not self.data_dir.is_dir():
+            self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.data_dir, 0o700)
+            for path in self.data_dir.iterdir():
+                mode = path.lstat().st_mode
+                if stat.S_ISREG(mode) and stat.S_IMODE(mode) & 0o077:
+                    os.chmod(path, stat.S_IMODE(mode) & 0o700)
+            _private.add(self.data_dir)
         return self.data_dir
+
+
+_private: set[Path] = set()  # data directories made private by this process (once is enough)
 
 
 @lru_cache(maxsize=1)
