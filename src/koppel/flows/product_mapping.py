@@ -95,8 +95,10 @@ class ProductMaps:
             )
         return self.vat_rates[code]
 
-    def article(self, article: Article, *, sku: str, variant_product: bool, mode: Mode) -> Mapped:
-        """The shop article's fields (dotted names) for `article`; MappingError names every bad field."""
+    def article(self, article: Article, *, sku: str, variant_product: bool, mode: Mode,
+                with_stock: bool = True) -> Mapped:
+        """The shop article's fields (dotted names) for `article`; MappingError names every bad field.
+        `with_stock=False` leaves the starting stock out (a hash must not follow every stock movement)."""
         rate = self.vat_rate(article)
         source = article_source(article)
         source["context"] = {
@@ -105,7 +107,7 @@ class ProductMaps:
             "vat_rate": str(rate),
             "price_vat_rate": str(rate if self.prices_include_tax else Decimal(0)),
             "taxable": rate > 0,
-            "stock": None if variant_product else max(0, int(article.sellable)),
+            "stock": max(0, int(article.sellable)) if with_stock and not variant_product else None,
         }
         return map_record(self.article_map, source, mode=mode, text=_UTF8)
 

@@ -27,6 +27,9 @@ class Attribute(_Strict):
         None, description="AccountView ARTICLE field holding the value (e.g. a free field); none: read it from the "
         "code pattern's group of the same name, or the mapping table's options",
     )
+    list_id: int | None = Field(
+        None, description="the shop's list id; none: found by name on the shop's articles (the API can't list them)"
+    )
 
     @field_validator("field")
     @classmethod
