@@ -1,0 +1,128 @@
+"""The words the flows' questions are asked in, translated: a label and a help text per known setting, the
+labels of choices and table rows. A setting not named here is still asked, by its own name and the
+description its settings model gives it."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+Text: TypeAlias = str | Promise
+
+LABELS: dict[tuple[str, str], tuple[Text, Text]] = {
+    ("orders", "statuses"): (_("Order statuses to send"), _(
+        "Orders in these statuses of your shop go to AccountView. Usually the paid ones.")),
+    ("orders", "write_as"): (_("Write orders as"), _(
+        "A sales order (you invoice in AccountView) or an invoice booked at once.")),
+    ("orders", "default_debtor"): (_("Default debtor"), _(
+        "The AccountView debtor number for orders without an e-mail address (or for all orders, when forced).")),
+    ("orders", "force_default_debtor"): (_("Always use the default debtor"), _(
+        "Book every order on the default debtor instead of one debtor per customer.")),
+    ("orders", "vat_codes"): (_("VAT codes"), _(
+        "The AccountView VAT code for each VAT rate of your shop, and per country for EU one-stop-shop sales.")),
+    ("orders", "payment_methods"): (_("Payment methods"), _(
+        "The AccountView payment method for each payment method of your shop.")),
+    ("orders", "payment_terms"): (_("Payment terms"), _(
+        "The AccountView payment terms for each payment method of your shop.")),
+    ("orders", "shipping_article"): (_("Shipping costs article"), _("The AccountView article shipping costs go on.")),
+    ("orders", "payment_cost_article"): (_("Payment costs article"), _(
+        "The AccountView article payment costs go on.")),
+    ("orders", "discount_article"): (_("Discount article"), _("The AccountView article discounts go on.")),
+    ("orders", "rounding_article"): (_("Rounding article"), _(
+        "An AccountView article for a rounding line of a few cents; empty: such orders are parked.")),
+    ("orders", "revenue_accounts"): (_("Revenue accounts"), _(
+        "Invoices only: the revenue account per kind of line.")),
+    ("orders", "invoice_journal"): (_("Sales journal"), _(
+        "Invoices only: the journal; empty: the journal named Verkoopboek.")),
+    ("orders", "interval_seconds"): (_("Check every (seconds)"), _("How often Koppel looks for new orders.")),
+    ("orders", "include_test_orders"): (_("Send test orders too"), ""),
+    ("orders", "orders_from"): (_("Orders from"), _("The first run ignores orders placed before this day.")),
+    ("orders", "update_existing_debtor"): (_("Update existing debtors"), _(
+        "Keep a known customer's debtor up to date with the shop's address.")),
+    ("orders", "credit_orders"): (_("Credit orders"), _(
+        "Park credit orders for booking by hand, or book them as a credit of the original.")),
+    ("products", "interval_seconds"): (_("Check every (seconds)"), ""),
+    ("stock", "interval_seconds"): (_("Check every (seconds)"), ""),
+    ("stock", "formula"): (_("Stock to show in the shop"), ""),
+}
+ESSENTIAL: dict[str, tuple[str, ...]] = {
+    "orders": ("statuses", "write_as", "default_debtor", "force_default_debtor", "vat_codes", "payment_methods",
+               "payment_terms", "shipping_article", "payment_cost_article", "discount_article", "rounding_article",
+               "revenue_accounts", "invoice_journal"),
+    "products": ("match_on", "update_product_info"),
+    "stock": ("formula", "shop_manages_stock"),
+}
+CHOICES: dict[str, Text] = {
+    "sales_order": _("Sales order"),
+    "invoice": _("Invoice"),
+    "park": _("Park for booking by hand"),
+    "book": _("Book as a credit"),
+    "transliterate": _("Closest letters, with a warning"),
+    "available_minus_reserved": _("Available minus reserved for sales orders"),
+    "available": _("Available"),
+    "on_hand": _("On hand"),
+    "sku": _("Article code (SKU)"),
+    "ean": _("EAN"),
+    "email": _("E-mail address"),
+}
+ROWS: dict[str, Text] = {
+    "reverse_charge": _("Reverse charge (EU business)"),
+    "export": _("Export outside the EU"),
+    "article": _("Articles"),
+    "custom": _("Custom lines"),
+    "shipping": _("Shipping costs"),
+    "payment": _("Payment costs"),
+    "discount": _("Discounts"),
+    "rounding": _("Rounding"),
+}
+FLOWS: dict[str, tuple[Text, Text]] = {
+    "orders": (_("Orders"), _("Shop orders into AccountView, as sales orders or invoices.")),
+    "products": (_("Products"), _("AccountView articles into the shop, with categories, variants and images.")),
+    "stock": (_("Stock"), _("AccountView stock into the shop.")),
+}
+OUTCOMES: dict[str, Text] = {
+    "would_send": _("would send"),
+    "sent": _("sent"),
+    "skipped": _("skipped"),
+    "needs_attention": _("parked: needs attention"),
+    "retry": _("parked: try again"),
+    "broken_connection": _("parked: connection broken"),
+}
+PROBLEMS: dict[str, Text] = {
+    "Field required": _("This setting is required."),
+    "Input should be a valid integer": _("Enter a whole number."),
+    "Input should be a valid decimal": _("Enter a number."),
+}
+
+
+def label(flow: str, name: str, description: str | None) -> tuple[Text, Text]:
+    found = LABELS.get((flow, name))
+    if found:
+        return found
+    return name.replace("_", " ").capitalize(), description or ""
+
+
+def flow_label(flow: str) -> tuple[Text, Text]:
+    return FLOWS.get(flow, (flow.capitalize(), ""))
+
+
+def choice(value: Any) -> Text:
+    return CHOICES.get(str(value), str(value).replace("_", " "))
+
+
+def row_label(key: str) -> Text:
+    if key in ROWS:
+        return ROWS[key]
+    country, _sep, rate = key.rpartition(":")
+    return f"{country} {rate}%" if country else f"{rate}%" if rate.replace(".", "").isdigit() else key
+
+
+def outcome(value: str) -> Text:
+    return OUTCOMES.get(value, value)
+
+
+def problem(message: str) -> Text:
+    text = message.removeprefix("Value error, ")
+    return PROBLEMS.get(text, text)

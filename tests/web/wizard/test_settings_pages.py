@@ -1,0 +1,175 @@
+"""The flows' settings pages (the wizard's questions, and every settings page afterwards) against both
+sandboxes, in-process: choices come from what the systems hold, bad input is refused with the setting named
+and nothing half-saved, a good answer is stored exactly as `koppel integration apply` stores it, the dry run
+writes nothing, and another workspace's integration is a 404."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from koppel.connectors.sandboxes import Sandboxes, start_sandboxes
+from koppel.core.accounts.models import Membership, Workspace
+from koppel.core.activity.models import Activity, Link, Run
+from koppel.core.integrations.apply import apply_file
+from koppel.core.integrations.models import Integration, Schedule
+from koppel.demo import INTEGRATION, DemoWorld, add_cost_articles, integration_toml
+from koppel.flows.settings import FlowSettings
+from koppel.sync.token_store import ConnectionTokenStore
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def sandboxes() -> Iterator[Sandboxes]:
+    boxes = start_sandboxes(seed=1, articles=20, orders=20)
+    with boxes.books.authorised_client() as books:
+        add_cost_articles(books)
+    yield boxes
+    boxes.stop()
+
+
+@pytest.fixture
+def demo(sandboxes: Sandboxes, tmp_path: Path) -> DemoWorld:
+    """The demo integration against the sandboxes (as `koppel demo` configures it), connected."""
+    path = tmp_path / "integration.toml"
+    path.write_text(integration_toml(sandboxes))
+    apply_file(path)
+    books = Integration.objects.get(name=INTEGRATION).books
+    with sandboxes.books.client(token_store=ConnectionTokenStore(books.pk)) as client:
+        sandboxes.books.authorise(client)
+    return DemoWorld(sandboxes, path)
+
+
+@pytest.fixture
+def merchant(demo: DemoWorld) -> Client:
+    user = User.objects.create_user("merchant", password="correct horse battery")
+    Membership.objects.create(workspace=Workspace.objects.get(name="demo"), user=user, role="owner")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def page(integration: Integration, flow: str = "orders") -> str:
+    return f"/setup/w/{integration.workspace_id}/i/{integration.pk}/flows/{flow}/"
+
+
+def answer(client: Client, integration: Integration, **changes: Any) -> dict[str, Any]:
+    """The orders page's form as a browser would post it unchanged, with `changes`."""
+    form = client.get(page(integration)).context["form"]
+    data: dict[str, Any] = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(value, list):
+            data[name] = [str(v) for v in value]
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif value is not None:
+            data[name] = str(value)
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.mark.slow  # the first page of the module reads both systems cold
+def test_the_choices_are_what_both_systems_hold(merchant: Client) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    response = merchant.get(page(integration))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for shop_status in ("Betaald", "Verzonden", "Gecrediteerd"):  # the shop's own status names
+        assert shop_status in html
+    for av_code in ("H1 · ", "L1 · ", "OVERBOEKING", "8000 · Omzet hoog tarief", "VERZEND"):
+        assert av_code in html
+    form = response.context["form"]
+    assert [v for v, _ in form.fields["vat_codes[21]"].choices][1:] == ["EU", "H1", "L1", "N0", "VL"]
+    assert "ideal" in {key for key in form.fields if key.startswith("payment_methods[")} | {
+        key[len("payment_methods["):-1] for key in form.fields if key.startswith("payment_methods[")}
+
+
+def test_a_good_answer_is_stored_as_integration_apply_stores_it(merchant: Client) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    data = answer(merchant, integration, statuses=["3"], write_as="invoice", **{
+        "vat_codes[9]": "L1", "revenue_accounts[shipping]": "8100", "payment_terms.default": "30",
+        "vat_codes__extra": "DE:19 = H1", "rounding_article": "AFRONDING"})
+    response = merchant.post(page(integration), data)
+    assert response.status_code == 302, response.context["form"].errors
+    stored = Integration.objects.get(pk=integration.pk).flows
+    assert stored == FlowSettings.model_validate(stored).model_dump(mode="json")  # complete, as apply stores it
+    orders = stored["orders"]
+    assert orders["statuses"] == [3] and orders["write_as"] == "invoice"
+    assert orders["vat_codes"]["9"] == "L1" and orders["vat_codes"]["DE:19"] == "H1"
+    assert orders["revenue_accounts"]["shipping"] == "8100"
+    assert orders["payment_terms"]["default"] == "30"
+    assert set(Schedule.objects.filter(integration=integration).values_list("flow", flat=True)) == set(stored)
+
+
+@pytest.mark.parametrize(("changes", "named"), [
+    # refused by the form: each named on its field, all at once
+    ({"shipping_article": "NOPE-404", "default_debtor": "99999", "vat_codes[21]": "XX", "interval_seconds": "3",
+      "payment_methods__extra": "just words"},
+     ["AccountView has no article NOPE-404", "AccountView has no debtor 99999", "Select a valid choice",
+      "greater than or equal to 10", "Line 1: write &#x27;key = code&#x27;"]),
+    # refused by the settings model
+    ({"statuses": None, "vat_codes__extra": "NLX = H1"}, ["choose at least one order status", "VAT code key"]),
+])
+def test_bad_input_is_refused_naming_it_and_nothing_is_saved(merchant: Client, changes: dict[str, Any],
+                                                              named: list[str]) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    before = Integration.objects.get(pk=integration.pk).flows
+    before_schedules = list(Schedule.objects.filter(integration=integration).values())
+    response = merchant.post(page(integration), answer(merchant, integration, write_as="invoice", **changes))
+    assert response.status_code == 200
+    html = response.content.decode()
+    for problem in named:
+        assert problem in html
+    assert "Nothing was saved" in html
+    assert Integration.objects.get(pk=integration.pk).flows == before
+    assert list(Schedule.objects.filter(integration=integration).values()) == before_schedules
+
+
+def test_another_workspaces_integration_is_not_found(merchant: Client) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    stranger = User.objects.create_user("stranger", password="correct horse battery")
+    Membership.objects.create(workspace=Workspace.objects.create(name="other"), user=stranger, role="owner")
+    client = Client()
+    client.force_login(stranger)
+    before = Integration.objects.get(pk=integration.pk).flows
+    for url in (page(integration), f"/setup/w/{integration.workspace_id}/i/{integration.pk}/dry-run/",
+                f"/setup/w/{integration.workspace_id}/i/{integration.pk}/activate/"):
+        assert client.get(url).status_code == 404
+        assert client.post(url, {"statuses": ["2"]}).status_code == 404
+    other = Workspace.objects.get(name="other")
+    assert client.get(f"/setup/w/{other.pk}/i/{integration.pk}/flows/orders/").status_code == 404
+    assert Integration.objects.get(pk=integration.pk).flows == before
+
+
+def test_a_read_only_member_sees_the_settings_but_cannot_change_them(merchant: Client) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    reader = User.objects.create_user("reader", password="correct horse battery")
+    Membership.objects.create(workspace=integration.workspace, user=reader, role="read_only")
+    client = Client()
+    client.force_login(reader)
+    assert client.get(page(integration)).status_code == 200
+    assert client.post(page(integration), answer(merchant, integration)).status_code == 403
+
+
+def test_the_dry_run_page_tells_what_would_happen_and_writes_nothing(merchant: Client, demo: DemoWorld) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    demo.sandboxes.books.limits.reset_calls()
+    demo.sandboxes.shop.limits.reset_calls()
+    response = merchant.post(f"/setup/w/{integration.workspace_id}/i/{integration.pk}/dry-run/",
+                             headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "would send" in html and "Nothing was written" in html
+    assert html.count('class="outcome-') == min(10, response.context["reports"][0]["looked_at"]) > 0
+    calls = {**demo.sandboxes.books.limits.calls_json()["by_route"],
+             **demo.sandboxes.shop.limits.calls_json()["by_route"]}
+    assert [c for c in calls if not c.startswith("GET ") and not c.endswith("/token")] == []
+    assert not Link.objects.exists() and not Activity.objects.exists() and not Run.objects.exists()
