@@ -33,7 +33,8 @@ class ValueMapping(StrictModel):
 class OrdersSettings(StrictModel):
     enabled: bool = True
     interval_seconds: int = Field(60, ge=10)
-    statuses: list[int] = Field(default_factory=lambda: [2], description="MWW order status ids to send")
+    statuses: list[int] = Field(default_factory=lambda: [3, 6], description="MWW order status ids to send; "
+                                "default the paid ones, 3 Betaald and 6 Betaald & afgehaald (2 is Verzonden)")
     include_test_orders: bool = False
     orders_from: date | None = Field(None, description="first run: ignore orders created before this day")
     write_as: Literal["sales_order", "invoice"] = "sales_order"
