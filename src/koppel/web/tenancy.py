@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from functools import cache, wraps
-from typing import Any, TypeVar
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -27,9 +27,10 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
-from koppel.core.accounts.models import Membership, Workspace
+from koppel.core.accounts.models import Membership, Role, Workspace
 
-Role = Membership.Role
+__all__ = ["Role", "ScopedMixin", "get_scoped", "require_role", "scoped", "workspace_of", "workspace_view",
+           "workspaces_of"]
 M = TypeVar("M", bound=models.Model)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -41,10 +42,18 @@ def workspaces_of(user: Any) -> models.QuerySet[Workspace]:
     return Workspace.objects.filter(memberships__user=user).order_by("name")
 
 
-@cache
 def workspace_path(model: type[models.Model]) -> str:
     """The lookup from a model to its workspace: "" for Workspace itself, "workspace" for a Connection,
-    "integration__workspace" for an Activity. The shortest path along required foreign keys wins."""
+    "integration__workspace" for an Activity. The shortest path along foreign keys wins."""
+    if model not in _paths:
+        _paths[model] = _find_workspace_path(model)
+    return _paths[model]
+
+
+_paths: dict[type[models.Model], str] = {}
+
+
+def _find_workspace_path(model: type[models.Model]) -> str:
     if model is Workspace:
         return ""
     queue: deque[tuple[type[models.Model], str]] = deque([(model, "")])
@@ -52,7 +61,9 @@ def workspace_path(model: type[models.Model]) -> str:
     while queue:
         current, path = queue.popleft()
         for field in current._meta.get_fields():
-            if not (field.many_to_one or field.one_to_one) or not field.concrete or field.null:
+            # A nullable key counts too: filtering through it leaves out the rows without a workspace
+            # (e.g. the operators' own alert channels), which is what a member must not see anyway.
+            if not (field.many_to_one or field.one_to_one) or not field.concrete:
                 continue
             target = field.related_model
             step = f"{path}__{field.name}" if path else field.name
@@ -66,16 +77,18 @@ def workspace_path(model: type[models.Model]) -> str:
 
 def scoped(source: type[M] | models.QuerySet[M], user: Any) -> models.QuerySet[M]:
     """Only the records of the workspaces the user is a member of."""
-    queryset = source._default_manager.all() if isinstance(source, type) else source
+    queryset: models.QuerySet[M] = (
+        source._default_manager.all() if isinstance(source, type) else source  # type: ignore[attr-defined]
+    )
     if not getattr(user, "is_authenticated", False):
         return queryset.none()
-    path = workspace_path(queryset.model)
+    path = workspace_path(cast(type[models.Model], queryset.model))
     prefix = f"{path}__" if path else ""
     return queryset.filter(**{f"{prefix}memberships__user": user})
 
 
-def workspace_of(record: models.Model) -> Workspace:
-    """The workspace a record belongs to, following the same path as `scoped`."""
+def workspace_of(record: models.Model) -> Workspace | None:
+    """The workspace a record belongs to, following the same path as `scoped` (None: it has none)."""
     current: Any = record
     for name in filter(None, workspace_path(type(record)).split("__")):
         current = getattr(current, name)
@@ -88,10 +101,10 @@ def membership(user: Any, workspace: Workspace) -> Membership | None:
     return Membership.objects.filter(user=user, workspace=workspace).first()
 
 
-def require_role(user: Any, workspace: Workspace, role: Role) -> Membership:
+def require_role(user: Any, workspace: Workspace | None, role: Role) -> Membership:
     """The user's membership if their role allows `role`; 404 for a stranger, 403 for a member whose
     role is too low."""
-    found = membership(user, workspace)
+    found = membership(user, workspace) if workspace is not None else None
     if found is None:
         raise Http404
     if not found.allows(role):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import models
@@ -25,26 +26,33 @@ class Workspace(models.Model):
         return self.name
 
 
+class Role(StrEnum):
+    """What a member may do in a workspace: an owner all a member may and manage members; a member change
+    connections and settings; a read-only member look."""
+
+    OWNER = "owner"
+    MEMBER = "member"
+    READ_ONLY = "read_only"
+
+    @property
+    def rank(self) -> int:
+        return {"read_only": 0, "member": 1, "owner": 2}[self.value]
+
+
+ROLE_CHOICES = [(Role.OWNER.value, _("Owner")), (Role.MEMBER.value, _("Member")),
+                (Role.READ_ONLY.value, _("Read-only"))]
+
+
 class Membership(models.Model):
-    class Role(models.TextChoices):
-        OWNER = "owner", _("Owner")
-        MEMBER = "member", _("Member")
-        READ_ONLY = "read_only", _("Read-only")
-
-        @property
-        def rank(self) -> int:
-            """Owner may do all a member may, a member all a read-only user may."""
-            return {"read_only": 0, "member": 1, "owner": 2}[self.value]
-
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES, default=Role.MEMBER.value)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")]
 
-    def allows(self, role: Membership.Role) -> bool:
-        return Membership.Role(self.role).rank >= role.rank
+    def allows(self, role: Role) -> bool:
+        return Role(self.role).rank >= role.rank
 
 
 class Invitation(models.Model):
@@ -53,7 +61,7 @@ class Invitation(models.Model):
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
-    role = models.CharField(max_length=16, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES, default=Role.MEMBER.value)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
                                    related_name="+")

@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from koppel.core.accounts.models import Workspace
 from koppel.core.integrations.models import Connection, Integration
-from koppel.web.tenancy import get_scoped, workspace_view, workspaces_of
+from koppel.web.tenancy import Role, get_scoped, workspace_view, workspaces_of
 
 
 @login_required
@@ -24,6 +24,7 @@ def workspace(request: HttpRequest, workspace: Workspace) -> HttpResponse:
         "integrations": workspace.integrations.select_related("shop", "books").order_by("name"),
         "connections": workspace.connections.order_by("system", "name"),
         "membership": request.membership,  # type: ignore[attr-defined]
+        "can_change": request.membership.allows(Role.MEMBER),  # type: ignore[attr-defined]
     })
 
 
