@@ -79,9 +79,12 @@ class Formula:
     def label(self) -> str:
         return BUILT_IN[self.name][1] if self.name in BUILT_IN else self.expression
 
-    def shop_stock(self, figures: dict[str, Any], factor: Fraction = Fraction(1)) -> Computed:
-        """The stock the shop should show for these figures (raw values as AccountView sent them)."""
-        values = {name: self._figure(name, figures.get(name)) for name in self.fields}
+    def shop_stock(self, figures: dict[str, Any], factor: Fraction = Fraction(1), *,
+                   labels: dict[str, str] | None = None) -> Computed:
+        """The stock the shop should show for these figures (raw values as AccountView sent them);
+        `labels` name a figure in messages (e.g. "available stock (ARTICLE.QTY_AVAIL)")."""
+        labels = labels or {}
+        values = {name: self._figure(labels.get(name, f"{name} stock"), figures.get(name)) for name in self.fields}
         raw = self._raw(values)
         stock = Fraction(raw) / factor
         value = max(0, math.floor(stock))
@@ -96,11 +99,11 @@ class Formula:
             )
         return Computed(value, inputs, explanation)
 
-    def _figure(self, name: str, raw: Any) -> Decimal:
-        value = parse_quantity(raw, what=f"the {name} stock")
+    def _figure(self, label: str, raw: Any) -> Decimal:
+        value = parse_quantity(raw, what=f"the {label}")
         if abs(value) > self.max_stock:
             raise StockProblem(
-                f"the {name} stock is {raw!r}, beyond any plausible quantity (max_stock {self.max_stock:,}): "
+                f"the {label} is {_text(value)}, beyond any plausible quantity (max_stock {self.max_stock:,}): "
                 "correct the article in AccountView, or raise max_stock in the stock settings"
             )
         return value

@@ -1,0 +1,80 @@
+"""Where an article's stock goes in the shop, and what the shop shows now.
+
+A `Target` is a shop article (`"123"`) or one variant of it (`"123/4"`), in the text form the products
+flow's links hold ("product" and "variant" links) and the stock flow's own "stock" links repeat. A stock
+value travels as text too: a whole number, or `UNLIMITED` for stock the shop does not manage.
+`ShopStock.read` is the shop's current stock of every article and variant, and its articles by SKU, from
+one scan of the catalogue (1 count call + 1 call per 100 articles).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from koppel.connectors.mijnwebwinkel.catalogue import match_key
+from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
+from koppel.connectors.mijnwebwinkel.models import ArticleSummary
+
+UNLIMITED = "unlimited"  # the shop's `stock: null`: stock not managed
+
+
+def as_text(value: int | None) -> str:
+    return UNLIMITED if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Target:
+    article_id: int
+    variant_id: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Target | None:
+        """The target a link names, or None when the text is not one (a link of another kind)."""
+        article, _, variant = text.strip().partition("/")
+        if not article.isdigit() or (variant and not variant.isdigit()):
+            return None
+        return cls(int(article), int(variant) if variant else None)
+
+    @property
+    def key(self) -> str:
+        return str(self.article_id) if self.variant_id is None else f"{self.article_id}/{self.variant_id}"
+
+    def describe(self) -> str:
+        where = f"shop article {self.article_id}"
+        return where if self.variant_id is None else f"{where}, variant {self.variant_id}"
+
+
+@dataclass
+class ShopStock:
+    """The shop's stock by target key, its articles by SKU (match key → ids), each article's SKU, and the
+    articles with variants."""
+
+    stock: dict[str, str] = field(default_factory=dict)
+    by_sku: dict[str, list[int]] = field(default_factory=dict)
+    skus: dict[int, str] = field(default_factory=dict)
+    with_variants: set[int] = field(default_factory=set)
+
+    def add(self, article: ArticleSummary) -> None:
+        self.stock[str(article.id)] = as_text(article.stock)
+        for variant in article.variants:
+            self.stock[f"{article.id}/{variant.id}"] = as_text(variant.stock)
+            self.with_variants.add(article.id)
+        self.skus[article.id] = article.sku or ""
+        if key := match_key(article.sku):
+            self.by_sku.setdefault(key, []).append(article.id)
+
+    @classmethod
+    def read(cls, shop: MijnWebwinkelClient) -> ShopStock:
+        found = cls()
+        for article in shop.iter_article_summaries():
+            found.add(article)
+        return found
+
+
+def write_stock(shop: MijnWebwinkelClient, target: Target, value: int | None) -> None:
+    """Set the target's stock in the shop (1 PATCH). Unlimited exists at article level only (the spec): an
+    unmanaged variant article makes its whole shop article unlimited."""
+    if target.variant_id is None or value is None:
+        shop.set_stock(target.article_id, value)
+    else:
+        shop.set_stock(target.article_id, value, variant_id=target.variant_id)
