@@ -20,7 +20,7 @@ from koppel.connectors.accountview.models import (
 )
 from koppel.connectors.accountview.profile import AccountViewProfile
 from koppel.connectors.accountview.sandbox import AccountViewSandbox
-from koppel.connectors.sandbox_catalogue import catalogue, is_valid_ean13
+from koppel.connectors.sandbox_catalogue import GROUPS, catalogue, is_valid_ean13
 from koppel.errors import NeedsAttention
 
 from .conftest import fast_options
@@ -181,7 +181,7 @@ def test_iter_articles_with_stock_and_changed_since(
 
 def test_article_groups(client: AccountViewClient) -> None:
     groups = {g.code: g.description for g in client.article_groups()}
-    assert groups["KEUKEN"] == "Keuken" and len(groups) == 6
+    assert groups["KEUKEN"] == "Keuken" and len(groups) == len(GROUPS)
 
 
 def test_sales_order_create_find_and_reservation(

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlparse
 from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
 from koppel.connectors.accountview.oauth import MemoryTokenStore, TokenStore
 from koppel.connectors.accountview.profile import AccountViewProfile
+from koppel.connectors.accountview.sandbox import articles, stock
 from koppel.connectors.accountview.sandbox.app import RELAY_OFFLINE_BODY, build_app
 from koppel.connectors.accountview.sandbox.auth import AuthServer, AuthSettings
 from koppel.connectors.accountview.sandbox.quirks import Quirks
@@ -32,6 +33,7 @@ from koppel.connectors.accountview.sandbox.state import Row, Sandbox
 from koppel.connectors.sandboxkit import Controls, Fault, Faults, Limits, RunningServer, serve_in_thread
 
 REDIRECT_URI = "http://127.0.0.1/koppel/oauth/accountview"
+CACHED_SEED_SIZE = 5_000  # seeds up to this many articles are kept for a cheap reseed
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class AccountViewSandbox:
         self._calls_lock = threading.Lock()
         self.server: RunningServer | None = None
         self._seeded: dict[tuple[int, int], Any] = {}
+        self._deliverer = stock.Deliverer(self.state)
         if seed is not None:
             self.seed(seed=seed, size=size)
 
@@ -90,6 +93,7 @@ class AccountViewSandbox:
         return self.info
 
     def stop(self) -> None:
+        self._deliverer.start(None)
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -143,13 +147,15 @@ class AccountViewSandbox:
     # --- data ----------------------------------------------------------------------------------------------
 
     def seed(self, *, seed: int = 1, size: int = 50) -> dict[str, int]:
-        """Replace all data with the deterministic data set for (seed, size); a data set made once is kept
-        and copied back, so reseeding between tests is cheap."""
+        """Replace all data with the deterministic data set for (seed, size); a small data set made once is
+        kept and copied back, so reseeding between tests is cheap (a large one is made again: a copy would
+        double the memory and take longer than seeding)."""
         cached = self._seeded.get((seed, size))
         if cached is None:
             self.state.reset()
             seed_sandbox(self.state, seed=seed, size=size)
-            self._seeded[(seed, size)] = self.state.snapshot()
+            if size <= CACHED_SEED_SIZE:
+                self._seeded[(seed, size)] = self.state.snapshot()
         else:
             self.state.restore(cached)
         return self.counts()
@@ -163,14 +169,19 @@ class AccountViewSandbox:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write all rows to a JSON file (tokens are not saved)."""
-        tables, counters = self.state.snapshot()
-        data = {"tables": tables, "counters": [[t, f, n] for (t, f), n in counters.items()]}
+        tables, counters, order_status = self.state.snapshot()
+        data = {
+            "tables": tables,
+            "counters": [[t, f, n] for (t, f), n in counters.items()],
+            "order_status": order_status,
+        }
         Path(path).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
     def load(self, path: str | os.PathLike[str]) -> None:
         """Replace all rows with those of a file written by `save`."""
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        self.state.restore((data["tables"], {(t, f): n for t, f, n in data["counters"]}))
+        counters = {(t, f): n for t, f, n in data["counters"]}
+        self.state.restore((data["tables"], counters, data.get("order_status", {})))
 
     def counts(self) -> dict[str, int]:
         return {table: len(rows) for table, rows in self.state.tables.items()}
@@ -186,6 +197,47 @@ class AccountViewSandbox:
     def sales_orders_for(self, external_ref: str) -> int:
         """How many sales orders carry this external reference (the idempotency tests' question)."""
         return self.count("SO_HDR", **{self.profile.sales_order_reference_field: external_ref})
+
+    # --- articles and stock (see README "Articles and stock") ------------------------------------------------
+
+    def add_article(self, values: Row) -> Row:
+        """A new article through the API's write path (validated; `CNG_DATE` set)."""
+        return articles.add_article(self.state, values)
+
+    def change_article(self, code: str, **values: Any) -> Row:
+        """An edit of the article in AccountView: validated, and its change date (`CNG_DATE`) moves."""
+        return articles.change_article(self.state, code, values)
+
+    def force_values(self, code: str, values: Row, *, create: bool = False) -> Row:
+        """Store values on an article as given, unvalidated, its change date untouched (bad data on purpose)."""
+        return articles.force_values(self.state, code, values, create=create)
+
+    def add_bad_articles(self, cases: list[str] | None = None) -> dict[str, list[str]]:
+        """The named bad-input articles (`articles.BAD_CASES`; all when None): case → article codes."""
+        return articles.add_bad_articles(self.state, cases)
+
+    def set_stock(self, code: str, **figures: Any) -> Row:
+        """Stock moves as a warehouse moves it (`available=`, `reserved=`, `technical=`, `managed=`): free
+        stock follows, the change date does not move."""
+        return stock.set_stock(self.state, code, **figures)
+
+    def deliver_sales_order(self, number: str) -> dict[str, Any]:
+        """Deliver a sales order: its lines leave the reservation and the available and technical stock."""
+        return stock.deliver(self.state, number)
+
+    def invoice_sales_order(self, number: str) -> dict[str, Any]:
+        """Invoice a sales order (delivering it first if it was not)."""
+        return stock.invoice(self.state, number)
+
+    def auto_deliver(self, every: float | None) -> None:
+        """Deliver the oldest open sales order every `every` seconds while the sandbox runs (the demo's
+        warehouse); None stops it."""
+        self._deliverer.start(every)
+
+    @property
+    def auto_delivery(self) -> float | None:
+        """Seconds between automatic deliveries; None: off."""
+        return self._deliverer.every
 
     def count_call(self, kind: str, business_object: str) -> None:
         with self._calls_lock:

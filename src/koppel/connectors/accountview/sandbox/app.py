@@ -16,10 +16,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from koppel.connectors.accountview.sandbox.articles import BAD_CASES
 from koppel.connectors.accountview.sandbox.auth import OAuthError
 from koppel.connectors.accountview.sandbox.documents import amounts_of
 from koppel.connectors.accountview.sandbox.errors import ApiError
 from koppel.connectors.accountview.sandbox.query import ReadRequest, serialise
+from koppel.connectors.accountview.sandbox.stock import fields as stock_fields
 from koppel.connectors.sandboxkit.admin import ENDPOINTS
 
 if TYPE_CHECKING:
@@ -54,6 +56,13 @@ def build_app(sandbox: AccountViewSandbox) -> Any:
         Route("/_sandbox/state", admin.state, methods=["GET"]),
         Route("/_sandbox/tables/{table}", admin.table, methods=["GET"]),
         Route("/_sandbox/amounts/{table}/{key}", admin.amounts, methods=["GET"]),
+        Route("/_sandbox/articles", admin.add_article, methods=["POST"]),
+        Route("/_sandbox/articles/bad", admin.bad_articles, methods=["GET", "POST"]),
+        Route("/_sandbox/articles/{code}", admin.change_article, methods=["PATCH"]),
+        Route("/_sandbox/articles/{code}/force", admin.force_values, methods=["PUT"]),
+        Route("/_sandbox/stock/{code}", admin.stock, methods=["GET", "PUT"]),
+        Route("/_sandbox/sales-orders/auto-deliver", admin.auto_deliver, methods=["GET", "PUT"]),
+        Route("/_sandbox/sales-orders/{number}/{action}", admin.sales_order, methods=["POST"]),
         *sandbox.controls.routes(),
         Route("/_sandbox/faults/relay-offline", admin.relay_offline, methods=["POST"]),
         Route("/_sandbox/tokens/expire", admin.expire_tokens, methods=["POST"]),
@@ -309,6 +318,13 @@ class _Admin:
                     "GET /_sandbox/state",
                     "GET /_sandbox/tables/{table}?limit=&where=FIELD:VALUE",
                     "GET /_sandbox/amounts/{SO_HDR|DJ_PAGE}/{key}",
+                    "POST /_sandbox/articles {values} (validated, as the API writes)",
+                    "PATCH /_sandbox/articles/{code} {values} (an edit: CNG_DATE moves)",
+                    "PUT /_sandbox/articles/{code}/force {values, create} (unvalidated, CNG_DATE kept)",
+                    "GET|POST /_sandbox/articles/bad {cases: [...]} (bad-input articles)",
+                    "GET|PUT /_sandbox/stock/{code} {available, reserved, technical, managed} (CNG_DATE kept)",
+                    "POST /_sandbox/sales-orders/{number}/deliver|invoice",
+                    "GET|PUT /_sandbox/sales-orders/auto-deliver {every} or null",
                     *ENDPOINTS,
                     "POST /_sandbox/faults/relay-offline {count}",
                     "POST /_sandbox/tokens/expire",
@@ -358,6 +374,60 @@ class _Admin:
             return _JSON(amounts_of(self.sb.state, request.path_params["table"], request.path_params["key"]))
         except ApiError as exc:
             return _JSON(exc.body(), status_code=exc.status)
+
+    async def add_article(self, request: Request) -> Response:
+        return await self._answer(request, lambda body: self.sb.add_article(body.get("values", body)))
+
+    async def change_article(self, request: Request) -> Response:
+        code = request.path_params["code"]
+        return await self._answer(request, lambda body: self.sb.change_article(code, **body.get("values", body)))
+
+    async def force_values(self, request: Request) -> Response:
+        code = request.path_params["code"]
+        return await self._answer(
+            request,
+            lambda body: self.sb.force_values(code, body.get("values", {}), create=bool(body.get("create"))),
+        )
+
+    async def bad_articles(self, request: Request) -> Response:
+        if request.method == "GET":
+            return _JSON(BAD_CASES)
+        return await self._answer(request, lambda body: self.sb.add_bad_articles(body.get("cases")))
+
+    async def stock(self, request: Request) -> Response:
+        code = request.path_params["code"]
+        if request.method == "GET":
+            row = self.sb.state.get("ARTICLE", code)
+            if row is None:
+                return _JSON({"error": f"article {code!r} does not exist"}, status_code=404)
+            return _JSON({figure: row.get(name) for figure, name in stock_fields(self.sb.state).items()})
+        return await self._answer(request, lambda body: self.sb.set_stock(code, **body))
+
+    async def sales_order(self, request: Request) -> Response:
+        number, action = request.path_params["number"], request.path_params["action"]
+        actions = {"deliver": self.sb.deliver_sales_order, "invoice": self.sb.invoice_sales_order}
+        if action not in actions:
+            return _JSON({"error": f"unknown action {action!r}: deliver or invoice"}, status_code=404)
+        return await self._answer(request, lambda body: actions[action](number))
+
+    async def auto_deliver(self, request: Request) -> Response:
+        if request.method == "PUT":
+            body = await _json_body(request)
+            every = body.get("every")
+            try:
+                self.sb.auto_deliver(None if every is None else float(every))
+            except (ApiError, ValueError, TypeError) as exc:
+                return _JSON({"error": str(exc)}, status_code=400)
+        return _JSON({"every": self.sb.auto_delivery})
+
+    async def _answer(self, request: Request, action: Callable[[dict[str, Any]], Any]) -> Response:
+        """Run an admin action on the JSON body; an AccountView-style refusal keeps its status."""
+        try:
+            return _JSON(action(await _json_body(request)))
+        except ApiError as exc:
+            return _JSON(exc.body(), status_code=exc.status)
+        except (TypeError, ValueError) as exc:
+            return _JSON({"error": str(exc)}, status_code=400)
 
     async def relay_offline(self, request: Request) -> Response:
         body = await _json_body(request)

@@ -4,6 +4,7 @@ shape with `<TABLE>_Id`, `EXT_KEY` and detail rows (NOTES §5, §14.4)."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ _OPERATORS = {
     )
 }
 _OPERATORS.update({"42": "DateOnOrAfterDate", "43": "DateOnOrBeforeDate"})
+READ_CACHE_SIZE = 16  # listings whose filtered, sorted rows are kept between pages
 
 
 @dataclass(frozen=True)
@@ -150,25 +152,61 @@ class ReadRequest:
 
     def select(self, quirks: Quirks) -> list[Row]:
         """The rows of this page, in order."""
+        keys, by_key = self._matching()
+        if quirks.ignore_paging:
+            return self._rows(keys[: self.page_size])
+        if self.last_key is not None:
+            wanted = self.last_key.rstrip()
+            if not by_key:
+                keys = sorted(k for k in keys if k > wanted)
+            start = bisect.bisect_right(keys, wanted)  # sorted on the key: find the start, do not scan
+            return self._rows(keys[start : start + self.page_size])
+        start = (self.page_number - 1) * self.page_size
+        return self._rows(keys[start : start + self.page_size])
+
+    def _rows(self, keys: list[str]) -> list[Row]:
         with self.sandbox.lock:
-            rows = list(self.sandbox.tables.get(self.table, {}).values())
+            table = self.sandbox.tables.get(self.table, {})
+            return [row for row in (table.get(k) for k in keys) if row is not None]
+
+    def _matching(self) -> tuple[list[str], bool]:
+        """The keys of every row matching the filters, in the order asked, and whether that is key order.
+        Kept per sandbox version (`Sandbox.changed()`), so the pages of one listing filter and sort the
+        table once, not once per page: a 100,000-article listing in pages of 1,000 would otherwise sort it
+        100 times. Rows are looked up live by key; a change made in place to a filtered or sorted field
+        without `changed()` is not seen by a listing already cached."""
+        key = self.sandbox.schema.keys[self.table]
+        sort = self.sort or [key]
+        signature = (
+            self.table,
+            tuple((c.spec.name, c.operator, c.value_type, c.values) for c in self.conditions),
+            self.match_any,
+            tuple(sort),
+            self.descending,
+        )
+        with self.sandbox.lock:
+            table = self.sandbox.tables.get(self.table, {})
+            version = (self.sandbox.version, len(table))
+            cached = self.sandbox.read_cache.get(signature)
+            if cached is not None and cached[0] == version:
+                return cached[1], cached[2]
+            rows = list(table.items())
         if self.conditions:
             test: Callable[[Row], bool] = (
                 (lambda r: any(c.matches(r) for c in self.conditions))
                 if self.match_any
                 else (lambda r: all(c.matches(r) for c in self.conditions))
             )
-            rows = [r for r in rows if test(r)]
-        key = self.sandbox.schema.keys[self.table]
-        sort = self.sort or [key]
-        rows.sort(key=lambda r: tuple(_sort_value(r.get(f)) for f in sort), reverse=self.descending)
-        if quirks.ignore_paging:
-            return rows[: self.page_size]
-        if self.last_key is not None:
-            rows = sorted((r for r in rows if str(r[key]) > self.last_key.rstrip()), key=lambda r: str(r[key]))
-            return rows[: self.page_size]
-        start = (self.page_number - 1) * self.page_size
-        return rows[start : start + self.page_size]
+            rows = [(k, r) for k, r in rows if test(r)]
+        rows.sort(key=lambda kr: tuple(_sort_value(kr[1].get(f)) for f in sort), reverse=self.descending)
+        keys = [k for k, _ in rows]
+        by_key = sort == [key] and not self.descending and all(k == r.get(key) for k, r in rows)
+        with self.sandbox.lock:
+            cache = self.sandbox.read_cache
+            cache[signature] = (version, keys, by_key)
+            while len(cache) > READ_CACHE_SIZE:
+                del cache[next(iter(cache))]
+        return keys, by_key
 
 
 def _sort_value(value: Any) -> tuple[int, Any]:

@@ -1,24 +1,27 @@
 """A deterministic, realistic administration of any size: ledger accounts, journals, VAT codes (21/9/0 and
 reverse charge), payment conditions and methods, article groups, articles from the shared catalogue
-(same SKUs and EANs as the MijnWebwinkel sandbox) with stock, debtors (companies and persons, some sharing
-e-mail domains), delivery addresses and open sales orders whose lines reserve stock.
+(same SKUs and EANs as the MijnWebwinkel sandbox: simple and variant articles, images, stock), debtors
+(companies and persons, some sharing e-mail domains), delivery addresses and open sales orders whose lines
+reserve stock.
 
-Everything goes through the sandbox's own write path, so seeded data obeys the same rules as API writes.
+Everything but the articles goes through the sandbox's own write path, so seeded data obeys the same rules as
+API writes; articles are stored in bulk exactly as that path would store them (`articles.seed_articles`),
+so 100,000 of them take seconds. Debtors (at most 1,000) and orders (at most 500) do not grow beyond that.
 """
 
 from __future__ import annotations
 
 import random
-from decimal import Decimal
 from typing import Any
 
 from faker import Faker
 
 from koppel.connectors.accountview.records import postcode
+from koppel.connectors.accountview.sandbox.articles import catalogue_values, seed_articles
 from koppel.connectors.accountview.sandbox.columns import default_value, store
 from koppel.connectors.accountview.sandbox.state import Sandbox
 from koppel.connectors.accountview.wire import write_body
-from koppel.connectors.sandbox_catalogue import catalogue
+from koppel.connectors.sandbox_catalogue import GROUPS, catalogue, iter_catalogue
 
 LEDGER = [
     ("1000", "Kas", 0),
@@ -49,7 +52,6 @@ VAT_CODES = [
     ("VL", "Btw verlegd", 0, "1512", "2A", True),
     ("EU", "Intracommunautaire levering", 0, "1512", "3B", True),
 ]
-VAT_BY_RATE = {Decimal("21"): "H1", Decimal("9"): "L1", Decimal("0"): "N0"}
 PAYMENT_CONDITIONS = [
     ("00", "Contant", 0, 0, 0),
     ("14", "Binnen 14 dagen", 14, 0, 0),
@@ -64,35 +66,7 @@ PAYMENT_METHODS = [
     ("PAYPAL", "PayPal"),
     ("ACHTERAF", "Achteraf betalen"),
 ]
-ARTICLE_GROUPS = [
-    ("TEXTIEL", "Textiel en mode"),
-    ("WONEN", "Wonen en decoratie"),
-    ("KEUKEN", "Keuken"),
-    ("PAPIER", "Papier en schrijfwaren"),
-    ("ETEN", "Eten en drinken"),
-    ("SPEL", "Boeken en spellen"),
-]
-_GROUP_OF = {
-    "tas": "TEXTIEL",
-    "sjaal": "TEXTIEL",
-    "schort": "TEXTIEL",
-    "muts": "TEXTIEL",
-    "handschoenen": "TEXTIEL",
-    "sokken": "TEXTIEL",
-    "theedoek": "KEUKEN",
-    "mok": "KEUKEN",
-    "onderzetter": "KEUKEN",
-    "notitieboek": "PAPIER",
-    "pen": "PAPIER",
-    "poster": "PAPIER",
-    "koffie": "ETEN",
-    "thee": "ETEN",
-    "chocolade": "ETEN",
-    "honing": "ETEN",
-    "jam": "ETEN",
-    "boek": "SPEL",
-    "puzzel": "SPEL",
-}
+MAX_DEBTORS, MAX_ORDERS = 1_000, 500
 _FREE_MAIL = ("gmail.com", "hotmail.com", "outlook.com", "ziggo.nl", "kpnmail.nl")
 
 
@@ -133,29 +107,23 @@ def seed(sandbox: Sandbox, *, seed: int = 1, size: int = 50) -> dict[str, int]:
         )
     for code, name in PAYMENT_METHODS:
         writer.put(profile.payment_method_bo, {"PAY_TYPE": code, "PAY_DESC": name})
-    for code, name in ARTICLE_GROUPS:
-        writer.put(profile.article_group_bo, {"AG_CODE": code, "AG_DESC": name})
-
-    items = catalogue(seed, size)
-    for item in items:
-        writer.put(
-            profile.article_bo,
-            {
-                "ART_CODE": item.sku,
-                "ART_DESC1": item.name,
-                "AG_CODE": _GROUP_OF.get(item.name.split()[-1], "WONEN"),
-                "ART_UNIT": "ST",
-                "PX_SELL": item.price_excl,
-                "COST_PX": (item.price_excl * Decimal("0.55")).quantize(Decimal("0.01")),
-                profile.article_vat_field: VAT_BY_RATE.get(item.vat_rate, "H1"),
-                profile.article_ean_field: item.ean,
-                profile.article_available_field: rng.randint(0, 120),
-            },
-        )
+    for group in GROUPS:
+        writer.put(profile.article_group_bo, {"AG_CODE": group.code, "AG_DESC": group.description})
+    # Stock is technical = available, 0..120; one article in 25 keeps no stock (unlimited in the shop).
+    seed_articles(
+        sandbox,
+        (
+            catalogue_values(item, profile, technical=rng.randint(0, 120), managed=index % 25 != 24)
+            for index, item in enumerate(iter_catalogue(seed, size))
+        ),
+    )
+    # Orders and debtors do not grow past a few hundred: a large catalogue is for the products and stock
+    # flows, and every order goes through the write path.
+    order_articles = catalogue(seed, min(size, 2_000))
 
     debtors = []
     shared_domains = [f"{fake.unique.last_name().lower().replace(' ', '')}-groep.nl" for _ in range(2)]
-    for index in range(max(6, size // 2)):
+    for index in range(max(6, min(size // 2, MAX_DEBTORS))):
         company = index % 5 in (0, 3)
         first, last = fake.first_name(), fake.last_name()
         address = {
@@ -211,10 +179,10 @@ def seed(sandbox: Sandbox, *, seed: int = 1, size: int = 50) -> dict[str, int]:
                 },
             )
 
-    for index in range(max(2, size // 10)):
+    for index in range(max(2, min(size // 10, MAX_ORDERS))):
         lines = [
             {"ART_CODE": item.sku, "ORD_QTY": rng.randint(1, 4), "ART_PX": item.price_excl}
-            for item in rng.sample(items, k=min(len(items), rng.randint(1, 3)))
+            for item in rng.sample(order_articles, k=min(len(order_articles), rng.randint(1, 3)))
         ]
         writer.put(
             profile.sales_order_bo,

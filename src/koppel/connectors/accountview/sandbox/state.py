@@ -16,7 +16,7 @@ from typing import Any
 
 from koppel.connectors.accountview.fields import DataDictionary
 from koppel.connectors.accountview.profile import AccountViewProfile, BusinessObject
-from koppel.connectors.accountview.sandbox import documents
+from koppel.connectors.accountview.sandbox import documents, stock
 from koppel.connectors.accountview.sandbox.columns import (
     ColumnError,
     default_value,
@@ -55,6 +55,11 @@ class Sandbox:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[str, Row]] = {}
         self.counters: dict[tuple[str, str], int] = {}
+        self.order_status: dict[str, str] = {}  # sales-order number → "delivered" | "invoiced" (absent: open)
+        self.version = 0  # raised by every change of rows; reads cache their sorted, filtered rows per version
+        self._templates: dict[str, Row] = {}
+        # query signature → ((version, rows in table), keys of the matching rows in order, key order?): query.py
+        self.read_cache: dict[Any, tuple[Any, list[str], bool]] = {}
         self.clock: Callable[[], datetime] = lambda: datetime.now().replace(microsecond=0)
         self.reset()
 
@@ -62,14 +67,21 @@ class Sandbox:
         with self.lock:
             self.tables = {table: {} for table in self.schema.keys}
             self.counters = {(n.table, n.field): n.start for n in self.schema.numbering}
+            self.order_status = {}
+            self.changed()
+
+    def changed(self) -> None:
+        """Rows were added, replaced or changed: cached read results are stale."""
+        self.version += 1
 
     def snapshot(self) -> Any:
         with self.lock:
-            return copy.deepcopy((self.tables, self.counters))
+            return copy.deepcopy((self.tables, self.counters, self.order_status))
 
     def restore(self, snapshot: Any) -> None:
         with self.lock:
-            self.tables, self.counters = copy.deepcopy(snapshot)
+            self.tables, self.counters, self.order_status = copy.deepcopy(snapshot)
+            self.changed()
 
     # --- lookups -------------------------------------------------------------------------------------------
 
@@ -208,6 +220,14 @@ class Sandbox:
             if field_name != self.schema.keys.get(table) or text not in taken:
                 return text
 
+    def new_row(self, table: str) -> Row:
+        """A row of `table` holding what unlisted columns hold (the template is made once per table)."""
+        template = self._templates.get(table)
+        if template is None:
+            template = {name: default_value(spec) for name, spec in self.dictionary.fields(table).items()}
+            self._templates[table] = template
+        return dict(template)
+
     def numbered_fields(self, table: str) -> list[str]:
         return [n.field for n in self.schema.numbering if n.table == table]
 
@@ -233,7 +253,7 @@ class _Staged:
     def _prepare(self, bo: BusinessObject, table: str, values: dict[str, Any], base: Row | None) -> Row:
         sb = self.sandbox
         specs = sb.dictionary.fields(table)
-        row: Row = dict(base) if base else {name: default_value(spec) for name, spec in specs.items()}
+        row: Row = dict(base) if base else sb.new_row(table)
         for name, raw in values.items():
             spec = specs[name]
             if name in AUDIT_FIELDS or (spec.read_only and name not in (sb.schema.keys.get(table), "DJ_CODE")):
@@ -368,14 +388,12 @@ class _Staged:
 
     def commit(self) -> None:
         sb = self.sandbox
-        reserved = sb.profile.article_reserved_field
         for table, row, _ in self.rows:
             sb.tables[table][str(row[sb.schema.keys[table]])] = row
             self.echoed.setdefault(table, []).append(dict(row))
             if table == "SO_LINE":
-                article = sb.tables["ARTICLE"].get(row["ART_CODE"])
-                if article is not None:
-                    article[reserved] = float(article.get(reserved) or 0) + float(row.get("ORD_QTY") or 0)
+                stock.reserve(sb, row["ART_CODE"], float(row.get("ORD_QTY") or 0))
+        sb.changed()
 
     def echo(self) -> dict[str, list[Row]]:
         return self.echoed
