@@ -9,6 +9,7 @@ live deviations (quirks on, test-order numbers).
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 from pathlib import Path
@@ -25,13 +26,17 @@ from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox, Quirks
 # The official spec lives in the shared reference folder beside the repository (../shared), never elsewhere.
 SPEC_PATH = Path(__file__).resolve().parents[3].parent / "shared/reference/mijnwebwinkel/openapi.yaml"
 HOST = "https://api.myonlinestore.com"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
 
 @functools.cache
 def _parsed() -> dict[str, Any]:
     if not SPEC_PATH.exists():
-        pytest.fail(f"MijnWebwinkel's openapi.yaml is missing: expected at {SPEC_PATH} "
-                    "(shared/reference/ beside the repository)", pytrace=False)
+        pytest.fail(
+            f"MijnWebwinkel's openapi.yaml is missing: expected at {SPEC_PATH} "
+            "(shared/reference/ beside the repository)",
+            pytrace=False,
+        )
     return yaml.load(SPEC_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
@@ -70,13 +75,11 @@ def spec_readings(spec: dict[str, Any]) -> dict[str, Any]:
     s["ArticleImage"]["properties"]["urls"] = {"$ref": "#/components/schemas/ArticleImageUrl"}
     # 4. `ShippingMethod.no_costs_above` is typed boolean; the example is "100.00": we send the amount.
     s["ShippingMethod"]["properties"]["no_costs_above"] = {"type": "string"}
-    # 5. `stock: null` means unlimited (the spec says so) but the type is not nullable.
+    # 5. `stock: null` means unlimited (the spec says so for the article) but the type is not nullable.
+    #    A variant's stock stays an integer, as declared.
     s["BaseArticle"]["properties"]["stock"]["nullable"] = True
-    s["ArticleVariant"]["properties"]["stock"]["nullable"] = True
     # 6. GET /categories/{id}/articles is declared as one object; it lists articles: an array.
-    content = spec["paths"]["/v{version}/categories/{category_id}/articles"]["get"]["responses"]["200"][
-        "content"
-    ]
+    content = spec["paths"]["/v{version}/categories/{category_id}/articles"]["get"]["responses"]["200"]["content"]
     content["application/json"]["schema"] = {
         "type": "array",
         "items": {"$ref": "#/components/schemas/ArticleLimited"},
@@ -92,6 +95,8 @@ def live_readings(spec: dict[str, Any]) -> dict[str, Any]:
     s["ArticleVariant"]["properties"]["options"] = {
         "oneOf": [s["ArticleVariant"]["properties"]["options"], {"type": "object"}]
     }
+    # Quirk variant_stock_unlimited: `stock: null` on a variant (changelog 1.0.2, not the spec).
+    s["ArticleVariant"]["properties"]["stock"]["nullable"] = True
     # Quirk wrap_tax_regions: {"regions": […]} as seen live.
     content = spec["paths"]["/v{version}/tax-policy/regions"]["get"]["responses"]["200"]["content"]
     array = content["application/json"]["schema"]
@@ -168,9 +173,7 @@ def test_orders(check: Checker) -> None:
     check("GET", f"/orders/{orders[0]['number']}")
     if check.kind == "live":
         # Test orders carry a "T-" number, which only the live reading admits.
-        tests = [
-            o for o in check("GET", "/orders", {"limit": 100, "test": "true"}) if str(o["number"])[0] == "T"
-        ]
+        tests = [o for o in check("GET", "/orders", {"limit": 100, "test": "true"}) if str(o["number"])[0] == "T"]
         check("GET", f"/orders/{tests[0]['number']}")
     number = orders[1]["number"]
     check("PATCH", f"/orders/{number}", body={"status": 3, "comments": {"internal": "checked"}})
@@ -269,13 +272,11 @@ def test_articles(check: Checker, sandbox: MijnWebwinkelSandbox) -> None:
     check(
         "POST",
         f"/articles/uploadImage/{article_id}",
-        body={"filename": "b.png", "position": 2, "content": "aGVsbG8="},
+        body={"filename": "b.png", "position": 2, "content": base64.b64encode(PNG).decode()},
     )
     image_id = sandbox.state.articles[article_id]["images"][-1]["id"]
     check("DELETE", f"/deleteImage/{image_id}", expect=204)
-    check(
-        "POST", f"/articlefields/{article_id}", {"visible": "false", "use_url_id": "false"}, {"weight": "0.3"}
-    )
+    check("POST", f"/articlefields/{article_id}", {"visible": "false", "use_url_id": "false"}, {"weight": "0.3"})
     check("DELETE", f"/articlefields/{article_id}", {"visible": "false", "use_url_id": "false"}, ["weight"])
     check("GET", f"/articlelists/{option_list['id']}")
     check("DELETE", f"/articlelists/{article_id}", {"use_url_id": "false"}, [option_list["id"]])
@@ -283,6 +284,50 @@ def test_articles(check: Checker, sandbox: MijnWebwinkelSandbox) -> None:
     check("POST", f"/articlelistoptions/{option_list['id']}", body=[{"name": "Conf", "price": "1.00"}])
     check("DELETE", f"/articlelistoptions/{option_list['id']}", body=["Conf"])
     check("DELETE", f"/articles/{article_id}", {"use_url_id": "false"})
+
+
+def test_catalogue_writes_of_the_products_and_stock_flows(check: Checker, sandbox: MijnWebwinkelSandbox) -> None:
+    """Option lists with per-article prices, variant and article stock (unlimited only on the article),
+    visibility, merchant fields and category moves: every answer in the spec's shapes."""
+    categories = list(sandbox.state.categories)
+    made_list = sandbox.add_option_list("Conformance maat", [{"name": "S", "price": "0"}, {"name": "M"}])
+    check("GET", f"/articlelists/{made_list['id']}")
+    grown = check("POST", f"/articlelistoptions/{made_list['id']}", body=[{"name": "XL", "price": "2.50"}])
+    options = [{"id": o["id"], "image_ids": []} for o in grown["options"]]
+    options[-1]["price"] = "3.75"  # this article's own surcharge for XL
+    article = check(
+        "POST",
+        "/articles",
+        body={
+            "name": "Conformance shirt",
+            "sku": "CONF-SHIRT",
+            "stock": 4,
+            "extra": {"invisible": {"barcode": "8712345678906"}, "visible": {"Herkomst": "NL"}},
+            "categories": [{"category_id": categories[0], "is_main": True, "is_active": True}],
+            "lists": [{"id": made_list["id"], "options": options}],
+        },
+    )
+    assert [o["price"] for o in article["lists"][0]["options"]] == ["0.00", "0.00", "3.75"]
+    assert all(isinstance(v["stock"], int) for v in article["variants"])
+    path = f"/articles/{article['id']}"
+    stocks = [{"id": v["id"], "stock": n} for n, v in enumerate(article["variants"])]
+    check("PATCH", path, {"use_url_id": "false"}, {"variants": stocks})
+    unlimited = check("PATCH", path, {"use_url_id": "false"}, {"stock": None})
+    assert unlimited["stock"] is None and [v["stock"] for v in unlimited["variants"]] == [0, 1, 2]
+    links = [
+        {"category_id": categories[0], "is_main": True, "is_active": False},
+        {"category_id": categories[1], "is_main": False, "is_active": False},
+    ]
+    hidden = check("PATCH", path, {"use_url_id": "false"}, {"categories": links})
+    assert [c["is_active"] for c in hidden["categories"]] == [False, False]
+    check("POST", f"/articlefields/{article['id']}", {"visible": "true", "use_url_id": "false"}, {"Maat": "S-XL"})
+    if check.kind == "live":  # variant_stock_unlimited is on: a variant may be unlimited too
+        check("PATCH", path, {"use_url_id": "false"}, {"variants": [{"id": stocks[0]["id"], "stock": None}]})
+    child = check("POST", "/categories", body={"title": "Conformance groep", "parent_category_id": categories[0]})
+    moved = check("PATCH", f"/categories/{child['id']}", body={"parent_category_id": categories[1]})
+    assert moved["parent_category_id"] == categories[1]
+    check("GET", "/articles", {"limit": 100, "offset": 0})
+    check("DELETE", path, {"use_url_id": "false"})
 
 
 def test_categories(check: Checker) -> None:

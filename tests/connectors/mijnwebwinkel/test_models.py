@@ -62,9 +62,7 @@ OFFICIAL_ORDER = {
                     "id": 2,
                     "description": "Article B",
                     "price": {"amount": 7.396694, "rate": 21.00},
-                    "options": [
-                        {"description": "Action price", "price": {"amount": -3.305785, "rate": 21.00}}
-                    ],
+                    "options": [{"description": "Action price", "price": {"amount": -3.305785, "rate": 21.00}}],
                 }
             ],
         },
@@ -85,11 +83,7 @@ OFFICIAL_ORDER = {
 def test_official_example_order_decodes_with_exact_money() -> None:
     order = Order.model_validate(OFFICIAL_ORDER)
     assert order.number == "27" and not order.is_test
-    assert (
-        order.is_credit
-        and order.credited_order_number == "28"
-        and order.credit_order_numbers == ["99", "101"]
-    )
+    assert order.is_credit and order.credited_order_number == "28" and order.credit_order_numbers == ["99", "101"]
     assert order.total == Decimal("47.45") and [t.rate for t in order.price.tax] == [Decimal(9), Decimal(21)]
     line = order.orderlines[0]
     assert line.amount_excl == Decimal("8.181818") and line.amount_incl == Decimal("9.90")

@@ -106,9 +106,7 @@ def test_order_lines_and_totals_always_add_up(
                     "default": f"{price:f}",
                     "action": f"{cents(price * Decimal('0.7')):f}" if on_action else None,
                 },
-                "lists": [
-                    {"id": surcharge_list["id"], "options": [{"id": surcharge_list["options"][0]["id"]}]}
-                ],
+                "lists": [{"id": surcharge_list["id"], "options": [{"id": surcharge_list["options"][0]["id"]}]}],
             },
         )
         article["_vat_rate"] = f"{rate:f}"
@@ -149,9 +147,7 @@ def test_order_lines_and_totals_always_add_up(
     for tax in order["price"]["tax"]:
         at_rate = [p for p in parts if p["rate"] == tax["rate"]]
         expected = cents(
-            sum(
-                (to_decimal(p["amount_including_tax"]) - to_decimal(p["amount"]) for p in at_rate), Decimal(0)
-            )
+            sum((to_decimal(p["amount_including_tax"]) - to_decimal(p["amount"]) for p in at_rate), Decimal(0))
         )
         assert to_decimal(tax["amount"]) == expected
     for line in order["orderlines"]:
@@ -162,9 +158,9 @@ def test_order_lines_and_totals_always_add_up(
             )
             line_excl = sum((to_decimal(p["amount"]) for p in line["price"]), Decimal(0))
             if order["tax_strategy"] == "":
-                assert abs(per_unit * line["quantity"] - line_excl) <= Decimal("0.00001") * line[
-                    "quantity"
-                ] + Decimal("0.005")
+                assert abs(per_unit * line["quantity"] - line_excl) <= Decimal("0.00001") * line["quantity"] + Decimal(
+                    "0.005"
+                )
 
     wire = (Quirks.all() if quirks else Quirks.none()).order(public(order))
     decoded = Order.model_validate(wire)

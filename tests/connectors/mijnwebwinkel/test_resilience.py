@@ -79,9 +79,7 @@ def test_sandbox_clamps_limit_to_100(big_shop: MijnWebwinkelSandbox) -> None:
         params={"limit": 500, "token": info.token, "partner_token": info.partner_token},
     )
     assert len(response.json()) == 100
-    default = httpx.get(
-        f"{info.url}/v1/articles", params={"token": info.token, "partner_token": info.partner_token}
-    )
+    default = httpx.get(f"{info.url}/v1/articles", params={"token": info.token, "partner_token": info.partner_token})
     assert len(default.json()) == 10
 
 
@@ -152,9 +150,7 @@ def test_timeout_every_time_is_retryable(sandbox: MijnWebwinkelSandbox) -> None:
     assert "timed out" in str(c.value)
 
 
-def test_latency_below_the_timeout_is_fine(
-    sandbox: MijnWebwinkelSandbox, client: MijnWebwinkelClient
-) -> None:
+def test_latency_below_the_timeout_is_fine(sandbox: MijnWebwinkelSandbox, client: MijnWebwinkelClient) -> None:
     sandbox.add_fault(Fault("latency", path="/v1/store", seconds=0.1))
     assert client.store().name
 
@@ -163,9 +159,7 @@ def test_lost_answer_to_an_idempotent_patch_is_retried(
     sandbox: MijnWebwinkelSandbox, client: MijnWebwinkelClient
 ) -> None:
     order = next(client.iter_orders(statuses=[3]))
-    fault = sandbox.add_fault(
-        Fault("drop_after_commit", path=f"/v1/orders/{order.number}", method="PATCH", count=1)
-    )
+    fault = sandbox.add_fault(Fault("drop_after_commit", path=f"/v1/orders/{order.number}", method="PATCH", count=1))
     updated = client.update_order(order.number, status=2, internal_comment="DHL: JVGL123")
     assert fault.fired == 1
     assert updated.status == 2 and updated.comments.internal == "DHL: JVGL123"

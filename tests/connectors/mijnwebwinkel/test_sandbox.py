@@ -44,10 +44,7 @@ def http(info: SandboxInfo) -> Iterator[httpx.Client]:
 def test_auth_versions_and_formats(info: SandboxInfo, http: httpx.Client) -> None:
     assert httpx.get(f"{info.url}/v1/store").status_code == 401
     assert httpx.get(f"{info.url}/v1/store", params={"token": info.token}).status_code == 401
-    assert (
-        httpx.get(f"{info.url}/v1/orderstatuses", params={"partner_token": info.partner_token}).status_code
-        == 200
-    )
+    assert httpx.get(f"{info.url}/v1/orderstatuses", params={"partner_token": info.partner_token}).status_code == 200
     assert http.get("/v2-beta/store").json() == http.get("/v1/store").json()
     assert http.get("/v3/store").status_code == 404
     assert http.get("/v1/store", params={"format": "xml"}).status_code == 406
@@ -72,9 +69,7 @@ def test_admin_surface(sandbox: MijnWebwinkelSandbox, info: SandboxInfo, http: h
     assert httpx.put(f"{admin}/quirks", json={"number_as_string": False}).json()["number_as_string"] is False
     assert isinstance(http.get("/v1/orders", params={"limit": 1}).json()[0]["number"], int)
     assert httpx.put(f"{admin}/quirks", json={"nonsense": True}).status_code == 400
-    httpx.post(
-        f"{admin}/faults", json={"kind": "http_status", "path": "/v1/store", "status": 502, "count": 1}
-    )
+    httpx.post(f"{admin}/faults", json={"kind": "http_status", "path": "/v1/store", "status": 502, "count": 1})
     assert http.get("/v1/store").status_code == 502 and http.get("/v1/store").status_code == 200
     assert httpx.delete(f"{admin}/faults").json() == []
     httpx.put(f"{admin}/rate-limit", json={"per_second": 1, "burst": 1})
@@ -88,9 +83,7 @@ def test_admin_surface(sandbox: MijnWebwinkelSandbox, info: SandboxInfo, http: h
 def test_seed_and_reset_endpoints() -> None:
     with MijnWebwinkelSandbox(sizes=None) as box:
         admin = box.info.admin_url
-        seeded = httpx.post(
-            f"{admin}/seed", json={"seed": 3, "categories": 3, "articles": 5, "orders": 10}
-        ).json()
+        seeded = httpx.post(f"{admin}/seed", json={"seed": 3, "categories": 3, "articles": 5, "orders": 10}).json()
         assert seeded["counts"] == {"categories": 3, "option_lists": 2, "articles": 5, "orders": 10}
         assert httpx.post(f"{admin}/reset").json()["counts"]["orders"] == 0
 
@@ -151,9 +144,7 @@ def test_tests_can_add_nasty_orders_directly(
             assert sum((line.amount_incl for line in order.orderlines), order.total * 0) == order.total
 
 
-def test_admin_can_compose_an_order_with_computed_prices(
-    sandbox: MijnWebwinkelSandbox, info: SandboxInfo
-) -> None:
+def test_admin_can_compose_an_order_with_computed_prices(sandbox: MijnWebwinkelSandbox, info: SandboxInfo) -> None:
     article = next(a for a in sandbox.state.articles.values() if not a["lists"])
     composed = httpx.post(
         f"{info.admin_url}/orders",
@@ -168,18 +159,13 @@ def test_admin_can_compose_an_order_with_computed_prices(
             },
         },
     ).json()
-    assert (
-        composed["number"].startswith("T-")
-        and composed["orderlines"][0]["articles"][0]["sku"] == article["sku"]
-    )
+    assert composed["number"].startswith("T-") and composed["orderlines"][0]["articles"][0]["sku"] == article["sku"]
     extra = httpx.post(f"{info.admin_url}/articles", json={"name": "Handmatig", "sku": "HAND-1"}).json()
     assert sandbox.state.articles[extra["id"]]["sku"] == "HAND-1"
 
 
 def test_article_patch_semantics(sandbox: MijnWebwinkelSandbox, http: httpx.Client) -> None:
-    article = next(
-        a for a in sandbox.state.articles.values() if len(a["lists"]) == 1 and len(a["variants"]) > 2
-    )
+    article = next(a for a in sandbox.state.articles.values() if len(a["lists"]) == 1 and len(a["variants"]) > 2)
     before = http.get(f"/v1/articles/{article['id']}").json()
     options = before["lists"][0]["options"]
     variant = before["variants"][0]
@@ -190,7 +176,7 @@ def test_article_patch_semantics(sandbox: MijnWebwinkelSandbox, http: httpx.Clie
             "price": {"action": "1.00"},
             "extra": {"invisible": {"weight": "9.99"}},
             "lists": [{"id": before["lists"][0]["id"], "options": [{"id": options[0]["id"]}]}],
-            "variants": [{"id": variant["id"], "stock": None}],
+            "variants": [{"id": variant["id"], "stock": 7}],
         },
     ).json()
     assert patched["name"] == "Nieuwe naam" and patched["sku"] == before["sku"]  # top-level merge
@@ -198,22 +184,15 @@ def test_article_patch_semantics(sandbox: MijnWebwinkelSandbox, http: httpx.Clie
     assert patched["extra"]["invisible"]["weight"] == "9.99"
     assert "barcode" in patched["extra"]["invisible"] or "barcode" in patched["extra"]["visible"]
     assert [o["id"] for o in patched["lists"][0]["options"]] == [options[0]["id"]]  # options replaced
-    assert [v["id"] for v in patched["variants"]] == [variant["id"]] and patched["variants"][0][
-        "stock"
-    ] is None
+    assert [v["id"] for v in patched["variants"]] == [variant["id"]] and patched["variants"][0]["stock"] == 7
     assert (patched["updated_date"], patched["updated_time"]) >= (
         before["updated_date"],
         before["updated_time"],
     )
-    assert (
-        http.patch(f"/v1/articles/{article['id']}", json={"variants": [{"id": 1, "stock": 1}]}).status_code
-        == 422
-    )
+    assert http.patch(f"/v1/articles/{article['id']}", json={"variants": [{"id": 1, "stock": 1}]}).status_code == 422
 
 
-def test_post_order_takes_stock_and_refuses_when_short(
-    sandbox: MijnWebwinkelSandbox, http: httpx.Client
-) -> None:
+def test_post_order_takes_stock_and_refuses_when_short(sandbox: MijnWebwinkelSandbox, http: httpx.Client) -> None:
     article = next(
         a
         for a in sandbox.state.articles.values()
@@ -232,9 +211,7 @@ def test_post_order_takes_stock_and_refuses_when_short(
     assert http.post("/v1/orders", json={"orderlines": []}).status_code == 422
 
 
-def test_status_change_updates_status_changed_moment(
-    sandbox: MijnWebwinkelSandbox, http: httpx.Client
-) -> None:
+def test_status_change_updates_status_changed_moment(sandbox: MijnWebwinkelSandbox, http: httpx.Client) -> None:
     number = next(n for n, o in sandbox.state.orders.items() if o["status"] == 6)
     before = http.get(f"/v1/orders/{number}").json()
     after = http.patch(f"/v1/orders/{number}", json={"status": 3, "finished": False}).json()
@@ -260,9 +237,7 @@ def test_credit_order_links_both_ways(sandbox: MijnWebwinkelSandbox, http: httpx
     entry = {
         "id": line["articles"][0]["id"],
         "options": [
-            {"list_option_id": o["list_option_id"]}
-            for o in line["articles"][0]["options"]
-            if o.get("list_option_id")
+            {"list_option_id": o["list_option_id"]} for o in line["articles"][0]["options"] if o.get("list_option_id")
         ],
     }
     credit = http.post(
@@ -274,9 +249,7 @@ def test_credit_order_links_both_ways(sandbox: MijnWebwinkelSandbox, http: httpx
         },
     ).json()
     assert credit["credited_order_number"] == original["number"]
-    assert (
-        int(credit["number"]) in http.get(f"/v1/orders/{original['number']}").json()["credit_order_numbers"]
-    )
+    assert int(credit["number"]) in http.get(f"/v1/orders/{original['number']}").json()["credit_order_numbers"]
     assert (
         http.post(
             "/v1/orders/credit",
@@ -303,9 +276,7 @@ def test_store_with_prices_excluding_vat() -> None:
                 article = articles[line.article_id or 0]
                 if order.tax_strategy == "" and not line.articles[0].options:
                     assert abs(line.amount_excl) == article.price.default * line.quantity  # type: ignore[operator]
-        reseeded = httpx.post(
-            f"{box.info.admin_url}/seed", json={"seed": 4, "articles": 5, "orders": 5}
-        ).json()
+        reseeded = httpx.post(f"{box.info.admin_url}/seed", json={"seed": 4, "articles": 5, "orders": 5}).json()
         assert reseeded["store"]["prices_include_tax"] is False
 
 

@@ -72,9 +72,13 @@ def _check_totals(order: dict[str, Any]) -> None:
 
 def test_seeded_one_stop_shop_orders_carry_belgian_and_german_rates() -> None:
     state = _shop(one_stop_shop=True)
-    abroad = {o["tax_region"]: o for o in state.orders.values() if o["tax_region"] in ("BE", "DE")}
-    assert _rates(abroad["BE"], "article") == {D(6), D(12), D(21)}
-    assert _rates(abroad["DE"], "article") == {D(7), D(19)}
+    # The seed's crafted consumer orders abroad (random consumers abroad may buy fewer rates).
+    rates = {
+        region: [_rates(o, "article") for o in state.orders.values() if o["tax_region"] == region]
+        for region in ("BE", "DE")
+    }
+    assert {D(6), D(12), D(21)} in rates["BE"]
+    assert {D(7), D(19)} in rates["DE"]
     assert {r["regionCode"] for r in state.tax_regions} == {"NL", "BE", "DE"}
     for order in state.orders.values():
         _check_totals(order)

@@ -113,6 +113,11 @@ class MijnWebwinkelSandbox:
     def add_article(self, article: dict[str, Any]) -> dict[str, Any]:
         return self.state.put_article(article)
 
+    def add_option_list(self, name: str, options: list[dict[str, Any]], description: str = "") -> dict[str, Any]:
+        """A new option list with options [{"name", "price"}]: what a merchant does in the admin, since
+        the API has no way to create one."""
+        return self.admin.add_option_list(name, options, description)
+
     def add_fault(self, fault: Fault) -> Fault:
         return self.faults.add(fault)
 

@@ -164,13 +164,16 @@ def get_store(request: Request, state: SandboxState) -> Any:
 # ---------------------------------------------------------------------------------------- articles
 
 
-def _article_filter(request: Request, state: SandboxState) -> list[dict[str, Any]]:
+def _article_filter(request: Request, state: SandboxState) -> list[dict[str, Any]] | None:
+    """The articles the filters select, in id order; None when there are no filters (all articles)."""
     created = (_moment(request, "created_start_date"), _moment(request, "created_end_date", end=True))
     changed = (_moment(request, "changed_start_date"), _moment(request, "changed_end_date", end=True))
     ids = _id_list(request, "ids")
     uuids = _id_list(request, "uuids")
+    if ids is None and uuids is None and created == changed == (None, None):
+        return None
     out = []
-    for article in sorted(state.articles.values(), key=lambda a: a["id"]):
+    for article in map(state.articles.__getitem__, state.article_ids()):
         if ids is not None and str(article["id"]) not in ids:
             continue
         if uuids is not None and article["uuid"] not in uuids:
@@ -185,12 +188,16 @@ def _article_filter(request: Request, state: SandboxState) -> list[dict[str, Any
 
 def list_articles(request: Request, state: SandboxState) -> Any:
     with state.lock:
-        return [article_view(state, a) for a in _page(request, _article_filter(request, state))]
+        selected = _article_filter(request, state)
+        if selected is None:  # a page of all articles: a slice of the id order, whatever the shop's size
+            return [article_view(state, state.articles[i]) for i in _page(request, state.article_ids())]
+        return [article_view(state, a) for a in _page(request, selected)]
 
 
 def count_articles(request: Request, state: SandboxState) -> Any:
     with state.lock:
-        return {"count": len(_article_filter(request, state))}
+        selected = _article_filter(request, state)
+        return {"count": len(state.articles) if selected is None else len(selected)}
 
 
 def _article(request: Request, state: SandboxState, key: str = "article_id") -> dict[str, Any]:
@@ -220,18 +227,21 @@ async def patch_article(request: Request, state: SandboxState) -> Any:
 def delete_article(request: Request, state: SandboxState) -> Any:
     with state.lock:
         article = _article(request, state)
-        del state.articles[article["id"]]
+        state.remove_article(article["id"])
     return "Article deleted"
 
 
 async def upload_image(request: Request, state: SandboxState) -> Any:
     body = await _body(request)
     if not isinstance(body, dict) or not body.get("content"):
-        raise SandboxError(422, "content (base64) is required")
+        raise SandboxError(422, "content: the image (base64) is required")
     try:
         raw = base64.b64decode(body["content"], validate=True)
     except (binascii.Error, ValueError):
-        raise SandboxError(422, "content is not valid base64") from None
+        raise SandboxError(422, "content: is not valid base64") from None
+    problem = state.rules.image_problem(raw)
+    if problem:
+        raise SandboxError(422, problem)
     with state.lock:
         article = _article(request, state)
         position = int(body.get("position") or len(article["images"]) + 1)
@@ -541,6 +551,13 @@ class MijnWebwinkelAdmin:
             ):
                 setattr(self.state, name, getattr(fresh, name))
 
+    def add_option_list(self, name: str, options: list[dict[str, Any]], description: str = "") -> dict[str, Any]:
+        """A new option list with options [{name, price}], as a merchant makes it in the admin."""
+        with self.state.lock:
+            made = catalog.new_option_list(self.state, name, description, [])
+            catalog.add_list_options(self.state, made, options)
+            return made
+
     def reset(self) -> None:
         """Empty shop (store, statuses and static tables kept), faults cleared."""
         with self.state.lock:
@@ -585,6 +602,7 @@ async def admin_settings(request: Request, admin: MijnWebwinkelAdmin) -> Any:
             admin.state.statuses = list(body["statuses"])
         if "auth_failure_status" in body:
             admin.state.auth_failure_status = int(body["auth_failure_status"])
+        admin.state.rules.update(body.get("rules", {}))
     return admin.state.summary()
 
 
@@ -597,6 +615,13 @@ async def admin_put_order(request: Request, admin: MijnWebwinkelAdmin) -> Any:
     else:
         order = admin.state.put_order(body)
     return JSONResponse(order_view(admin.state, order), status_code=201)
+
+
+async def admin_put_option_list(request: Request, admin: MijnWebwinkelAdmin) -> Any:
+    """What a merchant does in the admin (the API cannot): make an option list."""
+    body = json.loads(await request.body())
+    made = admin.add_option_list(str(body["name"]), body.get("options", []), str(body.get("description", "")))
+    return JSONResponse(public(made), status_code=201)
 
 
 async def admin_put_article(request: Request, admin: MijnWebwinkelAdmin) -> Any:
@@ -648,6 +673,7 @@ def _routes() -> list[Route]:
         ("/settings", admin_settings, ["PUT"]),
         ("/orders", admin_put_order, ["POST"]),
         ("/articles", admin_put_article, ["POST"]),
+        ("/articlelists", admin_put_option_list, ["POST"]),
     ]
     routes += [Route(ADMIN + path, _admin(handler), methods=methods) for path, handler, methods in admin]
     return routes

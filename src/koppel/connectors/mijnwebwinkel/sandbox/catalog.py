@@ -3,12 +3,16 @@ variants, images and extra fields, and categories with their sibling order."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
+import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from koppel.connectors.mijnwebwinkel.sandbox.state import SandboxError, SandboxState
 
+_NOT_SLUG = re.compile(r"[\W_]+")
 ASSET_BASE = "https://asset.sandbox.invalid/winkel/koppel/images"
 _SCALARS = (
     "name",
@@ -25,7 +29,7 @@ _SCALARS = (
 
 
 def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-") or "artikel"
+    return _NOT_SLUG.sub("-", text.lower()).strip("-") or "artikel"
 
 
 def image(state: SandboxState, position: int, name: str, seed: str) -> dict[str, Any]:
@@ -39,6 +43,10 @@ def image(state: SandboxState, position: int, name: str, seed: str) -> dict[str,
 
 
 def _categories(state: SandboxState, article: dict[str, Any], links: list[dict[str, Any]]) -> None:
+    """The article's category links become exactly `links` (PATCH replaces them); a link naming an
+    existing one (same category, or its `article_url_id`) keeps its url id and position."""
+    if not links:
+        raise SandboxError(422, "categories: at least one category is required")
     out: list[dict[str, Any]] = []
     for link in links:
         if "category_id" not in link:
@@ -80,7 +88,12 @@ def _lists(state: SandboxState, article: dict[str, Any], lists: list[dict[str, A
             known = next((o for o in source["options"] if o["id"] == int(option.get("id", 0))), None)
             if known is None:
                 raise SandboxError(422, f"Option {option.get('id')} is not in list {source['id']}")
-            options.append({**known, "image_ids": [str(i) for i in option.get("image_ids", [])]})
+            price = (
+                known["price"]
+                if option.get("price") is None
+                else _surcharge(option["price"], "lists[].options[].price")
+            )
+            options.append({**known, "price": price, "image_ids": [str(i) for i in option.get("image_ids", [])]})
         current[source["id"]] = {
             "id": source["id"],
             "name": source["name"],
@@ -99,7 +112,8 @@ def _regenerate_variants(state: SandboxState, article: dict[str, Any]) -> None:
     groups = [[(entry["id"], option) for option in entry["options"]] for entry in article.get("lists", [])]
     for combo in itertools.product(*groups) if groups else []:
         key = frozenset(option["id"] for _, option in combo)
-        variant = existing.get(key) or {"id": state.next_id("variant"), "stock": None, "can_backorder": False}
+        # A new combination starts with no stock: the spec's variant stock is an integer, never null.
+        variant = existing.get(key) or {"id": state.next_id("variant"), "stock": 0, "can_backorder": False}
         variant["options"] = [
             {"list_id": list_id, "option_id": option["id"], "name": option["name"]} for list_id, option in combo
         ]
@@ -107,23 +121,37 @@ def _regenerate_variants(state: SandboxState, article: dict[str, Any]) -> None:
     article["variants"] = variants
 
 
-def _variants(article: dict[str, Any], changes: list[dict[str, Any]]) -> None:
+def _variants(state: SandboxState, article: dict[str, Any], changes: list[dict[str, Any]]) -> None:
+    """Stock and backorder of variants by id. Unlimited (`null`) stock exists only for the article in the
+    spec; the quirk `variant_stock_unlimited` accepts it on variants too (changelog 1.0.2)."""
     by_id = {v["id"]: v for v in article.get("variants", [])}
-    for change in changes:
+    for index, change in enumerate(changes):
         variant = by_id.get(int(change.get("id", 0)))
         if variant is None:
-            raise SandboxError(422, f"Variant {change.get('id')} does not belong to article {article['id']}")
+            raise SandboxError(
+                422, f"variants[{index}].id: variant {change.get('id')} does not belong to article {article['id']}"
+            )
+        if "stock" in change:
+            problem = state.rules.stock_problem(
+                f"variants[{index}].stock", change["stock"], unlimited=state.quirks.variant_stock_unlimited
+            )
+            if problem:
+                raise SandboxError(422, problem)
         for key in ("stock", "can_backorder"):
             if key in change:
                 variant[key] = change[key]
 
 
 def _images(state: SandboxState, article: dict[str, Any], images: list[dict[str, Any]]) -> None:
-    """`{url, position}` attaches (the shop downloads it), `{id, position}` keeps/re-orders; others stay."""
-    current = {i["id"]: i for i in article.get("images", [])}
+    """`{url, position}` attaches (the shop downloads it), `{id, position}` keeps/re-orders. Images not
+    named are removed, as for `lists[].options` (NOTES §6.2 "use {id, position} to keep"), unless the
+    quirk `images_patch_merges` keeps them: the live behaviour is unknown (NOTES §10.9)."""
+    known = {i["id"]: i for i in article.get("images", [])}
+    named = {given.get("id") for given in images}
+    current = {k: v for k, v in known.items() if state.quirks.images_patch_merges or k in named}
     for given in images:
         if given.get("id"):
-            if given["id"] not in current:
+            if given["id"] not in known:
                 raise SandboxError(422, f"Image {given['id']} does not belong to article {article['id']}")
             if given.get("position") is not None:
                 current[given["id"]]["position"] = str(given["position"])
@@ -160,14 +188,21 @@ def _apply(state: SandboxState, article: dict[str, Any], body: dict[str, Any], *
     if "lists" in body:
         _lists(state, article, body["lists"] or [], creating=creating)
     if "variants" in body:
-        _variants(article, body["variants"] or [])
+        _variants(state, article, body["variants"] or [])
     if "images" in body:
         _images(state, article, body["images"] or [])
 
 
+def _check(state: SandboxState, body: Any, *, creating: bool) -> None:
+    if not isinstance(body, dict):
+        raise SandboxError(422, "body must be an object")
+    problem = state.rules.article_problem(body, creating=creating)
+    if problem:
+        raise SandboxError(422, problem)
+
+
 def create_article(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(body, dict) or not body.get("name") or not body.get("categories"):
-        raise SandboxError(422, "name and categories are required")
+    _check(state, body, creating=True)
     with state.lock:
         article = state.put_article(
             {
@@ -186,17 +221,26 @@ def create_article(state: SandboxState, body: dict[str, Any]) -> dict[str, Any]:
         try:
             _apply(state, article, body, creating=True)
         except SandboxError:
-            del state.articles[article["id"]]
+            state.remove_article(article["id"])
             raise
         return article
 
 
+def fill_article(state: SandboxState, article: dict[str, Any], body: dict[str, Any]) -> None:
+    """Apply a trusted body to a new article in place: the seed's fast path, without the request path's
+    checks and copies."""
+    _apply(state, article, body, creating=True)
+
+
 def patch_article(state: SandboxState, article: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise SandboxError(422, "body must be an object")
+    """Apply a PATCH all or nothing: a refused body leaves the article as it was."""
+    _check(state, body, creating=False)
     with state.lock:
-        _apply(state, article, body, creating=False)
-        article["updated_date"], article["updated_time"] = state.now()
+        draft = copy.deepcopy(article)
+        _apply(state, draft, body, creating=False)
+        draft["updated_date"], draft["updated_time"] = state.now()
+        article.clear()
+        article.update(draft)
         return article
 
 
@@ -207,6 +251,9 @@ def touch(state: SandboxState, article: dict[str, Any]) -> None:
 def set_fields(state: SandboxState, article: dict[str, Any], fields: dict[str, Any], visible: bool) -> None:
     if not isinstance(fields, dict):
         raise SandboxError(422, "body must be an object of name => value")
+    problem = state.rules.fields_problem({"visible" if visible else "invisible": fields})
+    if problem:
+        raise SandboxError(422, problem)
     bucket = article.setdefault("extra", {}).setdefault("visible" if visible else "invisible", {})
     bucket.update({str(k): str(v) for k, v in fields.items()})
     touch(state, article)
@@ -255,17 +302,31 @@ def new_option_list(state: SandboxState, name: str, description: str, options: l
     return state.option_lists[list_id]
 
 
+def _surcharge(value: Any, field: str) -> str:
+    """An option's price difference as the API shows it ("2.00"); negative is allowed (a cheaper size)."""
+    try:
+        amount = Decimal(str(value if value not in (None, "") else "0"))
+    except InvalidOperation:
+        raise SandboxError(422, f"{field}: {value!r} is not an amount") from None
+    if not amount.is_finite():
+        raise SandboxError(422, f"{field}: {value!r} is not an amount")
+    return f"{amount:.2f}"
+
+
 def add_list_options(state: SandboxState, source: dict[str, Any], options: list[dict[str, Any]]) -> None:
-    for option in options:
-        if not isinstance(option, dict) or not option.get("name"):
-            raise SandboxError(422, "options need a name")
-        source["options"].append(
-            {
-                "id": state.next_id("option"),
-                "name": str(option["name"]),
-                "price": str(option.get("price") or "0.00"),
-            }
-        )
+    """Add options by name; a name the list already has is refused (our assumption: names identify
+    options, e.g. in DELETE), and nothing is added when any option is refused."""
+    names = {o["name"].casefold() for o in source["options"]}
+    made = []
+    for index, option in enumerate(options):
+        if not isinstance(option, dict) or not str(option.get("name") or "").strip():
+            raise SandboxError(422, f"options[{index}].name: options need a name")
+        name = str(option["name"]).strip()
+        if name.casefold() in names:
+            raise SandboxError(422, f"options[{index}].name: list {source['id']} already has an option {name!r}")
+        names.add(name.casefold())
+        made.append({"name": name, "price": _surcharge(option.get("price"), f"options[{index}].price")})
+    source["options"] += [{"id": state.next_id("option"), **option} for option in made]
 
 
 def remove_list_options(state: SandboxState, source: dict[str, Any], names: list[str]) -> None:

@@ -284,20 +284,26 @@ def _variant_for(article: dict[str, Any], option_ids: list[int]) -> dict[str, An
     return None
 
 
+def _stock_holder(article: dict[str, Any], option_ids: list[int]) -> dict[str, Any] | None:
+    """Where an order line's stock is kept: nowhere when the article's stock is unlimited (`null`, for
+    the article and all its variants), else the chosen variant (unless it is unlimited under the quirk
+    `variant_stock_unlimited`), else the article."""
+    if article.get("stock") is None:
+        return None
+    holder = (_variant_for(article, option_ids) if option_ids else None) or article
+    return None if holder.get("stock") is None else holder
+
+
 def mutate_stock(lines: list[dict[str, Any]], *, sign: int, override_stock: bool) -> None:
     """Take (sign −1) or return (+1) stock for article lines; refuse when short unless overridden."""
-    for line in lines:
-        article, option_ids, quantity = line["_stock"]
-        holder = _variant_for(article, option_ids) if option_ids else None
-        holder = holder or article
-        if holder.get("stock") is None:
+    holders = [(_stock_holder(*line["_stock"][:2]), line["_stock"]) for line in lines]
+    for holder, (article, _, quantity) in holders:
+        if holder is None:
             continue
         if sign < 0 and holder["stock"] < quantity and not holder.get("can_backorder") and not override_stock:
             raise SandboxError(422, f"Insufficient stock for article {article['id']}")
-    for line in lines:
-        article, option_ids, quantity = line["_stock"]
-        holder = (_variant_for(article, option_ids) if option_ids else None) or article
-        if holder.get("stock") is not None:
+    for holder, (_, _, quantity) in holders:
+        if holder is not None:
             holder["stock"] += sign * quantity
 
 

@@ -21,6 +21,9 @@ class Quirks(QuirkSwitches):
     variant_options_as_map: bool = False  # variant `options` as {"<list_id>": "<name>"} (official example)
     wrap_tax_regions: bool = True  # GET /tax-policy/regions as {"regions": […]} (seen live)
     test_number_marker: bool = True  # a test order's `number` "T-1042" (NOTES §7.9, S10) instead of 1042
+    # Behaviour the references leave open or contradict, switchable so clients pass under both readings:
+    variant_stock_unlimited: bool = False  # variants accept and show `stock: null` (changelog 1.0.2; not the spec)
+    images_patch_merges: bool = False  # PATCH `images` keeps images it does not name (NOTES §10.9: unknown)
 
     # -------------------------------------------------------------------------------- applying
 

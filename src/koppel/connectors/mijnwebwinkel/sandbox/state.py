@@ -10,12 +10,12 @@ import copy
 import datetime as dt
 import random
 import threading
-import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from koppel.connectors.mijnwebwinkel.sandbox.quirks import Quirks
+from koppel.connectors.mijnwebwinkel.sandbox.rules import ArticleRules
 
 DEFAULT_STATUSES = [
     {"status": 1, "description": "Order Pending", "credit_order": False},
@@ -85,7 +85,9 @@ class SandboxState:
     auth_failure_status: int = 401
     clock: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now().replace(microsecond=0))
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    rules: ArticleRules = field(default_factory=ArticleRules)
     _counters: dict[str, int] = field(default_factory=dict, repr=False)
+    _article_order: list[int] | None = field(default=None, repr=False)
     _rng: random.Random = field(default_factory=lambda: random.Random(0), repr=False)
 
     # ------------------------------------------------------------------------------ ids and time
@@ -112,7 +114,11 @@ class SandboxState:
     def new_uuid(self) -> str:
         """A v4 UUID from the state's own generator, so a seeded sandbox is reproducible."""
         with self.lock:
-            return str(uuidlib.UUID(int=self._rng.getrandbits(128), version=4))
+            bits = self._rng.getrandbits(128)
+        # What uuid.UUID(int=bits, version=4) gives, formatted directly: the seed makes one per article.
+        bits = (bits & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)
+        h = f"{bits:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     # ----------------------------------------------------------------------------------- lookups
 
@@ -186,20 +192,25 @@ class SandboxState:
             self.orders[str(order["number"])] = order
             return order
 
-    def put_article(self, article: dict[str, Any]) -> dict[str, Any]:
-        """Insert an article as given (wire shape); assigns `id`, `uuid`, timestamps when missing."""
+    def put_article(self, article: dict[str, Any], *, copy_it: bool = True) -> dict[str, Any]:
+        """Insert an article as given (wire shape); assigns `id`, `uuid`, timestamps when missing.
+        `copy_it=False` stores the dict itself (the seed's fast path: it builds a fresh one per article)."""
         with self.lock:
-            article = copy.deepcopy(article)
-            article.setdefault("id", self.next_id("article"))
-            article.setdefault("uuid", self.new_uuid())
-            today, now = self.now()
-            for key, value in (
-                ("created_date", today),
-                ("created_time", now),
-                ("updated_date", today),
-                ("updated_time", now),
-            ):
-                article.setdefault(key, value)
+            if copy_it:
+                article = copy.deepcopy(article)
+            if "id" not in article:
+                article["id"] = self.next_id("article")
+            if "uuid" not in article:
+                article["uuid"] = self.new_uuid()
+            if "created_date" not in article or "updated_date" not in article:
+                today, now = self.now()
+                for key, value in (
+                    ("created_date", today),
+                    ("created_time", now),
+                    ("updated_date", today),
+                    ("updated_time", now),
+                ):
+                    article.setdefault(key, value)
             article.setdefault("name", "")
             article.setdefault("categories", [])
             article.setdefault("lists", [])
@@ -208,8 +219,23 @@ class SandboxState:
             article.setdefault("extra", {"visible": {}, "invisible": {}})
             article.setdefault("price", {"default": "0.00", "action": None, "purchase": None})
             article.setdefault("stock", None)
+            if int(article["id"]) not in self.articles:
+                self._article_order = None
             self.articles[int(article["id"])] = article
             return article
+
+    def remove_article(self, article_id: int) -> None:
+        with self.lock:
+            del self.articles[article_id]
+            self._article_order = None
+
+    def article_ids(self) -> list[int]:
+        """Article ids in the API's listing order (ascending), kept until an article comes or goes, so a
+        page of a 100,000-article shop costs a slice, not a sort."""
+        with self.lock:
+            if self._article_order is None or len(self._article_order) != len(self.articles):
+                self._article_order = sorted(self.articles)
+            return self._article_order
 
     def summary(self) -> dict[str, Any]:
         with self.lock:
@@ -222,5 +248,6 @@ class SandboxState:
                     "orders": len(self.orders),
                 },
                 "quirks": self.quirks.as_json(),
+                "rules": self.rules.as_json(),
                 "auth_failure_status": self.auth_failure_status,
             }
