@@ -27,6 +27,7 @@ PRODUCT_MAPS = (ARTICLE_MAP, CATEGORY_MAP)
 # Extra fields that identify or ship the article rather than describe it: they follow AccountView always.
 _NOT_FEATURES = frozenset({"extra.invisible.barcode", "extra.visible.barcode", "extra.invisible.weight",
                            "extra.visible.weight"})
+MAX_STOCK = 2**31 - 1  # the shop's stock is a 32-bit integer
 _UTF8 = TextRule("utf-8")  # the shop stores any text; control characters are still taken out
 
 
@@ -45,6 +46,13 @@ def article_source(article: Article) -> dict[str, Any]:
     """The article as the maps read it: Koppel's names (`article.*`) and AccountView's columns (`fields.*`)."""
     named = article.model_dump(mode="json", exclude={"row", "image", "problems"})
     return {"article": named, "fields": dict(article.row)}
+
+
+def starting_stock(article: Article) -> int:
+    """A new product's (or variant's) stock: AccountView's sellable stock, 0 when that is not a figure the shop
+    can hold (the stock flow names such figures; a new product must not start as unlimited)."""
+    sellable = article.sellable
+    return int(sellable) if 0 <= sellable <= MAX_STOCK else 0
 
 
 def _create_only(spec: MapSpec) -> MapSpec:
@@ -100,14 +108,14 @@ class ProductMaps:
         """The shop article's fields (dotted names) for `article`; MappingError names every bad field.
         `with_stock=False` leaves the starting stock out (a hash must not follow every stock movement)."""
         rate = self.vat_rate(article)
-        source = article_source(article)
+        # a variant product has no EAN of its own (the shop's variants carry none)
+        source = article_source(article.model_copy(update={"ean": ""}) if variant_product else article)
         source["context"] = {
             "sku": sku,
-            "ean": None if variant_product else article.ean or None,
             "vat_rate": str(rate),
             "price_vat_rate": str(rate if self.prices_include_tax else Decimal(0)),
             "taxable": rate > 0,
-            "stock": max(0, int(article.sellable)) if with_stock and not variant_product else None,
+            "stock": starting_stock(article) if with_stock and not variant_product else None,
         }
         return map_record(self.article_map, source, mode=mode, text=_UTF8)
 

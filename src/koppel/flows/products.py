@@ -46,7 +46,7 @@ from koppel.flows.links import Link, Record
 from koppel.flows.product_articles import BooksArticles
 from koppel.flows.product_categories import CATEGORY, Categories
 from koppel.flows.product_grouping import Grouper, Place, check_group
-from koppel.flows.product_mapping import ProductMaps, body, payload_hash
+from koppel.flows.product_mapping import ProductMaps, body, payload_hash, starting_stock
 from koppel.flows.product_options import OptionLists, surcharges
 from koppel.flows.products_settings import ProductsSettings
 from koppel.mapping import Mode
@@ -530,7 +530,7 @@ class ProductsFlow:
                 old = None
             if old is None:
                 self.links.write(VARIANT, member.code, target, prints[member.code])
-                stocks[variant.id] = max(0, int(member.sellable))
+                stocks[variant.id] = starting_stock(member)
             else:
                 self.links.remember_sent(VARIANT, member.code, prints[member.code])
         for member in members:
