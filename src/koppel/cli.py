@@ -612,21 +612,28 @@ def sandbox(
     = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON line with URLs and credentials")] = False,
 ) -> None:
-    """Start the MijnWebwinkel and AccountView simulators on 127.0.0.1 until Ctrl-C."""
+    """Start the MijnWebwinkel and AccountView simulators on 127.0.0.1 until Ctrl-C. The administration also
+    holds the articles the orders' shipping, payment costs, discounts and rounding are booked on."""
     from koppel.connectors.sandboxes import start_sandboxes
     from koppel.connectors.sandboxkit import runner
+    from koppel.demo import add_cost_articles
 
     boxes = start_sandboxes(seed=seed, articles=articles, orders=orders, shop_port=shop_port,
                             books_port=books_port)
+    with boxes.books.authorised_client() as books:
+        add_cost_articles(books)
     for box in (boxes.shop, boxes.books):
         runner.configure(box, fault_seed=fault_seed, rate_limit=rate_limit)
 
     def show(described: object) -> None:
+        shop, books = boxes.shop.info, boxes.books.info
         table = Table("sandbox", "value", title="Koppel sandboxes (Ctrl-C stops them)")
         for name, value in boxes.describe():
             table.add_row(name, value)
         console.print(table)
-        print(f"Try it:\n  {boxes.curl_example()}", flush=True)
+        print(f"Try it:\n  {boxes.curl_example()}\nThe credentials for an integration file's env: references "
+              f"(README, Using it):\n  export MWW_TOKEN={shop.token} MWW_PARTNER_TOKEN={shop.partner_token} "
+              f"AV_CLIENT_ID={books.client_id} AV_CLIENT_SECRET={books.client_secret}", flush=True)
 
     runner.run_until_stopped({"mijnwebwinkel": boxes.shop, "accountview": boxes.books}, as_json=as_json, show=show)
 
