@@ -210,12 +210,13 @@ def test_images_by_url_upload_and_delete(quirky_client: MijnWebwinkelClient) -> 
     image_id = quirky_client.upload_image(article_id, "tote.png", PNG + b"tote", position=2)
     images = quirky_client.get_article(article_id).images
     assert [i.id for i in images] == [with_url.images[0].id, image_id]
-    # Naming every image keeps them all, whether the shop merges or replaces `images` (quirk either way).
+    # Naming every image keeps them all, whether the shop merges or replaces `images` (quirk either way);
+    # positions are ranks.
     moved = quirky_client.update_article(
         article_id,
-        ArticleInput(images=[ImageInput(id=with_url.images[0].id, position=1), ImageInput(id=image_id, position=5)]),
+        ArticleInput(images=[ImageInput(id=with_url.images[0].id, position=5), ImageInput(id=image_id, position=1)]),
     )
-    assert {i.id: i.position for i in moved.images} == {with_url.images[0].id: 1, image_id: 5}
+    assert [(i.id, i.position) for i in moved.images] == [(image_id, 1), (with_url.images[0].id, 2)]
     quirky_client.delete_image(image_id)
     assert [i.id for i in quirky_client.get_article(article_id).images] == [with_url.images[0].id]
     assert quirky_client.delete_image(image_id) is False  # already gone: a retried delete is harmless

@@ -465,7 +465,10 @@ class MijnWebwinkelClient:
         wanted = list(dict.fromkeys(ids))
         found: list[Article] = []
         for start in range(0, len(wanted), PAGE_SIZE):
-            found += self.iter_articles(ids=wanted[start : start + PAGE_SIZE])
+            # At most a page of ids, so one page holds every match: no count, no trailing empty page.
+            chunk = ",".join(str(i) for i in wanted[start : start + PAGE_SIZE])
+            data = self._call("GET", "/articles", params={"ids": chunk, "limit": PAGE_SIZE, "offset": 0})
+            found += (self._decode(Article, item, "article") for item in self._list(data))
         return found
 
     def index_articles(self, *, skus: Iterable[str] | None = None, eans: Iterable[str] | None = None) -> ArticleIndex:

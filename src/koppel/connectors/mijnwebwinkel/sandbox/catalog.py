@@ -145,25 +145,32 @@ def _variants(state: SandboxState, article: dict[str, Any], changes: list[dict[s
 def _images(state: SandboxState, article: dict[str, Any], images: list[dict[str, Any]]) -> None:
     """`{url, position}` attaches (the shop downloads it), `{id, position}` keeps/re-orders. Images not
     named are removed, as for `lists[].options` (NOTES §6.2 "use {id, position} to keep"), unless the
-    quirk `images_patch_merges` keeps them: the live behaviour is unknown (NOTES §10.9)."""
+    quirk `images_patch_merges` keeps them: the live behaviour is unknown (NOTES §10.9). Positions are
+    ranks: an image given a taken position goes before the one that had it, then all are numbered 1…n."""
     known = {i["id"]: i for i in article.get("images", [])}
     named = {given.get("id") for given in images}
     current = {k: v for k, v in known.items() if state.quirks.images_patch_merges or k in named}
-    for given in images:
+    placed: set[str] = set()
+    for index, given in enumerate(images):
+        position = given.get("position")
+        if position is not None and not (isinstance(position, int) and 1 <= position <= 15):
+            raise SandboxError(422, f"images[{index}].position: must be a whole number from 1 to 15")
         if given.get("id"):
             if given["id"] not in known:
-                raise SandboxError(422, f"Image {given['id']} does not belong to article {article['id']}")
-            if given.get("position") is not None:
-                current[given["id"]]["position"] = str(given["position"])
+                raise SandboxError(422, f"images[{index}].id: image {given['id']} is not on article {article['id']}")
+            if position is not None:
+                current[given["id"]]["position"] = str(position)
+                placed.add(given["id"])
         elif given.get("url"):
-            position = int(given.get("position") or len(current) + 1)
-            if not 1 <= position <= 15:
-                raise SandboxError(422, "images[].position must be between 1 and 15")
-            new = image(state, position, given["url"].rsplit("/", 1)[-1], given["url"])
+            new = image(state, position or len(current) + 1, given["url"].rsplit("/", 1)[-1], given["url"])
             current[new["id"]] = new
+            placed.add(new["id"])
         else:
-            raise SandboxError(422, "images[] entries need an id or a url")
-    article["images"] = sorted(current.values(), key=lambda i: int(i["position"]))
+            raise SandboxError(422, f"images[{index}]: needs an id or a url")
+    ranked = sorted(current.values(), key=lambda i: (int(i["position"]), i["id"] not in placed))
+    for rank, entry in enumerate(ranked, start=1):
+        entry["position"] = str(rank)
+    article["images"] = ranked
 
 
 def _apply(state: SandboxState, article: dict[str, Any], body: dict[str, Any], *, creating: bool) -> None:
