@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shlex
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -28,3 +30,22 @@ def test_demo_sends_orders_parks_the_problem_ones_and_writes_nothing_twice(tmp_p
     store_token = re.search(r'token = "(st_[^"]+)"', integration_file)
     assert store_token, integration_file
     assert store_token.group(1) not in out + result.stderr  # tokens never reach the console
+    hint = re.search(r"^  (KOPPEL_DATA_DIR=.*createuser NAME --workspace demo)$", out, flags=re.M)
+    assert hint, out
+    created = run_as_printed(hint.group(1).replace("NAME", "ann"), koppel.env)
+    assert created.returncode == 0 and "created user ann, owner of workspace demo" in created.stdout, created.stderr
+    assert koppel.python("from koppel.core.accounts.models import Membership\n"
+                         "print(list(Membership.objects.values_list('user__username', 'workspace__name')))"
+                         ).strip() == "[('ann', 'demo')]"
+
+
+def run_as_printed(line: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A printed `NAME=value … command` line, run as a shell would, in another terminal (other environment)."""
+    words = shlex.split(line)
+    assignments = {}
+    while "=" in words[0] and not words[0].startswith("/"):
+        name, _, value = words.pop(0).partition("=")
+        assignments[name] = value
+    other_terminal = {k: v for k, v in env.items() if k != "KOPPEL_DATA_DIR"}
+    return subprocess.run(words, env={**other_terminal, **assignments, "KOPPEL_NEW_PASSWORD": "kast-Wolk-7-fiets"},
+                          text=True, capture_output=True, timeout=120)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import threading
 import time
@@ -658,7 +659,7 @@ def demo(
     _django()
     from django.core.management import call_command
 
-    from koppel.demo import INTEGRATION, prepare
+    from koppel.demo import INTEGRATION, WORKSPACE, prepare
     from koppel.sync.runner import run_flow
 
     console.print("[bold]Koppel demo[/bold]: starting the MijnWebwinkel and AccountView sandboxes …")
@@ -681,10 +682,22 @@ def demo(
                       f"{again.counts.get('skipped', 0)} skipped, {len(again.parked)} parked — nothing is "
                       "written twice.")
         interactive = sys.stdin.isatty() if serve is None else serve
+        koppel = f"KOPPEL_DATA_DIR={shlex.quote(str(get_settings().data_dir.resolve()))} {_this_command()}"
+        console.print(f"A user for the dashboard, in the demo's workspace (in another terminal):\n"
+                      f"  {koppel} createuser NAME --workspace {WORKSPACE}", highlight=False, soft_wrap=True)
         if interactive:
             _serve_dashboard()
+        else:
+            console.print(f"The dashboard over the demo's results: {koppel} web", highlight=False, soft_wrap=True)
     finally:
         world.sandboxes.stop()
+
+
+def _this_command() -> str:
+    """How this `koppel` was started, to print commands that run the same one."""
+    if Path(sys.argv[0]).name == "koppel":
+        return shlex.quote(sys.argv[0])
+    return f"{shlex.quote(sys.executable)} -m koppel.cli"
 
 
 def _serve_dashboard() -> None:
@@ -694,8 +707,8 @@ def _serve_dashboard() -> None:
     from koppel.web.asgi import create_app
 
     settings = get_settings()
-    console.print(f"Dashboard: http://{settings.web_host}:{settings.web_port}/ "
-                  "(create a user with `koppel createuser`; Ctrl-C stops the demo)")
+    console.print(f"Dashboard: http://{settings.web_host}:{settings.web_port}/ (Ctrl-C stops the demo)",
+                  highlight=False)
     uvicorn.run(create_app(), host=settings.web_host, port=settings.web_port, log_level="warning")
 
 

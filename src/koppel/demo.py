@@ -12,10 +12,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from koppel.connectors.accountview.client import AccountViewClient
+from koppel.connectors.accountview.sandbox import REDIRECT_URI
 from koppel.connectors.sandboxes import Sandboxes, start_sandboxes
 
 INTEGRATION = "demo-shop"
+WORKSPACE = "demo"
 PAID = [3, 6]  # the shop sandbox's "Betaald" and "Betaald & afgehaald"
 
 # Order settings that fit the sandboxes' seed: its VAT codes, payment methods and cost articles.
@@ -57,7 +61,7 @@ def integration_toml(boxes: Sandboxes) -> str:
                        for k, v in ORDER_SETTINGS.items() if isinstance(v, dict))
     return f"""# The demo integration: the shop sandbox and the AccountView sandbox (sandbox credentials, not secrets).
 [workspace]
-name = "demo"
+name = "{WORKSPACE}"
 
 [connections.shop]
 system = "mijnwebwinkel"
@@ -134,7 +138,8 @@ def prepare(data_dir: Path, *, orders: int = 60, articles: int = 40) -> DemoWorl
     """Start the sandboxes and configure the demo integration in the (migrated) database."""
     from koppel.core.integrations.apply import apply_file
     from koppel.core.integrations.models import Integration
-    from koppel.sync.token_store import ConnectionTokenStore
+    from koppel.sync.clients import books_client
+    from koppel.sync.grants import finish_grant_from_url, start_grant
 
     boxes = start_sandboxes(seed=1, articles=articles, orders=orders)
     try:
@@ -143,13 +148,14 @@ def prepare(data_dir: Path, *, orders: int = 60, articles: int = 40) -> DemoWorl
         path.write_text(integration_toml(boxes))
         tomllib.loads(path.read_text())  # fail here, clearly, if the generated file is not TOML
         apply_file(path)
-        books_connection = Integration.objects.get(name=INTEGRATION).books
-        # The user's "connect AccountView" click: the sandbox's consent page approves at once, and the
-        # tokens land encrypted in the connection, exactly as in production.
-        client = boxes.books.client(token_store=ConnectionTokenStore(books_connection.pk))
-        boxes.books.authorise(client)
-        add_cost_articles(client)
-        client.close()
+        books = Integration.objects.get(name=INTEGRATION).books
+        # The user's "connect AccountView", through the same grant as `koppel connect` and the dashboard: the
+        # sandbox's consent page approves at once, and the tokens land encrypted in the connection.
+        consent = httpx.get(start_grant(books.pk, REDIRECT_URI).url, follow_redirects=False)
+        finish_grant_from_url(consent.headers["location"])
+        books.refresh_from_db()
+        with books_client(books.pk, books.settings, books.credentials) as client:
+            add_cost_articles(client)
     except Exception:
         boxes.stop()
         raise
