@@ -40,3 +40,11 @@ def merchant(db: None) -> Shop:
     channel = Channel.objects.create(workspace=workspace, via="email", target="eigenaar@bakkerij.nl")
     policy = AlertPolicy.objects.create(workspace=workspace, language="nl", remind_after_hours=24)
     return Shop(workspace, shop, books, integration, channel, policy)
+
+
+@pytest.fixture(scope="session")
+def _fork_server() -> None:
+    """The engine tests' children fork from a server that imported the scenarios once."""
+    from tests.sync.forks import start_fork_server
+
+    start_fork_server(["tests.alerts.scenarios"])

@@ -68,6 +68,8 @@ def _database(fn: Any) -> Any:
 def wait_seconds(notice_id: int) -> float:
     """How long the notice must wait for the workspace's quiet hours to end."""
     notice = Notice.objects.get(pk=notice_id)
+    if notice.send_after <= notice.created_at:  # decided outside quiet hours: at once
+        return 0.0
     return max(0.0, (notice.send_after - timezone.now()).total_seconds())
 
 
