@@ -1,6 +1,11 @@
 """Whether every article of an order exists in AccountView: matched on SKU (the AV article code), or
 on EAN when the settings say so. Lookups are batched per order and remembered for the whole run, so a
 catalogue's articles cost one read each at most, however many orders name them.
+
+A line of a variant product the products flow made carries the product's SKU and the chosen options, not
+the variant's code: it is resolved through the products links (the shop article and its options → the shop
+variant → the "variant" link → the AccountView article), and parked naming the combination when no
+AccountView article is linked to it.
 """
 
 from __future__ import annotations
@@ -10,9 +15,14 @@ import threading
 from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.accountview.models import Article
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
+from koppel.connectors.mijnwebwinkel.models import Article as ShopArticle
 from koppel.connectors.mijnwebwinkel.models import Order, OrderLine
 from koppel.errors import NeedsAttention
 from koppel.flows.settings import OrdersSettings
+from koppel.sync.links import TargetLinks
+
+# The products flow's links (flows/products.py): a variant product's shop article, and each variant.
+VARIANT_PRODUCT, VARIANT = "variant-product", "variant"
 
 COST_SETTINGS = {
     "shipping": "shipping_article",
@@ -24,10 +34,13 @@ COST_SETTINGS = {
 class Articles:
     """The AV articles of one run, by code, with the shop's EANs looked up only when needed."""
 
-    def __init__(self, books: AccountViewClient, shop: MijnWebwinkelClient, settings: OrdersSettings) -> None:
+    def __init__(self, books: AccountViewClient, shop: MijnWebwinkelClient, settings: OrdersSettings,
+                 links: TargetLinks | None = None) -> None:
         self.books = books
         self.shop = shop
         self.settings = settings
+        self.links = links
+        self._shop_articles: dict[int, ShopArticle] = {}
         self._by_code: dict[str, Article | None] = {}
         self._ean_of_shop_article: dict[int, str | None] = {}
         self._by_ean: dict[str, Article | None] = {}
@@ -38,8 +51,13 @@ class Articles:
         articles); raises NeedsAttention naming every SKU AccountView does not have. Writes nothing."""
         wanted: dict[str, OrderLine | None] = {}
         problems: list[str] = []
+        by_line: dict[str, str] = {}  # variant lines: "line:<id>" → the variant's AV article code
         for order_line in order.orderlines:
-            if order_line.type in COST_SETTINGS:
+            variant = self._variant_code(order_line)
+            if variant is not None:
+                by_line[f"line:{order_line.id}"] = variant
+                wanted.setdefault(variant, None)
+            elif order_line.type in COST_SETTINGS:
                 wanted.setdefault(getattr(self.settings, COST_SETTINGS[order_line.type]).strip().upper(), None)
             elif not (order_line.sku or "").strip():
                 problems.append(f"line '{order_line.description or order_line.type}' has no SKU")
@@ -60,6 +78,7 @@ class Articles:
                 problems.append(f"article {article.code} is blocked in AccountView")
             else:
                 codes[line.sku.strip() if line is not None and line.sku else code] = article.code
+        codes.update(by_line)
         if missing:
             how = "SKU or EAN" if self.settings.match_articles_on_ean else "SKU (article code)"
             problems.insert(0, f"AccountView has no article with {how} {', '.join(missing)}")
@@ -71,6 +90,33 @@ class Articles:
                 value=missing or None,
             )
         return codes
+
+    def _variant_code(self, line: OrderLine) -> str | None:
+        """The AV article of a line of one of our variant products (None: not one; match it on SKU)."""
+        chosen = {o.list_option_id for a in line.articles for o in a.options if o.list_option_id is not None}
+        article_id = line.article_id
+        if self.links is None or line.type != "article" or not chosen or article_id is None:
+            return None
+        if self.links.find_by_target(VARIANT_PRODUCT, str(article_id)) is None:
+            return None
+        if article_id not in self._shop_articles:
+            self._shop_articles[article_id] = self.shop.get_article(article_id)
+        article = self._shop_articles[article_id]
+        options = {entry.id: option.id for entry in article.lists for option in entry.options
+                   if entry.id is not None and option.id in chosen}
+        variant = article.variant_for(options)
+        link = None if variant is None else self.links.find_by_target(VARIANT, f"{article_id}/{variant.id}")
+        if link is None:
+            combination = ", ".join(o.description for a in line.articles for o in a.options
+                                    if o.list_option_id is not None)
+            raise NeedsAttention(
+                f"Line '{line.description}': shop article {article_id} ({line.sku}) with {combination} is not "
+                "linked to an AccountView article (no variant of the products sync has this combination). Run the "
+                "products sync, or give the combination its own article in AccountView, then retry the order.",
+                field="orderlines.articles.options",
+                value=combination,
+            )
+        return link.source_key
 
     def prefetch(self, orders: list[Order], *, extra: tuple[str, ...] = ()) -> None:
         """Read the articles of many orders at once (one read per hundred codes)."""

@@ -211,7 +211,8 @@ class OrderMaps:
         article_codes: Mapping[str, str] | None = None,
         warnings: list[str] | None = None,
     ) -> SalesOrderIn:
-        """The sales order; `article_codes` maps shop SKUs to AV codes where they differ (EAN match).
+        """The sales order; `article_codes` maps shop SKUs to AV codes where they differ (EAN match), and
+        a variant product's lines ("line:<id>") to their variant's AV code.
         What was changed on the way is added to `warnings`."""
         source_order = order_source(order)
         notes: list[str] = []
@@ -232,7 +233,8 @@ class OrderMaps:
                     continue
                 notes += mapped.warnings
                 row = dict(mapped.row)
-                row["ART_CODE"] = (article_codes or {}).get(row["ART_CODE"], row["ART_CODE"])
+                known = article_codes or {}
+                row["ART_CODE"] = known.get(f"line:{line.id}") or known.get(row["ART_CODE"], row["ART_CODE"])
                 lines.append(SalesOrderLineIn.model_validate(row))
         if problems:
             raise MappingError([p for error in problems for p in error.problems], map_name=SALES_ORDER_LINE)

@@ -43,6 +43,7 @@ from koppel.flows.links import Links, Record
 from koppel.flows.order_mapping import OrderMaps, order_source
 from koppel.flows.settings import OrdersSettings
 from koppel.sync.clients import IntegrationClients
+from koppel.sync.links import TargetLinks
 from koppel.sync.runner import Flow, declare
 
 ENTITY = "order"
@@ -73,7 +74,7 @@ class OrdersFlow:
         )
         self._mapping_overrides = mapping_overrides
         self.customers = Customers(books, links, self.maps, settings)
-        self.articles = Articles(books, shop, settings)
+        self.articles = Articles(books, shop, settings, cast(TargetLinks, links))
         self._fetched: dict[str, Order] = {}
         self._first_answers: dict[str, str | None] = {}  # order number → AV key, asked for many at once
         self._reference: dict[str, Any] = {}

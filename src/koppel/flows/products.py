@@ -41,7 +41,7 @@ from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.mijnwebwinkel.images import check_image, content_hash, image_filename
 from koppel.connectors.mijnwebwinkel.models import Article as ShopArticle
 from koppel.connectors.mijnwebwinkel.models import ArticleInput
-from koppel.errors import NeedsAttention, Outcome
+from koppel.errors import NeedsAttention, Outcome, RetryableError
 from koppel.flows.links import Link, Record
 from koppel.flows.product_articles import BooksArticles
 from koppel.flows.product_categories import CATEGORY, Categories
@@ -92,7 +92,7 @@ class ProductsFlow:
         self._duplicate_eans: dict[str, str] = {}
         self._duplicate_codes: dict[str, list[str]] = {}
         self._codeless: list[str] = []
-        self._created_once: set[str] = set()
+        self._maybe_made: set[str] = set()
         self._lock = threading.Lock()
 
     # -- reference data, read once per run --------------------------------------------------------------
@@ -236,7 +236,8 @@ class ProductsFlow:
         sent = body(mapped)
         category = self._category_id(article) if mode == "create" or self.settings.update_product_info else None
         sent_print = self._sent_print(article, Place(key), key, category, image, variant_product=False)
-        if link is not None and link.payload_hash[HALF:] == sent_print and not notes and not self._hidden(key):
+        if (link is not None and link.payload_hash[HALF:] == sent_print and not notes and not self._hidden(key)
+                and not self._image_due(key, image)):
             self.links.remember_sent(ENTITY, key, fingerprint + sent_print)
             return Record(ENTITY, key, Outcome.SKIPPED, _OWNED, link.target_key, payload_in=payload_in)
         # 6. write
@@ -249,10 +250,10 @@ class ProductsFlow:
             how = "updated" if link is not None else "found in the shop by its SKU and linked,"
         article_id = str(shop_article.id) if shop_article else str(target)
         # 7. link, then what hangs on it
-        self.links.write(ENTITY, key, article_id)
-        self.links.remember_sent(ENTITY, key, fingerprint + sent_print)
-        notes += self._send_image(key, int(article_id), image, creating=mode == "create")
+        self.links.write(ENTITY, key, article_id)  # its hash follows once all that hangs on it is done
+        notes += self._send_image(key, int(article_id), image)
         notes += self._show_again(key, int(article_id))
+        self.links.remember_sent(ENTITY, key, fingerprint + sent_print)
         reason = f"{how} shop article {article_id}" + "".join(f"; {n}" for n in notes + mapped.warnings)
         return Record(ENTITY, key, Outcome.SENT, reason, article_id, payload_in=payload_in,
                       payload_out=self._payload_out(sent, category, image), link=True)
@@ -322,17 +323,20 @@ class ProductsFlow:
         )
 
     def _create(self, key: str, sent: dict[str, Any], category: int | None) -> ShopArticle:
-        """POST the article; a try after a lost answer looks for it by SKU first (the client does that for
-        the answer it lost; this covers a try in a later unit)."""
-        with self._lock:
-            again = key in self._created_once
-            self._created_once.add(key)
-        if again:
+        """POST the article. A try whose answer was lost and not found by the client may still have made it:
+        the next try in this run looks for it by SKU first (a 429 refused the call: nothing to look for)."""
+        if key in self._maybe_made:
             found = self.shop.find_articles_by_sku([key], created_since=datetime.now() - timedelta(days=1)).get(key)
             if found and len(found) == 1:
                 return self.shop.get_article(found[0].id)
         new = dict(sent, categories=[{"category_id": category, "is_main": True, "is_active": True}])
-        return self.shop.create_article(ArticleInput.model_validate(new))
+        try:
+            return self.shop.create_article(ArticleInput.model_validate(new))
+        except RetryableError as error:
+            if error.status != 429:
+                with self._lock:
+                    self._maybe_made.add(key)
+            raise
 
     def _update(self, article_id: int, sent: dict[str, Any], category: int | None) -> ShopArticle | None:
         """PATCH what changed hands; with the update-product-info switch, also put the article on its
@@ -369,22 +373,26 @@ class ProductsFlow:
                 self._index = self.shop.index_articles(skus=skus, eans=eans)
             return self._index
 
-    def _send_image(self, key: str, article_id: int, image: bytes | None, *, creating: bool) -> list[str]:
-        """Upload the image when its content is new to the article; remove the one we sent before. Images
-        the merchant added stay. Without the update-product-info switch only a new product gets one."""
-        if image is None or not (creating or self.settings.update_product_info):
+    def _image_due(self, key: str, image: bytes | None) -> bool:
+        """An image goes when the product has none from us yet; a changed one replaces ours only with the
+        update-product-info switch (images are the shop's to curate otherwise)."""
+        if image is None:
+            return False
+        link = self.links.find(IMAGE, key)
+        return link is None or (self.settings.update_product_info and link.payload_hash != content_hash(image))
+
+    def _send_image(self, key: str, article_id: int, image: bytes | None) -> list[str]:
+        """Upload the image when it is due; remove the one we sent before. Images the merchant added stay."""
+        if image is None or not self._image_due(key, image):
             return []
         link = self.links.find(IMAGE, key)
-        digest = content_hash(image)
-        if link is not None and link.payload_hash == digest:
-            return []
-        if link is None and creating:
+        if link is None:  # the upload finds its own lost answer by the file name
             name = image_filename(key, image)
             self.shop.upload_image(article_id, name, image)
         else:
-            name = self.shop.replace_image(article_id, key, image, previous=link.target_key if link else None)
+            name = self.shop.replace_image(article_id, key, image, previous=link.target_key)
         self.links.forget(IMAGE, key)
-        self.links.write(IMAGE, key, name, digest)
+        self.links.write(IMAGE, key, name, content_hash(image))
         return [f"image {name} uploaded" + (f", replacing {link.target_key}" if link else "")]
 
     # -- visibility -----------------------------------------------------------------------------------------
@@ -465,7 +473,7 @@ class ProductsFlow:
         category = self._category_id(lead) if mode == "create" or self.settings.update_product_info else None
         sent_print = self._sent_print(lead, Place(key), key, category, image, variant_product=True,
                                       extra=[str(base), lists])
-        if settled and link is not None and link.payload_hash[HALF:] == sent_print:
+        if settled and link is not None and link.payload_hash[HALF:] == sent_print and not self._image_due(key, image):
             self.links.remember_sent(ENTITY, key, own_print + sent_print)
             return Record(ENTITY, key, Outcome.SKIPPED, _OWNED, link.target_key, payload_in=payload_in)
         # 6. write the product, then its variants' links and stock
@@ -476,12 +484,12 @@ class ProductsFlow:
             shop_article = self._update(int(target), sent, category) or self.shop.get_article(int(target))
             how = "updated" if link is not None else "found in the shop by its SKU and linked,"
         article_id = shop_article.id
-        self.links.write(ENTITY, key, str(article_id))
-        self.links.remember_sent(ENTITY, key, own_print + sent_print)
+        self.links.write(ENTITY, key, str(article_id))  # its hash follows once all that hangs on it is done
         self.links.write(VARIANT_PRODUCT, key, str(article_id))
         notes += self._link_variants(shop_article, active, members, places, prints, variant_links)
-        notes += self._send_image(key, article_id, image, creating=mode == "create")
+        notes += self._send_image(key, article_id, image)
         notes += self._show_again(key, article_id)
+        self.links.remember_sent(ENTITY, key, own_print + sent_print)
         if rounded:
             notes.append(f"a cent of rounding in the shop price of {', '.join(rounded)}")
         reason = f"{how} shop article {article_id} with {len(active)} variants" + "".join(

@@ -87,6 +87,14 @@ class BulkLinks(Links, Protocol):
         ...
 
 
+class TargetLinks(Links, Protocol):
+    """Links read from the target's side (the orders flow: which AccountView article a shop variant is)."""
+
+    def find_by_target(self, entity: str, target_key: str) -> Link | None:
+        """The link pointing to this target record, if one does."""
+        ...
+
+
 class Ledger(Links, Protocol):
     """Links, plus what the runner keeps: outcomes, cursors and runs."""
 
@@ -135,6 +143,11 @@ class EngineLinks:
         from koppel.sync import units
 
         units.remember_sent(self.integration_id, entity, source_key, payload_hash)
+
+    def find_by_target(self, entity: str, target_key: str) -> Link | None:
+        from koppel.sync import units
+
+        return units.find_link_by_target(self.integration_id, entity, target_key)
 
     def find_many(self, entity: str, source_keys: list[str]) -> dict[str, Link]:
         from koppel.sync import units
@@ -207,6 +220,11 @@ class MemoryLinks:
             link = self.links.get((entity, source_key))
             if link is not None:
                 self.links[(entity, source_key)] = Link(link.entity, link.source_key, link.target_key, payload_hash)
+
+    def find_by_target(self, entity: str, target_key: str) -> Link | None:
+        with self.lock:
+            return next((link for (kind, _), link in self.links.items()
+                         if kind == entity and link.target_key == target_key), None)
 
     def find_many(self, entity: str, source_keys: list[str]) -> dict[str, Link]:
         with self.lock:
