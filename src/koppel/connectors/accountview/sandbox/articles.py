@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 from decimal import Decimal
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from koppel.connectors.accountview.profile import AccountViewProfile
@@ -165,7 +166,8 @@ def _bad(sandbox: Sandbox, case: str, number: int) -> list[str]:
         profile.article_available_field: 5,
         profile.article_technical_field: 5,
     }
-    existing = next(iter(sandbox.tables["ARTICLE"].values()), None)
+    # duplicate_code copies the first article, duplicate_ean the second's EAN: each case a duplicate of one
+    existing, second = (list(islice(sandbox.tables["ARTICLE"].values(), 2)) + [None, None])[:2]
     if case == "missing_code":
         force_values(sandbox, "", {**_stored(base), "ART_CODE": ""}, create=True)
         return [""]
@@ -187,7 +189,7 @@ def _bad(sandbox: Sandbox, case: str, number: int) -> list[str]:
     if case.startswith("variant_"):
         return _bad_variants(sandbox, base, case, number)
     changes: dict[str, Row] = {
-        "duplicate_ean": {profile.article_ean_field: str((existing or base)[profile.article_ean_field])},
+        "duplicate_ean": {profile.article_ean_field: str((second or base)[profile.article_ean_field])},
         "invalid_ean": {profile.article_ean_field: first12 + str((int(ean13_check_digit(first12)) + 1) % 10)},
         "long_name": {"ART_DESC1": ("Een heel erg lange artikelnaam " * 10)[:300]},
         "negative_price": {"PX_SELL": -5.0},
