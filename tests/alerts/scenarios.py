@@ -74,12 +74,14 @@ def set_up(shop: dict[str, str], books: dict[str, Any], orders: dict[str, Any], 
 def steps(executor_id: str, integration_id: int, *actions: str) -> dict[str, Any]:
     """Launch the engine and do `actions` in order: "tick" (the scheduler, waiting for the runs it
     started), "monitor" (the monitor's checks and sends), "monitor+<minutes>" (the same, the clock
-    that many minutes ahead), "reconnect" (AccountView's grant again, as the web's Reconnect does).
+    that many minutes ahead), "reconnect" (AccountView's grant again, as the web's Reconnect does),
+    "break" (the books connection found broken, as a run that met a revoked grant finds it).
     Waits for every notice to be sent, then reports what the database holds."""
     from dbos import DBOS
     from django.utils import timezone
 
     from koppel.alerts import monitor
+    from koppel.alerts.delivery import dispatch
     from koppel.sync import engine, schedules
 
     engine.launch(executor_id=executor_id, options=FAST)
@@ -96,6 +98,8 @@ def steps(executor_id: str, integration_id: int, *actions: str) -> dict[str, Any
             monitor.tick(timezone.now() + timedelta(minutes=minutes))
         elif action == "reconnect":
             reconnect(integration_id)
+        elif action == "break":
+            dispatch(break_books(integration_id))
         _wait_for_notices()
     engine.shutdown()
     return {"started": started, **state(integration_id)}
@@ -140,21 +144,25 @@ def state(integration_id: int) -> dict[str, Any]:
     }
 
 
-def decide_and_die(integration_id: int, dispatch: bool) -> dict[str, Any]:
-    """Decide an alert (the connection broken) and die before its mail goes: SIGKILL right after the
-    decision committed, or right after its delivery workflow was started."""
+def break_books(integration_id: int) -> list[int]:
     from django.utils import timezone
 
     from koppel.alerts import connections
-    from koppel.alerts.delivery import dispatch as start
     from koppel.core.integrations.models import Integration
+
+    books = Integration.objects.select_related("books").get(pk=integration_id).books
+    return connections.mark_broken(books, "AccountView refused the authorisation (invalid_grant)", timezone.now())
+
+
+def decide_and_die(integration_id: int, dispatch: bool) -> dict[str, Any]:
+    """Decide an alert (the connection broken) and die before its mail goes: SIGKILL right after the
+    decision committed, or right after its delivery workflow was started."""
+    from koppel.alerts.delivery import dispatch as start
     from koppel.sync import engine
 
     if dispatch:
         engine.launch(executor_id="doomed", options=FAST)
-    books = Integration.objects.select_related("books").get(pk=integration_id).books
-    notices = connections.mark_broken(books, "AccountView refused the authorisation (invalid_grant)",
-                                      timezone.now())
+    notices = break_books(integration_id)
     if dispatch:
         start(notices)
     os.kill(os.getpid(), signal.SIGKILL)
