@@ -123,10 +123,14 @@ def test_createuser_makes_a_normal_user_unless_superuser_and_refuses_weak_passwo
 
 @pytest.mark.slow
 def test_a_fresh_data_dir_set_up_by_the_commands(tmp_path: Path) -> None:
-    """migrate, integration apply, integration list and rotate-keys, each as its own process."""
+    """createuser before migrate, migrate, integration apply, integration list and rotate-keys, each as its own
+    process; the data directory they leave is private."""
     koppel = make_koppel(tmp_path, ACME_MWW_TOKEN="store-Tk81xQ-secret")
     path = tmp_path / "integration.toml"
     path.write_text(GOOD)
+    early = koppel("createuser", "ann", check=False, input="")
+    assert early.returncode == 1 and "no Koppel tables yet: run `koppel migrate` first" in early.stderr
+    assert "Traceback" not in early.stderr
     koppel("migrate")
     applied = koppel("integration", "apply", str(path))
     assert "created integration acme-shop" in applied.stdout
@@ -197,6 +201,11 @@ def test_connect_by_pasting_the_address_the_browser_ends_on(
     books = Connection.objects.get(name="books")
     with books_client(books.pk, books.settings, books.credentials) as client:
         assert client.journals()  # the grant reaches the administration
+    # Connected, the file's VAT codes are checked against AccountView's before anything is written.
+    integration_file.write_text(integration_file.read_text() + '\n[integration.flows.orders.vat_codes]\n"21" = "X9"\n')
+    refused = invoke("integration", "apply", str(integration_file))
+    assert refused.exit_code == 1 and "no VAT code for 9%" in refused.stderr
+    assert "vat_codes.21: AccountView has no VAT code 'X9'; it has EU (0%, reverse charge), H1 (21%)" in refused.stderr
 
 
 @pytest.mark.django_db(transaction=True)

@@ -157,12 +157,12 @@ def _check_vat_codes(spec: IntegrationFile, vat_codes_of: VatCodesOf) -> list[st
     for key, code in table.items():
         vat, rate = codes.get(code.upper()), _rate(key.split(":")[-1])
         if vat is not None and rate is not None and not vat.reverse_charge and vat.percentage != rate:
-            found.append(f"  {where}.{key}: AccountView's VAT code {code} is {vat.percentage:f}%, not {rate:f}%")
+            found.append(f"  {where}.{key}: AccountView's VAT code {code} is {_pct(vat.percentage)}, not {_pct(rate)}")
     named = {_rate(key.split(":")[-1]) for key in table}
     for rate in SHOP_RATES:
         offered = [c for c in known if c.percentage == rate and not c.reverse_charge]
         if offered and rate not in named:
-            found.append(f'  {where}: no VAT code for {rate:f}%: every order charging it would park; AccountView '
+            found.append(f'  {where}: no VAT code for {_pct(rate)}: every order charging it would park; AccountView '
                          f'has {_choices(offered)}, e.g. "{rate:f}" = "{offered[0].code}"')
     return found
 
@@ -175,8 +175,12 @@ def _rate(text: str) -> Decimal | None:
 
 
 def _choices(codes: list[VatCode]) -> str:
-    return ", ".join(f"{c.code} ({c.percentage:f}%{', reverse charge' if c.reverse_charge else ''})"
+    return ", ".join(f"{c.code} ({_pct(c.percentage)}{', reverse charge' if c.reverse_charge else ''})"
                      for c in codes) or "none"
+
+
+def _pct(rate: Decimal) -> str:
+    return f"{rate.normalize():f}%"
 
 
 def _check_connection(name: str, conn: ConnectionSpec) -> list[str]:
