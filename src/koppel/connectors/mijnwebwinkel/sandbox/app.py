@@ -144,7 +144,9 @@ def _api(handler: Handler, *, partner_only: bool = False) -> Callable[[Request],
 
 
 def article_view(state: SandboxState, article: dict[str, Any]) -> dict[str, Any]:
-    view = public(article)
+    # A deep copy through JSON (C speed: a page of 100 is read for every 100 articles of a scan); an
+    # article's sandbox-only keys sit at its top level (`_vat_rate`).
+    view = {k: v for k, v in json.loads(json.dumps(article, default=str)).items() if not k.startswith("_")}
     # Unset prices are left out: the spec types them as non-nullable strings.
     view["price"] = {k: v for k, v in (view.get("price") or {}).items() if v is not None}
     return state.quirks.article(view)
