@@ -12,12 +12,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
-from django.utils.translation import gettext_lazy as _
 from markdown_it import MarkdownIt
+
+from koppel.web.wizard.texts import GUIDES
 
 HERE = Path(__file__).resolve().parent
 MEDIA = HERE / "media"
-GUIDES = {"mijnwebwinkel": "MijnWebwinkel", "accountview": "AccountView", "wizard": _("The setup wizard")}
 MEDIA_NAME = re.compile(r"[a-z0-9][a-z0-9-]*\.(png|webm)")
 CONTENT_TYPES = {"png": "image/png", "webm": "video/webm"}
 

@@ -82,6 +82,8 @@ FLOWS: dict[str, tuple[Text, Text]] = {
     "products": (_("Products"), _("AccountView articles into the shop, with categories, variants and images.")),
     "stock": (_("Stock"), _("AccountView stock into the shop.")),
 }
+GUIDES: dict[str, Text] = {"wizard": _("The setup wizard"), "mijnwebwinkel": "MijnWebwinkel",
+                           "accountview": "AccountView"}
 OUTCOMES: dict[str, Text] = {
     "would_send": _("would send"),
     "sent": _("sent"),
