@@ -55,8 +55,10 @@ from koppel.sync.runner import Flow, declare
 ENTITY = "stock"
 SUMMARY = "(cycle)"  # the key of each cycle's summary record (AccountView article codes are upper case)
 SHOP_ONLY = "shop:"  # key prefix of a shop article no AccountView article stands for
-PAGE = 1000  # AccountView articles looked at together: one links query per entity per page
+PAGE = 1000  # AccountView articles looked at together: one links query per page
+PLACES = ("variant", "product", ENTITY)  # the links that say where an article's stock goes, first found wins
 
+ONE = Fraction(1)
 log = structlog.get_logger(__name__)
 
 
@@ -69,9 +71,17 @@ class Plan:
     via: str  # how the article was found in the shop: "variant link", "product link", "stock link", "SKU"
     value: int | None = None  # None: unlimited
     before: str = ""  # the value compared with ("" when none was sent before)
-    inputs: dict[str, str] = field(default_factory=dict)
-    explanation: str = ""
+    computed: Computed | None = None  # None: not managed (or a problem)
+    note: str = ""  # why the stock is unlimited
     problem: str = ""
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        return self.computed.inputs if self.computed else {"managed": "no"}
+
+    @property
+    def explanation(self) -> str:
+        return self.computed.explanation if self.computed else self.note
 
 
 @dataclass
@@ -148,10 +158,8 @@ class StockFlow:
 
     def _look_at(self, page: list[ArticleStock], cycle: Cycle) -> None:
         """Plan one page of articles, their links read together."""
-        codes = [stock.code for stock in page]
-        variants = _find_many(self.links, "variant", codes)
-        products = _find_many(self.links, "product", codes)
-        sent = _find_many(self.links, ENTITY, codes)
+        found_links = _find_many(self.links, PLACES, [stock.code for stock in page])
+        variants, products, sent = (found_links[entity] for entity in PLACES)
         for stock in page:
             if stock.code == cycle.previous:  # the listing is in code order: a code twice is two rows in a row
                 cycle.twice.add(stock.code)
@@ -173,11 +181,13 @@ class StockFlow:
     def _plan(self, stock: ArticleStock, target: Target | None, via: str) -> Plan:
         """The article's stock as the formula has it, or why it can't be computed."""
         try:
-            value, computed = self._compute(stock)
+            computed = self._compute(stock)
         except StockProblem as problem:
             return Plan(stock.code, target, via, problem=f"AccountView article {stock.code}: {problem}; its "
                         "shop stock is left as it is")
-        return Plan(stock.code, target, via, value, "", computed.inputs, computed.explanation)
+        if isinstance(computed, str):
+            return Plan(stock.code, target, via, None, note=computed)
+        return Plan(stock.code, target, via, computed.value, computed=computed)
 
     def _decide(self, plan: Plan, sent: str | None, cycle: Cycle, shop: ShopStock | None) -> None:
         """Keep the plan when the shop must change: its value differs from the shop's current stock (when
@@ -207,7 +217,8 @@ class StockFlow:
             if sent != wanted:
                 cycle.agreed.append(Link(ENTITY, plan.code, plan.target.key, wanted))
 
-    def _compute(self, stock: ArticleStock) -> tuple[int | None, Computed]:
+    def _compute(self, stock: ArticleStock) -> Computed | str:
+        """The formula's result, or (stock not managed) why the shop's stock is unlimited."""
         column = self.columns["managed"]
         managed = {"all": True, "none": False}.get(self.settings.managed, stock.managed)
         if managed is None:
@@ -215,15 +226,14 @@ class StockFlow:
             raise StockProblem(f"whether AccountView keeps its stock (ARTICLE.{column}) {detail}")
         if not managed:
             why = "all unlimited (managed = none)" if self.settings.managed == "none" else f"ARTICLE.{column} false"
-            return None, Computed(0, {"managed": "no"}, f"stock not managed ({why}): unlimited in the shop")
+            return f"stock not managed ({why}): unlimited in the shop"
         figures: dict[str, Any] = {}
         for name in self.formula.fields:
             figures[name] = getattr(stock, name)
             problem = stock.problems.get(f"ARTICLE.{self.columns[name]}")
             if figures[name] is None and problem:
                 raise StockProblem(f"the {self.labels[name]} {problem}")
-        computed = self.formula.shop_stock(figures, self._factor(stock), labels=self.labels)
-        return computed.value, computed
+        return self.formula.shop_stock(figures, self._factor(stock), labels=self.labels)
 
     def _factor(self, stock: ArticleStock) -> Fraction:
         given = self.settings.unit_factors.get(stock.code)
@@ -231,12 +241,12 @@ class StockFlow:
             return parse_factor(given, what=f"unit_factors[{stock.code}]")
         column = self.settings.unit_factor_field
         if not column:
-            return Fraction(1)
+            return ONE
         raw = stock.figures.get(column)
         if raw is None and f"ARTICLE.{column}" in stock.problems:
             raise StockProblem(f"the unit factor (ARTICLE.{column}) {stock.problems[f'ARTICLE.{column}']}")
         if raw is None or raw == 0:
-            return Fraction(1)
+            return ONE
         return parse_factor(raw, what=f"the unit factor (ARTICLE.{column})")
 
     def _match_skus(self, cycle: Cycle, since: datetime | None) -> None:
@@ -353,12 +363,16 @@ def _pages(items: Iterable[ArticleStock], size: int) -> Iterator[list[ArticleSto
         yield page
 
 
-def _find_many(links: Links, entity: str, keys: list[str]) -> dict[str, Link]:
-    """Links of many records in one read where the links can (`BulkLinks`), one by one elsewhere."""
+def _find_many(links: Links, entities: tuple[str, ...], keys: list[str]) -> dict[str, dict[str, Link]]:
+    """Links of many records (entity → source key → link), in one read where the links can (`BulkLinks`),
+    one by one elsewhere (a dry run's draft links)."""
+    found: dict[str, dict[str, Link]] = {entity: {} for entity in entities}
     find_many = getattr(links, "find_many", None)
-    if find_many is not None:
-        return dict(find_many(entity, keys))
-    return {key: link for key in keys if (link := links.find(entity, key)) is not None}
+    listed = find_many(entities, keys) if find_many is not None else [
+        link for entity in entities for key in keys if (link := links.find(entity, key)) is not None]
+    for link in listed:
+        found[link.entity][link.source_key] = link
+    return found
 
 
 def _remember(links: Links, remembered: list[Link]) -> None:

@@ -2,7 +2,7 @@
 
     formula = Formula.of(settings)
     formula.fields                       # the figures it reads: ("available", "reserved")
-    shown = formula.shop_stock(figures, factor=Fraction(6))   # → Computed(value, inputs, explanation)
+    shown = formula.shop_stock(figures, factor=Fraction(6))   # → Computed: .value, .inputs, .explanation
 
 A figure is one of AccountView's stock quantities by its role (available, reserved, free, technical);
 which ARTICLE field holds it is the AccountView profile's business. The result is divided by the article's
@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from koppel.mapping.expressions import ExpressionError, check_expression, evaluate_expression
@@ -49,11 +50,23 @@ class StockProblem(ValueError):
 
 @dataclass(frozen=True)
 class Computed:
-    """The shop's stock for one article, and how it came about (for the activity log)."""
+    """The shop's stock for one article, and how it came about (words for the activity log, made only for
+    the articles that change)."""
 
     value: int
-    inputs: dict[str, str]
-    explanation: str
+    label: str
+    figures: dict[str, Decimal]
+    raw: Decimal
+    factor: Fraction
+
+    @property
+    def inputs(self) -> dict[str, str]:
+        return {name: _text(value) for name, value in self.figures.items()}
+
+    @property
+    def explanation(self) -> str:
+        words = f"{self.label} = {_text(self.raw)}"
+        return words if self.factor == 1 else f"{words}, ÷ {_text(self.factor)} per shop unit"
 
 
 @dataclass(frozen=True)
@@ -69,7 +82,7 @@ class Formula:
         """The formula of the stock settings (`formula`, `expression`, `max_stock`)."""
         return cls(settings.formula, settings.expression or "", settings.max_stock)
 
-    @property
+    @cached_property
     def fields(self) -> tuple[str, ...]:
         if self.name in BUILT_IN:
             return BUILT_IN[self.name][0]
@@ -83,23 +96,24 @@ class Formula:
                    labels: dict[str, str] | None = None) -> Computed:
         """The stock the shop should show for these figures (raw values as AccountView sent them);
         `labels` name a figure in messages (e.g. "available stock (ARTICLE.QTY_AVAIL)")."""
-        labels = labels or {}
-        values = {name: self._figure(labels.get(name, f"{name} stock"), figures.get(name)) for name in self.fields}
+        values = {}
+        for name in self.fields:
+            given = figures.get(name)
+            values[name] = self._figure(name, given, labels) if type(given) is not Decimal or not (
+                given.is_finite() and abs(given) <= self.max_stock) else given
         raw = self._raw(values)
-        stock = Fraction(raw) / factor
-        value = max(0, math.floor(stock))
-        inputs = {name: _text(v) for name, v in values.items()}
-        explanation = f"{self.label} = {_text(raw)}"
-        if factor != 1:
-            explanation += f", ÷ {_text(factor)} per shop unit"
+        # A cycle computes every article: Fractions (exact, slow) only where a unit factor needs them.
+        value = max(0, math.floor(raw if factor == 1 else Fraction(raw) / factor))
+        computed = Computed(value, self.label, values, raw, factor)
         if value > self.max_stock:
             raise StockProblem(
-                f"the computed stock {value:,} ({explanation}) is above max_stock {self.max_stock:,}: "
+                f"the computed stock {value:,} ({computed.explanation}) is above max_stock {self.max_stock:,}: "
                 "check the figures in AccountView, or raise max_stock in the stock settings"
             )
-        return Computed(value, inputs, explanation)
+        return computed
 
-    def _figure(self, label: str, raw: Any) -> Decimal:
+    def _figure(self, name: str, raw: Any, labels: dict[str, str] | None) -> Decimal:
+        label = (labels or {}).get(name, f"{name} stock")
         value = parse_quantity(raw, what=f"the {label}")
         if abs(value) > self.max_stock:
             raise StockProblem(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -77,14 +78,20 @@ class Links(Protocol):
 class BulkLinks(Links, Protocol):
     """Links read and written many at a time (the stock flow: a cycle looks at every article)."""
 
-    def find_many(self, entity: str, source_keys: list[str]) -> dict[str, Link]:
-        """The links of these source records, by source key (one read per thousand keys)."""
+    def find_many(self, entities: Sequence[str], source_keys: list[str]) -> list[Link]:
+        """The links of these source records in any of these entities (one read per thousand keys)."""
         ...
 
     def remember_many(self, links: list[Link]) -> None:
         """Link each source record to its target with its payload hash, in one write per thousand; an
         existing link's target and hash are replaced."""
         ...
+
+
+class SourceKeys(Links, Protocol):
+    """Every linked source record of an entity (the products flow: what a full run did not see is gone)."""
+
+    def source_keys(self, entity: str) -> list[str]: ...
 
 
 class TargetLinks(Links, Protocol):
@@ -144,15 +151,27 @@ class EngineLinks:
 
         units.remember_sent(self.integration_id, entity, source_key, payload_hash)
 
+    def source_keys(self, entity: str) -> list[str]:
+        from django.db import close_old_connections, connection
+
+        from koppel.core.activity.models import Link as LinkRow
+
+        try:
+            return list(LinkRow.objects.filter(integration_id=self.integration_id, entity=entity)
+                        .values_list("source_key", flat=True).iterator(chunk_size=2000))
+        finally:
+            if not connection.in_atomic_block:
+                close_old_connections()
+
     def find_by_target(self, entity: str, target_key: str) -> Link | None:
         from koppel.sync import units
 
         return units.find_link_by_target(self.integration_id, entity, target_key)
 
-    def find_many(self, entity: str, source_keys: list[str]) -> dict[str, Link]:
+    def find_many(self, entities: Sequence[str], source_keys: list[str]) -> list[Link]:
         from koppel.sync import units
 
-        return {link.source_key: link for link in units.find_links(self.integration_id, entity, source_keys)}
+        return units.find_links(self.integration_id, entities, source_keys)
 
     def remember_many(self, links: list[Link]) -> None:
         from koppel.sync import units
@@ -221,14 +240,19 @@ class MemoryLinks:
             if link is not None:
                 self.links[(entity, source_key)] = Link(link.entity, link.source_key, link.target_key, payload_hash)
 
+    def source_keys(self, entity: str) -> list[str]:
+        with self.lock:
+            return [key for kind, key in self.links if kind == entity]
+
     def find_by_target(self, entity: str, target_key: str) -> Link | None:
         with self.lock:
             return next((link for (kind, _), link in self.links.items()
                          if kind == entity and link.target_key == target_key), None)
 
-    def find_many(self, entity: str, source_keys: list[str]) -> dict[str, Link]:
+    def find_many(self, entities: Sequence[str], source_keys: list[str]) -> list[Link]:
         with self.lock:
-            return {key: link for key in source_keys if (link := self.links.get((entity, key))) is not None}
+            return [link for entity in entities for key in source_keys
+                    if (link := self.links.get((entity, key))) is not None]
 
     def remember_many(self, links: list[Link]) -> None:
         with self.lock:

@@ -11,7 +11,7 @@ and keys, never customer data.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -332,19 +332,20 @@ def linked_keys(integration_id: int, entity: str, source_keys: list[str]) -> lis
 
 
 @_database_step
-def _find_links(integration_id: int, entity: str, source_keys: list[str]) -> list[dict[str, str]]:
+def _find_links(integration_id: int, entities: list[str], source_keys: list[str]) -> list[list[str]]:
     from koppel.core.activity.models import Link as LinkRow
 
-    found: list[dict[str, str]] = []
+    found: list[list[str]] = []
     for start in range(0, len(source_keys), 1000):
-        found += LinkRow.objects.filter(integration_id=integration_id, entity=entity,
-                                        source_key__in=source_keys[start:start + 1000]).values(*_LINK_FIELDS)
+        found += map(list, LinkRow.objects.filter(
+            integration_id=integration_id, entity__in=entities, source_key__in=source_keys[start:start + 1000],
+        ).values_list(*_LINK_FIELDS))
     return found
 
 
-def find_links(integration_id: int, entity: str, source_keys: list[str]) -> list[Link]:
-    """The links of these source records, in one query per thousand keys."""
-    return [Link(**row) for row in _find_links(integration_id, entity, source_keys)]
+def find_links(integration_id: int, entities: Sequence[str], source_keys: list[str]) -> list[Link]:
+    """The links of these source records in any of these entities, one query per thousand keys."""
+    return [Link(*row) for row in _find_links(integration_id, list(entities), source_keys)]
 
 
 @_database_step
