@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from koppel.core.accounts.models import Workspace
@@ -24,6 +25,10 @@ from koppel.web.dashboard.forms import FORMS
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 
 COMPANIES = "koppel.accountview.companies"  # session key: what the last grant reached, per connection
+# The settings a connection's page shows (the AccountView profile has its own page in the operators' admin).
+SETTING_LABELS = {"base_url": gettext_lazy("Address"), "company_id": gettext_lazy("Company"),
+                  "api_version": gettext_lazy("API version"), "language": gettext_lazy("Content language"),
+                  "rate_per_second": gettext_lazy("Calls per second at most")}
 
 
 def _connection(request: HttpRequest, workspace: Workspace, connection_id: int,
@@ -40,7 +45,8 @@ def detail(request: HttpRequest, workspace: Workspace, connection_id: int) -> Ht
         "connected": bool(connection.credentials.get("tokens")),
         "can_change": request.membership.allows(Role.MEMBER),  # type: ignore[attr-defined]
         "redirect_uri": _redirect_uri(request),
-        "settings": sorted((k, v) for k, v in connection.settings.items() if k != "profile"),
+        "settings": [(SETTING_LABELS.get(key, key), value) for key, value in sorted(connection.settings.items())
+                     if key in SETTING_LABELS],
     })
 
 
