@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -135,22 +136,26 @@ class FileLinks:
         self.runs = 0
 
     def find(self, entity: str, source_key: str) -> Link | None:
-        return self.find_many(entity, [source_key]).get(source_key)
+        return next(iter(self.find_many([entity], [source_key])), None)
 
-    def find_many(self, entity: str, source_keys: list[str]) -> dict[str, Link]:
-        found: dict[str, Link] = {}
+    def find_many(self, entities: Sequence[str], source_keys: list[str]) -> list[Link]:
+        found: list[Link] = []
         with self.lock:
-            for start in range(0, len(source_keys), 500):
-                chunk = source_keys[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                for source, target, digest in self.db.execute(
+            for entity in entities:
+                for start in range(0, len(source_keys), 500):
+                    chunk = source_keys[start:start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    found += (Link(entity, source, target, digest) for source, target, digest in self.db.execute(
                         f"select source, target, hash from link where entity = ? and source in ({marks})",
-                        [entity, *chunk]):
-                    found[source] = Link(entity, source, target, digest)
+                        [entity, *chunk]))
         return found
 
+    def source_keys(self, entity: str) -> list[str]:
+        with self.lock:
+            return [row[0] for row in self.db.execute("select source from link where entity = ?", (entity,))]
+
     def linked(self, entity: str, source_keys: list[str]) -> set[str]:
-        return set(self.find_many(entity, source_keys))
+        return {link.source_key for link in self.find_many([entity], source_keys)}
 
     def write(self, entity: str, source_key: str, target_key: str, payload_hash: str = "") -> Link:
         with self.lock:

@@ -203,3 +203,24 @@ def _png(marker: bytes) -> bytes:
     raw = b"".join(b"\x00" + b"\x10\x20\x30" * 2 for _ in range(2))
     return b"".join([b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)),
                      chunk(b"tEXt", b"Title\x00" + marker), chunk(b"IDAT", zlib.compress(raw)), chunk(b"IEND", b"")])
+
+
+def test_an_article_removed_from_accountview_is_hidden_by_a_full_run(world: ProductsWorld) -> None:
+    world.sync()
+    with world.books_sandbox.state.lock:
+        del world.books_sandbox.state.tables["ARTICLE"]["KP-001-00005"]
+    assert world.sync().results == []  # an incremental read can't see a removal: AccountView keeps no trace
+    summary = world.sync(full=True)
+    assert outcome(summary, "KP-001-00005") == ("sent", outcome(summary, "KP-001-00005")[1])
+    assert "not in AccountView" in outcome(summary, "KP-001-00005")[1]
+    assert not any(link["is_active"] for link in world.shop_article("KP-001-00005")["categories"])
+    assert world.sync(full=True).results == []  # hidden once
+
+
+def test_an_article_that_leaves_the_selection_is_hidden(world: ProductsWorld) -> None:
+    world.sync(select="flag")
+    assert all(a["sku"] != "KP-001-00010" for a in world.shop_articles())  # webshop flag off: never sent
+    world.change("KP-001-00006", WEB_SHOP=False)
+    summary = world.sync(select="flag")
+    assert "no longer in the shop's selection" in outcome(summary, "KP-001-00006")[1]
+    assert not any(link["is_active"] for link in world.shop_article("KP-001-00006")["categories"])

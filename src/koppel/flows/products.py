@@ -44,14 +44,14 @@ from koppel.connectors.mijnwebwinkel.models import ArticleInput
 from koppel.errors import NeedsAttention, Outcome, RetryableError
 from koppel.flows.links import Link, Record
 from koppel.flows.product_articles import BooksArticles
-from koppel.flows.product_categories import CATEGORY, Categories
+from koppel.flows.product_categories import CATEGORY, Categories, links_by_key
 from koppel.flows.product_grouping import Grouper, Place, check_group
 from koppel.flows.product_mapping import ProductMaps, body, payload_hash, starting_stock
 from koppel.flows.product_options import OptionLists, surcharges
 from koppel.flows.products_settings import ProductsSettings
 from koppel.mapping import Mode
 from koppel.sync.clients import IntegrationClients
-from koppel.sync.links import BulkLinks, Links
+from koppel.sync.links import BulkLinks, Links, SourceKeys
 from koppel.sync.runner import Flow, declare
 
 ENTITY = "product"  # source: article code, or a variant product's parent code; target: shop article id
@@ -135,12 +135,15 @@ class ProductsFlow:
         for page in _pages(self.articles.changed(since), PAGE):
             self._look_at(page, changed, seen)
         self._duplicate_eans, self._duplicate_codes = seen.duplicate_eans(), seen.duplicate_codes()
+        if cursor is None:  # a full read saw every article: a linked product it did not see was removed
+            for key in self._removed(seen, changed):
+                changed[key] = ""
         for key in {k for codes in self._duplicate_codes.values() for k in codes} | set(self._duplicate_eans):
             changed.setdefault(key.upper(), cursor or "")
-        templates = self.links.find_many(VARIANT_PRODUCT, [k for k in changed if k not in self._variant_keys])
+        templates = links_by_key(self.links, VARIANT_PRODUCT, [k for k in changed if k not in self._variant_keys])
         self._variant_keys |= set(templates)
         self._simple_keys = {k for k in changed if k not in self._variant_keys}
-        linked = self.links.find_many(ENTITY, list(changed))
+        linked = links_by_key(self.links, ENTITY, list(changed))
         self._unlinked = {k for k in changed if k not in linked}
         products = sorted(changed.items(), key=lambda item: (item[1], item[0]))
         self.articles.expect([key for key, _ in products])
@@ -148,10 +151,16 @@ class ProductsFlow:
             products.append((NO_CODE, products[-1][1] if products else cursor or ""))
         return units + products
 
+    def _removed(self, seen: _Seen, changed: dict[str, str]) -> list[str]:
+        """Linked products none of whose articles AccountView has any more (and not hidden yet)."""
+        linked = cast(SourceKeys, self.links).source_keys(ENTITY)
+        hidden = set(links_by_key(self.links, HIDDEN, linked))
+        return [k for k in linked if k not in seen.codes and k not in seen.products and k not in changed
+                and k not in hidden]
+
     def _look_at(self, page: list[Article], changed: dict[str, str], seen: _Seen) -> None:
         codes = [a.code for a in page if a.code]
-        as_product = self.links.find_many(ENTITY, codes)
-        as_variant = self.links.find_many(VARIANT, codes)
+        as_product, as_variant = links_by_key(self.links, ENTITY, codes), links_by_key(self.links, VARIANT, codes)
         for article in page:
             if not article.code:
                 self._codeless.append(article.description or "(no name)")
@@ -349,7 +358,7 @@ class ProductsFlow:
         return shop_article
 
     def _category_links(self) -> dict[str, Link]:
-        return self.links.find_many(CATEGORY, list(self.categories.groups))
+        return links_by_key(self.links, CATEGORY, list(self.categories.groups))
 
     def _found_in_shop(self, key: str, ean: str) -> str | None:
         """A product the shop has already (first sync, or a write whose link was lost): by SKU or EAN."""
@@ -448,7 +457,7 @@ class ProductsFlow:
             return self._hide(key, link, f"every variant of {key} is blocked or left the selection", own_print,
                               payload_in)
         prints = {m.code: self._fingerprint(m, places[m.code]) for m in members}
-        variant_links = self.links.find_many(VARIANT, list(prints))
+        variant_links = links_by_key(self.links, VARIANT, list(prints))
         notes = [n for m in members for n in self._leave_simple_product(m.code)]
         moved = [m.code for m in members if m.code in variant_links and link is not None
                  and variant_links[m.code].target_key.split("/")[0] != link.target_key]
@@ -614,9 +623,12 @@ class _Seen:
     def __init__(self) -> None:
         self.codes: dict[str, list[str]] = {}
         self.eans: dict[str, list[str]] = {}
+        self.products: set[str] = set()  # variant products' keys (their articles' codes are in `codes`)
 
     def add(self, article: Article, place: Place) -> None:
         self.codes.setdefault(article.code.upper(), []).append(article.code)
+        if place.variant:
+            self.products.add(place.product)
         if article.ean and not place.variant:
             self.eans.setdefault(article.ean, []).append(article.code.upper())
 
