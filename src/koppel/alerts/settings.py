@@ -47,6 +47,7 @@ class AlertSettings(BaseSettings):
     queue_age_minutes: float = Field(10.0, description="… when the oldest has waited this long too")
     stuck_factor: float = Field(5.0, description="a run open this many times its usual duration is stuck …")
     stuck_minutes: float = Field(30.0, description="… and at least this long")
+    metrics_token: SecretStr = Field(SecretStr(""), description="when set, /metrics wants it as a bearer token")
 
 
 @lru_cache(maxsize=1)

@@ -16,11 +16,11 @@ import httpx
 from django.db import close_old_connections, connection
 from pydantic import ValidationError
 
+from koppel.alerts.metrics import MeteredTransport, TimedPostgresRateLimiter, timed
 from koppel.connectors.accountview.client import AccountViewClient, AccountViewOptions
 from koppel.connectors.accountview.oauth import SYSTEM as ACCOUNTVIEW
 from koppel.connectors.http import account_key
-from koppel.connectors.http.postgres_rate_limit import PostgresRateLimiter
-from koppel.connectors.http.rate_limit import RateLimiter
+from koppel.connectors.http.rate_limit import RateLimiter, process_rate_limiter
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.core.integrations.settings import AccountViewSettings, problems
 from koppel.errors import BrokenConnection
@@ -95,12 +95,14 @@ def shared_rate_limiter(rate_per_second: float | None, *identity: str) -> RateLi
     with _lock:
         limiter = _limiters.get(key)
         if limiter is None:
-            limiter = _limiters[key] = PostgresRateLimiter(database_url, account=key,
-                                                           rate_per_second=rate_per_second)
+            limiter = _limiters[key] = TimedPostgresRateLimiter(identity[0], database_url, account=key,
+                                                                rate_per_second=rate_per_second)
         return limiter
 
 
 _limiters: dict[str, RateLimiter] = {}
+MWW = "mijnwebwinkel"
+RATE_BURST = 5  # the clients' default burst
 
 
 def shop_client(settings: dict[str, Any], credentials: dict[str, Any], *,
@@ -109,6 +111,8 @@ def shop_client(settings: dict[str, Any], credentials: dict[str, Any], *,
     read-only one)."""
     base_url = settings.get("base_url", "https://api.myonlinestore.com")
     rate = settings.get("rate_per_second", 5.0)
+    limiter = shared_rate_limiter(rate, MWW, base_url, credentials["token"]) or timed(MWW, process_rate_limiter(
+        account_key(base_url, credentials["token"]), rate, RATE_BURST))  # the client's own default, its waits counted
     return MijnWebwinkelClient(
         base_url,
         credentials["token"],
@@ -116,8 +120,8 @@ def shop_client(settings: dict[str, Any], credentials: dict[str, Any], *,
         api_version=str(settings.get("api_version", "1")),
         language=settings.get("language", "nl_NL"),
         rate_per_second=rate,
-        rate_limiter=shared_rate_limiter(rate, "mijnwebwinkel", base_url, credentials["token"]),
-        transport=transport,
+        rate_limiter=limiter,
+        transport=MeteredTransport(MWW, transport),
     )
 
 
@@ -134,6 +138,9 @@ def books_client(
             "the AccountView connection's settings are invalid: " + "; ".join(problems("settings", exc)),
             system=ACCOUNTVIEW,
         ) from None
+    limiter = shared_rate_limiter(config.rate_per_second, ACCOUNTVIEW, config.base_url, credentials["client_id"],
+                                  config.company_id) or timed(ACCOUNTVIEW, process_rate_limiter(
+        account_key(config.base_url, credentials["client_id"]), config.rate_per_second, RATE_BURST))
     return AccountViewClient(
         config.base_url,
         client_id=credentials["client_id"],
@@ -142,9 +149,9 @@ def books_client(
         company_id=config.company_id,
         options=AccountViewOptions(profile=config.profile),
         rate_per_second=config.rate_per_second,
-        rate_limiter=shared_rate_limiter(config.rate_per_second, "accountview", config.base_url,
-                                         credentials["client_id"], config.company_id),
-        http=http,
+        rate_limiter=limiter,
+        # the client's own default timeouts, its calls counted for the operators' metrics
+        http=http or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0), transport=MeteredTransport(ACCOUNTVIEW)),
     )
 
 
