@@ -99,3 +99,14 @@ def test_the_read_only_transport_refuses_every_write_but_a_token_refresh() -> No
     assert sent == ["GET", "POST"]
     assert transport.writes[0] == "AccountView: create SO1 (SO_HDR)"
     assert len(transport.writes) == 5
+
+
+@pytest.mark.parametrize("flow", ["products", "stock"])
+def test_the_first_products_and_stock_are_tried_and_nothing_is_written(demo: DemoWorld, flow: str) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    report = dry_run(integration.pk, flow, limit=5, newest=False, settings={"enabled": True})
+    assert report.error == "", report.error
+    assert report.results, report
+    assert report.looked_at >= len(report.results)
+    assert writes_received(demo) == []
+    assert not Link.objects.exists() and not Activity.objects.exists() and not Run.objects.exists()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,7 +26,7 @@ import httpx
 from koppel.errors import KoppelError, Outcome, RetryableError
 from koppel.sync import runner
 from koppel.sync.clients import IntegrationClients, books_client, shop_client
-from koppel.sync.links import EngineLinks, Link, Links, MemoryLinks
+from koppel.sync.links import EngineLinks, Link, MemoryLinks
 
 WOULD_SEND = "would_send"
 READS = ("GET", "HEAD")
@@ -84,9 +84,10 @@ def describe_write(system: str, request: httpx.Request) -> str:
 
 
 class DraftLinks:
-    """The integration's links read from the database; what a recipe links on the way stays in memory."""
+    """The integration's links read from the database; what a recipe links on the way stays in memory.
+    `stored` is the engine's links, which also read many at once and from the target."""
 
-    def __init__(self, stored: Links) -> None:
+    def __init__(self, stored: EngineLinks) -> None:
         self.stored = stored
         self.draft = MemoryLinks()
         self.forgotten: set[tuple[str, str]] = set()
@@ -114,6 +115,30 @@ class DraftLinks:
 
     def remember_sent(self, entity: str, source_key: str, payload_hash: str) -> None:
         self.draft.remember_sent(entity, source_key, payload_hash)
+
+    # what some recipes read and write many at a time, or from the target's side (sync.links' protocols)
+
+    def find_many(self, entities: Sequence[str], source_keys: list[str]) -> list[Link]:
+        drafted = {(link.entity, link.source_key): link for link in self.draft.find_many(entities, source_keys)}
+        stored = [link for link in self.stored.find_many(entities, source_keys)
+                  if (link.entity, link.source_key) not in drafted | dict.fromkeys(self.forgotten)]
+        return [*stored, *drafted.values()]
+
+    def remember_many(self, links: list[Link]) -> None:
+        self.draft.remember_many(links)
+        self.forgotten.difference_update((link.entity, link.source_key) for link in links)
+
+    def source_keys(self, entity: str) -> list[str]:
+        stored = [k for k in self.stored.source_keys(entity)
+                  if (entity, k) not in self.forgotten]
+        return sorted({*stored, *self.draft.source_keys(entity)})
+
+    def find_by_target(self, entity: str, target_key: str) -> Link | None:
+        found = self.draft.find_by_target(entity, target_key)
+        if found is not None:
+            return found
+        stored: Link | None = self.stored.find_by_target(entity, target_key)
+        return None if stored is None or (entity, stored.source_key) in self.forgotten else stored
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ writes nothing, and another workspace's integration is a 404."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,9 @@ def page(integration: Integration, flow: str = "orders") -> str:
     return f"/setup/w/{integration.workspace_id}/i/{integration.pk}/flows/{flow}/"
 
 
-def answer(client: Client, integration: Integration, **changes: Any) -> dict[str, Any]:
-    """The orders page's form as a browser would post it unchanged, with `changes`."""
-    form = client.get(page(integration)).context["form"]
+def answer(client: Client, integration: Integration, flow: str = "orders", **changes: Any) -> dict[str, Any]:
+    """A flow's settings form as a browser would post it unchanged, with `changes`."""
+    form = client.get(page(integration, flow)).context["form"]
     data: dict[str, Any] = {}
     for name in form.fields:
         value = form[name].value()
@@ -70,6 +71,8 @@ def answer(client: Client, integration: Integration, **changes: Any) -> dict[str
         elif isinstance(value, bool):
             if value:
                 data[name] = "on"
+        elif isinstance(value, dict | list):
+            data[name] = json.dumps(value)
         elif value is not None:
             data[name] = str(value)
     data.update(changes)
@@ -107,6 +110,34 @@ def test_a_good_answer_is_stored_as_integration_apply_stores_it(merchant: Client
     assert orders["revenue_accounts"]["shipping"] == "8100"
     assert orders["payment_terms"]["default"] == "30"
     assert set(Schedule.objects.filter(integration=integration).values_list("flow", flat=True)) == set(stored)
+
+
+@pytest.mark.parametrize("flow", ["products", "stock"])
+def test_every_flows_page_saves_its_settings_unchanged_when_nothing_is_changed(merchant: Client, flow: str) -> None:
+    """New settings of a flow appear on its page without a form written for them, and round-trip."""
+    integration = Integration.objects.get(name=INTEGRATION)
+    before = FlowSettings.model_validate(integration.flows).model_dump(mode="json")
+    response = merchant.post(page(integration, flow), answer(merchant, integration, flow))
+    assert response.status_code == 302, response.context["form"].errors
+    assert Integration.objects.get(pk=integration.pk).flows == before
+
+
+def test_products_pick_article_groups_from_accountview_and_refuse_unknown_ones(merchant: Client) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    form = merchant.get(page(integration, "products")).context["form"]
+    groups = [value for value, _ in form.fields["groups"].choices]
+    assert "WONEN" in groups
+    response = merchant.post(page(integration, "products"), answer(
+        merchant, integration, "products", select="groups", groups=["WONEN"]))
+    assert response.status_code == 302
+    assert Integration.objects.get(pk=integration.pk).flows["products"]["groups"] == ["WONEN"]
+    response = merchant.post(page(integration, "products"), answer(
+        merchant, integration, "products", groups=["NO-SUCH-GROUP"]))
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    response = merchant.post(page(integration, "products"), answer(
+        merchant, integration, "products", variants='{"rule": "table"}'))
+    assert "the table rule needs a table" in response.content.decode()
+    assert Integration.objects.get(pk=integration.pk).flows["products"]["groups"] == ["WONEN"]
 
 
 @pytest.mark.parametrize(("changes", "named"), [

@@ -64,6 +64,7 @@ SOURCES: dict[tuple[str, str], Source] = {
     ("orders", "revenue_accounts"): Source("table", "ledger_account_choices", fixed_keys=LINE_TYPES),
     ("orders", "payment_methods"): Source("mapping", "payment_method_choices", keys="payment_method_names"),
     ("orders", "payment_terms"): Source("mapping", "payment_term_choices", keys="payment_method_names"),
+    ("products", "groups"): Source("multi", "article_group_choices"),
 }
 EXTRA = "__extra"  # a table's rows beyond the known keys, as "key = value" lines
 
@@ -116,9 +117,10 @@ class FlowSettingsForm(forms.Form):
         if source and source.kind in ("table", "mapping"):
             self._table(question, source, value)
         elif source and source.kind == "multi":
+            item = get_args(_inner(info.annotation))
             self._add(question, name, forms.TypedMultipleChoiceField(
-                label=label, choices=self._choices(source), coerce=int, required=False,
-                widget=forms.CheckboxSelectMultiple), self._first_statuses(value))
+                label=label, choices=self._choices(source), coerce=item[0] if item else str, required=False,
+                widget=forms.CheckboxSelectMultiple), self._first_statuses(source, value))
         elif source:
             self._add(question, name, self._picked(name, info, source), value)
         elif _structured(info.annotation):  # a table or list no system answers: written as JSON
@@ -149,8 +151,8 @@ class FlowSettingsForm(forms.Form):
         choices = self._choices(source)
         return forms.ChoiceField(required=required, choices=[("", "—"), *choices])
 
-    def _first_statuses(self, value: Any) -> Any:
-        if self.first_time and self.holdings.paid_statuses:
+    def _first_statuses(self, source: Source, value: Any) -> Any:
+        if source.choices == "order_statuses" and self.first_time and self.holdings.paid_statuses:
             return [int(s) for s in self.holdings.paid_statuses]
         return value
 
@@ -211,8 +213,10 @@ class FlowSettingsForm(forms.Form):
                                              "force": bool(data.get(f"{question.name}.force")), "table": table}
                 else:
                     answer[question.name] = table
+            elif question.kind == "json" and data.get(question.name) in (None, ""):
+                continue  # left empty: the setting's default
             else:
-                answer[question.name] = _answer(data.get(question.name))
+                answer[question.name] = _answer(data.get(question.name), self.model.model_fields[question.name])
         return answer
 
     def clean(self) -> dict[str, Any]:
@@ -269,9 +273,11 @@ def _extra_lines(text: str, *, strict: bool = False) -> dict[str, str]:
     return found
 
 
-def _answer(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.strip() or None
+def _answer(value: Any, info: FieldInfo) -> Any:
+    if isinstance(value, str):  # an empty text is "none" where the setting may be none, else empty
+        return value.strip() or (None if _optional(info.annotation) else "")
+    if value is None and not _optional(info.annotation) and not info.is_required():
+        return info.get_default(call_default_factory=True)
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, date):
@@ -320,4 +326,4 @@ def _by_type(label: str, info: FieldInfo) -> forms.Field:
         return forms.DecimalField(label=label, required=required, min_value=_minimum(info))
     if kind is date:
         return forms.DateField(label=label, required=required, widget=forms.DateInput(attrs={"type": "date"}))
-    return forms.CharField(label=label, required=required and info.default is not None)
+    return forms.CharField(label=label, required=info.is_required())
