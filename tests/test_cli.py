@@ -32,6 +32,7 @@ from tests.core.integrations.test_apply import GOOD, SECRETS
 from tests.sync.test_grants import consent
 
 STRONG = "kast-Wolk-7-fiets"
+VAT_CODES = '\n[integration.flows.orders.vat_codes]\n"21" = "H1"\n"9" = "L1"\n"0" = "N0"\n'
 JOURNALS = """
 from koppel.core.accounts.models import Membership
 from koppel.core.activity.models import Activity, Run
@@ -202,10 +203,16 @@ def test_connect_by_pasting_the_address_the_browser_ends_on(
     with books_client(books.pk, books.settings, books.credentials) as client:
         assert client.journals()  # the grant reaches the administration
     # Connected, the file's VAT codes are checked against AccountView's before anything is written.
-    integration_file.write_text(integration_file.read_text() + '\n[integration.flows.orders.vat_codes]\n"21" = "X9"\n')
+    connected = integration_file.read_text()
+    integration_file.write_text(connected + '\n[integration.flows.orders.vat_codes]\n"21" = "X9"\n')
     refused = invoke("integration", "apply", str(integration_file))
     assert refused.exit_code == 1 and "no VAT code for 9%" in refused.stderr
     assert "vat_codes.21: AccountView has no VAT code 'X9'; it has EU (0%, reverse charge), H1 (21%)" in refused.stderr
+    integration_file.write_text(connected + VAT_CODES)
+    applied = invoke("integration", "apply", str(integration_file))
+    assert applied.stdout.strip() == "updated integration acme-shop: flows"
+    again = invoke("integration", "apply", str(integration_file))
+    assert again.stdout.strip() == "nothing to change", again.stderr  # the platform's tokens aren't a change
 
 
 @pytest.mark.django_db(transaction=True)
