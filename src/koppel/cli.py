@@ -315,6 +315,30 @@ def _no_integration(name: str) -> str:
 
 
 @app.command()
+def status(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every integration's health (ok, attention, broken, paused, disabled): its connections, the last
+    successful run per flow, parked records and open alerts; workers and failing alert channels. Exits 1
+    when an integration is broken or paused."""
+    _django()
+    from koppel.alerts.status import summary
+
+    found = summary()
+    if as_json:
+        print(json.dumps(found.as_json(), indent=2))
+    else:
+        table = Table("integration", "state", "connections", "last successful run", "parked", "open alerts")
+        for item in found.integrations:
+            table.add_row(item.name, item.state, "\n".join(f"{n}: {s}" for n, s in item.connections.items()),
+                          "\n".join(f"{f}: {at[:16] or 'never'}" for f, at in item.last_success.items()),
+                          str(item.parked), ", ".join(item.open_alerts))
+        console.print(table)
+        for name, state in {**found.workers, **found.failing_channels}.items():
+            console.print(f"{name}: {state}", highlight=False, soft_wrap=True)
+    if any(item.state in ("broken", "paused") for item in found.integrations):
+        raise typer.Exit(1)
+
+
+@app.command()
 def activity(
     integration: Annotated[str, typer.Option(help="integration name")],
     outcome: Annotated[str | None, typer.Option(help="only this outcome, e.g. needs_attention")] = None,
