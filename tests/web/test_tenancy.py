@@ -3,14 +3,17 @@ the tenancy helpers every view uses (404 for another workspace's id, 403 for a r
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
-from django.test import Client
+from django.http import Http404, HttpResponse
+from django.test import Client, RequestFactory
+from django.views.generic import DetailView
 
 from koppel.core.activity.models import Activity
 from koppel.core.integrations.models import Connection, Integration
-from koppel.web.tenancy import Role, get_scoped, scoped, workspace_path, workspaces_of
+from koppel.web.tenancy import Role, ScopedMixin, get_scoped, scoped, workspace_path, workspaces_of
 from tests.web.crawler import crawl, leaking_pages, routes, visible_pages
 from tests.web.world import MARKER, World, build_side, build_world, workspace_models
 
@@ -109,3 +112,34 @@ def test_a_read_only_member_may_look_but_not_change(world: World) -> None:
 def test_a_signed_out_visitor_is_sent_to_sign_in(world: World) -> None:
     answer = Client().get(f"/w/{world.mine.workspace.pk}/")
     assert answer.status_code == 302 and answer["Location"].startswith("/login/")
+
+
+class ConnectionPage(ScopedMixin, DetailView):  # type: ignore[misc,type-arg]
+    model = Connection
+    template_name = "dashboard/connection_test.html"
+
+    def post(self, request: Any, *args: Any, **kwargs: Any) -> HttpResponse:
+        self.get_object()
+        return HttpResponse("changed")
+
+
+def test_a_class_based_view_with_the_mixin_is_scoped_too(world: World) -> None:
+    view = ConnectionPage.as_view()
+    own, foreign = world.mine.records[Connection][0].pk, world.other.records[Connection][0].pk
+    factory = RequestFactory()
+
+    def ask(method: str, role: str, pk: int) -> int:
+        request = getattr(factory, method)("/")
+        request.user = world.mine.users[role]
+        try:
+            return int(view(request, pk=pk).status_code)
+        except Http404:
+            return 404
+        except PermissionDenied:
+            return 403
+
+    assert ask("get", "read_only", own) == 200
+    assert ask("get", "owner", foreign) == 404
+    assert ask("post", "owner", foreign) == 404
+    assert ask("post", "read_only", own) == 403
+    assert ask("post", "member", own) == 200
