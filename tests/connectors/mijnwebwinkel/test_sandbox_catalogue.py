@@ -198,3 +198,21 @@ def test_listing_follows_articles_that_come_and_go(box: MijnWebwinkelSandbox, ht
     ]
     assert listed == sorted(box.state.articles) and gone not in listed and listed[0] == added["id"]
     assert http.get("/articles/count").json() == {"count": len(listed)}
+
+
+def test_category_moves_that_would_lose_a_branch_are_refused(box: MijnWebwinkelSandbox, http: httpx.Client) -> None:
+    root = http.post("/categories", json={"title": "Wortel"}).json()
+    child = http.post("/categories", json={"title": "Tak", "parent_category_id": root["id"]}).json()
+    leaf = http.post("/categories", json={"title": "Blad", "parent_category_id": child["id"]}).json()
+    count = len(box.state.categories)
+    _refused(http.patch(f"/categories/{root['id']}", json={"parent_category_id": leaf["id"]}), "parent_category_id")
+    _refused(http.patch(f"/categories/{root['id']}", json={"parent_category_id": root["id"]}), "parent_category_id")
+    _refused(http.post("/categories", json={"title": "Wees", "parent_category_id": 424242}), "parent_category_id")
+    _refused(http.post("/categories", json={"title": "Zus", "sorting": {"before": leaf["id"]}}), "sorting")
+    _refused(http.post("/categories", json={"content": "geen titel"}), "title")
+    assert len(box.state.categories) == count  # nothing half-made
+    assert http.get(f"/categories/{root['id']}").json().get("parent_category_id") is None
+    moved = http.patch(f"/categories/{leaf['id']}", json={"parent_category_id": root["id"], "sorting": {"first": True}})
+    assert moved.json()["parent_category_id"] == root["id"] and moved.json()["sorting"]["first"] is True
+    tree = {c["id"]: c for c in http.get("/categories", params={"as_tree": "true"}).json()}
+    assert [leafs["id"] for leafs in tree[root["id"]]["leafs"]] == [leaf["id"], child["id"]]

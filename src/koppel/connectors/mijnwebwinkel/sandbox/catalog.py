@@ -365,22 +365,44 @@ def _place(state: SandboxState, category: dict[str, Any], sorting: dict[str, Any
     elif sorting.get("before") or sorting.get("after"):
         # The spec's own descriptions of before/after are swapped; we read them by their names.
         anchor = int(sorting.get("before") or sorting["after"])
-        positions = [c["id"] for c in siblings]
-        if anchor not in positions:
-            raise SandboxError(422, f"Category {anchor} is not a sibling")
+        positions = [c["id"] for c in siblings]  # the anchor is among them: `_checked_parent` made sure
         index = positions.index(anchor) + (0 if sorting.get("before") else 1)
     siblings.insert(index, category)
     for position, sibling in enumerate(siblings):
         sibling["_position"] = position
 
 
+def _checked_parent(state: SandboxState, body: dict[str, Any], category: dict[str, Any] | None) -> int | None:
+    """The parent the body asks for, checked before anything changes: it exists, it is not the category
+    itself or inside it (a loop would drop the branch from the tree), and a `sorting` anchor is a sibling."""
+    own = None if category is None else category["id"]
+    parent = body.get("parent_category_id", None if category is None else category.get("parent_category_id"))
+    if parent is not None:
+        parent = int(parent)
+        if parent not in state.categories:
+            raise SandboxError(422, f"parent_category_id: category {parent} does not exist")
+        above: int | None = parent
+        while above is not None:
+            if above == own:
+                raise SandboxError(422, f"parent_category_id: category {parent} is category {own} or lies inside it")
+            above = state.categories[above].get("parent_category_id")
+    sorting = body.get("sorting") or {}
+    anchor = sorting.get("before") or sorting.get("after")
+    if anchor is not None and not sorting.get("first"):
+        siblings = {c["id"] for c in _siblings(state, parent)} - {own}
+        if int(anchor) not in siblings:
+            raise SandboxError(422, f"sorting: category {anchor} is not a sibling")
+    return parent
+
+
 def save_category(state: SandboxState, body: dict[str, Any], category: dict[str, Any] | None = None) -> dict:
     if not isinstance(body, dict):
         raise SandboxError(422, "body must be an object")
     with state.lock:
+        if category is None and not body.get("title"):
+            raise SandboxError(422, "title: is required")
+        parent = _checked_parent(state, body, category)
         if category is None:
-            if not body.get("title"):
-                raise SandboxError(422, "title is required")
             category = {
                 "id": state.next_id("category"),
                 "parent_category_id": None,
@@ -395,16 +417,11 @@ def save_category(state: SandboxState, body: dict[str, Any], category: dict[str,
             today, now = state.now()
             category["_created"] = category["_changed"] = f"{today} {now}"
             state.categories[category["id"]] = category
-        parent = body.get("parent_category_id", category.get("parent_category_id"))
-        if parent is not None:
-            state.category(int(parent))
-            if int(parent) == category["id"]:
-                raise SandboxError(422, "a category cannot be its own parent")
         for key in ("hidden", "title", "content", "meta_title", "meta_description", "article_order"):
             if key in body:
                 category[key] = body[key]
         moved = parent != category.get("parent_category_id")
-        category["parent_category_id"] = None if parent is None else int(parent)
+        category["parent_category_id"] = parent
         if moved or "sorting" in body or category["_position"] == 10**9:
             _place(state, category, body.get("sorting"))
         today, now = state.now()
