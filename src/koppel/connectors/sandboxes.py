@@ -45,7 +45,9 @@ class Sandboxes:
 
 
 def start_sandboxes(*, seed: int = 1, articles: int = 40, orders: int = 60, categories: int = 15,
-                    shop_port: int = 0, books_port: int = 0) -> Sandboxes:
+                    shop_port: int = 0, books_port: int = 0, deliver_every: float | None = None) -> Sandboxes:
+    """Both sandboxes, seeded from one catalogue. `deliver_every`: AccountView delivers its oldest open sales
+    order every so many seconds (the demo's warehouse: reservations and stock go down together)."""
     shop = MijnWebwinkelSandbox(seed=seed, sizes=SeedSizes(categories=categories, articles=articles, orders=orders))
     books = AccountViewSandbox(seed=seed, size=articles)
     shop.start(port=shop_port)
@@ -54,4 +56,5 @@ def start_sandboxes(*, seed: int = 1, articles: int = 40, orders: int = 60, cate
     except Exception:
         shop.stop()
         raise
+    books.auto_deliver(deliver_every)
     return Sandboxes(shop=shop, books=books)

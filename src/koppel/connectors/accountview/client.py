@@ -760,14 +760,14 @@ class AccountViewClient:
         """ARTICLE rows with only `fields`, AccountView filtering on the selection where it can; the
         selection is applied again here, so a server that ignores a filter cannot widen it."""
         filters = [*filters, *self._selection_filters(selection)]
-        keep = selection.matches if selection is not None else None
+        webshop = self.profile.article_webshop_field
         for row in self.read(
             self.profile.article_bo,
             fields=list(dict.fromkeys(f.upper() for f in fields)),
             filters=filters,
             page_size=min(page_size, self.profile.max_page_size),
         ):
-            if keep is None or keep(records.article_from_row(_selection_part(row, self.profile), self.profile)):
+            if selection is None or selection.admits(str(row.get("AG_CODE") or ""), records.flag(row.get(webshop))):
                 yield row
 
     def _selection_filters(self, selection: ArticleSelection | None) -> list[Filter]:
@@ -775,7 +775,7 @@ class AccountViewClient:
             return []
         if selection.kind == "webshop":
             return [Filter(self.profile.article_webshop_field, True, value_type="L")]
-        groups = sorted({g.strip().upper() for g in selection.groups})
+        groups = list(selection.groups)
         if self.profile.list_filter == "in_list" and not any("," in g for g in groups):
             return [Filter("AG_CODE", groups)]
         return []  # OR-ed filters would also OR the change date: the groups are kept here instead
@@ -953,11 +953,6 @@ class AccountViewClient:
 
 
 # --- small helpers ------------------------------------------------------------------------------------------
-
-
-def _selection_part(row: Row, profile: AccountViewProfile) -> Row:
-    """The columns `ArticleSelection.matches` reads, so the check does not decode the whole row."""
-    return {name: row[name] for name in records.selection_fields(profile) if name in row}
 
 
 def _rows_of(body: Any, bo: BusinessObject | None) -> list[Row]:

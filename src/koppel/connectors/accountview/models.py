@@ -16,7 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _COLUMN = re.compile(r"[A-Z][A-Z0-9_]*")
 
@@ -225,6 +225,11 @@ class ArticleSelection(_Model):
     kind: Literal["all", "groups", "webshop"] = "all"
     groups: tuple[str, ...] = ()
 
+    @field_validator("groups")
+    @classmethod
+    def _group_codes(cls, groups: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted({g.strip().upper() for g in groups if g.strip()}))  # AG_CODE is upper case
+
     @model_validator(mode="after")
     def _groups_named(self) -> ArticleSelection:
         if self.kind == "groups" and not self.groups:
@@ -232,10 +237,14 @@ class ArticleSelection(_Model):
         return self
 
     def matches(self, article: Article) -> bool:
+        return self.admits(article.group_code, article.webshop)
+
+    def admits(self, group_code: str, webshop: bool | None) -> bool:
+        """Whether an article of this group, with this webshop flag (None: empty), belongs in the shop."""
         if self.kind == "groups":
-            return article.group_code.upper() in {g.strip().upper() for g in self.groups}
+            return group_code.strip().upper() in self.groups
         if self.kind == "webshop":
-            return article.webshop
+            return bool(webshop)
         return True
 
 

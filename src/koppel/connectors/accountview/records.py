@@ -263,30 +263,38 @@ class _Reader:
     def number(self, name: str) -> Decimal | None:
         """None when the field is absent or empty; also None (and a problem) when it is not a number."""
         value = self.row.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        kind = type(value)
+        if kind is float or kind is int:  # what a numeric column holds: the common case, kept cheap
+            number: Decimal | None = Decimal(str(value))
+        elif value is None or (kind is str and not value.strip()):
             return None
-        try:
-            number = Decimal(str(value).strip()) if not isinstance(value, bool) else None
-        except InvalidOperation:
-            number = None
+        else:
+            try:
+                number = Decimal(str(value).strip()) if kind is not bool else None
+            except InvalidOperation:
+                number = None
         if number is None or not number.is_finite():
             self.problems[f"ARTICLE.{name}"] = f"{value!r} is not a number"
             return None
         return number
 
     def flag(self, name: str) -> bool | None:
-        value = self.row.get(name)
-        if value is None or value == "":
-            return None
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("true", "1", ".t.", "t", "y", "yes", "j", "ja"):
-            return True
-        if text in ("false", "0", ".f.", "f", "n", "no", "nee"):
-            return False
-        self.problems[f"ARTICLE.{name}"] = f"{value!r} is not true or false"
-        return None
+        value = flag(self.row.get(name))
+        if value is None and self.row.get(name) not in (None, ""):
+            self.problems[f"ARTICLE.{name}"] = f"{self.row.get(name)!r} is not true or false"
+        return value
+
+
+def flag(value: Any) -> bool | None:
+    """A logical column's value: true, false, or None when empty or not a logical at all."""
+    if isinstance(value, bool):
+        return value
+    text = "" if value is None else str(value).strip().lower()
+    if text in ("true", "1", ".t.", "t", "y", "yes", "j", "ja"):
+        return True
+    if text in ("false", "0", ".f.", "f", "n", "no", "nee"):
+        return False
+    return None
 
 
 def image_name(value: Any) -> str:
