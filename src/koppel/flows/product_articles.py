@@ -50,6 +50,10 @@ class BooksArticles:
             self._read_upto = 0
             self._ahead.clear()
 
+    def expected(self, key: str) -> bool:
+        """Whether `key` is one of the run's product keys (fetch placed it)."""
+        return key in self._position
+
     def article(self, code: str) -> Article | None:
         """The article with this code (None when AccountView has none), read with the next ones."""
         with self._lock:

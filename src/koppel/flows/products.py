@@ -88,11 +88,11 @@ class ProductsFlow:
         self._index: ArticleIndex | None = None
         self._unlinked: set[str] = set()
         self._variant_keys: set[str] = set()
-        self._simple_keys: set[str] = set()
         self._duplicate_eans: dict[str, str] = {}
         self._duplicate_codes: dict[str, list[str]] = {}
         self._codeless: list[str] = []
         self._maybe_made: set[str] = set()
+        self._moments: dict[str, str] = {}
         self._lock = threading.Lock()
 
     # -- reference data, read once per run --------------------------------------------------------------
@@ -134,7 +134,7 @@ class ProductsFlow:
         seen = _Seen()
         for page in _pages(self.articles.changed(since), PAGE):
             self._look_at(page, changed, seen)
-        self._duplicate_eans, self._duplicate_codes = seen.duplicate_eans(), seen.duplicate_codes()
+        self._duplicate_eans, self._duplicate_codes = seen.shared, seen.twins
         if cursor is None:  # a full read saw every article: a linked product it did not see was removed
             for key in self._removed(seen, changed):
                 changed[key] = ""
@@ -142,7 +142,6 @@ class ProductsFlow:
             changed.setdefault(key.upper(), cursor or "")
         templates = links_by_key(self.links, VARIANT_PRODUCT, [k for k in changed if k not in self._variant_keys])
         self._variant_keys |= set(templates)
-        self._simple_keys = {k for k in changed if k not in self._variant_keys}
         linked = links_by_key(self.links, ENTITY, list(changed))
         self._unlinked = {k for k in changed if k not in linked}
         products = sorted(changed.items(), key=lambda item: (item[1], item[0]))
@@ -174,6 +173,7 @@ class ProductsFlow:
             if link is not None and not reshaped and link.payload_hash[:HALF] == self._fingerprint(article, place):
                 continue  # as last sent
             moment = article.changed_at.isoformat() if article.changed_at else ""
+            moment = self._moments.setdefault(moment, moment)  # many articles share a moment: one string
             changed[place.product] = max(changed.get(place.product, ""), moment)
             if place.variant:
                 self._variant_keys.add(place.product)
@@ -221,7 +221,7 @@ class ProductsFlow:
             return Record(ENTITY, key, error.outcome, str(error), payload_in=self._payload_in(articles))
 
     def _may_have_variants(self, key: str) -> bool:
-        return self.grouper.enabled and (key in self._variant_keys or key not in self._simple_keys)
+        return self.grouper.enabled and (key in self._variant_keys or not self.articles.expected(key))
 
     # -- a simple product -----------------------------------------------------------------------------------
 
@@ -618,30 +618,31 @@ _OWNED = ("changed in AccountView only in fields the shop owns (update product i
 
 
 class _Seen:
-    """The codes and EANs of the articles a run reads, to find an EAN or a code used twice."""
+    """The codes and EANs of the articles a run reads, to find a code or an EAN used twice. Kept small: a
+    full run of a large catalogue holds one entry per article, its code string shared with the article's."""
 
     def __init__(self) -> None:
-        self.codes: dict[str, list[str]] = {}
-        self.eans: dict[str, list[str]] = {}
+        self.codes: set[str] = set()
+        self.eans: dict[int, str] = {}  # EAN (as a number: half the memory of its text) → first article code
         self.products: set[str] = set()  # variant products' keys (their articles' codes are in `codes`)
+        self.twins: dict[str, list[str]] = {}  # code → the codes (as written) that are it, when more than one
+        self.shared: dict[str, str] = {}  # article code → another article code with the same EAN
+        self._written: dict[str, str] = {}  # code → as written, for the few not written in capitals
 
     def add(self, article: Article, place: Place) -> None:
-        self.codes.setdefault(article.code.upper(), []).append(article.code)
+        code = article.code.upper()
+        if code in self.codes:
+            self.twins.setdefault(code, [self._written.get(code, code)]).append(article.code)
+        self.codes.add(code)
+        if article.code != code:
+            self._written[code] = article.code
         if place.variant:
             self.products.add(place.product)
-        if article.ean and not place.variant:
-            self.eans.setdefault(article.ean, []).append(article.code.upper())
-
-    def duplicate_codes(self) -> dict[str, list[str]]:
-        return {code: raw for code, raw in self.codes.items() if len(raw) > 1}
-
-    def duplicate_eans(self) -> dict[str, str]:
-        """Article code → another article code with the same EAN."""
-        found: dict[str, str] = {}
-        for codes in self.eans.values():
-            for code in codes if len(set(codes)) > 1 else []:
-                found[code] = next(c for c in codes if c != code)
-        return found
+        elif article.ean.isdigit():
+            first = self.eans.setdefault(int(article.ean), code)
+            if first != code:
+                self.shared[code] = first
+                self.shared.setdefault(first, code)
 
 
 def _without_options(article: Article, place: Place) -> Article:
