@@ -4,6 +4,7 @@ the client reading only stock fields in as few pages as the profile allows."""
 
 from __future__ import annotations
 
+import argparse
 import threading
 import tracemalloc
 from datetime import datetime
@@ -15,6 +16,7 @@ import pytest
 from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.accountview.models import ArticleSelection, SalesOrderIn, SalesOrderLineIn
 from koppel.connectors.accountview.sandbox import AccountViewSandbox
+from koppel.connectors.accountview.sandbox.__main__ import build, own_arguments
 
 from .conftest import fast_options
 
@@ -177,3 +179,16 @@ def test_memory_of_a_stock_read_does_not_grow_with_the_catalogue() -> None:
                 tracemalloc.stop()
             assert count == size
     assert peaks[1] < 1.5 * peaks[0]
+
+
+def test_the_runner_starts_the_warehouse_timer() -> None:
+    parser = argparse.ArgumentParser()
+    own_arguments(parser)
+    args = parser.parse_args(["--size", "6", "--deliver-every", "45"])
+    args.seed = 1  # the kit's runner adds --seed
+    sandbox = build(args)
+    try:
+        assert sandbox.auto_delivery == 45 and sandbox.counts()["ARTICLE"] == 6
+    finally:
+        sandbox.stop()
+    assert sandbox.auto_delivery is None

@@ -133,6 +133,7 @@ class AccountViewSandbox:
             "redirect_uri_example": REDIRECT_URI,
             "admin_url": f"{self.url}/_sandbox",
             "fault_seed": self.faults.seed,
+            "deliver_every": self.auto_delivery,
         }
 
     def credentials_json(self) -> dict[str, str]:

@@ -11,10 +11,14 @@ from koppel.connectors.sandboxkit import runner
 
 def own_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=50, help="articles, debtors and documents to seed")
+    parser.add_argument("--deliver-every", type=float, default=None, metavar="SECONDS",
+                        help="deliver the oldest open sales order every SECONDS (default: never)")
 
 
 def build(args: argparse.Namespace) -> AccountViewSandbox:
-    return AccountViewSandbox(seed=args.seed, size=args.size)
+    sandbox = AccountViewSandbox(seed=args.seed, size=args.size)
+    sandbox.auto_deliver(args.deliver_every)
+    return sandbox
 
 
 def main(argv: list[str] | None = None) -> None:
