@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.web.conftest import Web
 
 
@@ -34,3 +36,15 @@ def test_a_wrong_password_is_refused(web: Web, page: Any) -> None:
     assert "correct username and password" in page.content()
     page.goto(web.url + "/")
     assert "/login/" in page.url  # still not signed in
+
+
+@pytest.mark.slow
+def test_repeated_wrong_passwords_lock_the_sign_in(web: Web, page: Any) -> None:
+    """Against the real server: the sixth try of a username from one address is refused, whatever the
+    password (a username of its own, so the merchant's sign-in in the other tests stays open)."""
+    for attempt in range(6):
+        page.goto(web.url + "/login/")
+        page.fill("input[name=username]", "target-of-guessing")
+        page.fill("input[name=password]", f"guess {attempt}")
+        page.click("button[type=submit]")
+    assert page.locator("h1").inner_text() == "Too many attempts"

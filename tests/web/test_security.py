@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,7 @@ def test_the_admin_is_for_superusers_only() -> None:
 
 PROBE = """
 import json
+import re
 from koppel.core import setup
 setup()
 from django.test import Client
@@ -110,3 +112,21 @@ def test_behind_a_tls_proxy_cookies_are_secure_http_is_redirected_and_hsts_is_se
         assert seen["csrf_secure"] and seen["session_secure"]
     else:
         assert seen["plain"][0] == 200 and seen["hsts"] == "" and not seen["csrf_secure"]
+
+
+def test_no_template_needs_what_the_content_security_policy_blocks() -> None:
+    """Inline scripts, event-handler attributes and HTMX's hx-on (evaluated code) would not run."""
+    from tests.web.test_languages import WEB, templates
+
+    blocked = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+=|\shx-on|javascript:", re.I)
+    found = {str(path.relative_to(WEB)): blocked.findall(path.read_text()) for path in templates()}
+    assert {path: hits for path, hits in found.items() if hits} == {}
+
+
+def test_a_superuser_finds_the_admin_from_the_dashboard_and_a_merchant_does_not() -> None:
+    users = get_user_model().objects
+    client = Client()
+    client.force_login(users.create_user("merchant", "m@example.nl", PASSWORD))
+    assert "/admin/" not in client.get("/").content.decode()
+    client.force_login(users.create_superuser("operator", "o@example.nl", PASSWORD))
+    assert 'href="/admin/"' in client.get("/").content.decode()
