@@ -1,4 +1,11 @@
-from django.urls import URLPattern, URLResolver
+"""The merchant's alerts: the list, and acknowledging one."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from koppel.web.alerts import views
 
 app_name = "alerts"
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.alert_list, name="list"),
+    path("<int:alert_id>/acknowledge/", views.acknowledge, name="acknowledge"),
+]
