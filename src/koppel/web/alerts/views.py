@@ -57,7 +57,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
-    alert = get_scoped(Alert, request.user, role=Role.MEMBER, pk=alert_id)
+    alert: Alert = get_scoped(Alert, request.user, role=Role.MEMBER, pk=alert_id)
     if alert.acknowledged_at is None:
         Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
             acknowledged_at=timezone.now(), acknowledged_by=request.user)
