@@ -143,7 +143,10 @@ def test_test_connection_names_the_relay_and_the_business_object_without_rights(
     books_box.faults.add(Fault(kind="http_status", status=403, path="/api/v3/accountviewdata*", count=1,
                                body=NO_RIGHTS))
     assert "AccountView refuses to show debtors (AR1)" in try_connection(owner, row)
-    assert "Connected to the AccountView company" in try_connection(owner, row)
+    Connection.objects.filter(pk=row.pk).update(broken_reason="AccountView refuses access")
+    without_htmx = owner.post(f"/w/{row.workspace_id}/connections/{row.pk}/test/", follow=True)
+    assert "Connected to the AccountView company" in without_htmx.content.decode()
+    assert Connection.objects.get(pk=row.pk).broken_reason == ""  # a connection that works is not broken
 
 
 def test_test_connection_of_a_shop_tells_the_partner_token_from_the_api_key(
