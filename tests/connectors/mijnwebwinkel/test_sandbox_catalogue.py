@@ -216,3 +216,20 @@ def test_category_moves_that_would_lose_a_branch_are_refused(box: MijnWebwinkelS
     assert moved.json()["parent_category_id"] == root["id"] and moved.json()["sorting"]["first"] is True
     tree = {c["id"]: c for c in http.get("/categories", params={"as_tree": "true"}).json()}
     assert [leafs["id"] for leafs in tree[root["id"]]["leafs"]] == [leaf["id"], child["id"]]
+
+
+def test_a_shop_seeded_with_its_variant_products() -> None:
+    """`variant_groups`: the catalogue's SHIRT groups as one article each, as a shop selling them has them;
+    without it, each variant item is an article of its own (the orders seed relies on that)."""
+    grouped = MijnWebwinkelSandbox(seed=4, sizes=SeedSizes(categories=3, articles=70, orders=5, variant_groups=True))
+    plain = MijnWebwinkelSandbox(seed=4, sizes=SeedSizes(categories=3, articles=70, orders=5))
+    shirts = [a for a in grouped.state.articles.values() if a["sku"].startswith("SHIRT")]
+    assert [a["sku"] for a in shirts] == ["SHIRT-0001"] and len(grouped.state.articles) == 65
+    assert len([a for a in plain.state.articles.values() if a["sku"].startswith("SHIRT")]) == 6
+    shirt = shirts[0]
+    assert [entry["name"] for entry in shirt["lists"]] == ["Kleur", "Maat"]
+    prices = {o["name"]: o["price"] for entry in shirt["lists"] for o in entry["options"]}
+    assert prices["S"] == prices["M"] == prices["Rood"] == "0.00" < prices["L"]  # L costs more, per article
+    assert len(shirt["variants"]) == 6 and all(isinstance(v["stock"], int) for v in shirt["variants"])
+    assert "barcode" not in shirt["extra"]["invisible"] and "barcode" not in shirt["extra"]["visible"]
+    assert {o["name"] for o in grouped.state.option_lists[shirt["lists"][0]["id"]]["options"]} >= {"Rood", "Blauw"}

@@ -13,6 +13,9 @@ def own_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--categories", type=int, default=15)
     parser.add_argument("--articles", type=int, default=40)
     parser.add_argument("--orders", type=int, default=60)
+    parser.add_argument(
+        "--variant-groups", action="store_true", help="the catalogue's variant groups as one article each"
+    )
     parser.add_argument("--token", default=None)
     parser.add_argument("--partner-token", default=None)
 
@@ -20,7 +23,7 @@ def own_arguments(parser: argparse.ArgumentParser) -> None:
 def build(args: argparse.Namespace) -> MijnWebwinkelSandbox:
     return MijnWebwinkelSandbox(
         seed=args.seed,
-        sizes=SeedSizes(args.categories, args.articles, args.orders),
+        sizes=SeedSizes(args.categories, args.articles, args.orders, variant_groups=args.variant_groups),
         token=args.token,
         partner_token=args.partner_token,
     )

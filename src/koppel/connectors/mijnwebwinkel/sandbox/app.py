@@ -583,7 +583,8 @@ async def admin_state(request: Request, admin: MijnWebwinkelAdmin) -> Any:
 
 async def admin_seed(request: Request, admin: MijnWebwinkelAdmin) -> Any:
     body = json.loads(await request.body() or b"{}")
-    sizes = SeedSizes(**{k: int(body[k]) for k in ("categories", "articles", "orders") if k in body})
+    counts = {k: int(body[k]) for k in ("categories", "articles", "orders") if k in body}
+    sizes = SeedSizes(**counts, variant_groups=bool(body.get("variant_groups", False)))
     if "prices_include_tax" in body:
         admin.state.store["prices_include_tax"] = bool(body["prices_include_tax"])
     admin.reseed(int(body.get("seed", 1)), sizes)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -20,7 +22,7 @@ from koppel.connectors.mijnwebwinkel.money import cents, fmt_cents, incl_from_ex
 from koppel.connectors.mijnwebwinkel.sandbox import catalog
 from koppel.connectors.mijnwebwinkel.sandbox.orders import build_credit_order, build_order
 from koppel.connectors.mijnwebwinkel.sandbox.state import SandboxState
-from koppel.connectors.sandbox_catalogue import catalogue
+from koppel.connectors.sandbox_catalogue import CatalogueItem, catalogue
 
 EPOCH = dt.datetime(2026, 1, 5, 9, 0, 0)  # seed data is dated from here on, never from "now"
 HOUSE_NUMBERS = ("12A", "12-3", "12 bis", "7", "101-II", "3b", "45", "8 A", "221", "14-16")
@@ -60,6 +62,9 @@ class SeedSizes:
     categories: int = 15
     articles: int = 40
     orders: int = 60
+    # The catalogue's variant groups (SHIRT-<n>-<COLOUR>-<SIZE>) as one shop article each (SKU SHIRT-<n>,
+    # option lists Kleur × Maat), as a shop that sells them already has them; off: one article per item.
+    variant_groups: bool = False
 
 
 def _customer(
@@ -194,24 +199,61 @@ def _categories(state: SandboxState, size: int) -> list[int]:
     return made
 
 
-def _articles(state: SandboxState, rng: random.Random, seed: int, size: int, categories: list[int]) -> None:
-    """`size` articles, built as stored dicts directly (no request-path copies or checks): 100,000 seed in
+def _products(items: list[CatalogueItem], group: bool) -> Iterator[tuple[CatalogueItem, list[CatalogueItem]]]:
+    """(the article, its variant items): each item alone, or with `group` a variant group as one article
+    named after its first item without colour and size, at the group's lowest price, without an EAN."""
+    for key, members in itertools.groupby(items, key=lambda i: (i.parent_sku if group else "") or i.sku):
+        variants = list(members)
+        if not group or not variants[0].parent_sku:
+            yield from ((item, []) for item in variants)
+            continue
+        base = min(variants, key=lambda i: i.price_excl)
+        name = variants[0].name.rsplit(" ", 2)[0]
+        yield base._replace(sku=key, name=name, ean=""), variants
+
+
+def _variant_lists(
+    state: SandboxState, variants: list[CatalogueItem], lists: dict[str, dict[str, Any]], includes: bool
+) -> list[dict[str, Any]]:
+    """Kleur × Maat with the group's options, each size's surcharge as this article's option price."""
+    base = min(v.price_excl for v in variants)
+    chosen: list[dict[str, Any]] = []
+    for list_name, value in (("Kleur", lambda v: v.colour.capitalize()), ("Maat", lambda v: v.size)):
+        option_list = lists[list_name]
+        wanted = list(dict.fromkeys(value(v) for v in variants))
+        missing = [{"name": n} for n in wanted if n not in {o["name"] for o in option_list["options"]}]
+        catalog.add_list_options(state, option_list, missing)
+        options = []
+        for name in wanted:
+            extra = min(v.price_excl for v in variants if value(v) == name) - base
+            price = incl_from_excl(extra, variants[0].vat_rate) if includes else extra
+            option_id = next(o["id"] for o in option_list["options"] if o["name"] == name)
+            options.append({"id": option_id, "price": fmt_cents(price)})
+        chosen.append({"id": option_list["id"], "options": options})
+    return chosen
+
+
+def _articles(state: SandboxState, rng: random.Random, seed: int, sizes: SeedSizes, categories: list[int]) -> None:
+    """The articles, built as stored dicts directly (no request-path copies or checks): 100,000 seed in
     seconds. The draws from `rng` are in a fixed order, so orders seeded after them stay the same."""
     includes = state.store["prices_include_tax"]
     size_list = catalog.new_option_list(
         state, "Maat", "Kies je maat", [("S", "0.00"), ("M", "0.00"), ("L", "0.00"), ("XL", "2.00")]
     )
-    # A list the merchant made but no article uses yet (the API cannot create lists; a flow finds it by id).
-    catalog.new_option_list(state, "Kleur", "", [("Naturel", "0.00"), ("Zwart", "1.50")])
+    # A list no article uses unless variant groups are seeded (the API cannot create lists).
+    colour_list = catalog.new_option_list(state, "Kleur", "", [("Naturel", "0.00"), ("Zwart", "1.50")])
+    lists = {"Maat": size_list, "Kleur": colour_list}
     size_options = [{"id": o["id"]} for o in size_list["options"]]
-    for index, item in enumerate(catalogue(seed, size)):
+    products = _products(catalogue(seed, sizes.articles), sizes.variant_groups)
+    for index, (item, variants) in enumerate(products):
         rate = item.vat_rate
         default = incl_from_excl(item.price_excl, rate) if includes else item.price_excl
         action = cents(default * Decimal("0.8")) if index % 6 == 2 else None
         created = EPOCH - dt.timedelta(days=200 - index % 150, minutes=index * 7)
         day, moment = created.date().isoformat(), created.time().isoformat()
         extra: dict[str, dict[str, str]] = {"visible": {}, "invisible": {"weight": f"{rng.randint(1, 40) / 20:.2f}"}}
-        extra["visible" if index % 7 == 3 else "invisible"]["barcode"] = item.ean
+        if item.ean:
+            extra["visible" if index % 7 == 3 else "invisible"]["barcode"] = item.ean
         # Every 5th unmanaged; every 10th variant article too (unlimited for all its variants).
         stock = None if index % 5 == 4 else rng.randint(0, 60)
         article = state.put_article(
@@ -254,7 +296,9 @@ def _articles(state: SandboxState, rng: random.Random, seed: int, size: int, cat
                 }
             )
         body: dict[str, Any] = {"categories": links}
-        if index % 5 == 1:
+        if variants:
+            body["lists"] = _variant_lists(state, variants, lists, includes)
+        elif index % 5 == 1:
             body["lists"] = [{"id": size_list["id"], "options": size_options}]
         if index % 3 != 2:
             body["images"] = [
@@ -436,7 +480,7 @@ def seed_state(state: SandboxState, seed: int = 1, sizes: SeedSizes | None = Non
         _seed_store_tables(state)
         categories = _categories(state, max(1, sizes.categories))
         if sizes.articles:
-            _articles(state, rng, seed, sizes.articles, categories)
+            _articles(state, rng, seed, sizes, categories)
         state.tax_regions = _tax_regions(state)
         if sizes.orders and state.articles:
             _orders(state, rng, fakers, sizes.orders)
