@@ -109,7 +109,8 @@ def test_a_good_answer_is_stored_as_integration_apply_stores_it(merchant: Client
     assert orders["vat_codes"]["9"] == "L1" and orders["vat_codes"]["DE:19"] == "H1"
     assert orders["revenue_accounts"]["shipping"] == "8100"
     assert orders["payment_terms"]["default"] == "30"
-    assert set(Schedule.objects.filter(integration=integration).values_list("flow", flat=True)) == set(stored)
+    schedules = {s.flow: (s.interval_seconds, s.enabled) for s in Schedule.objects.filter(integration=integration)}
+    assert schedules == {flow: (settings["interval_seconds"], settings["enabled"]) for flow, settings in stored.items()}
 
 
 @pytest.mark.parametrize("flow", ["products", "stock"])

@@ -105,8 +105,7 @@ def shop(request: HttpRequest, workspace: Workspace) -> HttpResponse:
     draft = _draft_for(request, workspace)
     form = ShopForm(_connections(workspace, "mijnwebwinkel"), request.POST or None)
     if request.method == "POST" and form.is_valid():
-        connection = form.chosen() or Connection(workspace=workspace, system=form.system,
-                                                 name=_free_name(workspace, f"{draft.get('name')}-shop"))
+        connection = form.chosen() or _draft_connection(workspace, draft, "shop", form.system)
         problem, reached = _test_shop(connection, form)
         if not problem:
             _save_connection(connection, form)
@@ -152,6 +151,13 @@ def _save_connection(connection: Connection, form: ConnectionForm) -> None:
     connection.save()
 
 
+def _draft_connection(workspace: Workspace, draft: Draft, role: str, system: str) -> Connection:
+    """The connection this wizard made for `role` before (entered again: changed, not made twice), or a new one."""
+    made = workspace.connections.filter(pk=draft.get(role) or 0, system=system).first()
+    return made or Connection(workspace=workspace, system=system,
+                              name=_free_name(workspace, f"{draft.get('name')}-{role}"))
+
+
 def _free_name(workspace: Workspace, wanted: str) -> str:
     name, number = wanted[:70], 2
     while workspace.connections.filter(name=name).exists():
@@ -173,8 +179,7 @@ def books(request: HttpRequest, workspace: Workspace) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         connection: Connection | None = form.chosen()
         if connection is None:
-            connection = Connection(workspace=workspace, system=form.system,
-                                    name=_free_name(workspace, f"{draft.get('name')}-books"))
+            connection = _draft_connection(workspace, draft, "books", form.system)
             _save_connection(connection, form)
         draft.set(books=connection.pk)
         if _has_grant(connection) and form.chosen() is not None:
@@ -239,6 +244,9 @@ def accountview_callback(request: HttpRequest) -> HttpResponse:
 def create_integration(request: HttpRequest, workspace: Workspace) -> HttpResponse:
     """Both connections work: the integration is made, paused until it is activated."""
     draft = _draft_for(request, workspace)
+    made = Integration.objects.filter(pk=draft.get("integration") or 0, workspace=workspace).first()
+    if made is not None:  # posted twice
+        return redirect("wizard:flows", workspace_id=workspace.pk, integration_id=made.pk)
     shop_row = get_scoped(workspace.connections.filter(system="mijnwebwinkel"), request.user,
                           pk=draft.get("shop") or 0)
     books_row = _connected_books(workspace, draft)
