@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from uvicorn.logging import AccessFormatter
 
 from koppel.connectors.mijnwebwinkel.sandbox import MijnWebwinkelSandbox
 from koppel.log_config import configure_logging
@@ -39,9 +40,17 @@ def test_an_oauth_callback_in_the_access_log_keeps_its_code_out(caplog: pytest.L
     access.addHandler(caplog.handler)
     caplog.set_level(logging.INFO, logger="uvicorn.access")
     access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:50312", "GET",
-                                             "/setup/accountview/callback?code=Zk3-code-Vq&state=s1", "1.1", 302)
+                "/setup/accountview/callback?code=Zk3-code-Vq&state=s1", "1.1", 302)
     access.removeHandler(caplog.handler)
     assert "Zk3-code-Vq" not in caplog.text and "code=***&state=s1" in caplog.text
+    # uvicorn's access formatter reads the arguments themselves: they are redacted, and still five.
+    line = AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(caplog.records[-1])
+    assert line == '127.0.0.1:50312 - "GET /setup/accountview/callback?code=***&state=s1 HTTP/1.1" 302 Found'
+
+
+def test_a_secret_split_between_message_and_argument_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    logging.getLogger("koppel.test").warning("calling /v1/orders?partner_token=%s&limit=%d", "pt_Secret3", 2)
+    assert "pt_Secret3" not in caplog.text and "partner_token=***" in caplog.text
 
 
 def test_a_traceback_keeps_the_tokens_out(caplog: pytest.LogCaptureFixture) -> None:

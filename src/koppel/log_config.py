@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import structlog
@@ -54,12 +54,17 @@ def redact_every_record() -> None:
 
     def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
+        # Arguments one by one first: formatters such as uvicorn's access log read them, not the message.
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact_argument(a) for a in record.args)
+        elif isinstance(record.args, Mapping):
+            record.args = {k: _redact_argument(v) for k, v in record.args.items()}
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # arguments that don't fit the message: left to the handler to report
             return record
         clean = redact(message)
-        if clean != message:
+        if clean != message:  # a secret across message and argument (`token=%s`): the message alone, redacted
             record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
@@ -67,6 +72,14 @@ def redact_every_record() -> None:
 
     make.koppel_redacts = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(make)
+
+
+def _redact_argument(value: Any) -> Any:
+    if value is None or isinstance(value, int | float | bool):
+        return value
+    text = str(value)
+    clean = redact(text)
+    return value if clean == text else clean
 
 
 def _redact_event(logger: Any, method_name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
