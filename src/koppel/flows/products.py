@@ -27,6 +27,7 @@ products` runs it. Units are product keys (an article code, or a variant product
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -605,12 +606,13 @@ class ProductsFlow:
 
     @staticmethod
     def _payload_out(sent: dict[str, Any], category: int | None, image: bytes | None) -> dict[str, Any]:
+        """What was sent, as the activity log keeps it (JSON: amounts as text; the image by its size)."""
         out = dict(sent)
         if category is not None:
             out["category"] = category
         if image is not None:
             out["image"] = f"{len(image)} bytes"
-        return out
+        return cast(dict[str, Any], json.loads(json.dumps(out, default=str)))
 
 
 _OWNED = ("changed in AccountView only in fields the shop owns (update product information is off): "
