@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-_IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
+from koppel.connectors.mijnwebwinkel.images import image_type
 
 
 def gtin_is_valid(code: str) -> bool:
@@ -22,10 +22,6 @@ def gtin_is_valid(code: str) -> bool:
     digits = [int(d) for d in reversed(code[:-1])]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits))
     return (10 - total % 10) % 10 == int(code[-1])
-
-
-def is_image(content: bytes) -> bool:
-    return content.startswith(_IMAGE_SIGNATURES) or (content[:4] == b"RIFF" and content[8:12] == b"WEBP")
 
 
 @dataclass
@@ -111,6 +107,6 @@ class ArticleRules:
                 f"content: the image is {len(content) / 1_048_576:.1f} MB, at most "
                 f"{self.max_image_bytes / 1_048_576:.0f} MB is allowed"
             )
-        if not is_image(content):
+        if image_type(content) is None:
             return "content: is not a JPEG, PNG, GIF or WebP image"
         return None
