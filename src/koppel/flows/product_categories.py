@@ -39,6 +39,7 @@ class Categories:
         self.maps = maps
         self.groups = {g.code.strip().upper(): g for g in groups}
         self._shop_tree: list[Category] | None = None
+        self._made: dict[str, str] = {}  # group code → how its category was made in this run (as a dependency)
         self._lock = threading.RLock()  # a category and its parent are made one at a time
 
     def in_order(self) -> list[str]:
@@ -104,6 +105,9 @@ class Categories:
             return Record(CATEGORY, code, Outcome.SENT, f"{how} shop category {category_id}", str(category_id),
                           payload_in=payload_in, payload_out=self._create_body(code), link=True)
         if link.payload_hash == fingerprint:
+            if code in self._made:  # made earlier in this run, for a child category or a product
+                return Record(CATEGORY, code, Outcome.SENT, f"{self._made[code]} shop category {link.target_key}",
+                              link.target_key, payload_in=payload_in, link=True)
             return Record(CATEGORY, code, Outcome.SKIPPED, "up to date", link.target_key, payload_in=payload_in)
         group = self._group(code)
         changes = body(self.maps.category(group.code, group.description, mode="update"))
@@ -124,6 +128,7 @@ class Categories:
         else:
             category_id, how = self.shop.create_category(CategoryInput.model_validate(wanted)).id, "created"
         self.links.write(CATEGORY, code, str(category_id), self.fingerprint(code))
+        self._made[code] = how
         return category_id, how
 
     def _create_body(self, code: str) -> dict[str, Any]:
