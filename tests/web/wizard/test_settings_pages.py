@@ -205,3 +205,11 @@ def test_the_dry_run_page_tells_what_would_happen_and_writes_nothing(merchant: C
              **demo.sandboxes.shop.limits.calls_json()["by_route"]}
     assert [c for c in calls if not c.startswith("GET ") and not c.endswith("/token")] == []
     assert not Link.objects.exists() and not Activity.objects.exists() and not Run.objects.exists()
+
+
+def test_the_runs_are_a_page_and_the_part_the_activate_page_polls(merchant: Client) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    url = f"/setup/w/{integration.workspace_id}/i/{integration.pk}/runs/"
+    assert "<html" in merchant.get(url).content.decode()
+    polled = merchant.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in polled and 'hx-trigger="every 2s"' in polled  # no run finished yet: it polls on

@@ -428,11 +428,11 @@ def activate(request: HttpRequest, workspace: Workspace, integration_id: int) ->
 
 @workspace_view()
 def runs(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
-    """HTMX: the integration's latest runs, polled on the activate page until the first one finished."""
+    """The integration's latest runs: a page, or (HTMX) the part the activate page polls until one finished."""
     integration = _integration(request, workspace, integration_id)
     latest = list(Run.objects.filter(integration=integration).order_by("-started_at")[:5])
     rows = [{"flow": texts.flow_label(r.flow)[0], "status": r.status, "error": r.error, "started_at": r.started_at,
              "counts": [(texts.outcome(k), v) for k, v in sorted((r.counts or {}).items()) if v]} for r in latest]
     finished = any(r.finished_at for r in latest)
-    return render(request, "wizard/_runs.html", {"rows": rows, "finished": finished, "workspace": workspace,
-                                                 "integration": integration})
+    context = {"rows": rows, "finished": finished, "workspace": workspace, "integration": integration}
+    return render(request, "wizard/_runs.html" if request.htmx else "wizard/runs.html", context)
