@@ -36,11 +36,10 @@ class BooksArticles:
         self._lock = threading.Lock()
 
     def changed(self, since: datetime | None) -> Iterator[Article]:
-        """Every article changed since `since` (all when None), with its image when images are sent, in
-        pages (smaller ones with images: their data makes pages heavy)."""
-        return self.books.iter_articles(
-            since, fields=self.fields, with_images=self.images, page_size=25 if self.images else None
-        )
+        """Every article changed since `since` (all when None), in pages of AccountView's largest size (the
+        profile's max_page_size); small pages when the image data is read with them (it makes pages heavy)."""
+        size = 25 if self.images else self.books.profile.max_page_size
+        return self.books.iter_articles(since, fields=self.fields, with_images=self.images, page_size=size)
 
     def expect(self, keys: list[str]) -> None:
         """The product keys the run's units will ask for, in order: what to read ahead."""
