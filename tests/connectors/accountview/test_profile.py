@@ -277,3 +277,16 @@ def test_a_copied_profile_has_its_own_dictionary() -> None:
     assert base.dictionary().field("ARTICLE", "BAR_CODE")
     copied = base.model_copy(update={"article_ean_field": "EAN_CODE"})
     assert copied.dictionary().field("ARTICLE", "EAN_CODE") and not copied.dictionary().field("ARTICLE", "BAR_CODE")
+
+
+def test_the_check_names_the_setting_of_a_product_field_the_server_lacks(sandbox: AccountViewSandbox) -> None:
+    from koppel.connectors.accountview.profile_check import check_profile
+
+    profile = sandbox.profile.model_copy(update={"article_webshop_field": "WEBSHOP_J", "article_parent_field": "HOOFD"})
+    assert profile.dictionary().field("ARTICLE", "WEBSHOP_J") and not profile.dictionary().field("ARTICLE", "WEB_SHOP")
+    with sandbox.authorised_client(options=fast_options(sandbox, profile=profile)) as client:
+        report = check_profile(client)
+    problems = {f.subject: f.message for f in report.problems}
+    assert set(problems) == {"ARTICLE.WEBSHOP_J", "ARTICLE.HOOFD"}
+    assert "`article_webshop_field`" in problems["ARTICLE.WEBSHOP_J"]
+    assert "`article_parent_field`" in problems["ARTICLE.HOOFD"]

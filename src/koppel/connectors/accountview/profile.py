@@ -432,6 +432,7 @@ class AccountViewProfile(BaseModel):
             "DEL_ADDR.SUB_NR": "delivery addresses of a debtor",
             "ARTICLE.ART_CODE": "find articles by code",
             f"ARTICLE.{self.article_ean_field}": "find articles by EAN (article_ean_field)",
+            "ARTICLE.AG_CODE": "select the shop's articles by article group",
             f"SO_HDR.{self.sales_order_reference_field}": "find a sales order by our key "
             "(sales_order_reference_field)",
             f"DJ_PAGE.{self.invoice_reference_field}": "find an invoice by our key (invoice_reference_field)",
