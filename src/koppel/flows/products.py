@@ -63,6 +63,8 @@ HIDDEN = "hidden"  # source: product key of a product we hid (blocked, left the 
 CATEGORY_UNIT = "category:"
 NO_CODE = "(no code)"  # the unit of AccountView articles without a code: nothing can link them
 PAGE = 1000  # articles looked at together in fetch (one links read each)
+# Settings that change when runs happen, not what a product becomes: changing them re-sends nothing.
+_NOT_HASHED = {"enabled", "interval_seconds", "overlap_minutes"}
 HALF = 32  # a link's hash: what AccountView held (first half), what an update sends (second half)
 
 
@@ -117,7 +119,8 @@ class ProductsFlow:
             self.hashed_columns = [c for c in self.articles.fields if c.upper() not in stock]
             self.maps_print = payload_hash([self.maps.article_map.model_dump(mode="json"),
                                             self.maps.category_map.model_dump(mode="json"),
-                                            self.settings.model_dump(mode="json"), store.prices_include_tax,
+                                            self.settings.model_dump(mode="json", exclude=_NOT_HASHED),
+                                            store.prices_include_tax,
                                             sorted((k, str(v)) for k, v in rates.items())])
             self._ready = True
 
