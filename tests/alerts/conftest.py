@@ -3,6 +3,7 @@ database (rows only: the checks read the database, no remote system is called)."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,3 +49,22 @@ def _fork_server() -> None:
     from tests.sync.forks import start_fork_server
 
     start_fork_server(["tests.alerts.scenarios"])
+
+
+@pytest.fixture
+def world() -> Iterator[Any]:
+    """Both sandboxes, seeded with a few orders (tests/flows/world.py)."""
+    from tests.flows.world import start_world
+
+    world = start_world(orders=8)
+    yield world
+    world.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    """A real SMTP server on 127.0.0.1 (tests/alerts/servers.py)."""
+    from tests.alerts.servers import SmtpServer
+
+    with SmtpServer() as server:
+        yield server

@@ -5,7 +5,6 @@ offline: a blip is no alert, beyond the workspace's threshold it is (and it reco
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,22 +16,9 @@ import pytest
 from tests.alerts.scenarios import spawn
 from tests.alerts.servers import SmtpServer
 from tests.flows.test_orders import eligible
-from tests.flows.world import SETTINGS, World, start_world
+from tests.flows.world import SETTINGS, World
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("_fork_server")]  # real engine processes
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    world = start_world(orders=8)
-    yield world
-    world.stop()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 def environment(tmp_path: Path, smtp: SmtpServer) -> dict[str, str]:
@@ -58,12 +44,17 @@ def broken(state: dict[str, Any]) -> list[dict[str, Any]]:
     return [alert for alert in state["alerts"] if alert["kind"] == "broken_connection"]
 
 
-def new_order(world: World, number: int) -> None:
-    """A paid order placed just now (its status-change moment after the flow's cursor)."""
+def new_order(world: World, number: int, sku: str = "") -> None:
+    """A paid order placed just now (its status-change moment after the flow's cursor), its articles
+    replaced by `sku` when given."""
     now = datetime.now(ZoneInfo("Europe/Amsterdam"))
     stamp = {"date": f"{now:%Y-%m-%d}", "time": f"{now:%H:%M:%S}", "status_changed_date": f"{now:%Y-%m-%d}",
              "status_changed_time": f"{now:%H:%M:%S}", "archived": False}
-    world.shop_sandbox.add_order(dict(eligible(world)[0], number=number, **stamp))
+    order = dict(eligible(world)[0], number=number, **stamp)
+    if sku:
+        order["orderlines"] = [dict(line, articles=[dict(line["articles"][0], sku=sku)])
+                               if line["type"] == "article" else line for line in order["orderlines"]]
+    world.shop_sandbox.add_order(order)
 
 
 def test_a_revoked_grant_alerts_once_pauses_and_recovers_by_itself(world: World, smtp: SmtpServer,

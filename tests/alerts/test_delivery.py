@@ -4,7 +4,6 @@ marked failing and said so on the workspace's other channels."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +15,6 @@ from tests.alerts.servers import SmtpServer, WebhookReceiver, free_port
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("_fork_server")]  # real engine processes
 
 NOWHERE = "http://127.0.0.1:9"  # nothing is called: the connections are only rows here
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
 
 
 def environment(tmp_path: Path, smtp: SmtpServer, attempts: int = 6) -> dict[str, str]:

@@ -68,3 +68,9 @@ def test_every_kind_renders_in_every_language(kind: str, language: str) -> None:
     for event in ("opened", "reminder", "resolved"):
         message = render(kind, event, facts, language=language)
         assert message.subject and "{" not in message.subject + message.text
+
+
+def test_missing_facts_show_as_a_question_mark_not_an_error() -> None:
+    message = render("broken_connection", "opened", {}, language="de")
+    assert message.subject == "?-Verbindung unterbrochen: ?"
+    assert render("parked", "update", {}, language="nl").subject == "0 records geparkeerd in ?"

@@ -215,15 +215,23 @@ TEXTS: dict[str, dict[str, tuple[str, str, str, str]]] = {
     },
 }
 
-ENTITIES = {
-    "en": {"order": ("order", "orders"), "product": ("product", "products"), "stock": ("stock level",
-                                                                                        "stock levels")},
-    "nl": {"order": ("bestelling", "bestellingen"), "product": ("product", "producten"),
+ENTITIES = {  # "": records of several kinds in one message
+    "en": {"": ("record", "records"), "order": ("order", "orders"), "product": ("product", "products"),
+           "stock": ("stock level", "stock levels")},
+    "nl": {"": ("record", "records"), "order": ("bestelling", "bestellingen"), "product": ("product", "producten"),
            "stock": ("voorraad", "voorraden")},
-    "de": {"order": ("Bestellung", "Bestellungen"), "product": ("Produkt", "Produkte"),
-           "stock": ("Bestand", "Bestände")},
+    "de": {"": ("Datensatz", "Datensätze"), "order": ("Bestellung", "Bestellungen"),
+           "product": ("Produkt", "Produkte"), "stock": ("Bestand", "Bestände")},
 }
 REASONS_SHOWN = 10  # groups of parked records named in one message; the rest are counted
+
+
+class _Facts(dict[str, Any]):
+    """Values for a message template; a fact missing (an alert stored by an older version, a row made by
+    hand) shows as "?" instead of breaking the message."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 def moment(value: str, time_zone: str, language: str) -> str:
@@ -245,16 +253,16 @@ def render(kind: str, event: str, facts: dict[str, Any], *, language: str = "nl"
     language = language if language in LANGUAGES else "en"
     words = WORDS[language]
     subject, what, todo, recovered = TEXTS[kind][language]
-    values = _values(kind, facts, language, time_zone)
+    values = _Facts(_values(kind, facts, language, time_zone))
     link = str(facts.get("link", ""))
     if event == "resolved":
-        subject = words["resolved"] + recovered.format(**values)
+        subject = words["resolved"] + recovered.format_map(values)
         lines = [subject, "", f"{words['since']}: {values['since']}"]
         return Message(subject, "\n".join([*lines, f"{words['link']}: {link}" if link else ""]).strip() + "\n", link)
-    subject = subject.format(**values)
+    subject = subject.format_map(values)
     if event == "reminder":
         subject = words["reminder"] + subject
-    lines = [what.format(**values)]
+    lines = [what.format_map(values)]
     if kind == "parked":
         lines += [f"- {count} × {reason}" for reason, count in values["groups"]]
         if values["more"]:
@@ -267,14 +275,14 @@ def render(kind: str, event: str, facts: dict[str, Any], *, language: str = "nl"
         lines.append(f"{words['affected']}: {words['records'].format(count=facts['affected'])}")
     if facts.get("paused"):
         lines.append(words["paused"].format(names=", ".join(facts["paused"])))
-    lines.append(f"{words['todo']}: {todo.format(**values)}")
+    lines.append(f"{words['todo']}: {todo.format_map(values)}")
     if link:
         lines.append(f"{words['link']}: {link}")
     return Message(subject, "\n".join(lines) + "\n", link)
 
 
 def _values(kind: str, facts: dict[str, Any], language: str, time_zone: str) -> dict[str, Any]:
-    system = SYSTEMS.get(str(facts.get("system", "")), str(facts.get("system", "")))
+    system = SYSTEMS.get(str(facts.get("system", "")), str(facts.get("system", ""))) or "?"
     values: dict[str, Any] = {
         **{k: v for k, v in facts.items() if isinstance(v, str | int | float)},
         "system": system,
