@@ -197,5 +197,9 @@ def test_without_a_choice_the_browser_decides_and_the_switch_remembers() -> None
                            HTTP_ACCEPT_LANGUAGE="de")
     assert switched.status_code == 302 and switched["Location"] == f"/w/{world.mine.workspace.pk}/"
     assert "Uw werkruimtes" in client.get("/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '<option value="nl" selected>' in client.get("/").content.decode()
     assert client.post("/language/", {"language": "xx", "next": "https://evil.example/"})["Location"] == "/"
     assert Profile.objects.get(user=world.mine.users["member"]).language == "nl"
+    client.post("/language/", {"language": "", "next": "/"})  # back to the browser's
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Ihre Arbeitsbereiche" in page and '<option value="" selected>' in page

@@ -40,6 +40,12 @@ class UserLanguageMiddleware:
         return response
 
 
+def language_choice(request: HttpRequest) -> dict[str, str]:
+    """Template context for the switch: the language the user chose ("" when the browser decides)."""
+    user = getattr(request, "user", None)
+    return {"language_chosen": chosen_language(user) if user is not None and user.is_authenticated else ""}
+
+
 @login_required
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:

@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "koppel.web.tenancy.navigation",
+                "koppel.web.languages.language_choice",
             ]
         },
     }

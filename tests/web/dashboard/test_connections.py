@@ -172,6 +172,8 @@ def test_bad_input_is_named_on_its_field_and_nothing_is_saved(
     assert missing.status_code == 200 and "This field is required." in missing.content.decode()
     taken = add_books(owner, world, books_box, name="zqalpha-books")
     assert "has a connection of that name already" in taken.content.decode()
+    plain = add_books(owner, world, books_box, base_url="http://books.example.nl")
+    assert "credentials would cross the network unencrypted" in plain.content.decode()
     bad_name = add_books(owner, world, books_box, name="my books!")
     assert "Enter a valid “slug”" in bad_name.content.decode()
     assert Connection.objects.count() == before
