@@ -119,6 +119,18 @@ def test_a_server_ignoring_the_filter_cannot_widen_the_selection(sandbox: Accoun
     assert {a.code for a in found} == {r["ART_CODE"] for r in sandbox.rows("ARTICLE") if r["AG_CODE"] == "SHIRTS"}
 
 
+def test_without_list_filters_a_full_read_ors_the_groups(sandbox: AccountViewSandbox) -> None:
+    profile = sandbox.profile.model_copy(update={"list_filter": "match_any"})
+    selection = ArticleSelection(kind="groups", groups=("SHIRTS", "ETEN"))
+    with sandbox.authorised_client(options=fast_options(sandbox, profile=profile)) as client:
+        seen = _requests(client)
+        found = list(client.iter_article_stock(selection))
+    assert seen[-1].params["MatchAnyFilter"] == "true"
+    assert {seen[-1].params["FilterValue1"], seen[-1].params["FilterValue2"]} == {"SHIRTS", "ETEN"}
+    groups = {r["ART_CODE"]: r["AG_CODE"] for r in sandbox.rows("ARTICLE")}
+    assert {s.code for s in found} == {code for code, group in groups.items() if group in ("SHIRTS", "ETEN")}
+
+
 def test_a_selection_does_not_see_an_article_that_left_it(
     client: AccountViewClient, sandbox: AccountViewSandbox
 ) -> None:
@@ -224,3 +236,15 @@ def test_a_listing_filters_and_sorts_once_not_per_page(big_sandbox: AccountViewS
         with_key = client.options.model_copy(update={"paging": "last_key"})
         client.options = with_key
         assert [a.code for a in client.iter_articles(page_size=700)][1:] == codes
+
+
+def test_articles_by_code_or_ean_read_the_fields_asked_for(client: AccountViewClient) -> None:
+    item = next(i for i in catalogue(7, 30) if i.image_name)
+    everything = client.get_articles([item.sku.lower()])[item.sku]
+    assert everything.image is not None and everything.long_description == item.long_description
+    seen = _requests(client)
+    lean = client.get_articles([item.sku], fields=product_fields(client.profile))[item.sku]
+    assert lean.image is None and lean.long_description == item.long_description and lean.parent_code == ""
+    assert "IMG_M_DATA" not in seen[-1].params["Fields"]
+    by_ean = client.find_articles_by_ean([item.ean], fields=["ART_DESC1"])[item.ean]
+    assert by_ean.code == item.sku and set(by_ean.row) == {"ART_CODE", "ART_DESC1", "BAR_CODE"}

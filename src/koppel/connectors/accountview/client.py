@@ -47,6 +47,7 @@ from koppel.connectors.accountview.models import (
 from koppel.connectors.accountview.oauth import SYSTEM, OAuthEndpoints, TokenSet, TokenStore, refresh_tokens
 from koppel.connectors.accountview.profile import AccountViewProfile, BusinessObject
 from koppel.connectors.accountview.wire import (
+    MAX_FILTERS,
     Filter,
     Row,
     error_message,
@@ -628,20 +629,23 @@ class AccountViewClient:
 
     # --- articles ------------------------------------------------------------------------------------------
 
-    def get_articles(self, codes: Iterable[str]) -> dict[str, Article]:
+    def get_articles(self, codes: Iterable[str], *, fields: Sequence[str] | None = None) -> dict[str, Article]:
         """Articles by code, in as few reads as possible (one for up to the profile's `list_filter_size`
-        codes); codes that do not exist are missing from the answer."""
-        return {a.code: a for a in self._articles_where("ART_CODE", [c.strip().upper() for c in codes])}
+        codes); codes that do not exist are missing from the answer. `fields`: the columns to read (default:
+        all, image data included; `records.article_fields(profile)` is what an order's existence check
+        needs, `records.product_fields(profile)` plus a map's columns what a product needs)."""
+        wanted = [c.strip().upper() for c in codes]
+        return {a.code: a for a in self._articles_where("ART_CODE", wanted, fields)}
 
-    def find_articles_by_ean(self, eans: Iterable[str]) -> dict[str, Article]:
+    def find_articles_by_ean(self, eans: Iterable[str], *, fields: Sequence[str] | None = None) -> dict[str, Article]:
         """Articles by EAN (the profile's EAN field), in as few reads as possible."""
-        return {
-            a.ean: a for a in self._articles_where(self.profile.article_ean_field, [e.strip() for e in eans])
-        }
+        wanted = [e.strip() for e in eans]
+        return {a.ean: a for a in self._articles_where(self.profile.article_ean_field, wanted, fields)}
 
-    def _articles_where(self, column: str, values: list[str]) -> list[Article]:
+    def _articles_where(self, column: str, values: list[str], fields: Sequence[str] | None) -> list[Article]:
         wanted = list(dict.fromkeys(v for v in values if v))
-        rows = self._rows_for_keys(self.profile.article_bo, column, wanted)
+        columns = [c.upper() for c in dict.fromkeys([*fields, "ART_CODE", column])] if fields else None
+        rows = self._rows_for_keys(self.profile.article_bo, column, wanted, fields=columns)
         found = [records.article_from_row(row, self.profile) for row in rows]
         keep = set(wanted)
         attr = "code" if column == "ART_CODE" else "ean"
@@ -759,26 +763,32 @@ class AccountViewClient:
     ) -> Iterator[Row]:
         """ARTICLE rows with only `fields`, AccountView filtering on the selection where it can; the
         selection is applied again here, so a server that ignores a filter cannot widen it."""
-        filters = [*filters, *self._selection_filters(selection)]
+        selecting, match_any = self._selection_filters(selection, alone=not filters)
         webshop = self.profile.article_webshop_field
         for row in self.read(
             self.profile.article_bo,
             fields=list(dict.fromkeys(f.upper() for f in fields)),
-            filters=filters,
+            filters=[*filters, *selecting],
+            match_any=match_any,
             page_size=min(page_size, self.profile.max_page_size),
         ):
             if selection is None or selection.admits(str(row.get("AG_CODE") or ""), records.flag(row.get(webshop))):
                 yield row
 
-    def _selection_filters(self, selection: ArticleSelection | None) -> list[Filter]:
+    def _selection_filters(self, selection: ArticleSelection | None, *, alone: bool) -> tuple[list[Filter], bool]:
+        """The filters that let AccountView do the selection, and whether they are OR-ed. Groups go as one
+        list filter, or (`list_filter="match_any"`) as up to 9 OR-ed Equal filters when no other filter is
+        read with them (OR-ing would also OR the change date); otherwise the client keeps the groups itself."""
         if selection is None or selection.kind == "all":
-            return []
+            return [], False
         if selection.kind == "webshop":
-            return [Filter(self.profile.article_webshop_field, True, value_type="L")]
+            return [Filter(self.profile.article_webshop_field, True, value_type="L")], False
         groups = list(selection.groups)
         if self.profile.list_filter == "in_list" and not any("," in g for g in groups):
-            return [Filter("AG_CODE", groups)]
-        return []  # OR-ed filters would also OR the change date: the groups are kept here instead
+            return [Filter("AG_CODE", groups)], False
+        if alone and len(groups) <= MAX_FILTERS:
+            return [Filter("AG_CODE", g) for g in groups], len(groups) > 1
+        return [], False
 
     def article_image(self, code: str) -> ArticleImage | None:
         """The image of one article, decoded per the profile's `article_image_encoding` (one read); None

@@ -202,7 +202,7 @@ def same_address(row: Row, address: Address) -> bool:
 
 
 def article_fields(profile: AccountViewProfile) -> list[str]:
-    """What an article lookup by code or EAN reads (the orders flow's existence check)."""
+    """What an order's existence check needs of an article (code, name, price, VAT, EAN, stock, blocked)."""
     return [
         "ART_CODE",
         "ART_DESC1",
