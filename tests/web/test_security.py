@@ -130,3 +130,14 @@ def test_a_superuser_finds_the_admin_from_the_dashboard_and_a_merchant_does_not(
     assert "/admin/" not in client.get("/").content.decode()
     client.force_login(users.create_superuser("operator", "o@example.nl", PASSWORD))
     assert 'href="/admin/"' in client.get("/").content.decode()
+
+
+def test_htmx_2_0_is_served_from_our_own_static_files() -> None:
+    from django.contrib.staticfiles import finders
+
+    page = Client().get("/login/").content.decode()
+    sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
+    assert "/static/django_htmx/htmx-2.min.js" in sources
+    assert all(source.startswith("/static/") for source in sources), sources  # no CDN, nothing elsewhere
+    htmx = Path(finders.find("django_htmx/htmx-2.min.js") or "").read_text()
+    assert re.search(r'version:"2\.0\.\d+"', htmx)
