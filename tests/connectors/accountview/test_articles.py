@@ -193,11 +193,14 @@ def test_undecodable_image_data_parks_naming_the_article(
     assert len(listed) == 31  # the rest went on
 
 
-@pytest.mark.parametrize("quirk", ["padded_strings", "single_object"])
+@pytest.mark.parametrize("quirk", ["padded_strings", "single_object", "image_name_object"])
 def test_product_reads_survive_the_quirks(client: AccountViewClient, sandbox: AccountViewSandbox, quirk: str) -> None:
     sandbox.quirks.update({quirk: True})
     shirt = next(a for a in client.iter_articles(page_size=1) if a.code == "SHIRT-0001-ROOD-S")
     assert shirt.parent_code == "SHIRT-0001" and shirt.size == "S" and shirt.colour == "rood"
+    assert shirt.image_name == "shirt-0001-rood-s.png"
+    image = client.article_image(shirt.code)
+    assert image is not None and image.name == shirt.image_name and image.media_type == "image/png"
     assert {g.code for g in client.article_groups()} >= {"SHIRTS"}
 
 

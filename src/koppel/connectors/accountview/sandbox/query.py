@@ -257,6 +257,10 @@ def serialise(
 
 
 def _finish(sandbox: Sandbox, table: str, row: Row, quirks: Quirks) -> Row:
+    if quirks.image_name_object and table == "ARTICLE":
+        name = sandbox.profile.article_image_name_field
+        if isinstance(row.get(name), str) and row[name]:
+            row = {**row, name: {"name": row[name]}}
     if not quirks.padded_strings:
         return row
     specs = sandbox.dictionary.fields(table)

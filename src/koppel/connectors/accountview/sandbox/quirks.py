@@ -18,3 +18,4 @@ class Quirks(QuirkSwitches):
     lenient_lengths: bool = False  # over-long values are cut instead of rejected
     reject_company: bool = False  # the company is gone: every x-company is rejected (403)
     truncate_at_nul: bool = False  # text is cut at a NUL character instead of refused (a C-string layer)
+    image_name_object: bool = False  # the image name comes as {"name": …}, as S3 reads IMG_MEDIUM (NOTES §10.3)
