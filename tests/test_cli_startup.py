@@ -52,7 +52,7 @@ def among(modules: set[str], packages: tuple[str, ...]) -> list[str]:
 
 
 @pytest.mark.parametrize("args", [[], ["--help"], ["sync", "--help"], ["integration", "--help"],
-                                  ["worker", "--help"]])
+                                  ["worker", "--help"], ["connect", "accountview", "--help"]])
 def test_help_loads_only_the_command_line(tmp_path: Path, args: list[str]) -> None:
     modules = loaded_by(tmp_path, *args)
     assert "koppel.cli" in modules and "typer" in modules  # the probe did run the command line
