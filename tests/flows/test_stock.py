@@ -3,11 +3,15 @@ products flow's links or by SKU, only what changed, each bad article parked by n
 
 from __future__ import annotations
 
+import pytest
+
 from koppel.connectors.accountview.profile import AccountViewProfile, FieldLayout
 from koppel.connectors.mijnwebwinkel.sandbox.orders import build_order
 from koppel.flows.links import Link
-from koppel.flows.stock import ENTITY, STOCK
+from koppel.flows.stock import ENTITY, STOCK, StockFlow
+from koppel.flows.stock_settings import StockSettings
 from koppel.flows.stock_shop import UNLIMITED
+from koppel.sync.links import EngineLinks
 from koppel.sync.runner import run_here
 from tests.flows.stock_world import (
     add_books_article,
@@ -30,6 +34,7 @@ from tests.flows.stock_world import (
     variant_article,
 )
 from tests.flows.world import World, start_world, sync_orders
+from tests.sync.scenarios import integration
 
 
 def first_cycle(world: World, **settings: object) -> None:
@@ -281,3 +286,23 @@ def test_a_unit_factor_from_the_merchants_own_article_field() -> None:
         assert "NO_SUCH" in missing.error  # the run stops, naming the field AccountView does not know
     finally:
         world.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_cycles_on_the_database_links_write_only_what_changed(world: World) -> None:
+    links = EngineLinks(integration("stock-db"))
+    flow = StockFlow(world.shop, world.books, StockSettings(), links)
+    article = simple_articles(world)[0]
+    first = run_here(STOCK, flow, links)
+    assert not first.error and first.counts["sent"] == len(simple_articles(world))
+    assert links.find(ENTITY, article["sku"]) == Link(
+        ENTITY, article["sku"], str(article["id"]), str(expected(world, article["sku"])))
+
+    set_books_stock(world, article["sku"], QTY_AVAIL=3, QTY_RSRV=1)
+    reset_calls(world)
+    again = run_here(STOCK, StockFlow(world.shop, world.books, StockSettings(), links), links)
+
+    assert [r.key.partition("#")[0] for r in again.results if r.outcome == "sent"] == [article["sku"]]
+    assert shop_stock(world, article["id"]) == 2 and shop_writes(world) == 1
+    assert links.find(ENTITY, article["sku"]).payload_hash == "2"  # type: ignore[union-attr]

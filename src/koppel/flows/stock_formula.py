@@ -44,6 +44,9 @@ SAMPLES: list[tuple[str, dict[str, float]]] = [
 ]
 
 
+_REMEMBERED = 10_000  # custom formula results kept per figures, oldest dropped first
+
+
 class StockProblem(ValueError):
     """This article's stock can't be computed as it is (the message names the figure and value)."""
 
@@ -127,11 +130,24 @@ class Formula:
             return values["available"] - values["reserved"]
         if self.name in BUILT_IN:
             return values[self.name]
-        try:
-            result = evaluate_expression(self.expression, {k: float(v) for k, v in values.items()})
-        except ExpressionError as error:
-            raise StockProblem(f"the stock formula {self.expression!r} failed: {error}") from None
-        return _expression_result(self.expression, result)
+        # Each evaluation is a round trip to the expressions' child process (a fraction of a millisecond):
+        # articles with the same figures (often all zero) share one, within a bounded memory.
+        key = tuple(values.values())
+        known = self._results.get(key)
+        if known is None:
+            try:
+                result = evaluate_expression(self.expression, {k: float(v) for k, v in values.items()})
+            except ExpressionError as error:
+                raise StockProblem(f"the stock formula {self.expression!r} failed: {error}") from None
+            known = _expression_result(self.expression, result)
+            if len(self._results) >= _REMEMBERED:
+                self._results.pop(next(iter(self._results)))
+            self._results[key] = known
+        return known
+
+    @cached_property
+    def _results(self) -> dict[tuple[Decimal, ...], Decimal]:
+        return {}
 
 
 def parse_quantity(raw: Any, *, what: str) -> Decimal:
