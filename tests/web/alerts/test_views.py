@@ -95,3 +95,47 @@ def test_failing_channels_are_shown_above_the_list(mine: Workspace, other: Works
 def test_a_stranger_is_sent_to_sign_in() -> None:
     answer = Client().get("/alerts/")
     assert answer.status_code == 302 and "/login/" in answer["Location"]
+
+
+def test_owners_set_the_channels_and_policy_members_only_read_them(mine: Workspace, other: Workspace) -> None:
+    owner, member = user_in(mine, "olga", role="owner"), user_in(mine, "anna")
+    page = f"/alerts/w/{mine.pk}/settings/"
+    assert member.get(page).status_code == 200
+    assert member.post(page, {"form": "channel", "via": "email", "target": "a@b.nl"}).status_code == 403
+    assert owner.get(f"/alerts/w/{other.pk}/settings/").status_code == 404
+
+    refused = owner.post(page, {"form": "channel", "via": "email", "target": "eigenaar@bakkerij.nl, geen-adres"})
+    assert refused.status_code == 200 and "geen-adres" in refused.content.decode()
+    assert owner.post(page, {"form": "channel", "via": "email", "target": "eigenaar@bakkerij.nl"}).status_code == 302
+    assert owner.post(page, {"form": "channel", "via": "webhook", "target": "https://hooks.example/k",
+                             "secret": "geheim", "kinds": ["broken_connection", "parked"]}).status_code == 302
+    email, hook = Channel.objects.filter(workspace=mine).order_by("pk")
+    assert email.recipients == ["eigenaar@bakkerij.nl"] and email.kinds == []
+    assert hook.kinds == ["broken_connection", "parked"] and hook.secret == "geheim"
+    assert "geheim" not in hook.secret_encrypted
+
+    saved = owner.post(page, {"form": "policy", "language": "de", "time_zone": "Europe/Berlin", "quiet_from": "22:00",
+                              "quiet_until": "07:00", "remind_after_hours": "12", "digest_minutes": "30",
+                              "offline_minutes": "20", "probe_minutes": "5", "orders_silence_hours": "",
+                              "run_silence_minutes": ""})
+    assert saved.status_code == 302
+    policy = raising.policy(mine.pk)
+    assert (policy.language, policy.remind_after_hours, str(policy.quiet_from)) == ("de", 12, "22:00:00")
+    wrong_zone = owner.post(page, {"form": "policy", "language": "nl", "time_zone": "Mars/Olympus",
+                                   "remind_after_hours": "1", "digest_minutes": "1", "offline_minutes": "1",
+                                   "probe_minutes": "1"})
+    assert wrong_zone.status_code == 200 and "Mars/Olympus" in wrong_zone.content.decode()
+
+    theirs = Channel.objects.create(workspace=other, via="email", target="x@y.nl")
+    assert owner.post(f"/alerts/w/{mine.pk}/channels/{theirs.pk}/remove/").status_code == 404
+    assert member.post(f"/alerts/w/{mine.pk}/channels/{email.pk}/remove/").status_code == 403
+    assert owner.post(f"/alerts/w/{mine.pk}/channels/{email.pk}/remove/").status_code == 302
+    assert list(Channel.objects.filter(workspace=mine)) == [hook]
+
+
+def test_the_settings_page_speaks_dutch_and_german(mine: Workspace) -> None:
+    owner = user_in(mine, "olga", role="owner")
+    dutch = owner.get(f"/alerts/w/{mine.pk}/settings/", HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Meldingsinstellingen van bakkerij" in dutch and "Kanaal toevoegen" in dutch
+    german = owner.get(f"/alerts/w/{mine.pk}/settings/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Meldungseinstellungen von bakkerij" in german and "Welche Meldungen" in german

@@ -8,4 +8,6 @@ app_name = "alerts"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.alert_list, name="list"),
     path("<int:alert_id>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("w/<int:workspace_id>/settings/", views.alert_settings, name="settings"),
+    path("w/<int:workspace_id>/channels/<int:channel_id>/remove/", views.remove_channel, name="remove_channel"),
 ]
