@@ -213,3 +213,23 @@ def test_the_runs_are_a_page_and_the_part_the_activate_page_polls(merchant: Clie
     assert "<html" in merchant.get(url).content.decode()
     polled = merchant.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "<html" not in polled and 'hx-trigger="every 2s"' in polled  # no run finished yet: it polls on
+
+
+def test_a_first_visit_offers_answers_read_from_both_systems(merchant: Client) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    integration.enabled = False  # in the wizard: not yet active, nothing answered yet
+    integration.flows = {**integration.flows, "orders": {}}
+    integration.save()
+    session = merchant.session
+    session["koppel.wizard"] = {"workspace": integration.workspace_id, "integration": integration.pk, "answered": []}
+    session.save()
+    form = merchant.get(page(integration)).context["form"]
+    assert form.first_time
+    assert form["statuses"].value() == [3, 6]  # the shop's "Betaald" and "Betaald & afgehaald"
+    assert {key: form[f"vat_codes[{key}]"].value() for key in ("21", "9", "0", "reverse_charge", "export")} == {
+        "21": "H1", "9": "L1", "0": "N0", "reverse_charge": "EU", "export": "N0"}
+    # bancontact has no AccountView payment method: rather than a table that parks its orders, none at all
+    methods = [form[name].value() for name in form.fields if name.startswith("payment_methods[")]
+    assert methods and set(methods) == {""}
+    note = next(q.note for q in form.questions if q.name == "payment_methods")
+    assert "bancontact" in note and "ideal" not in note

@@ -80,6 +80,7 @@ class Question:
     essential: bool
     fields: list[str] = field(default_factory=list)
     rows: list[tuple[str, str]] = field(default_factory=list)  # tables: (row key, form field name)
+    note: str = ""  # what the page should say about the answers it offers
 
 
 class FlowSettingsForm(forms.Form):
@@ -169,10 +170,17 @@ class FlowSettingsForm(forms.Form):
             self._add(question, f"{question.name}.force",
                       forms.BooleanField(label=_("Always use the default"), required=False),
                       bool((value or {}).get("force")))
+        guesses = {key: self._guess(source, key) for key in keys if key not in table}
+        if mapping and not all(guesses.values()):
+            # A table that names some of the shop's methods parks the orders of the others; left empty,
+            # AccountView takes each debtor's own: what works until the merchant fills it in.
+            if any(guesses.values()):
+                question.note = texts.UNMATCHED % {"methods": ", ".join(k for k, v in guesses.items() if not v)}
+            guesses = {}
         for key in keys:
             name = f"{question.name}[{key}]"
             self.fields[name] = forms.ChoiceField(label=texts.row_label(key), choices=choices, required=False,
-                                                  initial=table.get(key) or self._guess(source, key))
+                                                  initial=table.get(key) or guesses.get(key, ""))
             question.rows.append((texts.row_label(key), name))
         extra = {k: v for k, v in table.items() if k not in keys}
         self._add(question, f"{question.name}{EXTRA}", forms.CharField(
@@ -187,9 +195,10 @@ class FlowSettingsForm(forms.Form):
         if source.keys == "vat_keys":
             return self.holdings.vat_code_for(key)
         if source.choices == "payment_method_choices":
-            wanted = key.replace("_", "").lower()
+            words = texts.PAYMENT_WORDS.get(key.lower(), (key.replace("_", " ").lower(),))
             for code, label in self._choices(source):
-                if wanted in (code.lower(), label.split(" · ", 1)[-1].replace(" ", "").lower()):
+                name = f"{code} {label}".lower()
+                if any(word in name or word.replace(" ", "") in name for word in words):
                     return code
         return ""
 

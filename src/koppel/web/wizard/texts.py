@@ -99,6 +99,26 @@ PROBLEMS: dict[str, Text] = {
 }
 
 
+# The words MijnWebwinkel's payment methods go by in an AccountView administration (its code or name).
+PAYMENT_WORDS: dict[str, tuple[str, ...]] = {
+    "ideal": ("ideal",),
+    "creditcard": ("creditcard", "credit card"),
+    "paypal": ("paypal",),
+    "bank_transfer": ("overboeking", "overschrijving", "bank transfer"),
+    "klarna_paylater": ("klarna", "achteraf"),
+    "afterpay": ("afterpay", "achteraf"),
+    "in3": ("in3",),
+    "bancontact": ("bancontact", "mistercash"),
+    "direct_debit": ("incasso",),
+    "cash": ("contant",),
+    "cash_on_delivery": ("rembours",),
+    "sofort": ("sofort",),
+    "giropay": ("giropay",),
+}
+UNMATCHED = _("No AccountView payment method was found for %(methods)s: the table is left empty, so AccountView "
+              "uses each debtor's own. Fill it in (or set a default) to book the shop's payment method.")
+
+
 def label(flow: str, name: str, description: str | None) -> tuple[Text, Text]:
     found = LABELS.get((flow, name))
     if found:
