@@ -13,6 +13,7 @@ workspace grew (so no count of theirs shows).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -77,8 +78,20 @@ def model_named(parameter: str) -> type[models.Model] | None:
     return None
 
 
+def known_values(parameter: str) -> list[str]:
+    """Text parameters that name no record but one of a fixed set (a flow, a system): their real values,
+    so a view that checks them before the workspace is reached with a valid one."""
+    from koppel.core.integrations.models import Connection
+    from koppel.core.integrations.settings import flow_names
+
+    sets = {"flow": flow_names, "system": lambda: [system.value for system in Connection.System]}
+    return list(sets[parameter]()) if parameter in sets else []
+
+
 def _candidates(world: World, parameter: str, converter: str, *, mine: bool) -> list[Any]:
     side = world.mine if mine else world.other
+    if known_values(parameter):
+        return known_values(parameter)[:1]
     if converter == "int":
         model = model_named(parameter)
         if model is not None and side.ids(model):
@@ -100,6 +113,8 @@ def _foreign_urls(world: World, route: Route) -> Iterator[tuple[str, str]]:
     for conv, name in parameters:
         if conv == "str" and name == "token":
             continue  # an invitation link is a capability: whoever holds it may use it (tested apart)
+        if known_values(name):
+            continue  # not a record: nothing of another workspace to put here
         for foreign in _candidates(world, name, conv, mine=False):
             yield route.url({**own, name: foreign}), route.url({**own, name: _nowhere(conv)})
     if len(parameters) > 1:
@@ -141,9 +156,11 @@ def own_pages(world: World) -> list[str]:
     """Every route filled with the user's own ids (the pages they may see)."""
     pages = []
     for route in routes():
-        own = {name: _candidates(world, name, conv, mine=True)[0] for conv, name in route.parameters}
-        if not any(name == "token" for _conv, name in route.parameters):
-            pages.append(route.url(own))
+        if any(name == "token" for _conv, name in route.parameters):
+            continue
+        choices = [[(name, value) for value in (known_values(name) or _candidates(world, name, conv, mine=True)[:1])]
+                   for conv, name in route.parameters]
+        pages += [route.url(dict(combination)) for combination in itertools.product(*choices)]
     return pages
 
 
