@@ -43,7 +43,8 @@ def test_the_newest_orders_are_told_apart_and_nothing_is_written(demo: DemoWorld
     counts = report.counts
     assert counts.get(WOULD_SEND, 0) >= 5, report.results
     sent = [r for r in report.results if r.outcome == WOULD_SEND]
-    assert all("AccountView: create" in r.reason for r in sent)
+    assert all("AccountView: create debtor (AR1 CONTACT)" in r.reason or "AccountView: update debtor" in r.reason
+               or "sales order" in r.reason for r in sent), sent
     # The three problem orders the demo adds (numbers from 90000): each parked naming its problem.
     parked = {r.key: r.reason for r in report.results if r.outcome == "needs_attention"}
     assert {key for key in parked if int(key) >= 90000} == {r.key for r in report.results if int(r.key) >= 90000}
@@ -97,7 +98,7 @@ def test_the_read_only_transport_refuses_every_write_but_a_token_refresh() -> No
         with pytest.raises(WriteRefused):  # a code exchange is not a refresh
             client.post("https://av.example/api/v3/token", data={"grant_type": "authorization_code"})
     assert sent == ["GET", "POST"]
-    assert transport.writes[0] == "AccountView: create SO1 (SO_HDR)"
+    assert transport.writes[0] == "AccountView: create sales order (SO1 SO_HDR)"
     assert len(transport.writes) == 5
 
 

@@ -79,8 +79,17 @@ def describe_write(system: str, request: httpx.Request) -> str:
         body = None
     if isinstance(body, dict) and body.get("BusinessObject"):  # AccountView: one business object per write
         table = ((body.get("Table") or {}).get("Definition") or {}).get("Name", "")
-        return f"{system}: {verb} {body['BusinessObject']}" + (f" ({table})" if table else "")
-    return f"{system}: {verb} {request.url.path}"
+        what = RECORDS.get(table, table or "record")
+        return f"{system}: {verb} {what} ({body['BusinessObject']}" + (f" {table})" if table else ")")
+    path = request.url.path
+    what = next((word for part, word in RECORDS.items() if f"/{part}" in path), "")
+    return f"{system}: {verb} {what} ({path})" if what else f"{system}: {verb} {path}"
+
+
+# The records a write makes, in words: AccountView's tables and MijnWebwinkel's paths.
+RECORDS = {"CONTACT": "debtor", "DEL_ADDR": "delivery address", "SO_HDR": "sales order", "DJ_PAGE": "invoice",
+           "ARTICLE": "article", "ART_GRP": "article group", "stock": "stock", "categories": "category",
+           "articles": "article", "orders": "order"}
 
 
 class DraftLinks:
