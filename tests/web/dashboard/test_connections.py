@@ -204,3 +204,23 @@ def test_a_workspace_of_ones_own_is_needed_to_add_a_connection(world: World, boo
     assert not Membership.objects.filter(user=user, workspace=world.mine.workspace).exists()
     assert not Connection.objects.filter(workspace=world.mine.workspace, name="books").exists()
     assert Workspace.objects.count() == 2
+
+
+def test_saving_the_form_keeps_tokens_a_refresh_rotated_meanwhile(
+        world: World, owner: Client, books_box: AccountViewSandbox) -> None:
+    """The form was opened before a worker refreshed the tokens: saving it must not bring the old ones back."""
+    from koppel.web.dashboard.forms import AccountViewForm
+
+    add_books(owner, world, books_box)
+    row = books_row(world)
+    connect(owner, row)
+    form = AccountViewForm({"name": "books", "base_url": books_box.url, "client_id": books_box.info.client_id,
+                            "client_secret": "", "company_id": books_box.company_code},
+                           workspace=world.mine.workspace, connection=Connection.objects.get(pk=row.pk))
+    assert form.is_valid(), form.errors
+    rotated = Connection.objects.get(pk=row.pk)
+    rotated.credentials = {**rotated.credentials, "tokens": {**rotated.credentials["tokens"], "refresh_token": "new"},
+                           "refresh_token": "new"}
+    rotated.save()
+    form.save()
+    assert Connection.objects.get(pk=row.pk).credentials["refresh_token"] == "new"

@@ -64,16 +64,20 @@ class ConnectionForm(forms.Form):
         given_settings = {key: cleaned[key] for key in self.settings_fields if cleaned.get(key)}
         self.new_settings = {**(self.connection.settings if self.connection else {}), **given_settings}
         stored = dict(self.connection.credentials) if self.connection else {}
-        given = {key: cleaned[key] for key in self.credential_fields() if cleaned.get(key)}
-        self.new_credentials = {**stored, **given}
-        if self.replaces_grant(stored, given):
-            # Tokens were granted to the old client: keeping them would mix two apps' grants.
-            for key in ("tokens", "refresh_token"):
-                self.new_credentials.pop(key, None)
+        self.given_credentials = {key: cleaned[key] for key in self.credential_fields() if cleaned.get(key)}
         self._check(settings_model, self.new_settings)
-        self._check(credentials_model, {key: value for key, value in self.new_credentials.items()
+        self._check(credentials_model, {key: value for key, value in self._merged(stored).items()
                                         if key in credentials_model.model_fields})
         return cleaned
+
+    def _merged(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """The stored credentials with the ones given; without the OAuth tokens when they belong to a
+        client that is being replaced (keeping them would mix two apps' grants)."""
+        merged = {**stored, **self.given_credentials}
+        if self.replaces_grant(stored, self.given_credentials):
+            for key in ("tokens", "refresh_token"):
+                merged.pop(key, None)
+        return merged
 
     def credential_fields(self) -> tuple[str, ...]:
         return tuple(name for name in self.base_fields if name not in ("name", *self.settings_fields))
@@ -91,11 +95,16 @@ class ConnectionForm(forms.Form):
 
     @transaction.atomic
     def save(self) -> Connection:
-        """Create or update the connection, settings and credentials together."""
-        connection = self.connection or Connection(workspace=self.workspace, system=self.system)
+        """Create or update the connection, settings and credentials together. The stored credentials are
+        read again under the row's lock, the one a token refresh takes: AccountView's refresh tokens
+        rotate, and writing back the ones read before a refresh would bring back a dead token."""
+        if self.connection is None:
+            connection = Connection(workspace=self.workspace, system=self.system)
+        else:
+            connection = Connection.objects.select_for_update().get(pk=self.connection.pk)
+        connection.credentials = self._merged(connection.credentials if connection.pk else {})
         connection.name = self.cleaned_data["name"]
         connection.settings = self.new_settings
-        connection.credentials = self.new_credentials
         connection.save()  # the model checks the settings once more
         return connection
 
