@@ -75,3 +75,12 @@ def test_two_deciders_at_once_open_one_alert(merchant: Shop) -> None:
     second = broken(merchant, NOON)
     assert len(first) == 1 and second == []
     assert Alert.objects.filter(resolved_at__isnull=True).count() == 1
+
+
+def test_resolved_alerts_are_forgotten_after_ninety_days(merchant: Shop) -> None:
+    broken(merchant, NOON)
+    raising.resolve(f"broken_connection:{merchant.books.pk}", now=NOON + timedelta(hours=1))
+    raising.forget_old(NOON + timedelta(days=90))
+    assert Alert.objects.count() == 1
+    raising.forget_old(NOON + timedelta(days=90, hours=2))
+    assert Alert.objects.count() == 0 and Notice.objects.count() == 0 and Delivery.objects.count() == 0

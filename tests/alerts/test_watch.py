@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from koppel.alerts import messages, watch
 from koppel.core.activity.models import Activity, Executor, Run
-from koppel.core.alerts.models import Alert, Notice
+from koppel.core.alerts.models import Alert, Notice, Watermark
 from koppel.core.integrations.models import Schedule
 from tests.alerts.conftest import Shop
 
@@ -136,3 +138,13 @@ def test_a_queue_that_keeps_growing(merchant: Shop) -> None:
     assert watch.growing_queue(T0, depth=(20, T0 - timedelta(hours=2))) == []     # old, but short
     assert len(watch.growing_queue(T0, depth=(900, T0 - timedelta(minutes=11)))) == 1
     assert len(watch.growing_queue(T0 + timedelta(minutes=5), depth=(0, None))) == 1  # resolved
+
+
+def test_two_monitors_tell_a_batch_of_parked_records_once(merchant: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    park(merchant, "1", "VAT code for 9 % not set", T0)
+    mark = Watermark.objects.create(integration=merchant.integration, name="parked", value=T0 - timedelta(hours=1))
+    read_here = Watermark.objects.get(pk=mark.pk)
+    Watermark.objects.filter(pk=mark.pk).update(value=T0 + timedelta(seconds=30))  # the other monitor told it
+    monkeypatch.setattr(Watermark.objects, "get_or_create", lambda **_: (read_here, False))
+    assert watch.parked(T0 + timedelta(minutes=1)) == []
+    assert Notice.objects.count() == 0

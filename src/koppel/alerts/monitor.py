@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 CHECKS: tuple[Callable[[datetime], list[int]], ...] = (
     connections.escalate_unreachable, connections.probe_due, watch.parked, watch.silent_flows,
     watch.silent_orders, watch.stuck_runs, watch.dead_workers, watch.growing_queue, raising.remind_due,
+    raising.forget_old,
 )
 
 

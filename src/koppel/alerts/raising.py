@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from koppel.core.alerts.models import Alert, AlertPolicy, Channel, Delivery, Notice
 
+KEEP_RESOLVED = timedelta(days=90)  # resolved alerts stay this long in the dashboard's list
+
 
 def policy(workspace_id: int | None) -> AlertPolicy:
     """The workspace's alert policy (the defaults when it set none; operators' alerts get the defaults)."""
@@ -87,6 +89,13 @@ def remind_due(now: datetime | None = None) -> list[int]:
             if told:  # only the process that moved last_told_at reminds
                 notices.append(_notice(alert, Notice.Event.REMINDER, now))
     return notices
+
+
+def forget_old(now: datetime | None = None) -> list[int]:
+    """Delete alerts resolved more than `KEEP_RESOLVED` ago, with what was sent about them."""
+    now = now or timezone.now()
+    Alert.objects.filter(resolved_at__lt=now - KEEP_RESOLVED).delete()
+    return []
 
 
 def _notice(alert: Alert, event: str, now: datetime, facts: dict[str, Any] | None = None) -> int:

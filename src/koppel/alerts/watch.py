@@ -69,9 +69,10 @@ def parked(now: datetime | None = None) -> list[int]:
                  "since": new.aggregate(first=Min("updated_at"))["first"].isoformat(),
                  "groups": [[g["reason"] if len(entities) == 1 else f"{g['entity']}: {g['reason']}", g["count"]]
                             for g in groups]}
+        if not Watermark.objects.filter(pk=mark.pk, value=mark.value).update(value=now):
+            continue  # another worker's monitor told this batch this instant
         notices += raising.raise_alert(Kind.PARKED, key, workspace_id=integration.workspace_id,
                                        integration_id=integration.pk, facts=facts, update=True, now=now)
-        Watermark.objects.filter(pk=mark.pk).update(value=now)
     return notices
 
 
