@@ -56,6 +56,8 @@ def test_apply_says_what_it_changed_and_then_that_nothing_changed(integration_fi
     first = invoke("integration", "apply", str(integration_file))
     assert first.exit_code == 0
     assert "created integration acme-shop" in first.stdout and "created connection books" in first.stdout
+    assert "Next: authorise Koppel at AccountView with `koppel connect accountview --integration acme-shop`" \
+        in first.stderr
     again = invoke("integration", "apply", str(integration_file))
     assert (again.exit_code, again.stdout.strip()) == (0, "nothing to change")
     listed = json.loads(invoke("integration", "list", "--json").stdout)
@@ -213,6 +215,7 @@ def test_connect_by_pasting_the_address_the_browser_ends_on(
     assert applied.stdout.strip() == "updated integration acme-shop: flows"
     again = invoke("integration", "apply", str(integration_file))
     assert again.stdout.strip() == "nothing to change", again.stderr  # the platform's tokens aren't a change
+    assert "connect accountview" not in again.stderr  # connected: no advice to connect
 
 
 @pytest.mark.django_db(transaction=True)

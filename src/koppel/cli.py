@@ -108,7 +108,7 @@ def createuser(
 def integration_apply(file: Path) -> None:
     """Create or update a workspace, its connections and an integration from a TOML file."""
     _django()
-    from koppel.core.integrations.apply import ApplyError, apply_file
+    from koppel.core.integrations.apply import TOKENS, ApplyError, apply_file
 
     try:
         report = apply_file(file, vat_codes_of=_vat_codes_of)
@@ -118,6 +118,9 @@ def integration_apply(file: Path) -> None:
         console.print("nothing to change")
     for change in report.changes:
         console.print(change)
+    if report.books is not None and TOKENS not in report.books.credentials:
+        err_console.print(f"Next: authorise Koppel at AccountView with `koppel connect accountview --integration "
+                          f"{report.integration}`", highlight=False, soft_wrap=True)
 
 
 def _vat_codes_of(books: Any) -> Any:

@@ -91,6 +91,8 @@ def _resolve_secret(value: str, key: str) -> str:
 @dataclass
 class ApplyReport:
     changes: list[str] = field(default_factory=list)
+    integration: str = ""
+    books: Connection | None = None  # the integration's AccountView connection, as applied
 
     @property
     def changed(self) -> bool:
@@ -247,6 +249,7 @@ def apply_file(path: Path, *, vat_codes_of: VatCodesOf | None = None) -> ApplyRe
         connections = {name: _apply_connection(workspace, name, c, report)
                        for name, c in spec.connections.items()}
         _apply_integration(workspace, spec.integration, connections, report)
+    report.integration, report.books = spec.integration.name, connections[spec.integration.books]
     return report
 
 
