@@ -144,7 +144,7 @@ def silent_orders(now: datetime | None = None) -> list[int]:
         hours = order_silence_hours(integration, now)
         last = (Activity.objects.filter(integration=integration, entity="order").order_by("-created_at")
                 .values_list("created_at", flat=True).first())
-        reference = last or integration.created_at
+        reference = max(filter(None, [last, integration.created_at, _resumed(integration)]))
         if hours is None or now - reference <= timedelta(hours=hours):
             notices += raising.resolve(key, now=now)
             continue
