@@ -224,3 +224,24 @@ def test_saving_the_form_keeps_tokens_a_refresh_rotated_meanwhile(
     rotated.save()
     form.save()
     assert Connection.objects.get(pk=row.pk).credentials["refresh_token"] == "new"
+
+
+def test_one_callback_serves_every_connect_and_returns_where_it_started(
+        world: World, owner: Client, books_box: AccountViewSandbox) -> None:
+    """AccountView's portal takes one Redirect URI per application: a connect started elsewhere (the
+    wizard) comes back through the same callback, and then to its own page."""
+    from django.test import RequestFactory
+
+    from koppel.web.dashboard.connections import start_connect
+
+    add_books(owner, world, books_box)
+    row = books_row(world)
+    request = RequestFactory().post("/")
+    request.user = world.mine.users["owner"]
+    request.session = owner.session
+    started = start_connect(request, row, "/setup/somewhere/")
+    request.session.save()
+    back = urlparse(httpx.get(started["Location"], follow_redirects=False).headers["location"])
+    assert back.path == "/oauth/accountview/"
+    assert owner.get(f"{back.path}?{back.query}")["Location"] == "/setup/somewhere/"
+    assert "tokens" in Connection.objects.get(pk=row.pk).credentials

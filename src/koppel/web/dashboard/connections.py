@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -25,6 +26,7 @@ from koppel.web.dashboard.forms import FORMS
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 
 COMPANIES = "koppel.accountview.companies"  # session key: what the last grant reached, per connection
+RETURN_TO = "koppel.accountview.return_to"  # session key: the page each connection's connect started from
 # The settings a connection's page shows (the AccountView profile has its own page in the operators' admin).
 SETTING_LABELS = {"base_url": gettext_lazy("Address"), "company_id": gettext_lazy("Company"),
                   "api_version": gettext_lazy("API version"), "language": gettext_lazy("Content language"),
@@ -83,11 +85,21 @@ def connect(request: HttpRequest, workspace: Workspace, connection_id: int) -> H
     connection = _connection(request, workspace, connection_id, Role.MEMBER)
     if connection.system != Connection.System.ACCOUNTVIEW:
         raise Http404
+    return start_connect(request, connection, reverse("dashboard:connection", args=[workspace.pk, connection.pk]))
+
+
+def start_connect(request: HttpRequest, connection: Connection, return_to: str) -> HttpResponse:
+    """Send the browser to AccountView's consent page for `connection` (the caller checked the user may
+    change it). Every connect comes back through the one callback below, since AccountView's portal takes
+    one Redirect URI per application; the callback then returns the browser to `return_to` (a path)."""
     try:
         started = start_grant(connection.pk, _redirect_uri(request), bound_to=_session_key(request))
     except GrantError as exc:
         messages.error(request, str(exc))
-        return redirect("dashboard:connection", workspace.pk, connection.pk)
+        return HttpResponseRedirect(return_to)
+    back = request.session.get(RETURN_TO, {})
+    back[str(connection.pk)] = return_to
+    request.session[RETURN_TO] = back
     return HttpResponseRedirect(started.url)
 
 
@@ -120,7 +132,12 @@ def accountview_callback(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("AccountView is connected to %(company)s.")
                              % {"company": f"{result.company.code} — {result.company.description}"})
-    return redirect("dashboard:connection", connection.workspace_id, connection.pk)
+    back = request.session.get(RETURN_TO, {})
+    return_to = back.pop(str(connection.pk), "")
+    request.session[RETURN_TO] = back
+    if not url_has_allowed_host_and_scheme(return_to, allowed_hosts=None):
+        return_to = reverse("dashboard:connection", args=[connection.workspace_id, connection.pk])
+    return HttpResponseRedirect(return_to)
 
 
 @require_POST
