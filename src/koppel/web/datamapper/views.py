@@ -1,0 +1,212 @@
+"""The datamapper pages of one integration: every flow's maps as tables with the overrides marked, the
+form that adds, changes or removes an override of one target field, its live preview on a recent record
+(HTMX, also for read-only members: it changes nothing), and saving, which refuses what
+`koppel integration apply` refuses and saves nothing then."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from koppel.core.accounts.models import Workspace
+from koppel.core.integrations.models import Integration
+from koppel.mapping import FieldMap, InvalidOverrides, load_default_map, merge_overrides
+from koppel.web.datamapper import maps
+from koppel.web.tenancy import Role, get_scoped, workspace_view
+
+log = logging.getLogger(__name__)
+ORIGINS = ("source", "const", "expr")
+
+
+def _integration(request: HttpRequest, workspace: Workspace, integration_id: int) -> Integration:
+    found: Integration = get_scoped(Integration.objects.filter(workspace=workspace), request.user, pk=integration_id)
+    return found
+
+
+def _map_name(data: QueryDict) -> str:
+    name = data.get("map", "")
+    if name not in maps.known_maps():
+        raise Http404
+    return name
+
+
+@workspace_view()
+def index(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
+    integration = _integration(request, workspace, integration_id)
+    flows = [(flow, [maps.map_table(integration, name) for name in names])
+             for flow, (_entity, names) in maps.FLOW_MAPS.items()]
+    return render(request, "datamapper/index.html", {
+        "workspace": workspace, "integration": integration, "flows": flows,
+        "can_change": request.membership.allows(Role.MEMBER),  # type: ignore[attr-defined]
+    })
+
+
+@dataclass
+class Change:
+    """The form: one target field of one map, where its value comes from and what is done to it."""
+
+    map_name: str
+    target: str = ""
+    origin: str = "source"
+    value: str = ""
+    transforms: str = "[]"
+    only_create: bool = False
+    keeps_transforms: bool = False  # the request gave no transforms: the default's stay
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, map_name: str, data: QueryDict) -> Change:
+        origin = data.get("origin", "source")
+        return cls(map_name, data.get("target", "").strip(), origin if origin in ORIGINS else "source",
+                   data.get("value", ""), data.get("transforms", "").strip() or "[]", data.get("only_create") == "on",
+                   keeps_transforms="transforms" not in data)
+
+    @classmethod
+    def of_field(cls, map_name: str, fieldmap: FieldMap) -> Change:
+        origin = next((o for o in ORIGINS if getattr(fieldmap, o) is not None), "const")
+        value = getattr(fieldmap, origin)
+        return cls(map_name, fieldmap.target, origin,
+                   value if isinstance(value, str) else json.dumps(value) if value is not None else "",
+                   json.dumps([s.model_dump(exclude_defaults=True) if s.args else s.name for s in fieldmap.transforms]),
+                   fieldmap.only_create)
+
+    def overrides(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """The map's overrides with this field's change in place (only what differs from the default)."""
+        if not self.target:
+            self.errors.append(_("Choose the target field."))
+        try:
+            transforms = json.loads(self.transforms)
+        except ValueError:
+            transforms = None
+        if not isinstance(transforms, list):
+            self.errors.append(_("Transforms must be a JSON list, e.g. [\"trim\", {\"name\": \"truncate\", "
+                                 "\"args\": {\"length\": 40}}]."))
+            transforms = []
+        default = load_default_map(self.map_name).field(self.target)
+        change: dict[str, Any] = {self.origin: self.value}
+        if self.keeps_transforms and default is not None:
+            pass
+        elif default is None or transforms != json.loads(Change.of_field(self.map_name, default).transforms):
+            change["transforms"] = transforms
+        if default is None or self.only_create != default.only_create:
+            change["only_create"] = self.only_create
+        new = {**stored, "fields": {**(stored.get("fields") or {}), self.target: change}}
+        new["remove"] = [t for t in stored.get("remove") or [] if t != self.target]
+        return _tidy(new)
+
+
+def _tidy(overrides: dict[str, Any]) -> dict[str, Any]:
+    """No empty keys left behind (so a map whose overrides are all undone has none)."""
+    return {key: value for key, value in overrides.items() if value}
+
+
+def _form_context(request: HttpRequest, workspace: Workspace, integration: Integration, change: Change,
+                  ) -> dict[str, Any]:
+    default = load_default_map(change.map_name)
+    records = maps.recent_records(integration, change.map_name)
+    inputs = next((maps.map_inputs(change.map_name, r.payload) for r in records
+                   if maps.map_inputs(change.map_name, r.payload)), [])
+    return {
+        "workspace": workspace, "integration": integration, "change": change, "spec": default,
+        "dictionary": sorted(default.targets().values(), key=lambda t: t.name),
+        "default_field": default.field(change.target), "records": records,
+        "paths": maps.source_paths(inputs[0]) if inputs else [],
+        "can_change": request.membership.allows(Role.MEMBER),  # type: ignore[attr-defined]
+    }
+
+
+@workspace_view()
+def edit(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
+    """GET: the form for `?map=…&target=…` (empty target: a new field). POST: save the change."""
+    integration = _integration(request, workspace, integration_id)
+    data = request.POST if request.method == "POST" else request.GET
+    map_name = _map_name(data)
+    if request.method == "POST":
+        return _save(request, workspace, integration, Change.read(map_name, data))
+    table = maps.map_table(integration, map_name)
+    row = next((r for r in table.rows if r.target == data.get("target") and r.fieldmap is not None), None)
+    if row is not None and row.fieldmap is not None:
+        change = Change.of_field(map_name, row.fieldmap)
+    else:
+        change = Change(map_name, data.get("target", ""))
+    return render(request, "datamapper/edit.html", _form_context(request, workspace, integration, change))
+
+
+def _save(request: HttpRequest, workspace: Workspace, integration: Integration, change: Change) -> HttpResponse:
+    with transaction.atomic():
+        # the row is locked so two people saving at once cannot lose each other's overrides
+        locked = Integration.objects.select_for_update().get(pk=integration.pk)
+        overrides = change.overrides(maps.overrides_of(locked, change.map_name))
+        if not change.errors:
+            change.errors += maps.check_change(locked, change.map_name, overrides, change.target)
+        if not change.errors:
+            everything = _tidy({**(locked.mapping_overrides or {}), change.map_name: overrides})
+            Integration.objects.filter(pk=locked.pk).update(mapping_overrides=everything)
+            log.info("mapping override of %s.%s saved for integration %s by %s", change.map_name, change.target,
+                     locked.name, request.user)
+    if change.errors:
+        context = _form_context(request, workspace, integration, change)
+        return render(request, "datamapper/edit.html", context, status=422)
+    messages.success(request, _("The mapping of %(field)s is saved.") % {"field": change.target})
+    return redirect(reverse("datamapper:index", args=[workspace.pk, integration.pk]) + f"#{change.map_name}")
+
+
+@workspace_view()
+@require_POST
+def undo(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
+    """`action=reset`: the field is mapped as the default map says again; `action=remove`: the field is
+    no longer filled at all."""
+    integration = _integration(request, workspace, integration_id)
+    map_name = _map_name(request.POST)
+    target = request.POST.get("target", "")
+    removing = request.POST.get("action") == "remove"
+    with transaction.atomic():
+        locked = Integration.objects.select_for_update().get(pk=integration.pk)
+        stored = maps.overrides_of(locked, map_name)
+        fields = {k: v for k, v in (stored.get("fields") or {}).items() if k != target}
+        remove = [t for t in stored.get("remove") or [] if t != target]
+        if removing and load_default_map(map_name).field(target) is not None:
+            remove.append(target)
+        overrides = _tidy({**stored, "fields": fields, "remove": remove})
+        problems = maps.check_change(locked, map_name, overrides, target)
+        if problems:
+            messages.error(request, " ".join(problems))
+        else:
+            everything = _tidy({**(locked.mapping_overrides or {}), map_name: overrides})
+            Integration.objects.filter(pk=locked.pk).update(mapping_overrides=everything)
+            messages.success(request, _("The mapping of %(field)s is saved.") % {"field": target})
+    return redirect(reverse("datamapper:index", args=[workspace.pk, integration.pk]) + f"#{map_name}")
+
+
+@workspace_view()
+def preview(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
+    """The map with the form's change applied to a recent record (HTMX part; GET: it changes nothing)."""
+    integration = _integration(request, workspace, integration_id)
+    map_name = _map_name(request.GET)
+    change = Change.read(map_name, request.GET)
+    overrides = change.overrides(maps.overrides_of(integration, map_name)) if change.target else \
+        maps.overrides_of(integration, map_name)
+    records = maps.recent_records(integration, map_name)
+    chosen = next((r for r in records if r.key == request.GET.get("record")), records[0] if records else None)
+    results = []
+    try:
+        merge_overrides(load_default_map(map_name), overrides)
+    except InvalidOverrides as exc:
+        change.errors += exc.problems
+    if chosen is not None and not change.errors:
+        results = [(source, maps.preview(integration, map_name, overrides, source))
+                   for source in maps.map_inputs(map_name, chosen.payload)]
+    return render(request, "datamapper/_preview.html", {
+        "change": change, "chosen": chosen, "results": results,
+        "targets": load_default_map(map_name).targets(),
+    })
