@@ -128,10 +128,13 @@ def test_products_pick_article_groups_from_accountview_and_refuse_unknown_ones(m
     form = merchant.get(page(integration, "products")).context["form"]
     groups = [value for value, _ in form.fields["groups"].choices]
     assert "WONEN" in groups
+    categories = [value for value, _ in form.fields["default_category"].choices]
+    assert len(categories) > 1 and all(v.isdigit() for v in categories[1:])  # the shop's own categories
     response = merchant.post(page(integration, "products"), answer(
-        merchant, integration, "products", select="groups", groups=["WONEN"]))
+        merchant, integration, "products", select="groups", groups=["WONEN"], default_category=categories[1]))
     assert response.status_code == 302
     assert Integration.objects.get(pk=integration.pk).flows["products"]["groups"] == ["WONEN"]
+    assert Integration.objects.get(pk=integration.pk).flows["products"]["default_category"] == int(categories[1])
     response = merchant.post(page(integration, "products"), answer(
         merchant, integration, "products", groups=["NO-SUCH-GROUP"]))
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()

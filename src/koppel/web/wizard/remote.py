@@ -103,6 +103,11 @@ class Holdings:
         ordered = sorted(rates, key=Decimal, reverse=True) + sorted(by_country)
         return [*ordered, "reverse_charge", "export"]
 
+    @cached_property
+    def shop_category_choices(self) -> Choices:
+        return self._read("the shop's categories", lambda: [
+            (str(c.id), f"{c.id} · {c.title}") for c in islice(self.shop.iter_categories(), MAX_ARTICLES)], [])
+
     # --- AccountView ----------------------------------------------------------------------------------
 
     @cached_property

@@ -50,6 +50,7 @@ NAMED = {
     "accountview.ledger_accounts": Source("choice", "ledger_account_choices"),
     "accountview.journals": Source("choice", "journal_choices"),
     "accountview.debtors": Source("debtor"),
+    "mijnwebwinkel.categories": Source("choice", "shop_category_choices"),
 }
 LINE_TYPES = ("article", "custom", "shipping", "payment", "discount", "rounding")
 SOURCES: dict[tuple[str, str], Source] = {
@@ -65,6 +66,7 @@ SOURCES: dict[tuple[str, str], Source] = {
     ("orders", "payment_methods"): Source("mapping", "payment_method_choices", keys="payment_method_names"),
     ("orders", "payment_terms"): Source("mapping", "payment_term_choices", keys="payment_method_names"),
     ("products", "groups"): Source("multi", "article_group_choices"),
+    ("products", "default_category"): NAMED["mijnwebwinkel.categories"],
 }
 EXTRA = "__extra"  # a table's rows beyond the known keys, as "key = value" lines
 
