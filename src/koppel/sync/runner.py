@@ -119,7 +119,11 @@ class RunSummary:
 
 def attempt(flow: Flow, recipe: Recipe, ledger: Ledger, key: str, claimer: str, run_id: int | None) -> Result:
     """One try at one record: the recipe's outcome recorded, with its link. A passing failure raises
-    RetryableError (nothing recorded); anything unexpected parks the record, naming the error."""
+    RetryableError (nothing recorded); anything unexpected parks the record, naming the error. A record
+    someone skipped is left alone: not sent, and its activity (with what came in) kept as it is."""
+    skipped = skip_reason(ledger, flow.entity, key)
+    if skipped:
+        return Result(key, Outcome.SKIPPED.value, skipped)
     try:
         record = recipe.sync(key, claimer=claimer)
     except RetryableError:
@@ -131,6 +135,15 @@ def attempt(flow: Flow, recipe: Recipe, ledger: Ledger, key: str, claimer: str, 
         record = Record(flow.entity, key, Outcome.NEEDS_ATTENTION, unexpected(error))
     ledger.record(record, run_id)
     return Result(key, record.outcome.value, record.reason, record.target_key)
+
+
+def skip_reason(ledger: Ledger, entity: str, key: str) -> str:
+    """Why a person skipped this record ("" when nobody did); skips live in the database only."""
+    if not isinstance(ledger, EngineLinks):
+        return ""
+    from koppel.sync import record_actions
+
+    return record_actions.skip_reason(ledger.integration_id, entity, key)
 
 
 def park(flow: Flow, ledger: Ledger, key: str, reason: str, run_id: int | None) -> Result:

@@ -89,6 +89,7 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         # The wizard and alerts keep their templates in their own folders (each part is written apart).
         "DIRS": [BASE_DIR / "templates", BASE_DIR / "wizard" / "templates", BASE_DIR / "alerts" / "templates",
+                 BASE_DIR / "records" / "templates",
                  BASE_DIR / "datamapper" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -111,6 +112,7 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("nl", "Nederlands"), ("de", "Deutsch")]
 # Each part of the dashboard keeps its own translations (the wizard and alerts are written apart).
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "wizard" / "locale", BASE_DIR / "alerts" / "locale",
+                BASE_DIR / "records" / "locale",
                 BASE_DIR / "datamapper" / "locale"]
 TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("koppel.web.dashboard.urls")),
     path("setup/", include("koppel.web.wizard.urls")),
     path("alerts/", include("koppel.web.alerts.urls")),
+    path("records/", include("koppel.web.records.urls")),
     path("datamapper/", include("koppel.web.datamapper.urls")),
     path("", include("koppel.web.health")),
 ]

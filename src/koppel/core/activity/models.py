@@ -90,3 +90,41 @@ class Executor(models.Model):
     application_version = models.CharField(max_length=100)
     started_at = models.DateTimeField()
     last_seen_at = models.DateTimeField()
+
+
+class Skip(models.Model):
+    """A record someone chose never to send (until they unskip it): the runner leaves it alone.
+
+    Kept apart from its activity, which retention and erasure delete: a skip stands until undone."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="skips")
+    entity = models.CharField(max_length=32)
+    key = models.CharField(max_length=200)
+    by = models.CharField(max_length=150)   # who skipped it (a user name: the entry outlives the user)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "entity", "key"], name="one_skip_per_record")]
+
+
+class RecordAction(models.Model):
+    """Who did what to a record from the dashboard (retry, skip, unskip, forget the link, erase, export)."""
+
+    class Kind(models.TextChoices):
+        RETRY = "retry"
+        SKIP = "skip"
+        UNSKIP = "unskip"
+        RESYNC = "resync"     # the link forgotten and the record sent again
+        ERASE = "erase"       # a customer's data erased (the entry names counts, never the e-mail)
+        EXPORT = "export"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="record_actions")
+    entity = models.CharField(max_length=32, blank=True, default="")
+    key = models.CharField(max_length=200, blank=True, default="")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    by = models.CharField(max_length=150)
+    detail = models.TextField(blank=True, default="")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["integration", "entity", "key"])]

@@ -1,0 +1,232 @@
+"""What a person does to records from the dashboard, on the engine's side: skip and unskip a record,
+forget its link and send it again, retry it now, erase a customer's data from the activity log, and
+export one record's activity. Each action is written down with who did it (`RecordAction`).
+
+The web never writes to a remote system itself: a retry or resync is started as a retry run of the
+record's flow (`koppel retry`), on the engine of this process when it runs one (`koppel run`), else
+as a `koppel retry` process of its own, which works the queue like any one-off command.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from koppel.core.accounts.models import Workspace
+from koppel.core.activity.models import Activity, Link, RecordAction, Run, Skip
+from koppel.core.integrations.models import Integration
+from koppel.errors import Outcome
+from koppel.sync.links import PARKED
+
+ERASED = "[erased]"
+
+
+# ---- skip ------------------------------------------------------------------------------------------
+
+
+def skip_reason(integration_id: int, entity: str, key: str) -> str:
+    """Why the runner must leave this record alone ("" when nobody skipped it)."""
+    try:
+        found = Skip.objects.filter(integration_id=integration_id, entity=entity, key=key).first()
+        return f"skipped by {found.by}: never sent until someone unskips it" if found else ""
+    finally:
+        if not connection.in_atomic_block:
+            close_old_connections()
+
+
+def skip(activity: Activity, by: str) -> None:
+    """Never send this record (reversible): its activity says so, and every run leaves it alone."""
+    now = timezone.now()
+    with transaction.atomic():
+        _, made = Skip.objects.get_or_create(integration_id=activity.integration_id, entity=activity.entity,
+                                             key=activity.key, defaults={"by": by, "at": now})
+        if not made:
+            return
+        _note(activity, RecordAction.Kind.SKIP, by, f"was {activity.outcome}: {activity.reason}")
+        Activity.objects.filter(pk=activity.pk).update(
+            outcome=Outcome.SKIPPED.value, reason=skip_reason(activity.integration_id, activity.entity, activity.key),
+            updated_at=now)
+
+
+def unskip(activity: Activity, by: str) -> None:
+    """Undo a skip and send the record again now."""
+    with transaction.atomic():
+        deleted, _ = Skip.objects.filter(integration_id=activity.integration_id, entity=activity.entity,
+                                         key=activity.key).delete()
+        if not deleted:
+            return
+        _note(activity, RecordAction.Kind.UNSKIP, by)
+        Activity.objects.filter(pk=activity.pk).update(
+            outcome=Outcome.NEEDS_ATTENTION.value, reason=f"unskipped by {by}: sent again by a retry",
+            updated_at=timezone.now())
+    _start_retry(activity.integration, flow_of(activity.entity), [activity.key])
+
+
+def is_skipped(activity: Activity) -> bool:
+    return Skip.objects.filter(integration_id=activity.integration_id, entity=activity.entity,
+                               key=activity.key).exists()
+
+
+# ---- retry and resync ------------------------------------------------------------------------------
+
+
+def flow_of(entity: str) -> str:
+    """The flow whose records are of this entity ("" when none: such a record can't be sent again by itself)."""
+    from koppel.sync import engine, runner, units
+
+    if not units.flows():
+        engine.declare_workflows(engine.FLOW_PACKAGES)
+    return next((name for name in units.flows() if runner.find(name).entity == entity), "")
+
+
+def retry(activities: list[Activity], by: str) -> int:
+    """Send these records again now, as one retry run per integration and flow; returns how many. Skipped
+    records and records of no flow are left out (a skipped record is unskipped first)."""
+    groups: dict[tuple[int, str], list[Activity]] = {}
+    skipped = {(s.integration_id, s.entity, s.key) for s in Skip.objects.filter(
+        integration_id__in={a.integration_id for a in activities}, key__in=[a.key for a in activities])}
+    for activity in activities:
+        flow = flow_of(activity.entity)
+        if flow and (activity.integration_id, activity.entity, activity.key) not in skipped:
+            groups.setdefault((activity.integration_id, flow), []).append(activity)
+    for (_, flow), chosen in groups.items():
+        for activity in chosen:
+            _note(activity, RecordAction.Kind.RETRY, by)
+        _start_retry(chosen[0].integration, flow, [a.key for a in chosen])
+    return sum(len(chosen) for chosen in groups.values())
+
+
+def forget_and_resync(activity: Activity, by: str) -> None:
+    """After someone deleted the record in the target: forget its link, so it is matched and sent again,
+    and send it now."""
+    with transaction.atomic():
+        target = Link.objects.filter(integration_id=activity.integration_id, entity=activity.entity,
+                                     source_key=activity.key).values_list("target_key", flat=True).first()
+        Link.objects.filter(integration_id=activity.integration_id, entity=activity.entity,
+                            source_key=activity.key).delete()
+        _note(activity, RecordAction.Kind.RESYNC, by, f"forgot the link to {target or activity.target_key or '?'}")
+    _start_retry(activity.integration, flow_of(activity.entity), [activity.key])
+
+
+def parked(activities: Any) -> Any:
+    """Only the parked ones of a selection (what a bulk retry touches)."""
+    return activities.filter(outcome__in=PARKED)
+
+
+Starter = Callable[[str, str, list[str]], None]
+
+
+def start_in_background(flow: str, integration: str, keys: list[str]) -> None:
+    """Start `koppel retry` for these records without waiting for it."""
+    from koppel.sync import engine
+
+    if engine.is_running():  # the embedded default (koppel run): this process works the queue
+        from koppel.sync.runner import retry_flow
+
+        threading.Thread(target=retry_flow, args=(flow, integration, keys), name=f"retry-{flow}",
+                         daemon=True).start()
+        return
+    subprocess.Popen(  # noqa: S603  (our own command, arguments as a list)
+        [sys.executable, "-c", "from koppel.cli import main; main()", "retry", flow, *keys,
+         "--integration", integration, "--json"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+starter: Starter = start_in_background  # tests replace it to run the retry in their own process
+
+
+def _start_retry(integration: Integration, flow: str, keys: list[str]) -> None:
+    if flow and keys:
+        transaction.on_commit(lambda: starter(flow, integration.name, keys))
+
+
+# ---- erasure and export ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure changed: records whose data went, and texts the address was removed from."""
+
+    records: int
+    payloads: int
+    reasons: int
+    runs: int
+
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def erase_customer(workspace: Workspace, email: str, by: str) -> Erased:
+    """The right to erasure: every activity of the workspace whose data names this e-mail address loses its
+    payloads (what came in and went out: the customer's name, address and order lines), and the address is
+    removed from reasons and run errors. The entry saying so names the counts, never the address."""
+    email = email.strip()
+    if not EMAIL.match(email):
+        raise ValueError(f"{email!r} is not an e-mail address")
+    pattern = re.compile(re.escape(email), re.IGNORECASE)
+    mentions = Q(payload_in__icontains=email) | Q(payload_out__icontains=email) | Q(reason__icontains=email)
+    payloads = reasons = records = 0
+    with transaction.atomic():
+        found = list(Activity.objects.filter(mentions, integration__workspace=workspace).select_for_update())
+        for activity in found:
+            had_payload = activity.payload_in is not None or activity.payload_out is not None
+            scrubbed = pattern.sub(ERASED, activity.reason)
+            payloads += had_payload
+            reasons += scrubbed != activity.reason
+            records += 1
+            Activity.objects.filter(pk=activity.pk).update(payload_in=None, payload_out=None, reason=scrubbed)
+        runs = 0
+        for run in Run.objects.filter(integration__workspace=workspace, error__icontains=email):
+            Run.objects.filter(pk=run.pk).update(error=pattern.sub(ERASED, run.error))
+            runs += 1
+        erased = Erased(records=records, payloads=payloads, reasons=reasons, runs=runs)
+        for integration in workspace.integrations.all():
+            RecordAction.objects.create(integration=integration, kind=RecordAction.Kind.ERASE, by=by,
+                                        at=timezone.now(), detail=_erase_detail(erased))
+    return erased
+
+
+def _erase_detail(erased: Erased) -> str:
+    return (f"a customer's data erased by e-mail: {erased.records} records, {erased.payloads} payloads, "
+            f"{erased.reasons} reasons, {erased.runs} runs")
+
+
+def export_record(activity: Activity, by: str) -> dict[str, Any]:
+    """One record's activity for the merchant, as JSON: its outcome, what came in and went out, its link,
+    its skip and who did what to it."""
+    where = {"integration_id": activity.integration_id, "entity": activity.entity}
+    link = Link.objects.filter(**where, source_key=activity.key).values("target_key", "created_at").first()
+    skipped = Skip.objects.filter(**where, key=activity.key).values("by", "at").first()
+    _note(activity, RecordAction.Kind.EXPORT, by)
+    actions = RecordAction.objects.filter(**where, key=activity.key).order_by("at", "pk")
+    return {
+        "integration": activity.integration.name,
+        "entity": activity.entity,
+        "key": activity.key,
+        "outcome": activity.outcome,
+        "reason": activity.reason,
+        "target_key": activity.target_key,
+        "attempts": activity.attempts,
+        "run": activity.run_id,
+        "first_seen": activity.created_at.isoformat(),
+        "last_changed": activity.updated_at.isoformat(),
+        "payload_in": activity.payload_in,
+        "payload_out": activity.payload_out,
+        "link": {"target_key": link["target_key"], "since": link["created_at"].isoformat()} if link else None,
+        "skipped": {"by": skipped["by"], "since": skipped["at"].isoformat()} if skipped else None,
+        "actions": [{"kind": a.kind, "by": a.by, "at": a.at.isoformat(), "detail": a.detail} for a in actions],
+    }
+
+
+def _note(activity: Activity, kind: str, by: str, detail: str = "") -> None:
+    RecordAction.objects.create(integration_id=activity.integration_id, entity=activity.entity, key=activity.key,
+                                kind=kind, by=by, detail=detail, at=timezone.now())

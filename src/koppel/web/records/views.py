@@ -1,0 +1,310 @@
+"""What happened to each record of an integration: a searchable list, one record's page (what came in and
+what went out, side by side), and the actions on records (retry now, skip and unskip, forget the link
+and resync, bulk retry of a filtered selection of parked records), each written down with who did it.
+Per workspace, its privacy settings: retention and metadata-only (owners change them), erasing a
+customer's data by e-mail, and exporting one record's activity.
+
+Every action goes through `koppel.sync.record_actions`: the web starts work on the engine, it never
+writes to a remote system itself.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from koppel.core.accounts.models import Workspace
+from koppel.core.activity.models import Activity, RecordAction
+from koppel.core.integrations.models import Integration
+from koppel.errors import Outcome
+from koppel.sync import record_actions
+from koppel.sync.links import PARKED
+from koppel.web.tenancy import Role, get_scoped, workspace_view
+
+PAGE_SIZE = 50
+PARKED_FILTER = "parked"   # the outcome filter that means any parked outcome
+
+
+# ---- the list --------------------------------------------------------------------------------------
+
+
+class Filters(forms.Form):
+    q = forms.CharField(required=False, label=gettext_lazy("Search"),
+                        help_text=gettext_lazy("order number, SKU, e-mail, or words of the reason"))
+    outcome = forms.ChoiceField(required=False, label=gettext_lazy("Outcome"))
+    entity = forms.ChoiceField(required=False, label=gettext_lazy("Kind"))
+    since = forms.DateField(required=False, label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label=gettext_lazy("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data: Any, entities: list[str]) -> None:
+        super().__init__(data)
+        outcome: Any = self.fields["outcome"]
+        outcome.choices = [("", _("any")), (PARKED_FILTER, _("parked (any reason)"))] + [
+            (o.value, o.value.replace("_", " ")) for o in Outcome]
+        entity: Any = self.fields["entity"]
+        entity.choices = [("", _("any"))] + [(e, e) for e in entities]
+
+    def apply(self, records: QuerySet[Activity]) -> QuerySet[Activity]:
+        if not self.is_valid():
+            return records.none()
+        data = self.cleaned_data
+        if text := data["q"].strip():
+            records = records.filter(Q(key__icontains=text) | Q(target_key__icontains=text)
+                                     | Q(reason__icontains=text) | Q(payload_in__icontains=text))
+        if data["outcome"] == PARKED_FILTER:
+            records = records.filter(outcome__in=PARKED)
+        elif data["outcome"]:
+            records = records.filter(outcome=data["outcome"])
+        if data["entity"]:
+            records = records.filter(entity=data["entity"])
+        if data["since"]:
+            records = records.filter(updated_at__gte=_moment(data["since"]))
+        if data["until"]:
+            records = records.filter(updated_at__lt=_moment(data["until"], end=True))
+        return records
+
+
+def _moment(day: date, *, end: bool = False) -> datetime:
+    moment = timezone.make_aware(datetime.combine(day, time.min))
+    return moment + timezone.timedelta(days=1) if end else moment
+
+
+def _integration(request: HttpRequest, workspace: Workspace, integration_id: int) -> Integration:
+    return get_scoped(Integration.objects.filter(workspace=workspace), request.user, pk=integration_id)
+
+
+def _filtered(request: HttpRequest, integration: Integration, data: Any) -> tuple[Filters, QuerySet[Activity]]:
+    records = Activity.objects.filter(integration=integration)
+    entities = sorted(set(records.values_list("entity", flat=True).distinct()))
+    filters = Filters(data, entities)
+    return filters, filters.apply(records).order_by("-updated_at", "-pk")
+
+
+def email_of(payload: Any) -> str:
+    """The customer's e-mail address where the payload has one (the first field named like e-mail)."""
+    if isinstance(payload, dict):
+        for name, value in payload.items():
+            if "mail" in str(name).lower() and isinstance(value, str) and "@" in value:
+                return value
+        for value in payload.values():
+            if found := email_of(value):
+                return found
+    elif isinstance(payload, list):
+        for value in payload:
+            if found := email_of(value):
+                return found
+    return ""
+
+
+def _can_act(request: HttpRequest) -> bool:
+    return bool(request.membership.allows(Role.MEMBER))  # type: ignore[attr-defined]
+
+
+@workspace_view(Role.READ_ONLY)
+def record_list(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
+    integration = _integration(request, workspace, integration_id)
+    filters, records = _filtered(request, integration, request.GET)
+    page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"activity": a, "email": email_of(a.payload_in)} for a in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "records/list.html", {
+        "workspace": workspace, "integration": integration, "filters": filters, "page": page, "rows": rows,
+        "query": query.urlencode(), "parked_count": record_actions.parked(records).count(),
+        "can_act": _can_act(request)})
+
+
+@workspace_view(Role.MEMBER)
+@require_POST
+def bulk_retry(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
+    """Retry the parked records of the filtered selection (the filters come with the form)."""
+    integration = _integration(request, workspace, integration_id)
+    filters, records = _filtered(request, integration, request.POST)
+    chosen = list(record_actions.parked(records).select_related("integration"))
+    started = record_actions.retry(chosen, request.user.get_username())
+    messages.success(request, _("%(count)d parked records are being sent again.") % {"count": started})
+    query = {k: v for k, v in request.POST.items() if k in filters.fields and v}
+    url = redirect("records:list", workspace.pk, integration.pk).url + ("?" + _encode(query) if query else "")
+    return redirect(url)
+
+
+def _encode(query: dict[str, str]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(query)
+
+
+# ---- one record ------------------------------------------------------------------------------------
+
+
+def _activity(request: HttpRequest, workspace: Workspace, activity_id: int, role: Role = Role.READ_ONLY) -> Activity:
+    return get_scoped(Activity.objects.filter(integration__workspace=workspace).select_related("integration", "run"),
+                      request.user, role=role, pk=activity_id)
+
+
+def fields_of(payload: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """A payload as (field, value) rows: nested objects as dotted names, lists numbered from 1."""
+    if isinstance(payload, dict):
+        items: list[tuple[str, Any]] = [(f"{prefix}{name}", value) for name, value in payload.items()]
+    elif isinstance(payload, list):
+        items = [(f"{prefix}{number}", value) for number, value in enumerate(payload, start=1)]
+    else:
+        return [(prefix.rstrip(".") or "value", "" if payload is None else str(payload))]
+    rows: list[tuple[str, str]] = []
+    for name, value in items:
+        if isinstance(value, dict | list) and value:
+            rows += fields_of(value, f"{name}.")
+        else:
+            rows.append((name, "—" if value is None or value in ({}, []) else str(value)))
+    return rows
+
+
+def changes_of(payload: Any) -> list[tuple[str, str, str]]:
+    """For an update, what changed, where the payload says so: a "changed" object of field → [before, after]
+    or {"from": …, "to": …}."""
+    changed = payload.get("changed") if isinstance(payload, dict) else None
+    rows = []
+    for name, value in (changed or {}).items() if isinstance(changed, dict) else []:
+        if isinstance(value, dict) and {"from", "to"} <= value.keys():
+            rows.append((str(name), str(value["from"]), str(value["to"])))
+        elif isinstance(value, list | tuple) and len(value) == 2:
+            rows.append((str(name), str(value[0]), str(value[1])))
+    return rows
+
+
+@workspace_view(Role.READ_ONLY)
+def record(request: HttpRequest, workspace: Workspace, activity_id: int) -> HttpResponse:
+    activity = _activity(request, workspace, activity_id)
+    actions = RecordAction.objects.filter(integration_id=activity.integration_id, entity=activity.entity,
+                                          key=activity.key).order_by("-at", "-pk")
+    return render(request, "records/record.html", {
+        "workspace": workspace, "integration": activity.integration, "activity": activity,
+        "came_in": fields_of(activity.payload_in) if activity.payload_in is not None else [],
+        "went_out": fields_of(activity.payload_out) if activity.payload_out is not None else [],
+        "changes": changes_of(activity.payload_out), "email": email_of(activity.payload_in),
+        "actions": actions, "skipped": record_actions.is_skipped(activity),
+        "flow": record_actions.flow_of(activity.entity), "parked": activity.outcome in PARKED,
+        "metadata_only": workspace.metadata_only, "can_act": _can_act(request)})
+
+
+def _acted(request: HttpRequest, workspace: Workspace, activity: Activity, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect("records:record", workspace.pk, activity.pk)
+
+
+@workspace_view(Role.MEMBER)
+@require_POST
+def retry(request: HttpRequest, workspace: Workspace, activity_id: int) -> HttpResponse:
+    activity = _activity(request, workspace, activity_id, Role.MEMBER)
+    if not record_actions.retry([activity], request.user.get_username()):
+        messages.error(request, _("This record can't be sent again: it is skipped, or no flow sends it."))
+        return redirect("records:record", workspace.pk, activity.pk)
+    return _acted(request, workspace, activity, _("%(key)s is being sent again.") % {"key": activity.key})
+
+
+@workspace_view(Role.MEMBER)
+@require_POST
+def skip(request: HttpRequest, workspace: Workspace, activity_id: int) -> HttpResponse:
+    activity = _activity(request, workspace, activity_id, Role.MEMBER)
+    record_actions.skip(activity, request.user.get_username())
+    return _acted(request, workspace, activity, _("%(key)s is skipped: it is never sent until someone unskips it.")
+                  % {"key": activity.key})
+
+
+@workspace_view(Role.MEMBER)
+@require_POST
+def unskip(request: HttpRequest, workspace: Workspace, activity_id: int) -> HttpResponse:
+    activity = _activity(request, workspace, activity_id, Role.MEMBER)
+    record_actions.unskip(activity, request.user.get_username())
+    return _acted(request, workspace, activity, _("%(key)s is no longer skipped and is being sent.")
+                  % {"key": activity.key})
+
+
+@workspace_view(Role.MEMBER)
+@require_POST
+def resync(request: HttpRequest, workspace: Workspace, activity_id: int) -> HttpResponse:
+    activity = _activity(request, workspace, activity_id, Role.MEMBER)
+    record_actions.forget_and_resync(activity, request.user.get_username())
+    return _acted(request, workspace, activity, _("The link of %(key)s is forgotten; it is being sent again.")
+                  % {"key": activity.key})
+
+
+@workspace_view(Role.READ_ONLY, change_role=Role.READ_ONLY)
+@require_POST
+def export(request: HttpRequest, workspace: Workspace, activity_id: int) -> HttpResponse:
+    """One record's activity as a JSON download (the merchant's copy); any member may take it, and the
+    record's history says who did (a POST: taking a copy is written down)."""
+    activity = _activity(request, workspace, activity_id)
+    data = record_actions.export_record(activity, request.user.get_username())
+    response = HttpResponse(json.dumps(data, indent=2, ensure_ascii=False, default=str),
+                            content_type="application/json; charset=utf-8")
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in f"{activity.entity}-{activity.key}")
+    response["Content-Disposition"] = f'attachment; filename="koppel-{name}.json"'
+    return response
+
+
+# ---- privacy ---------------------------------------------------------------------------------------
+
+
+class PrivacyForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = Workspace
+        fields = ["retention_days", "metadata_only"]
+        labels = {"retention_days": gettext_lazy("Keep activity for (days)"),
+                  "metadata_only": gettext_lazy("Metadata only")}
+        help_texts = {"retention_days": gettext_lazy("Activity and runs older than this are deleted."),
+                      "metadata_only": gettext_lazy("Never store what came in or went out: only keys, outcomes "
+                                                    "and reasons.")}
+
+    def clean_retention_days(self) -> int:
+        days = int(self.cleaned_data["retention_days"])
+        if not 1 <= days <= 3650:
+            raise forms.ValidationError(_("Between 1 and 3650 days."))
+        return days
+
+
+class EraseForm(forms.Form):
+    email = forms.EmailField(label=gettext_lazy("The customer's e-mail address"))
+
+
+@workspace_view(Role.READ_ONLY, change_role=Role.OWNER)
+def privacy(request: HttpRequest, workspace: Workspace) -> HttpResponse:
+    form = PrivacyForm(request.POST if request.method == "POST" else None, instance=workspace)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The privacy settings are saved."))
+        return redirect("records:privacy", workspace.pk)
+    return _privacy_page(request, workspace, form, EraseForm())
+
+
+def _privacy_page(request: HttpRequest, workspace: Workspace, form: PrivacyForm, erase_form: EraseForm,
+                  erased: record_actions.Erased | None = None) -> HttpResponse:
+    return render(request, "records/privacy.html", {
+        "workspace": workspace, "form": form, "erase_form": erase_form, "erased": erased,
+        "integrations": workspace.integrations.order_by("name"),
+        "is_owner": request.membership.allows(Role.OWNER)})  # type: ignore[attr-defined]
+
+
+@workspace_view(Role.OWNER)
+@require_POST
+def erase(request: HttpRequest, workspace: Workspace) -> HttpResponse:
+    """The right to erasure: the customer's data removed from the activity log, reported as counts."""
+    erase_form = EraseForm(request.POST)
+    erased = None
+    if erase_form.is_valid():
+        erased = record_actions.erase_customer(workspace, erase_form.cleaned_data["email"],
+                                               request.user.get_username())
+        erase_form = EraseForm()
+    return _privacy_page(request, workspace, PrivacyForm(instance=workspace), erase_form, erased)
