@@ -240,3 +240,19 @@ def test_a_first_visit_offers_answers_read_from_both_systems(merchant: Client) -
     assert methods and set(methods) == {""}
     note = next(q.note for q in form.questions if q.name == "payment_methods")
     assert "bancontact" in note and "ideal" not in note
+
+
+def test_a_system_that_does_not_answer_is_said_on_the_page_and_nothing_is_saved(merchant: Client,
+                                                                                demo: DemoWorld) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    data = answer(merchant, integration)  # as the page was filled in before
+    before = Integration.objects.get(pk=integration.pk).flows
+    demo.sandboxes.books.auth.revoke_all()  # AccountView withdraws the grant
+    response = merchant.get(page(integration))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Could not read" in html and "AccountView&#x27;s VAT codes" in html, response.context["problems"]
+    response = merchant.post(page(integration), data)
+    assert response.status_code == 200  # the VAT codes can't be chosen from an AccountView that does not answer
+    assert "Nothing was saved" in response.content.decode()
+    assert Integration.objects.get(pk=integration.pk).flows == before

@@ -11,6 +11,8 @@ from functools import cached_property
 from itertools import islice
 from typing import Any, TypeVar
 
+from django.utils.translation import gettext_lazy as _
+
 from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.core.integrations.models import Connection, Integration
@@ -52,7 +54,7 @@ class Holdings:
             if name in self.__dict__:
                 self.__dict__[name].close()
 
-    def _read(self, what: str, read: Callable[[], T], empty: T) -> T:
+    def _read(self, what: Any, read: Callable[[], T], empty: T) -> T:
         try:
             return read()
         except (KoppelError, ValueError) as error:
@@ -63,21 +65,21 @@ class Holdings:
 
     @cached_property
     def order_statuses(self) -> Choices:
-        return self._read("the shop's order statuses", lambda: [
+        return self._read(_("the shop's order statuses"), lambda: [
             (str(s.status), s.description or str(s.status)) for s in self.shop.order_statuses()], [])
 
     @cached_property
     def paid_statuses(self) -> list[str]:
         """The statuses a shop calls paid (MijnWebwinkel's own names in Dutch, English or German): the
         orders a merchant wants in the books. Credit statuses are not among them."""
-        credit: set[str] = self._read("the shop's order statuses", lambda: {
+        credit: set[str] = self._read(_("the shop's order statuses"), lambda: {
             str(s.status) for s in self.shop.order_statuses() if s.credit_order}, set())
         return [value for value, label in self.order_statuses
                 if value not in credit and any(word in label.lower() for word in ("betaald", "paid", "bezahlt"))]
 
     @cached_property
     def _recent_orders(self) -> list[Any]:
-        return self._read("the shop's recent orders",
+        return self._read(_("the shop's recent orders"),
                           lambda: list(islice(self.shop.iter_orders(), RECENT_ORDERS)), [])
 
     @cached_property
@@ -89,7 +91,7 @@ class Holdings:
     def vat_keys(self) -> list[str]:
         """The VAT keys the shop's orders will ask for: each rate it charges, each other country's rate
         (EU one-stop shop: 'BE:21'), and the two tax cases."""
-        regions: list[Any] = self._read("the shop's tax regions", lambda: list(self.shop.tax_regions()), [])
+        regions: list[Any] = self._read(_("the shop's tax regions"), lambda: list(self.shop.tax_regions()), [])
         rates: set[str] = {"0"}
         by_country: set[str] = set()
         for index, region in enumerate(regions):
@@ -105,14 +107,14 @@ class Holdings:
 
     @cached_property
     def shop_category_choices(self) -> Choices:
-        return self._read("the shop's categories", lambda: [
+        return self._read(_("the shop's categories"), lambda: [
             (str(c.id), f"{c.id} · {c.title}") for c in islice(self.shop.iter_categories(), MAX_ARTICLES)], [])
 
     # --- AccountView ----------------------------------------------------------------------------------
 
     @cached_property
     def vat_codes(self) -> list[Any]:
-        return self._read("AccountView's VAT codes", self.books.vat_codes, [])
+        return self._read(_("AccountView's VAT codes"), self.books.vat_codes, [])
 
     def vat_code_choices(self) -> Choices:
         return [(v.code, f"{v.code} · {v.description} ({v.percentage.normalize()}%)") for v in self.vat_codes]
@@ -128,17 +130,17 @@ class Holdings:
 
     @cached_property
     def payment_method_choices(self) -> Choices:
-        return self._read("AccountView's payment methods", lambda: [
+        return self._read(_("AccountView's payment methods"), lambda: [
             (m.code, f"{m.code} · {m.description}") for m in self.books.payment_methods()], [])
 
     @cached_property
     def payment_term_choices(self) -> Choices:
-        return self._read("AccountView's payment terms", lambda: [
+        return self._read(_("AccountView's payment terms"), lambda: [
             (c.code, f"{c.code} · {c.description}") for c in self.books.payment_conditions()], [])
 
     @cached_property
     def article_choices(self) -> Choices:
-        return self._read("AccountView's articles", lambda: [
+        return self._read(_("AccountView's articles"), lambda: [
             (a.code, f"{a.code} · {a.description}") for a in islice(self.books.iter_articles(), MAX_ARTICLES)], [])
 
     def missing_articles(self, codes: list[str]) -> list[str]:
@@ -146,29 +148,29 @@ class Holdings:
         wanted = [c for c in codes if c]
         if not wanted:
             return []
-        found = self._read("AccountView's articles", lambda: self.books.get_articles(wanted), None)
+        found = self._read(_("AccountView's articles"), lambda: self.books.get_articles(wanted), None)
         if found is None:
             return []  # could not ask: the problem is shown, the run parks what is missing
         known = {code.upper() for code in found}
         return [code for code in wanted if code.upper() not in known]
 
     def missing_debtor(self, number: str) -> bool:
-        found = self._read("AccountView's debtors", lambda: self.books.get_debtor(number) is not None, True)
+        found = self._read(_("AccountView's debtors"), lambda: self.books.get_debtor(number) is not None, True)
         return not found
 
     @cached_property
     def ledger_account_choices(self) -> Choices:
-        return self._read("AccountView's ledger accounts", lambda: [
+        return self._read(_("AccountView's ledger accounts"), lambda: [
             (a.number, f"{a.number} · {a.name}") for a in self.books.ledger_accounts()], [])
 
     @cached_property
     def journal_choices(self) -> Choices:
-        return self._read("AccountView's journals", lambda: [
+        return self._read(_("AccountView's journals"), lambda: [
             (j.code, f"{j.code} · {j.name}") for j in self.books.journals()], [])
 
     @cached_property
     def article_group_choices(self) -> Choices:
-        return self._read("AccountView's article groups", lambda: [
+        return self._read(_("AccountView's article groups"), lambda: [
             (g.code, f"{g.code} · {g.description}") for g in self.books.article_groups()], [])
 
 
