@@ -1,0 +1,239 @@
+"""The records pages: the list filtered and searched (the reason in full), one record's fields side by side,
+the actions (members act, read-only members look, another workspace's records are 404), bulk retry of a
+filtered selection, the privacy settings, erasure by e-mail reported as counts, and the JSON export."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from django.utils.html import escape
+
+from koppel.core.accounts.models import Workspace
+from koppel.core.activity.models import Activity, RecordAction, Skip
+from koppel.core.activity.models import Link as LinkRow
+from koppel.core.integrations.models import Integration
+from koppel.sync import record_actions
+from tests.web.alerts.test_views import user_in
+
+pytestmark = pytest.mark.django_db
+LONG_REASON = ("Order 1001: VAT code 21 is not in the VAT-code table of the integration's settings (vat_codes); "
+               "add it under Settings → Orders → VAT codes, then retry the order. " + "More detail. " * 20)
+
+
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, list[str]]]:
+    calls: list[tuple[str, str, list[str]]] = []
+    monkeypatch.setattr(record_actions, "starter", lambda flow, name, keys: calls.append((flow, name, keys)))
+    return calls
+
+
+def integration_of(workspace: Workspace, name: str) -> Integration:
+    from tests.sync.scenarios import integration
+
+    found = Integration.objects.get(pk=integration(name))
+    Integration.objects.filter(pk=found.pk).update(workspace=workspace)
+    found.refresh_from_db()
+    return found
+
+
+def record(integration: Integration, key: str, outcome: str = "needs_attention", reason: str = "", *,
+           entity: str = "order", email: str = "", days_ago: int = 0, **fields: Any) -> Activity:
+    moment = timezone.now() - timedelta(days=days_ago)
+    payload = {"number": key, "customer": {"name": "J. Jansen", "email": email}, "lines": [{"sku": "A-1"}]}
+    return Activity.objects.create(integration=integration, entity=entity, key=key, outcome=outcome, reason=reason,
+                                   payload_in=payload if email else None, created_at=moment, updated_at=moment,
+                                   **fields)
+
+
+@pytest.fixture
+def mine() -> Workspace:
+    return Workspace.objects.create(name="bakkerij")
+
+
+@pytest.fixture
+def shop(mine: Workspace) -> Integration:
+    return integration_of(mine, "bakkerij-shop")
+
+
+@pytest.fixture
+def foreign() -> Activity:
+    other = Workspace.objects.create(name="slagerij")
+    return record(integration_of(other, "slagerij-shop"), "9001", email="klant@example.nl")
+
+
+def page(client: Client, url: str) -> str:
+    answer = client.get(url)
+    assert answer.status_code == 200, url
+    return str(answer.content.decode())
+
+
+def test_the_list_searches_filters_and_shows_the_reason_in_full(mine: Workspace, shop: Integration,
+                                                                foreign: Activity) -> None:
+    anna = user_in(mine, "anna", role="read_only")
+    record(shop, "1001", reason=LONG_REASON, email="Piet@Example.nl")
+    record(shop, "1002", "sent", "sales order 5 for debtor 7", target_key="SO-5", days_ago=3)
+    record(shop, "A-77", "skipped", entity="product")
+    url = f"/records/w/{mine.pk}/integrations/{shop.pk}/records/"
+
+    everything = page(anna, url)
+    assert escape(LONG_REASON.strip()) in everything  # in full, wrapped in its cell (no off-screen column)
+    assert "Piet@Example.nl" in everything and "9001" not in everything
+    assert "1001" in page(anna, url + "?q=piet@example") and "1002" not in page(anna, url + "?q=piet@example")
+    assert "1002" in page(anna, url + "?q=SO-5")
+    parked = page(anna, url + "?outcome=parked")
+    assert "1001" in parked and "1002" not in parked and "A-77" not in parked
+    assert "A-77" in page(anna, url + "?entity=product") and "1001" not in page(anna, url + "?entity=product")
+    today = timezone.localdate().isoformat()
+    recent = page(anna, url + f"?since={today}")
+    assert "1001" in recent and "1002" not in recent
+    assert "Retry the" not in everything  # read-only: no bulk action offered
+    other = foreign.integration
+    assert anna.get(f"/records/w/{mine.pk}/integrations/{other.pk}/records/").status_code == 404
+    assert anna.get(f"/records/w/{other.workspace_id}/integrations/{other.pk}/records/").status_code == 404
+
+
+def test_the_list_is_paginated(mine: Workspace, shop: Integration) -> None:
+    anna = user_in(mine, "anna")
+    for number in range(60):
+        record(shop, f"N{number:03d}", "sent")
+    url = f"/records/w/{mine.pk}/integrations/{shop.pk}/records/?outcome=sent"
+    first, second = page(anna, url), page(anna, url + "&page=2")
+    assert first.count("/records/w/") - second.count("/records/w/") >= 40
+    shown = {n for n in range(60) if f">N{n:03d}<" in first} | {n for n in range(60) if f">N{n:03d}<" in second}
+    assert shown == set(range(60))
+
+
+def test_a_records_page_shows_fields_side_by_side_not_json(mine: Workspace, shop: Integration,
+                                                          foreign: Activity) -> None:
+    anna = user_in(mine, "anna", role="read_only")
+    sent = record(shop, "1003", "sent", "sales order 9", target_key="SO-9", email="an@example.nl",
+                  payload_out={"SalesOrderIn": {"SUB_NR": "D-12", "lines": [{"ART_CODE": "A-1", "QTY": 2}]},
+                               "changed": {"SUB_NR": ["D-11", "D-12"]}})
+    text = page(anna, f"/records/w/{mine.pk}/records/{sent.pk}/")
+    assert "customer.email" in text and "an@example.nl" in text
+    assert "SalesOrderIn.lines.1.ART_CODE" in text and "SO-9" in text
+    content = text.split("<main", 1)[1]
+    assert '{"' not in content and "{&quot;" not in content and "{&#x27;" not in content  # fields, not JSON
+    assert "D-11" in text  # what changed, where the payload says so
+    assert "Retry now" not in text and "Skip" not in text  # read-only: look, don't act
+    assert anna.get(f"/records/w/{mine.pk}/records/{foreign.pk}/").status_code == 404
+
+
+def test_actions_need_a_member_of_the_records_workspace(mine: Workspace, shop: Integration, foreign: Activity,
+                                                        started: list) -> None:
+    reader, member = user_in(mine, "rita", role="read_only"), user_in(mine, "anna")
+    parked = record(shop, "1004", reason="VAT code 21 unknown")
+    for action in ("retry", "skip", "unskip", "resync"):
+        assert reader.post(f"/records/w/{mine.pk}/records/{parked.pk}/{action}/").status_code == 403
+        assert member.post(f"/records/w/{mine.pk}/records/{foreign.pk}/{action}/").status_code == 404
+        assert member.get(f"/records/w/{mine.pk}/records/{parked.pk}/{action}/").status_code == 405
+    assert reader.post(f"/records/w/{mine.pk}/integrations/{shop.pk}/records/retry/").status_code == 403
+    assert started == [] and not Skip.objects.exists() and not RecordAction.objects.exists()
+
+
+def test_retry_skip_and_resync_are_written_down_with_who_did_them(
+        mine: Workspace, shop: Integration, started: list,
+        django_capture_on_commit_callbacks: Callable[..., Any]) -> None:
+    member = user_in(mine, "anna")
+    parked = record(shop, "1005", reason="VAT code 21 unknown")
+    base = f"/records/w/{mine.pk}/records/{parked.pk}/"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert member.post(base + "retry/").status_code == 302
+    assert started == [("orders", shop.name, ["1005"])]
+
+    member.post(base + "skip/")
+    parked.refresh_from_db()
+    assert parked.outcome == "skipped" and "skipped by anna" in parked.reason
+    with django_capture_on_commit_callbacks(execute=True):
+        member.post(base + "retry/")  # refused while skipped
+    assert len(started) == 1 and "can&#x27;t be sent again" in page(member, base)
+    with django_capture_on_commit_callbacks(execute=True):
+        member.post(base + "unskip/")
+    assert started[-1] == ("orders", shop.name, ["1005"]) and not Skip.objects.exists()
+
+    LinkRow.objects.create(integration=shop, entity="order", source_key="1005", target_key="SO-3")
+    with django_capture_on_commit_callbacks(execute=True):
+        member.post(base + "resync/")
+    assert not LinkRow.objects.filter(source_key="1005").exists() and len(started) == 3
+    history = page(member, base)
+    assert [a.kind for a in RecordAction.objects.order_by("pk")] == ["retry", "skip", "unskip", "resync"]
+    assert "forgot the link to SO-3" in history and history.count("anna") >= 4
+
+
+def test_bulk_retry_touches_only_the_filtered_parked_records(
+        mine: Workspace, shop: Integration, foreign: Activity, started: list,
+        django_capture_on_commit_callbacks: Callable[..., Any]) -> None:
+    member = user_in(mine, "anna")
+    record(shop, "2001", reason="VAT code 21 is not in the VAT-code table")
+    record(shop, "2002", "retry", reason="AccountView answered 503; VAT code 21")
+    record(shop, "2003", reason="VAT code 9 is not in the VAT-code table")
+    record(shop, "2004", "sent", reason="sales order for VAT code 21")
+    skipped = record(shop, "2005", reason="VAT code 21 is not in the VAT-code table")
+    record_actions.skip(skipped, "bert")
+    Activity.objects.filter(key="9001").update(reason="VAT code 21 is not in the VAT-code table")
+    url = f"/records/w/{mine.pk}/integrations/{shop.pk}/records/"
+    assert "Retry the 2 parked records of this selection" in page(member, url + "?q=VAT+code+21&outcome=parked")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = member.post(url + "retry/", {"q": "VAT code 21", "outcome": "parked"})
+    assert answer.status_code == 302 and "q=VAT+code+21" in answer["Location"]
+    assert [(flow, name, sorted(keys)) for flow, name, keys in started] == [("orders", shop.name, ["2001", "2002"])]
+    assert sorted(RecordAction.objects.filter(kind="retry").values_list("key", flat=True)) == ["2001", "2002"]
+
+
+def test_owners_change_retention_and_metadata_only_members_read_them(mine: Workspace) -> None:
+    owner, member = user_in(mine, "olga", role="owner"), user_in(mine, "anna")
+    url = f"/records/w/{mine.pk}/privacy/"
+    assert "14" in page(member, url) and "Erase" not in page(member, url)
+    assert member.post(url, {"retention_days": 3, "metadata_only": "on"}).status_code == 403
+    assert owner.post(url, {"retention_days": 0}).status_code == 200  # refused, with the form again
+    assert owner.post(url, {"retention_days": 30, "metadata_only": "on"}).status_code == 302
+    mine.refresh_from_db()
+    assert (mine.retention_days, mine.metadata_only) == (30, True)
+    assert "yes: no data is stored" in page(member, url)
+
+
+def test_erasure_removes_the_address_everywhere_and_reports_counts(mine: Workspace, shop: Integration,
+                                                                  foreign: Activity) -> None:
+    owner, member = user_in(mine, "olga", role="owner"), user_in(mine, "anna")
+    second = integration_of(mine, "bakkerij-tweede")
+    record(shop, "3001", email="Klant@Example.nl", reason="debtor for klant@example.nl is blocked")
+    record(second, "3002", "sent", email="klant@example.nl",
+           payload_out={"debtor": {"sent": {"MAIL_BUS": "KLANT@EXAMPLE.NL"}}})
+    kept = record(shop, "3003", "sent", email="ander@example.nl")
+    url = f"/records/w/{mine.pk}/privacy/erase/"
+    assert member.post(url, {"email": "klant@example.nl"}).status_code == 403
+
+    answer = owner.post(url, {"email": " klant@example.nl "})
+    assert "Erased: 2 records, 2 with data, 1 reasons, 0 run errors." in answer.content.decode()
+    everything = json.dumps(list(Activity.objects.filter(integration__workspace=mine).values(
+        "payload_in", "payload_out", "reason")))
+    assert "klant@example.nl" not in everything.lower()
+    assert Activity.objects.get(key="3001").reason == "debtor for [erased] is blocked"
+    assert Activity.objects.get(pk=kept.pk).payload_in is not None  # another customer's data stays
+    foreign.refresh_from_db()
+    assert foreign.payload_in is not None  # another workspace is not touched
+    assert not RecordAction.objects.filter(detail__icontains="klant").exists()
+    refused = owner.post(url, {"email": "ander"})  # not an address: the form says so and erases nothing
+    assert "valid email" in refused.content.decode() and "Erased:" not in refused.content.decode()
+    assert Activity.objects.get(pk=kept.pk).payload_in is not None
+
+
+def test_the_export_is_one_records_activity_as_json_and_scoped(mine: Workspace, shop: Integration,
+                                                              foreign: Activity) -> None:
+    reader = user_in(mine, "rita", role="read_only")
+    sent = record(shop, "4001", "sent", "sales order 4", target_key="SO-4", email="an@example.nl")
+    answer = reader.post(f"/records/w/{mine.pk}/records/{sent.pk}/export/")
+    assert answer.status_code == 200 and "attachment" in answer["Content-Disposition"]
+    data = json.loads(answer.content)
+    assert data["key"] == "4001" and data["target_key"] == "SO-4"
+    assert data["payload_in"]["customer"]["email"] == "an@example.nl"
+    assert data["actions"] == [{"kind": "export", "by": "rita", "at": data["actions"][0]["at"], "detail": ""}]
+    assert reader.post(f"/records/w/{mine.pk}/records/{foreign.pk}/export/").status_code == 404
+    assert reader.post(f"/records/w/{foreign.integration.workspace_id}/records/{foreign.pk}/export/").status_code == 404
