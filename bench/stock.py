@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,14 +138,14 @@ class World:
         with (self.data_dir / "sync.log").open("w") as errors:
             process = subprocess.Popen([*KOPPEL, "sync", "stock", "--integration", self.integration, "--json"],
                                        env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=errors, text=True)
-            assert process.stdout is not None
-            output = process.stdout.read()
-            _, status, usage = os.wait4(process.pid, 0)
-        if status != 0:
-            raise RuntimeError(f"koppel sync failed ({status}):\n{output}\n{(self.data_dir / 'sync.log').read_text()}")
+            with PeakMemory(process.pid) as peak:
+                output, _ = process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"koppel sync failed ({process.returncode}):\n{output}\n"
+                               f"{(self.data_dir / 'sync.log').read_text()}")
         summary = json.loads(output)
         return {"counts": {k: v for k, v in summary["counts"].items() if v}, "run": self.last_run_seconds(),
-                "rss_mb": usage.ru_maxrss / 1024, "calls": self.calls(), "refused": self.refused(),
+                "rss_mb": peak.megabytes, "calls": self.calls(), "refused": self.refused(),
                 "engine": self.unit_timings()}
 
     def unit_timings(self) -> dict[str, float]:
@@ -211,6 +212,39 @@ class World:
         connections.close_all()  # SQLite: hold no lock while the koppel processes work
 
 
+class PeakMemory:
+    """The peak resident memory of a running process, read from /proc every 0.2 s (VmHWM: the kernel's own
+    high-water mark, which starts afresh when the process execs). `getrusage`/`wait4` would not do: their
+    maxrss counts the forked child before its exec, i.e. this process with both sandboxes in it."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.kilobytes = pid, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def megabytes(self) -> int:
+        return round(self.kilobytes / 1024)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                status = Path(f"/proc/{self.pid}/status").read_text()
+            except OSError:
+                return
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.kilobytes = max(self.kilobytes, int(line.split()[1]))
+
+
 def data_calls(calls: dict[str, int], prefix: str) -> int:
     return sum(n for route, n in calls.items() if route.startswith(prefix))
 
@@ -253,6 +287,7 @@ def freshness(world: World, seconds: float, interval: int, gap: float) -> dict[s
         worker = subprocess.Popen([*KOPPEL, "worker", "--executor-id", "bench-worker"], env=world.env, cwd=ROOT,
                                   stdout=output, stderr=subprocess.STDOUT)
     waits: list[float] = []
+    peak = PeakMemory(worker.pid).__enter__()
     try:
         deadline = time.monotonic() + interval + 300
         while world.stock_runs() == runs_before:  # the worker is up and has run a cycle
@@ -278,11 +313,14 @@ def freshness(world: World, seconds: float, interval: int, gap: float) -> dict[s
                     del pending[code]
             time.sleep(0.05)
     finally:
+        peak.__exit__()
         worker.terminate()
-        _, _, usage = os.wait4(worker.pid, 0)
+        worker.wait(30)
     waits.sort()
+    if pending:
+        print(f"changes not seen: {len(pending)}; the worker's log ends:\n{log.read_text()[-3000:]}")
     return {
-        "freshness: peak RSS of the worker (MB)": round(usage.ru_maxrss / 1024),
+        "freshness: peak RSS of the worker (MB)": peak.megabytes,
         "freshness: changes seen in the shop": f"{len(waits)} of {len(waits) + len(pending)}",
         "freshness: poll interval (s)": interval,
         "freshness: p50 (s)": round(statistics.median(waits), 1) if waits else None,
