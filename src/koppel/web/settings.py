@@ -90,7 +90,7 @@ TEMPLATES = [
         # The wizard and alerts keep their templates in their own folders (each part is written apart).
         "DIRS": [BASE_DIR / "templates", BASE_DIR / "wizard" / "templates", BASE_DIR / "alerts" / "templates",
                  BASE_DIR / "records" / "templates",
-                 BASE_DIR / "datamapper" / "templates"],
+                 BASE_DIR / "datamapper" / "templates", BASE_DIR / "insights" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -113,7 +113,7 @@ LANGUAGES = [("en", "English"), ("nl", "Nederlands"), ("de", "Deutsch")]
 # Each part of the dashboard keeps its own translations (the wizard and alerts are written apart).
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "wizard" / "locale", BASE_DIR / "alerts" / "locale",
                 BASE_DIR / "records" / "locale",
-                BASE_DIR / "datamapper" / "locale"]
+                BASE_DIR / "datamapper" / "locale", BASE_DIR / "insights" / "locale"]
 TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
 USE_TZ = True

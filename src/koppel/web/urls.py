@@ -16,5 +16,6 @@ urlpatterns = [
     path("alerts/", include("koppel.web.alerts.urls")),
     path("records/", include("koppel.web.records.urls")),
     path("datamapper/", include("koppel.web.datamapper.urls")),
+    path("insights/", include("koppel.web.insights.urls")),
     path("", include("koppel.web.health")),
 ]

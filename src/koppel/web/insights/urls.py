@@ -1,0 +1,10 @@
+"""Insights per integration."""
+
+from django.urls import URLPattern, URLResolver, path
+
+from koppel.web.insights import views
+
+app_name = "insights"
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("w/<int:workspace_id>/integrations/<int:integration_id>/", views.integration, name="integration"),
+]

@@ -1,0 +1,36 @@
+"""The insights page of one integration (read-only members see it too)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from koppel.core.accounts.models import Workspace
+from koppel.core.integrations.models import Integration
+from koppel.web.insights.figures import insights
+from koppel.web.tenancy import get_scoped, workspace_view
+
+PERIODS = (7, 30, 90)
+
+
+def duration(value: timedelta | None) -> str:
+    """'3 h 05 min', '4 min 10 s', '—' (the units read the same in English, Dutch and German)."""
+    if value is None:
+        return "—"
+    seconds = int(value.total_seconds())
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+@workspace_view()
+def integration(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
+    found: Integration = get_scoped(Integration.objects.filter(workspace=workspace), request.user, pk=integration_id)
+    days = int(request.GET["days"]) if request.GET.get("days") in {str(p) for p in PERIODS} else 30
+    figures = insights(found, days)
+    return render(request, "insights/integration.html", {
+        "workspace": workspace, "integration": found, "insights": figures, "periods": PERIODS,
+        "p50": duration(figures.p50), "p95": duration(figures.p95),
+    })

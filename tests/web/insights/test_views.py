@@ -1,0 +1,94 @@
+"""Insights: orders sent per day, parked records grouped by reason, time from shop to books (p50/p95)
+where the activity kept the order's shop time, last successful run per flow; another workspace's
+integration is 404 and its records never counted."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+
+from koppel.core.accounts.models import Membership, Workspace
+from koppel.core.activity.models import Activity, Run
+from koppel.core.integrations.models import Connection, Integration
+from koppel.web.insights.figures import insights, percentile
+
+pytestmark = pytest.mark.django_db
+BACKEND = "django.contrib.auth.backends.ModelBackend"
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=AMSTERDAM)
+
+
+def integration_of(name: str) -> Integration:
+    workspace = Workspace.objects.create(name=name)
+    shop = Connection.objects.create(workspace=workspace, name=f"{name}-winkel", system="mijnwebwinkel")
+    books = Connection.objects.create(workspace=workspace, name=f"{name}-boeken", system="accountview",
+                                      settings={"base_url": "http://127.0.0.1:9", "company_id": "1"})
+    return Integration.objects.create(workspace=workspace, name=f"{name}-shop", shop=shop, books=books)
+
+
+def order(integration: Integration, key: str, outcome: str, at: datetime, *, placed: datetime | None = None,
+          reason: str = "") -> None:
+    payload = {"number": key, "date": placed.date().isoformat(), "time": placed.time().isoformat()} if placed \
+        else None
+    Activity.objects.create(integration=integration, entity="order", key=key, outcome=outcome, reason=reason,
+                            payload_in=payload, created_at=at, updated_at=at)
+
+
+def test_the_figures_of_an_integration() -> None:
+    mine, theirs = integration_of("bakkerij"), integration_of("slagerij")
+    yesterday = NOW - timedelta(days=1)
+    # ten orders sent yesterday, each n minutes after it was placed in the shop (Amsterdam time, no zone)
+    for n in range(1, 11):
+        order(mine, f"10{n:02d}", "sent", yesterday, placed=(yesterday - timedelta(minutes=n)).replace(tzinfo=None))
+    order(mine, "2001", "sent", NOW - timedelta(hours=1))  # metadata only: not timed
+    order(mine, "3001", "sent", NOW - timedelta(days=40), placed=NOW - timedelta(days=41))  # before the period
+    order(mine, "4001", "needs_attention", NOW, reason="order 4001: VAT rate 9 has no VAT code in the settings")
+    order(mine, "4002", "needs_attention", NOW, reason="order 4002: VAT rate 9 has no VAT code in the settings")
+    order(mine, "4003", "broken_connection", NOW, reason="AccountView refused the token")
+    for n in range(5):
+        order(theirs, f"90{n}", "sent", yesterday)
+    Run.objects.create(integration=mine, flow="orders", status="succeeded", started_at=yesterday,
+                       finished_at=yesterday + timedelta(minutes=1))
+    Run.objects.create(integration=mine, flow="orders", status="failed", started_at=NOW - timedelta(minutes=5))
+
+    found = insights(mine, 30, now=NOW)
+    assert found.sent_total == 11 and len(found.sent_per_day) == 30
+    assert {b.label: b.count for b in found.sent_per_day if b.count} == {
+        timezone.localdate(yesterday).isoformat(): 10, timezone.localdate(NOW).isoformat(): 1}
+    assert max(b.percent for b in found.sent_per_day) == 100
+    assert (found.timed, found.untimed) == (10, 1)
+    assert (found.p50, found.p95) == (timedelta(minutes=5), timedelta(minutes=10))
+    assert found.parked_total == 3
+    (vat, vat_example), (token, _) = found.parked
+    assert vat.count == 2 and "VAT rate … has no VAT code" in vat.label and "order 400" in vat_example
+    assert token.count == 1
+    (runs,) = found.last_runs
+    assert runs["flow"] == "orders" and runs["succeeded_at"] == yesterday + timedelta(minutes=1)
+    assert runs["last"].status == "failed"
+
+
+def test_percentile_by_nearest_rank() -> None:
+    values = [timedelta(seconds=s) for s in (3, 1, 2, 4)]
+    assert percentile(values, 50) == timedelta(seconds=2) and percentile(values, 95) == timedelta(seconds=4)
+    assert percentile([], 50) is None
+
+
+def test_the_page_for_members_and_404_for_another_workspace() -> None:
+    mine, theirs = integration_of("bakkerij"), integration_of("slagerij")
+    now = timezone.now().replace(microsecond=0)
+    order(mine, "1001", "sent", now - timedelta(hours=2),
+          placed=(now - timedelta(hours=3)).astimezone(AMSTERDAM).replace(tzinfo=None))
+    user = get_user_model().objects.create_user("anna", "anna@example.nl", "pw")
+    Membership.objects.create(workspace=mine.workspace, user=user, role="read_only")
+    client = Client()
+    client.force_login(user, backend=BACKEND)
+    page = client.get(f"/insights/w/{mine.workspace_id}/integrations/{mine.pk}/?days=7", HTTP_ACCEPT_LANGUAGE="nl")
+    text = page.content.decode()
+    assert page.status_code == 200 and "Bestellingen verstuurd per dag" in text and "1 h 00 min" in text
+    assert client.get(f"/insights/w/{theirs.workspace_id}/integrations/{theirs.pk}/").status_code == 404
+    assert client.get(f"/insights/w/{mine.workspace_id}/integrations/{theirs.pk}/").status_code == 404
