@@ -237,3 +237,13 @@ def test_the_export_is_one_records_activity_as_json_and_scoped(mine: Workspace, 
     assert data["actions"] == [{"kind": "export", "by": "rita", "at": data["actions"][0]["at"], "detail": ""}]
     assert reader.post(f"/records/w/{mine.pk}/records/{foreign.pk}/export/").status_code == 404
     assert reader.post(f"/records/w/{foreign.integration.workspace_id}/records/{foreign.pk}/export/").status_code == 404
+
+
+def test_the_pages_speak_dutch_and_german(mine: Workspace, shop: Integration) -> None:
+    member = user_in(mine, "anna")
+    parked = record(shop, "5001", reason="VAT code 21 unknown")
+    url = f"/records/w/{mine.pk}/integrations/{shop.pk}/records/?outcome=parked"
+    dutch = member.get(url, HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Records van bakkerij-shop" in dutch and "De 1 geparkeerde record van deze selectie" in dutch
+    german = member.get(f"/records/w/{mine.pk}/records/{parked.pk}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Jetzt erneut versuchen" in german and "Was ankam" in german
