@@ -306,3 +306,21 @@ def test_cycles_on_the_database_links_write_only_what_changed(world: World) -> N
     assert [r.key.partition("#")[0] for r in again.results if r.outcome == "sent"] == [article["sku"]]
     assert shop_stock(world, article["id"]) == 2 and shop_writes(world) == 1
     assert links.find(ENTITY, article["sku"]).payload_hash == "2"  # type: ignore[union-attr]
+
+
+def test_the_sandboxs_bad_articles_are_each_parked_with_their_reason(world: World) -> None:
+    made = world.books_sandbox.add_bad_articles(["stock_empty", "stock_text", "stock_absurd", "duplicate_code"])
+    for case in ("stock_empty", "stock_text", "stock_absurd"):  # in the shop, as the products flow made them
+        code = made[case][0]
+        add_shop_article(world, like=simple_articles(world)[0], sku=code)
+    twin = made["duplicate_code"][0]  # the first article's code in other letters: one SKU, two articles
+
+    results = by_code(sync_stock(stock_flow(world)))
+
+    assert "available stock (ARTICLE.QTY_AVAIL) is empty" in results[made["stock_empty"][0]].reason
+    assert "'veel'" in results[made["stock_text"][0]].reason
+    assert "beyond any plausible quantity" in results[made["stock_absurd"][0]].reason
+    assert all(results[made[case][0]].outcome == "needs_attention" for case in made)
+    assert f"SKU {twin.upper()} matches 2 AccountView articles" in results[twin].reason
+    assert results[twin.upper()].outcome == "needs_attention"  # the one it copies is parked too
+    assert results[simple_articles(world)[1]["sku"]].outcome == "sent"
