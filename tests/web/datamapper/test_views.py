@@ -7,21 +7,19 @@ workspace's integration is 404."""
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from django.utils import timezone
 
 from koppel.core.accounts.models import Membership, Workspace
-from koppel.core.activity.models import Activity
-from koppel.core.integrations.models import Connection, Integration
-from koppel.flows.order_mapping import DEBTOR_PERSON, SALES_ORDER, order_source
+from koppel.core.integrations.models import Integration
+from koppel.flows.order_mapping import DEBTOR_PERSON, SALES_ORDER
 from koppel.flows.orders import OrdersFlow
 from koppel.flows.settings import OrdersSettings
-from tests.flows.world import SETTINGS, World, start_world, sync_orders
+from tests.flows.world import SETTINGS, World, sync_orders
+from tests.web.datamapper.shared import an_order, integration_of, read_order
 
 pytestmark = pytest.mark.django_db
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -35,38 +33,9 @@ def user_in(workspace: Workspace, name: str, role: str = "member") -> Client:
     return client
 
 
-def integration_of(workspace: Workspace, name: str) -> Integration:
-    shop = Connection.objects.create(workspace=workspace, name=f"{name}-winkel", system="mijnwebwinkel")
-    books = Connection.objects.create(workspace=workspace, name=f"{name}-boeken", system="accountview",
-                                     settings={"base_url": "http://127.0.0.1:9", "company_id": "1"})
-    return Integration.objects.create(workspace=workspace, name=name, shop=shop, books=books,
-                                      flows={"orders": SETTINGS})
-
-
-@pytest.fixture
-def world() -> Iterator[World]:
-    world = start_world(orders=4, articles=20)
-    yield world
-    world.stop()
-
-
 @pytest.fixture
 def mine() -> Integration:
     return integration_of(Workspace.objects.create(name="bakkerij"), "bakkerij-shop")
-
-
-def read_order(integration: Integration, world: World, number: Any) -> dict[str, Any]:
-    """The order as the activity log keeps it after the flow read it."""
-    payload = order_source(world.shop.get_order(number))
-    now = timezone.now()
-    Activity.objects.create(integration=integration, entity="order", key=str(number), outcome="sent",
-                            payload_in=payload, created_at=now, updated_at=now)
-    return payload
-
-
-def an_order(world: World) -> dict[str, Any]:
-    return next(o for o in world.shop_sandbox.state.orders.values()
-                if o["status"] in (3, 6) and not str(o["number"]).startswith("T"))
 
 
 def url(integration: Integration, page: str = "") -> str:

@@ -85,14 +85,18 @@ class MapTable:
 
 
 def overrides_of(integration: Integration, map_name: str) -> dict[str, Any]:
-    stored = (integration.mapping_overrides or {}).get(map_name) or {}
-    return copy.deepcopy(dict(stored))
+    everything = integration.mapping_overrides if isinstance(integration.mapping_overrides, dict) else {}
+    stored = everything.get(map_name) or {}
+    return copy.deepcopy(stored) if isinstance(stored, dict) else {}
 
 
 def map_table(integration: Integration, map_name: str) -> MapTable:
     default = load_default_map(map_name)
     overrides = overrides_of(integration, map_name)
     table = MapTable(map_name, default)
+    if not isinstance((integration.mapping_overrides or {}).get(map_name, {}) if isinstance(
+            integration.mapping_overrides, dict) else None, dict):
+        table.problems.append("the stored overrides are not an object: saving a field here replaces them")
     try:
         merged = merge_overrides(default, overrides)
     except InvalidOverrides as exc:

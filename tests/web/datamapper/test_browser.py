@@ -1,0 +1,69 @@
+"""The datamapper in a real browser (Debian's Chromium): change a field to an expression, watch the live
+preview (HTMX) show the value a recent order maps to, save, and the next sync carries it to AccountView."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from koppel.core.accounts.models import Membership, Workspace
+from koppel.flows.order_mapping import SALES_ORDER
+from koppel.flows.orders import OrdersFlow
+from koppel.flows.settings import OrdersSettings
+from tests.flows.world import SETTINGS, World, sync_orders
+from tests.web.browser_thread import BrowserThread
+from tests.web.datamapper.shared import an_order, integration_of, read_order
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
+PASSWORD = "a long enough passphrase 7"
+
+
+@pytest.fixture
+def browser() -> Iterator[BrowserThread]:
+    driver = BrowserThread()
+    yield driver
+    driver.close()
+
+
+def test_an_override_previewed_and_saved_in_the_browser_reaches_the_wire(
+    live_server: Any, browser: BrowserThread, world: World, koppel_data_dir: Path
+) -> None:
+    mine = integration_of(Workspace.objects.create(name="bakkerij"), "bakkerij-shop")
+    order = an_order(world)
+    read_order(mine, world, order["number"])
+    user = get_user_model().objects.create_user("anna", "anna@example.nl", PASSWORD)
+    Membership.objects.create(workspace=mine.workspace, user=user, role="member")
+    site = live_server.url
+    expression = '"Koppel " & order.number'
+
+    def change_and_preview(page: Any) -> str:
+        page.goto(f"{site}/login/")
+        page.fill("input[name=username]", "anna")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{site}/")
+        page.goto(f"{site}/datamapper/w/{mine.workspace_id}/integrations/{mine.pk}/")
+        page.click(f"#{SALES_ORDER} tr:has-text('COMMENT2') a")
+        page.check("input[name=origin][value=expr]")
+        page.fill("#value", expression)
+        page.wait_for_selector(f"#preview tr.overridden:has-text('Koppel {order['number']}')")
+        return str(page.inner_text("#preview"))
+
+    def save(page: Any) -> str:
+        page.click("#mapping-form button[type=submit]")
+        page.wait_for_selector(".messages")
+        return str(page.inner_text("main"))
+
+    assert f"Koppel {order['number']}" in browser(change_and_preview)
+    assert "The mapping of COMMENT2 is saved." in browser(save)
+    mine.refresh_from_db()
+    assert mine.mapping_overrides[SALES_ORDER]["fields"]["COMMENT2"]["expr"] == expression
+
+    flow = OrdersFlow(world.shop, world.books, OrdersSettings.model_validate(SETTINGS), world.links,
+                      mapping_overrides=mine.mapping_overrides)
+    assert [r for r in sync_orders(flow) if r.outcome == "sent"]
+    assert f"Koppel {order['number']}" in {row.get("COMMENT2") for row in world.books_sandbox.rows("SO_HDR")}
