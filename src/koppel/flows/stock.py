@@ -30,6 +30,7 @@ restarted, a retry by hand) writes nothing and leaves the article to the next cy
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -358,9 +359,40 @@ def _place(code: str, variants: dict[str, Link], products: dict[str, Link],
 
 
 def _pages(items: Iterable[ArticleStock], size: int) -> Iterator[list[ArticleStock]]:
-    iterator = iter(items)
-    while page := list(islice(iterator, size)):
-        yield page
+    """The articles a page at a time, the next page read while this one is looked at: AccountView's time to
+    answer (and the rate limit's wait) then overlaps with the flow's work instead of adding to it. At most
+    two pages are held besides the one in hand, so memory stays flat."""
+    pages: queue.Queue[list[ArticleStock] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read() -> None:
+        iterator = iter(items)
+        try:
+            while not stop.is_set() and (page := list(islice(iterator, size))):
+                _offer(pages, page, stop)
+            _offer(pages, None, stop)
+        except BaseException as error:  # handed to the reader, which raises it
+            _offer(pages, error, stop)
+
+    reader = threading.Thread(target=read, name="stock-pages", daemon=True)
+    reader.start()
+    try:
+        while (page := pages.get()) is not None:
+            if isinstance(page, BaseException):
+                raise page
+            yield page
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _offer(pages: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            pages.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
 
 
 def _find_many(links: Links, entities: tuple[str, ...], keys: list[str]) -> dict[str, dict[str, Link]]:
