@@ -224,3 +224,14 @@ def test_an_article_that_leaves_the_selection_is_hidden(world: ProductsWorld) ->
     summary = world.sync(select="flag")
     assert "no longer in the shop's selection" in outcome(summary, "KP-001-00006")[1]
     assert not any(link["is_active"] for link in world.shop_article("KP-001-00006")["categories"])
+
+
+def test_a_blocked_variant_leaves_its_product_with_no_stock_for_that_combination(world: ProductsWorld) -> None:
+    world.sync()
+    article_id, variant_id = (int(p) for p in world.links.find("variant", "SHIRT-0001-BLAUW-S").target_key.split("/"))
+    world.change("SHIRT-0001-BLAUW-S", REC_BLK=True)
+    summary = world.sync()
+    assert outcome(summary, "SHIRT-0001")[0] == "sent"
+    shirt = world.shop_sandbox.state.articles[article_id]
+    assert next(v for v in shirt["variants"] if v["id"] == variant_id)["stock"] == 0
+    assert sum(1 for v in shirt["variants"] if v["stock"]) >= 4  # the others keep theirs
