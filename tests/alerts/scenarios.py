@@ -75,7 +75,8 @@ def steps(executor_id: str, integration_id: int, *actions: str) -> dict[str, Any
     """Launch the engine and do `actions` in order: "tick" (the scheduler, waiting for the runs it
     started), "monitor" (the monitor's checks and sends), "monitor+<minutes>" (the same, the clock
     that many minutes ahead), "reconnect" (AccountView's grant again, as the web's Reconnect does),
-    "break" (the books connection found broken, as a run that met a revoked grant finds it).
+    "break" (the books connection found broken, as a run that met a revoked grant finds it), "touch"
+    (the books connection saved by a person).
     Waits for every notice to be sent, then reports what the database holds."""
     from dbos import DBOS
     from django.utils import timezone
@@ -100,6 +101,10 @@ def steps(executor_id: str, integration_id: int, *actions: str) -> dict[str, Any
             reconnect(integration_id)
         elif action == "break":
             dispatch(break_books(integration_id))
+        elif action == "touch":  # a person saves the books connection (new rights, a new key …)
+            from koppel.core.integrations.models import Connection, Integration
+
+            Connection.objects.get(pk=Integration.objects.get(pk=integration_id).books_id).save()
         _wait_for_notices()
     engine.shutdown()
     return {"started": started, **state(integration_id)}

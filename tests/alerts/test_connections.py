@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from koppel.connectors.sandboxkit.faults import Fault
 from tests.alerts.scenarios import spawn
 from tests.alerts.servers import SmtpServer
 from tests.flows.test_orders import eligible
@@ -122,4 +123,30 @@ def test_a_relay_blip_is_no_alert_but_offline_beyond_the_threshold_is(world: Wor
     world.books_sandbox.faults.clear()
     up = spawn(env, tmp_path, "steps", "w5", iid, "monitor+40").wait()  # the probe is due: it works again
     assert up["paused_reason"] == "" and broken(up)[0]["resolved_at"]
+    assert len(smtp.mailbox.wait_for(2)) == 2
+
+
+def test_a_connection_that_breaks_during_a_run_is_not_hammered(world: World, smtp: SmtpServer,
+                                                               tmp_path: Path) -> None:
+    env = environment(tmp_path, smtp)
+    iid = set_up(world, env, tmp_path, kinds=("broken_connection",))["integration_id"]
+    for number in range(9700, 9730):
+        new_order(world, number)
+    refused = world.books_sandbox.faults.add(Fault(kind="http_status", status=403, method="POST",
+                                                   path="/api/v3/accountviewdata*"))  # reads work, writes refused
+    state = spawn(env, tmp_path, "steps", "w1", iid, "tick").wait()
+    assert state["runs"] == ["partial"]
+    assert 1 <= refused.fired <= 8  # the units already under way (4 at a time here), not all thirty
+    assert state["parked"] <= 8     # the rest were not tried, nor parked: they go again after the repair
+    assert state["paused_reason"].startswith("Paused by Koppel: the AccountView connection books is broken")
+    [mail] = smtp.mailbox.wait_for(1)
+    assert "AccountView weigert de toegang" in mail.get_payload(decode=True).decode()
+
+    world.books_sandbox.faults.clear()  # the rights are given in AccountView …
+    waiting = spawn(env, tmp_path, "steps", "w2", iid, "monitor+60", "tick").wait()
+    assert waiting["paused_reason"] and waiting["started"] == []  # … but reads could never tell it was gone
+    back = spawn(env, tmp_path, "steps", "w3", iid, "touch", "monitor", "tick").wait()  # … the connection saved
+    assert back["paused_reason"] == "" and back["runs"][-1] != "failed"
+    booked = [world.sales_orders(str(n)) for n in range(9700, 9730)]
+    assert max(booked) == 1 and booked.count(1) >= 25  # never twice (a loaded machine may park one or two)
     assert len(smtp.mailbox.wait_for(2)) == 2

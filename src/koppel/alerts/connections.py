@@ -41,14 +41,18 @@ def after_run(integration_id: int, outcome: dict[str, Any]) -> None:
     from koppel.alerts.delivery import dispatch
 
     failure = outcome.get("failure") or {}
-    broken_records = sum(1 for r in outcome.get("records", []) if r.get("outcome") == Outcome.BROKEN_CONNECTION)
-    dispatch(judge_run(integration_id, str(outcome.get("error", "")), failure, broken_records))
+    broken = [r for r in outcome.get("records", []) if r.get("outcome") == Outcome.BROKEN_CONNECTION]
+    reason = next((str(r.get("reason", "")) for r in broken if not str(r.get("reason", "")).startswith("not tried")),
+                  "")
+    dispatch(judge_run(integration_id, str(outcome.get("error", "")), failure, len(broken), reason))
 
 
 @DBOS.step(name="alerts.judge_run")
-def judge_run(integration_id: int, error: str, failure: dict[str, str], broken_records: int) -> list[int]:
-    """A run that met a broken connection breaks it (the one the error names, else whichever a probe
-    finds broken); a run that met an unreachable system notes since when; a run that completed clears that."""
+def judge_run(integration_id: int, error: str, failure: dict[str, str], broken_records: int,
+              record_reason: str = "") -> list[int]:
+    """A run that met a broken connection breaks it: the one the error names, else whichever a probe finds
+    broken, else the one a broken record's reason names (a refused write, which no read can probe); a run
+    that met an unreachable system notes since when; a run that completed clears that."""
     try:
         integration = Integration.objects.select_related("shop", "books").filter(pk=integration_id).first()
         if integration is None:
@@ -59,8 +63,7 @@ def judge_run(integration_id: int, error: str, failure: dict[str, str], broken_r
         if outcome == Outcome.BROKEN_CONNECTION and system in by_system:
             return mark_broken(by_system[system], error, now)
         if outcome == Outcome.BROKEN_CONNECTION or broken_records:
-            return [notice for connection in by_system.values()
-                    for notice in _judge_by_probe(connection, now)]
+            return _judge_by_probe(list(by_system.values()), record_reason or error, now)
         if outcome == Outcome.RETRY and system in by_system:
             note_unreachable(by_system[system], error, now)
         elif not error:
@@ -71,9 +74,18 @@ def judge_run(integration_id: int, error: str, failure: dict[str, str], broken_r
         _release()
 
 
-def _judge_by_probe(connection: Connection, now: datetime) -> list[int]:
-    state, message = probe(connection)
-    return mark_broken(connection, message, now) if state == "broken" else []
+def _judge_by_probe(candidates: list[Connection], reason: str, now: datetime) -> list[int]:
+    notices: list[int] = []
+    found = False
+    for connection in candidates:
+        state, message = probe(connection)
+        if state == "broken":
+            found = True
+            notices += mark_broken(connection, message, now)
+    named = [c for c in candidates if messages.SYSTEMS.get(c.system, c.system) in reason]
+    if not found and len(named) == 1:  # the probe's reads work: only a change of the connection can tell
+        notices += mark_broken(named[0], reason, now, probe_again=False)
+    return notices
 
 
 def note_unreachable(connection: Connection, error: str, now: datetime) -> None:
@@ -87,8 +99,10 @@ def note_unreachable(connection: Connection, error: str, now: datetime) -> None:
 # ---- broken, and back -------------------------------------------------------------------------
 
 
-def mark_broken(connection: Connection, error: str, now: datetime, *, since: datetime | None = None) -> list[int]:
-    """Mark the connection broken, pause the integrations using it, and raise its one alert."""
+def mark_broken(connection: Connection, error: str, now: datetime, *, since: datetime | None = None,
+                probe_again: bool = True) -> list[int]:
+    """Mark the connection broken, pause the integrations using it, and raise its one alert. Without
+    `probe_again` (no probe can see the problem) it is tried again only once the connection is changed."""
     rules = raising.policy(connection.workspace_id)
     health, _ = ConnectionHealth.objects.get_or_create(connection=connection)
     cause = messages.cause_of(error)
@@ -100,7 +114,7 @@ def mark_broken(connection: Connection, error: str, now: datetime, *, since: dat
     using.filter(pk__in=newly).update(paused_reason=pause)
     health.broken_since = health.broken_since or since or now
     health.paused = sorted({*health.paused, *newly})
-    health.next_probe_at = now + timedelta(minutes=max(1, rules.probe_minutes))
+    health.next_probe_at = now + timedelta(minutes=max(1, rules.probe_minutes)) if probe_again else None
     health.probed_version = str(connection.updated_at)
     health.save()
     affected = Activity.objects.filter(integration__in=using, outcome=Outcome.BROKEN_CONNECTION).count()
@@ -170,7 +184,7 @@ def probe_due(now: datetime | None = None) -> list[int]:
     for health in ConnectionHealth.objects.filter(broken_since__isnull=False).select_related("connection"):
         connection = health.connection
         changed = str(connection.updated_at) != health.probed_version or not connection.broken_reason
-        if not changed and health.next_probe_at and health.next_probe_at > now:
+        if not changed and (health.next_probe_at is None or health.next_probe_at > now):
             continue
         state, message = probe(connection)
         if state == "ok":

@@ -375,6 +375,10 @@ _recipes: OrderedDict[tuple[str, int, int], Recipe] = OrderedDict()
 _recipes_lock = threading.Lock()
 _tallies: dict[tuple[str, int], Tally] = {}
 _KEPT_RECIPES = 4
+# Runs of this process that met a broken connection: their remaining records are not tried (nor recorded:
+# they stay where they were, and the cursor waits before them) until the connection works again.
+_broken_runs: OrderedDict[int, None] = OrderedDict()
+NOT_TRIED = "not tried: a connection broke during this run; it goes again once the connection works"
 
 
 def declare(flow: Flow) -> Flow:
@@ -445,8 +449,16 @@ class Workflows:
 
         @units.step(retries=5, interval_seconds=1.0, backoff_rate=2.0, name=f"{flow.name}.sync")
         def sync(integration_id: int, run_id: int, key: str, claimer: str) -> dict[str, str]:
+            if run_id in _broken_runs:  # no hammering a broken connection with the rest of the run
+                return asdict(Result(key, Outcome.BROKEN_CONNECTION.value, NOT_TRIED))
             recipe = _recipe(flow, integration_id, run_id)
-            return asdict(attempt(flow, recipe, EngineLinks(integration_id), key, claimer, run_id))
+            result = attempt(flow, recipe, EngineLinks(integration_id), key, claimer, run_id)
+            if result.outcome == Outcome.BROKEN_CONNECTION.value:
+                with _recipes_lock:
+                    _broken_runs[run_id] = None
+                    while len(_broken_runs) > _KEPT_RECIPES:
+                        _broken_runs.popitem(last=False)
+            return asdict(result)
 
         @units.step(name=f"{flow.name}.park")
         def park_for_retry(integration_id: int, run_id: int, key: str, reason: str) -> dict[str, str]:
