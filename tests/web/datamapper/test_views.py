@@ -158,3 +158,34 @@ def test_undo_brings_the_default_back_and_removing_stops_filling(mine: Integrati
     owner.post(url(mine, "undo/"), {"map": DEBTOR_PERSON, "target": "IBAN_NR", "action": "remove"})
     mine.refresh_from_db()
     assert mine.mapping_overrides == {DEBTOR_PERSON: {"remove": ["IBAN_NR"]}}
+
+
+def test_read_only_members_see_the_form_without_save_and_a_new_field_of_a_product_map(mine: Integration) -> None:
+    reader = user_in(mine.workspace, "bert", "read_only")
+    page = reader.get(url(mine, "edit/"), {"map": DEBTOR_PERSON, "target": "TEL_BUS"}).content.decode()
+    form = page[page.index('id="mapping-form"'):page.index("</form>", page.index('id="mapping-form"'))]
+    assert "order.debtor.address.invoice.phone" in form and 'type="submit"' not in form
+    new = user_in(mine.workspace, "carla").get(url(mine, "edit/"), {"map": "av_article_to_mww_article"})
+    assert new.status_code == 200 and "No recent record yet" in new.content.decode()
+    assert reader.get(url(mine, "edit/"), {"map": "no_such_map"}).status_code == 404
+
+
+def test_transforms_given_in_the_form_replace_the_defaults_and_only_differences_are_stored(
+    mine: Integration,
+) -> None:
+    owner = user_in(mine.workspace, "anna", "owner")
+    same = save(owner, mine, DEBTOR_PERSON, "CITY", "source", "order.debtor.address.invoice.city",
+                transforms='["trim", {"name": "truncate", "args": {"length": 35}}]', only_create="on")
+    assert same.status_code == 302
+    mine.refresh_from_db()
+    assert mine.mapping_overrides == {DEBTOR_PERSON: {"fields": {"CITY": {
+        "source": "order.debtor.address.invoice.city"}}}}
+    upper = save(owner, mine, DEBTOR_PERSON, "CITY", "source", "order.debtor.address.invoice.city",
+                 transforms='["trim", "upper"]')
+    assert upper.status_code == 302
+    mine.refresh_from_db()
+    assert mine.mapping_overrides == {DEBTOR_PERSON: {"fields": {"CITY": {
+        "source": "order.debtor.address.invoice.city", "transforms": ["trim", "upper"], "only_create": False}}}}
+    refused = save(owner, mine, DEBTOR_PERSON, "CITY", "source", "order.debtor.address.invoice.city",
+                   transforms='["no_such_transform"]')
+    assert refused.status_code == 422 and "no_such_transform" in refused.content.decode()

@@ -94,9 +94,9 @@ class Change:
             transforms = []
         default = load_default_map(self.map_name).field(self.target)
         change: dict[str, Any] = {self.origin: self.value}
-        if self.keeps_transforms and default is not None:
-            pass
-        elif default is None or transforms != json.loads(Change.of_field(self.map_name, default).transforms):
+        same = default is not None and (
+            self.keeps_transforms or transforms == json.loads(Change.of_field(self.map_name, default).transforms))
+        if not same:
             change["transforms"] = transforms
         if default is None or self.only_create != default.only_create:
             change["only_create"] = self.only_create
