@@ -92,3 +92,21 @@ def test_the_page_for_members_and_404_for_another_workspace() -> None:
     assert page.status_code == 200 and "Bestellingen verstuurd per dag" in text and "1 h 00 min" in text
     assert client.get(f"/insights/w/{theirs.workspace_id}/integrations/{theirs.pk}/").status_code == 404
     assert client.get(f"/insights/w/{mine.workspace_id}/integrations/{theirs.pk}/").status_code == 404
+
+
+def test_the_workspace_overview_lists_its_own_integrations_only() -> None:
+    mine, theirs = integration_of("bakkerij"), integration_of("slagerij")
+    order(mine, "1001", "sent", timezone.now() - timedelta(hours=1))
+    order(mine, "1002", "needs_attention", timezone.now(), reason="order 1002: no VAT code")
+    order(theirs, "9001", "sent", timezone.now() - timedelta(hours=1))
+    user = get_user_model().objects.create_user("anna", "anna@example.nl", "pw")
+    Membership.objects.create(workspace=mine.workspace, user=user, role="read_only")
+    client = Client()
+    client.force_login(user, backend=BACKEND)
+    page = client.get(f"/insights/w/{mine.workspace_id}/", HTTP_ACCEPT_LANGUAGE="de")
+    text = page.content.decode()
+    assert page.status_code == 200 and "Gesendete Bestellungen" in text
+    row = text[text.index("bakkerij-shop"):]
+    assert "<td>1</td><td>—</td><td>—</td><td>1</td>" in row
+    assert "slagerij" not in text
+    assert client.get(f"/insights/w/{theirs.workspace_id}/").status_code == 404

@@ -1,4 +1,4 @@
-"""Insights per integration."""
+"""Insights per workspace and per integration."""
 
 from django.urls import URLPattern, URLResolver, path
 
@@ -6,5 +6,6 @@ from koppel.web.insights import views
 
 app_name = "insights"
 urlpatterns: list[URLPattern | URLResolver] = [
+    path("w/<int:workspace_id>/", views.workspace, name="workspace"),
     path("w/<int:workspace_id>/integrations/<int:integration_id>/", views.integration, name="integration"),
 ]

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from koppel.core.accounts.models import Workspace
 from koppel.core.integrations.models import Integration
 from koppel.web.insights.figures import insights
-from koppel.web.tenancy import get_scoped, workspace_view
+from koppel.web.tenancy import get_scoped, scoped, workspace_view
 
 PERIODS = (7, 30, 90)
 
@@ -25,11 +25,27 @@ def duration(value: timedelta | None) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
+def _days(request: HttpRequest) -> int:
+    return int(request.GET["days"]) if request.GET.get("days") in {str(p) for p in PERIODS} else 30
+
+
+@workspace_view()
+def workspace(request: HttpRequest, workspace: Workspace) -> HttpResponse:
+    """Every integration of the workspace in one table: its figures side by side."""
+    days = _days(request)
+    rows = []
+    for found in scoped(Integration.objects.filter(workspace=workspace), request.user).order_by("name"):
+        figures = insights(found, days)
+        rows.append({"integration": found, "insights": figures, "p50": duration(figures.p50),
+                     "p95": duration(figures.p95)})
+    return render(request, "insights/workspace.html", {
+        "workspace": workspace, "rows": rows, "days": days, "periods": PERIODS})
+
+
 @workspace_view()
 def integration(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
     found: Integration = get_scoped(Integration.objects.filter(workspace=workspace), request.user, pk=integration_id)
-    days = int(request.GET["days"]) if request.GET.get("days") in {str(p) for p in PERIODS} else 30
-    figures = insights(found, days)
+    figures = insights(found, _days(request))
     return render(request, "insights/integration.html", {
         "workspace": workspace, "integration": found, "insights": figures, "periods": PERIODS,
         "p50": duration(figures.p50), "p95": duration(figures.p95),
