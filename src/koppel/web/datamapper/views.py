@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -151,7 +152,7 @@ def _save(request: HttpRequest, workspace: Workspace, integration: Integration, 
             change.errors += maps.check_change(locked, change.map_name, overrides, change.target)
         if not change.errors:
             everything = _tidy({**(locked.mapping_overrides or {}), change.map_name: overrides})
-            Integration.objects.filter(pk=locked.pk).update(mapping_overrides=everything)
+            Integration.objects.filter(pk=locked.pk).update(mapping_overrides=everything, updated_at=timezone.now())
             log.info("mapping override of %s.%s saved for integration %s by %s", change.map_name, change.target,
                      locked.name, request.user)
     if change.errors:
@@ -183,7 +184,7 @@ def undo(request: HttpRequest, workspace: Workspace, integration_id: int) -> Htt
             messages.error(request, " ".join(problems))
         else:
             everything = _tidy({**(locked.mapping_overrides or {}), map_name: overrides})
-            Integration.objects.filter(pk=locked.pk).update(mapping_overrides=everything)
+            Integration.objects.filter(pk=locked.pk).update(mapping_overrides=everything, updated_at=timezone.now())
             messages.success(request, _("The mapping of %(field)s is saved.") % {"field": target})
     return redirect(reverse("datamapper:index", args=[workspace.pk, integration.pk]) + f"#{map_name}")
 
