@@ -90,6 +90,11 @@ def test_the_page_for_members_and_404_for_another_workspace() -> None:
     page = client.get(f"/insights/w/{mine.workspace_id}/integrations/{mine.pk}/?days=7", HTTP_ACCEPT_LANGUAGE="nl")
     text = page.content.decode()
     assert page.status_code == 200 and "Bestellingen verstuurd per dag" in text and "1 h 00 min" in text
+    Run.objects.create(integration=mine, flow="orders", status="partial", started_at=now - timedelta(minutes=3),
+                       finished_at=now - timedelta(minutes=1), counts={"sent": 7, "needs_attention": 2})
+    runs = client.get(f"/insights/w/{mine.workspace_id}/integrations/{mine.pk}/").content.decode()
+    runs = runs[runs.index('id="runs"'):]
+    assert "2\xa0minutes</td>" in runs and "<td>7</td><td>2</td>" in runs
     assert client.get(f"/insights/w/{theirs.workspace_id}/integrations/{theirs.pk}/").status_code == 404
     assert client.get(f"/insights/w/{mine.workspace_id}/integrations/{theirs.pk}/").status_code == 404
 
