@@ -686,7 +686,7 @@ def demo(
     _django()
     from django.core.management import call_command
 
-    from koppel.demo import INTEGRATION, WORKSPACE, prepare
+    from koppel.demo import INTEGRATION, WORKSPACE, prepare, sync_catalogue
     from koppel.sync.runner import run_flow
 
     console.print("[bold]Koppel demo[/bold]: starting the MijnWebwinkel and AccountView sandboxes …")
@@ -694,6 +694,7 @@ def demo(
     world = prepare(get_settings().ensure_data_dir(), orders=orders)
     try:
         console.print(f"integration [bold]{INTEGRATION}[/bold] configured from {world.integration_file}")
+        sync_catalogue(console)
         summary = _run_with_progress(
             "orders", lambda progress: run_flow("orders", INTEGRATION, progress=progress), quiet=False
         )

@@ -1,6 +1,7 @@
 """`koppel demo`: both sandboxes with seeded data, a demo integration configured against them (through
-the same `integration apply` a user runs), the orders flow run once with progress, and a readable table
-of what happened to every order, including a few orders that had to be parked and why."""
+the same `integration apply` a user runs), the catalogue synced into the shop (`sync_catalogue`: categories,
+a variant product, images), the orders flow run once with progress, and a readable table of what happened to
+every order, including a few orders that had to be parked and why."""
 
 from __future__ import annotations
 
@@ -35,6 +36,18 @@ ORDER_SETTINGS: dict[str, Any] = {
     "revenue_accounts": {"article": "8000", "custom": "8000", "shipping": "8100", "payment": "8100",
                          "discount": "8000", "rounding": "8000"},
 }
+# The catalogue (products flow): the sandboxes' variant articles name their parent in ART_PARENT and their colour
+# and size in ART_COLOUR / ART_SIZE; the shop's option lists "Kleur" and "Maat" by their ids (the API can't list
+# lists: one no article uses is found by id only); the article groups form a small category tree.
+PRODUCT_SETTINGS = """enabled = true
+category_parents = {{ KEUKEN = "WONEN", SHIRTS = "TEXTIEL" }}
+
+[integration.flows.products.variants]
+rule = "parent_field"
+parent_field = "ART_PARENT"
+attributes = [{{ list_name = "Kleur", field = "ART_COLOUR", list_id = {Kleur} }},
+              {{ list_name = "Maat", field = "ART_SIZE", list_id = {Maat} }}]
+"""
 COST_ARTICLES = {"VERZEND": "Verzendkosten", "BETAALKOST": "Transactiekosten", "KORTING": "Korting",
                  "AFRONDING": "Afronding"}
 
@@ -55,6 +68,8 @@ class DemoWorld:
 
 def integration_toml(boxes: Sandboxes) -> str:
     shop, books = boxes.shop.info, boxes.books.info
+    lists = {entry["name"]: entry["id"] for entry in boxes.shop.state.option_lists.values()}
+    products = PRODUCT_SETTINGS.format(Kleur=lists.get("Kleur", 0), Maat=lists.get("Maat", 0))
     orders = "\n".join(f"{k} = {_toml(v)}" for k, v in ORDER_SETTINGS.items() if not isinstance(v, dict))
     tables = "\n".join(f"[integration.flows.orders.{k}]\n" + "\n".join(f"{_toml(kk)} = {_toml(vv)}"
                                                                          for kk, vv in _flat(v).items())
@@ -82,7 +97,26 @@ books = "books"
 {orders}
 
 {tables}
-"""
+
+[integration.flows.products]
+{products}"""
+
+
+def sync_catalogue(console: Any) -> None:
+    """The products flow run once (categories, simple and variant articles, images), and what the shop shows
+    of it: the category tree and the variant products."""
+    from rich.table import Table
+
+    from koppel.sync.runner import run_flow
+
+    summary = run_flow("products", INTEGRATION)
+    console.print(f"products: {summary.counts.get('sent', 0)} sent, {summary.counts.get('skipped', 0)} skipped, "
+                  f"{len(summary.parked)} parked" + (f" ({summary.error})" if summary.error else ""))
+    table = Table("AccountView", "shop", "what happened", title="The catalogue in the shop (categories, variants)")
+    shown = [r for r in summary.results if r.key.startswith("category:") or "variants" in r.reason]
+    for result in shown + summary.parked:
+        table.add_row(result.key, result.target_key, result.reason)
+    console.print(table)
 
 
 def _flat(value: dict[str, Any]) -> dict[str, Any]:
