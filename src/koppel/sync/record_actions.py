@@ -34,13 +34,15 @@ ERASED = "[erased]"
 
 
 def skip_reason(integration_id: int, entity: str, key: str) -> str:
-    """Why the runner must leave this record alone ("" when nobody skipped it)."""
-    try:
-        found = Skip.objects.filter(integration_id=integration_id, entity=entity, key=key).first()
-        return f"skipped by {found.by}: never sent until someone unskips it" if found else ""
-    finally:
-        if not connection.in_atomic_block:
-            close_old_connections()
+    """Why the runner must leave this record alone ("" when nobody skipped it). One indexed read per record
+    (measured as dear as one read of its activity); the connection is closed only when the record is left
+    alone: otherwise the unit goes on to the database, and its own calls close it."""
+    by = Skip.objects.filter(integration_id=integration_id, entity=entity, key=key).values_list("by", flat=True).first()
+    if by is None:
+        return ""
+    if not connection.in_atomic_block:
+        close_old_connections()
+    return f"skipped by {by}: never sent until someone unskips it"
 
 
 def skip(activity: Activity, by: str) -> None:
