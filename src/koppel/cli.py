@@ -686,7 +686,7 @@ def demo(
     _django()
     from django.core.management import call_command
 
-    from koppel.demo import INTEGRATION, WORKSPACE, prepare, sync_catalogue
+    from koppel.demo import INTEGRATION, WORKSPACE, prepare, show_stock, sync_catalogue
     from koppel.sync.runner import run_flow
 
     console.print("[bold]Koppel demo[/bold]: starting the MijnWebwinkel and AccountView sandboxes …")
@@ -709,6 +709,7 @@ def demo(
         console.print(f"Second run over all orders (--full): {again.counts.get('sent', 0)} sent, "
                       f"{again.counts.get('skipped', 0)} skipped, {len(again.parked)} parked — nothing is "
                       "written twice.")
+        show_stock(console, world.sandboxes)
         interactive = sys.stdin.isatty() if serve is None else serve
         koppel = f"KOPPEL_DATA_DIR={shlex.quote(str(get_settings().data_dir.resolve()))} {_this_command()}"
         console.print(f"A user for the dashboard, in the demo's workspace (in another terminal):\n"

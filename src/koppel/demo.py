@@ -194,3 +194,37 @@ def prepare(data_dir: Path, *, orders: int = 60, articles: int = 40) -> DemoWorl
         boxes.stop()
         raise
     return DemoWorld(sandboxes=boxes, integration_file=path)
+
+
+def show_stock(console: Any, boxes: Sandboxes) -> None:
+    """The stock flow in three cycles: the shop gets AccountView's stock (available − reserved); a delivery
+    booked in AccountView (stock moves, the article's change date does not) reaches the shop; an order,
+    booked by the orders flow as a sales order, raises its article's reservation, and the next cycle lowers
+    the shop's stock."""
+    from koppel.sync.runner import run_flow
+
+    first = run_flow("stock", INTEGRATION)
+    console.print(f"Stock: {first.counts.get('sent', 0)} articles got AccountView's stock (available − reserved), "
+                  f"{len(first.parked)} parked with their reason.")
+    codes = boxes.books.state.tables["ARTICLE"]
+    article = next(a for a in boxes.shop.state.articles.values()
+                   if not a["variants"] and a["sku"] in codes and (a["stock"] or 0) > 2)
+    code, before = article["sku"], article["stock"]
+    available = float(codes[code][boxes.books.profile.article_available_field] or 0)
+    boxes.books.set_stock(code, available=available + 25)
+    run_flow("stock", INTEGRATION)
+    console.print(f"25 × {code} came in, booked in AccountView (its change date unchanged): the shop's stock "
+                  f"{before} → {article['stock']}.")
+    before = article["stock"]
+    order = boxes.shop.compose_order({  # a paid order that leaves the shop's own stock alone
+        "status": PAID[0],
+        "debtor": {"email": "voorraad@example.nl",
+                   "address": {"invoice": {"name": "Vera Voorraad", "zipcode": "1234AB", "country_code": "NL"}}},
+        "orderlines": [{"type": "article", "quantity": 2, "articles": [{"id": article["id"]}]}],
+        "payment": {"gateway_name": "mollie", "method_name": "ideal"},
+    })
+    run_flow("orders", INTEGRATION)
+    reserved = codes[code][boxes.books.profile.article_reserved_field]
+    run_flow("stock", INTEGRATION)
+    console.print(f"Order {order['number']} for 2 × {code}, booked as a sales order, raised its reservation in "
+                  f"AccountView to {reserved:g}: the shop's stock {before} → {article['stock']}.")
