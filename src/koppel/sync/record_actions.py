@@ -90,6 +90,17 @@ def flow_of(entity: str) -> str:
     return next((name for name in units.flows() if runner.find(name).entity == entity), "")
 
 
+def settings_named(flow: str, reason: str) -> list[str]:
+    """The flow's settings a reason names (a parked record's reason names the setting to fix, e.g.
+    "(vat_codes)"), in the order of the settings model."""
+    from koppel.sync import runner
+
+    if not flow:
+        return []
+    return [name for name in runner.find(flow).settings.model_fields
+            if re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", reason)]
+
+
 def retry(activities: list[Activity], by: str) -> int:
     """Send these records again now, as one retry run per integration and flow; returns how many. Skipped
     records and records of no flow are left out (a skipped record is unskipped first)."""
@@ -140,7 +151,8 @@ def start_in_background(flow: str, integration: str, keys: list[str]) -> None:
     subprocess.Popen(  # noqa: S603  (our own command, arguments as a list)
         [sys.executable, "-c", "from koppel.cli import main; main()", "retry", flow, *keys,
          "--integration", integration, "--json"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        # Its summary is in the runs and activity; its log goes where this process logs.
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
 
 
 starter: Starter = start_in_background  # tests replace it to run the retry in their own process

@@ -247,3 +247,16 @@ def test_the_pages_speak_dutch_and_german(mine: Workspace, shop: Integration) ->
     assert "Records van bakkerij-shop" in dutch and "De 1 geparkeerde record van deze selectie" in dutch
     german = member.get(f"/records/w/{mine.pk}/records/{parked.pk}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "Jetzt erneut versuchen" in german and "Was ankam" in german
+
+
+def test_a_parked_reason_that_names_a_setting_links_to_it(mine: Workspace, shop: Integration) -> None:
+    member = user_in(mine, "anna")
+    reason = ("Order 6001 is a credit order (for order 5999). Book the credit in AccountView, or set credit orders "
+              "to 'book' in the integration's settings (credit_orders) to have them booked.")
+    parked = record(shop, "6001", reason=reason)
+    text = page(member, f"/records/w/{mine.pk}/records/{parked.pk}/")
+    assert f'href="/setup/w/{mine.pk}/i/{shop.pk}/flows/orders/"' in text and "settings: credit_orders" in text
+    sent = record(shop, "6002", "sent", reason="booked; credit_orders was 'book'")
+    assert "/flows/orders/" not in page(member, f"/records/w/{mine.pk}/records/{sent.pk}/")
+    unnamed = record(shop, "6003", reason="AccountView answered 503")
+    assert "/flows/orders/" not in page(member, f"/records/w/{mine.pk}/records/{unnamed.pk}/")

@@ -187,6 +187,7 @@ def changes_of(payload: Any) -> list[tuple[str, str, str]]:
 @workspace_view(Role.READ_ONLY)
 def record(request: HttpRequest, workspace: Workspace, activity_id: int) -> HttpResponse:
     activity = _activity(request, workspace, activity_id)
+    flow = record_actions.flow_of(activity.entity)
     actions = RecordAction.objects.filter(integration_id=activity.integration_id, entity=activity.entity,
                                           key=activity.key).order_by("-at", "-pk")
     return render(request, "records/record.html", {
@@ -195,7 +196,8 @@ def record(request: HttpRequest, workspace: Workspace, activity_id: int) -> Http
         "went_out": fields_of(activity.payload_out) if activity.payload_out is not None else [],
         "changes": changes_of(activity.payload_out), "email": email_of(activity.payload_in),
         "actions": actions, "skipped": record_actions.is_skipped(activity),
-        "flow": record_actions.flow_of(activity.entity), "parked": activity.outcome in PARKED,
+        "flow": flow, "parked": activity.outcome in PARKED,
+        "fix_settings": record_actions.settings_named(flow, activity.reason) if activity.outcome in PARKED else [],
         "metadata_only": workspace.metadata_only, "can_act": _can_act(request)})
 
 
