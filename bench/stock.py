@@ -3,7 +3,7 @@ stock changed, `koppel sync stock` and `koppel worker` in their own processes ag
 their server-side rate limit, on SQLite.
 
     .venv/bin/python bench/stock.py [--articles 10000] [--changed 0.01] [--rate 10] [--interval 60]
-                                    [--freshness 0] [--gap 2]
+                                    [--freshness 0] [--gap 2] [--compare-with last_sent|shop]
 
 Prints, for a cycle with nothing changed and one with 1 % changed: the shop writes against the articles
 changed, each side's calls by route (read from the sandboxes' own call counters), the cycle's wall time
@@ -43,7 +43,7 @@ class World:
     """Both sandboxes (in this process, each behind its rate limit), a migrated Koppel database holding the
     demo integration with its stock flow, and the catalogue linked as the products flow would link it."""
 
-    def __init__(self, data_dir: Path, articles: int, rate: float, interval: int) -> None:
+    def __init__(self, data_dir: Path, articles: int, rate: float, interval: int, compare_with: str) -> None:
         self.env = {**os.environ, "KOPPEL_DATA_DIR": str(data_dir), "KOPPEL_LOG_LEVEL": "WARNING"}
         self.data_dir = data_dir
         os.environ.update(self.env)
@@ -73,7 +73,8 @@ class World:
         # now and then, and its Retry-After costs more than the margin.
         toml = integration_toml(Sandboxes(self.shop, self.books)).replace(
             "rate_per_second = 50", f"rate_per_second = {rate * CLIENT_SHARE:g}")
-        toml += f"\n[integration.flows.stock]\nenabled = true\ninterval_seconds = {interval}\nmatch_on_sku = false\n"
+        toml += (f"\n[integration.flows.stock]\nenabled = true\ninterval_seconds = {interval}\nmatch_on_sku = false\n"
+                 f'compare_with = "{compare_with}"\n')
         path = data_dir / "integration.toml"
         path.write_text(toml)
         apply_file(path)
@@ -337,14 +338,17 @@ def main() -> None:
     parser.add_argument("--interval", type=int, default=60, help="the worker's stock poll interval (s)")
     parser.add_argument("--freshness", type=float, default=0, help="seconds of stock changes timed through a worker")
     parser.add_argument("--gap", type=float, default=2.0, help="seconds between changes in the freshness test")
+    parser.add_argument("--compare-with", choices=["last_sent", "shop"], default="last_sent",
+                        help="the stock setting compare_with: the value last sent, or the shop's own (read in full)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     random.seed(args.seed)
     with tempfile.TemporaryDirectory(prefix="koppel-bench-stock-") as data_dir:
-        world = World(Path(data_dir), args.articles, args.rate, args.interval)
+        world = World(Path(data_dir), args.articles, args.rate, args.interval, args.compare_with)
         try:
             figures: dict[str, Any] = {"articles (linked)": f"{args.articles:,} ({len(world.linked):,})",
                                        "rate limit per side (calls/s)": args.rate,
+                                       "compared with": args.compare_with,
                                        "sandboxes seeded in (s)": round(world.seconds_to_seed, 1)}
             figures |= cycles(world, args.changed, args.rate)
             if args.freshness:
