@@ -209,6 +209,14 @@ def erase_customer(workspace: Workspace, email: str, by: str) -> Erased:
     return erased
 
 
+def drop_payloads(workspace: Workspace) -> int:
+    """Metadata only from now on: the payloads kept so far go too (the activity keeps keys, outcomes and
+    reasons); returns how many records had one."""
+    kept = Activity.objects.filter(integration__workspace=workspace).filter(
+        Q(payload_in__isnull=False) | Q(payload_out__isnull=False))
+    return kept.update(payload_in=None, payload_out=None)
+
+
 def _erase_detail(erased: Erased) -> str:
     return (f"a customer's data erased by e-mail: {erased.records} records, {erased.payloads} payloads, "
             f"{erased.reasons} reasons, {erased.runs} runs")

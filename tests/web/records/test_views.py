@@ -187,15 +187,26 @@ def test_bulk_retry_touches_only_the_filtered_parked_records(
     assert sorted(RecordAction.objects.filter(kind="retry").values_list("key", flat=True)) == ["2001", "2002"]
 
 
-def test_owners_change_retention_and_metadata_only_members_read_them(mine: Workspace) -> None:
+def test_owners_change_retention_and_metadata_only_members_read_them(mine: Workspace, shop: Integration,
+                                                                     foreign: Activity) -> None:
     owner, member = user_in(mine, "olga", role="owner"), user_in(mine, "anna")
+    kept = record(shop, "7001", "sent", "sales order 1", email="an@example.nl",
+                  payload_out={"SalesOrderIn": {"SUB_NR": "D-1"}})
     url = f"/records/w/{mine.pk}/privacy/"
     assert "14" in page(member, url) and "Erase" not in page(member, url)
     assert member.post(url, {"retention_days": 3, "metadata_only": "on"}).status_code == 403
     assert owner.post(url, {"retention_days": 0}).status_code == 200  # refused, with the form again
-    assert owner.post(url, {"retention_days": 30, "metadata_only": "on"}).status_code == 302
+    assert owner.post(url, {"retention_days": 30}).status_code == 302
+    kept.refresh_from_db()
+    assert kept.payload_in is not None  # only switching metadata-only on deletes the data kept
+    answer = owner.post(url, {"retention_days": 30, "metadata_only": "on"}, follow=True)
+    assert "The data of 1 records kept so far is deleted." in answer.content.decode()
     mine.refresh_from_db()
+    kept.refresh_from_db()
+    foreign.refresh_from_db()
     assert (mine.retention_days, mine.metadata_only) == (30, True)
+    assert kept.payload_in is None and kept.payload_out is None and kept.reason == "sales order 1"
+    assert foreign.payload_in is not None  # another workspace keeps its own
     assert "yes: no data is stored" in page(member, url)
 
 

@@ -268,7 +268,7 @@ class PrivacyForm(forms.ModelForm):  # type: ignore[type-arg]
                   "metadata_only": gettext_lazy("Metadata only")}
         help_texts = {"retention_days": gettext_lazy("Activity and runs older than this are deleted."),
                       "metadata_only": gettext_lazy("Never store what came in or went out: only keys, outcomes "
-                                                    "and reasons.")}
+                                                    "and reasons. Switching it on deletes the data kept so far.")}
 
     def clean_retention_days(self) -> int:
         days = int(self.cleaned_data["retention_days"])
@@ -284,9 +284,13 @@ class EraseForm(forms.Form):
 @workspace_view(Role.READ_ONLY, change_role=Role.OWNER)
 def privacy(request: HttpRequest, workspace: Workspace) -> HttpResponse:
     form = PrivacyForm(request.POST if request.method == "POST" else None, instance=workspace)
+    was_metadata_only = workspace.metadata_only
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("The privacy settings are saved."))
+        if workspace.metadata_only and not was_metadata_only:
+            dropped = record_actions.drop_payloads(workspace)
+            messages.success(request, _("The data of %(count)d records kept so far is deleted.") % {"count": dropped})
         return redirect("records:privacy", workspace.pk)
     return _privacy_page(request, workspace, form, EraseForm())
 
