@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
@@ -53,6 +53,7 @@ from koppel.flows.stock_formula import FIGURES, Computed, Formula, StockProblem,
 from koppel.flows.stock_settings import StockSettings
 from koppel.flows.stock_shop import UNLIMITED, ShopStock, Target, as_text, write_stock
 from koppel.sync.clients import IntegrationClients
+from koppel.sync.links import BulkLinks
 from koppel.sync.runner import Flow, declare
 
 ENTITY = "stock"
@@ -103,9 +104,9 @@ class Cycle:
     not_in_shop: int = 0
     shop_only: int = 0
 
-    def remember_agreed(self, links: Links) -> None:
+    def remember_agreed(self, links: BulkLinks) -> None:
         if self.agreed:
-            _remember(links, self.agreed)
+            links.remember_many(self.agreed)
             self.agreed = []
 
 
@@ -114,7 +115,10 @@ class StockFlow:
 
     def __init__(self, shop: MijnWebwinkelClient, books: AccountViewClient, settings: StockSettings,
                  links: Links) -> None:
-        self.shop, self.books, self.settings, self.links = shop, books, settings, links
+        self.shop, self.books, self.settings = shop, books, settings
+        # A cycle looks at every article: the engine's links, the tests' and the dry run's all read and write
+        # many at a time.
+        self.links = cast(BulkLinks, links)
         self.formula = Formula.of(settings)
         profile = books.profile
         self.columns = {"available": profile.article_available_field, "reserved": profile.article_reserved_field,
@@ -341,7 +345,7 @@ class StockFlow:
                 f"{target.describe()} ({plan.via} of AccountView article {plan.code}) is gone from the shop: run "
                 "the products flow, or forget the link so the article is matched again", system=error.system,
                 status=404) from None
-        _remember(self.links, [Link(ENTITY, plan.code, target.key, wanted)])
+        self.links.remember_many([Link(ENTITY, plan.code, target.key, wanted)])
         before = plan.before or "never sent"
         return Record(ENTITY, plan.code, Outcome.SENT,
                       f"stock {before} → {wanted} ({plan.explanation}; {target.describe()}, by {plan.via})",
@@ -397,30 +401,12 @@ def _offer(pages: queue.Queue[Any], item: Any, stop: threading.Event) -> None:
             continue
 
 
-def _find_many(links: Links, entities: tuple[str, ...], keys: list[str]) -> dict[str, dict[str, Link]]:
-    """Links of many records (entity → source key → link), in one read where the links can (`BulkLinks`),
-    one by one elsewhere (a dry run's draft links)."""
+def _find_many(links: BulkLinks, entities: tuple[str, ...], keys: list[str]) -> dict[str, dict[str, Link]]:
+    """Links of many records in one read: entity → source key → link."""
     found: dict[str, dict[str, Link]] = {entity: {} for entity in entities}
-    find_many = getattr(links, "find_many", None)
-    listed = find_many(entities, keys) if find_many is not None else [
-        link for entity in entities for key in keys if (link := links.find(entity, key)) is not None]
-    for link in listed:
+    for link in links.find_many(entities, keys):
         found[link.entity][link.source_key] = link
     return found
-
-
-def _remember(links: Links, remembered: list[Link]) -> None:
-    """Link each article to its target with the value sent, replacing an older link's target and value."""
-    remember_many = getattr(links, "remember_many", None)
-    if remember_many is not None:
-        remember_many(remembered)
-        return
-    for link in remembered:
-        found = links.find(link.entity, link.source_key)
-        if found is not None and found.target_key != link.target_key:
-            links.forget(link.entity, link.source_key)
-        links.write(link.entity, link.source_key, link.target_key, link.payload_hash)
-        links.remember_sent(link.entity, link.source_key, link.payload_hash)
 
 
 def _open(integration: IntegrationClients, settings: StockSettings, links: Links) -> StockFlow:
