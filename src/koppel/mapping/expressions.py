@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import atexit
 import json
+import math
 import os
 import re
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -44,13 +46,15 @@ from jsonata.regex_engine import CompiledPattern, RegexFlags
 from jsonata.timebox import Timebox
 
 # Per evaluation, measured in the child that runs only this evaluation (other threads can't eat into it).
-TIMEOUT_MS = 1000
+TIMEOUT_MS = 1000                  # CPU time of the child, so a loaded machine does not park good records
 MAX_DEPTH = 150
 MAX_LENGTH = 2000
 MEMORY_LIMIT_BYTES = 768 * 2**20   # the child's whole address space: Python, jsonata, re2 and the record
 RESULT_LIMIT_BYTES = 256 * 2**10
-GRACE_SECONDS = 1.5                # beyond the time limit, before the parent gives up on a child
+WALL_FACTOR = 10                   # the wall-clock limits are this many times the CPU limit: load, not
+GRACE_SECONDS = 5.0                # the expression, is what makes wall time longer than CPU time
 POOL_SIZE = 4
+STARTUP_SECONDS = 60
 _FORBIDDEN = re.compile(r"\$eval\b")
 
 _RE2_OPTIONS = re2.Options()
@@ -86,7 +90,7 @@ def evaluate_expression(
     if len(text) > MAX_LENGTH or _FORBIDDEN.search(text):
         _compile(text, None, None)  # raises the same message check_expression gives
     request = json.dumps({"text": text, "data": _jsonable(data), "timeout_ms": timeout_ms, "max_depth": max_depth})
-    answer = _POOL.call(request, timeout_ms / 1000 + GRACE_SECONDS)
+    answer = _POOL.call(request, timeout_ms / 1000 * WALL_FACTOR + GRACE_SECONDS)
     if "error" in answer:
         raise ExpressionError(answer["error"])
     return answer.get("value")
@@ -101,14 +105,19 @@ class _Child:
     def __init__(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KOPPEL_")}
         self.process = subprocess.Popen(
-            [sys.executable, "-I", __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, "-I", __file__, "--ready"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=env, close_fds=True,
         )
         self.stdin: IO[bytes] = self.process.stdin  # type: ignore[assignment]
         self.stdout: IO[bytes] = self.process.stdout  # type: ignore[assignment]
+        # the child's start (seconds on a loaded machine) must not count against the first record's limit
+        ready, _, _ = select.select([self.stdout], [], [], STARTUP_SECONDS)
+        if not ready or self.stdout.readline() != b"ready\n":
+            self.kill()
+            raise ExpressionError("the expression evaluator did not start")
 
-    def call(self, request: str, timeout_s: float) -> dict[str, Any] | None:
-        """The child's answer, or None when it died or ran out of time (then it is killed)."""
+    def call(self, request: str, timeout_s: float) -> dict[str, Any]:
+        """The child's answer; when it died or ran out of time it is killed and the answer says why."""
         try:
             self.stdin.write(request.encode() + b"\n")
             self.stdin.flush()
@@ -116,11 +125,14 @@ class _Child:
             line = self.stdout.readline() if ready else b""
         except (BrokenPipeError, OSError):
             line = b""
-        if not line.endswith(b"\n"):
-            self.kill()
-            return None
-        answer: dict[str, Any] = json.loads(line)
-        return answer
+        if line.endswith(b"\n"):
+            answer: dict[str, Any] = json.loads(line)
+            return answer
+        ended_by_itself = not self.alive()
+        self.kill()
+        if not ended_by_itself or self.process.returncode == -signal.SIGXCPU:
+            return {"error": "the expression ran longer than its time limit", "retire": True}
+        return {"error": "the expression used more memory than its limit or crashed its evaluator", "retire": True}
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -143,12 +155,10 @@ class _Pool:
     def call(self, request: str, timeout_s: float) -> dict[str, Any]:
         child = self._take()
         answer = child.call(request, timeout_s)
-        keep = answer is not None and child.alive() and not answer.get("retire")
+        keep = child.alive() and not answer.get("retire")
         if not keep:
             child.kill()
         self._give_back(child if keep else None)
-        if answer is None:
-            return {"error": "the expression ran longer than its time limit or used more memory than its limit"}
         return answer
 
     def _take(self) -> _Child:
@@ -193,11 +203,21 @@ def _serve() -> None:
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    if "--ready" in sys.argv:
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
     for line in sys.stdin.buffer:
         request = json.loads(line)
         answer: dict[str, Any]
+        # CPU time, whatever the load: past this the kernel ends the child (SIGXCPU), even inside one
+        # built-in call that the wall-clock Timebox can't interrupt; the parent then starts another
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu_limit = math.ceil(usage.ru_utime + usage.ru_stime + request["timeout_ms"] / 1000)
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_limit, resource.RLIM_INFINITY))
         try:
-            value = _evaluate_here(request["text"], request["data"], request["timeout_ms"], request["max_depth"])
+            value = _evaluate_here(
+                request["text"], request["data"], request["timeout_ms"] * WALL_FACTOR, request["max_depth"]
+            )
             answer = {"value": value}
             body = json.dumps(answer)
             if len(body) > RESULT_LIMIT_BYTES:
