@@ -101,3 +101,24 @@ def test_metrics_want_the_token_when_one_is_set(monkeypatch: pytest.MonkeyPatch)
 def test_the_queue_depth_is_left_out_where_no_engine_runs() -> None:
     assert metrics_module.queue_depth() is None
     assert "koppel_queue_depth" not in Client().get("/metrics").content.decode()
+
+
+def test_without_a_token_metrics_answer_this_machine_and_operators_only(
+    django_user_model: type, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KOPPEL_ALERTS_METRICS_TOKEN", raising=False)
+    alert_settings.cache_clear()
+    try:
+        assert Client().get("/metrics").status_code == 200  # the test client is 127.0.0.1
+        assert Client(REMOTE_ADDR="10.1.2.3").get("/metrics").status_code == 401
+        # a proxy on this machine passing on a stranger's request
+        assert Client().get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 401
+        merchant = django_user_model.objects.create_user("merchant", password="a long password 1")
+        signed_in = Client(REMOTE_ADDR="10.1.2.3")
+        signed_in.force_login(merchant)
+        assert signed_in.get("/metrics").status_code == 401
+        operator = django_user_model.objects.create_superuser("operator", password="a long password 2")
+        signed_in.force_login(operator)
+        assert signed_in.get("/metrics").status_code == 200
+    finally:
+        alert_settings.cache_clear()

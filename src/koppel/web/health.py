@@ -1,6 +1,7 @@
 """Endpoints for operators and their load balancers: /healthz (the process answers), /readyz (the database
 and the engine's system database answer) and /metrics (Prometheus; see koppel.alerts.metrics). /metrics
-names integrations: with `KOPPEL_ALERTS_METRICS_TOKEN` set it wants `Authorization: Bearer <token>`."""
+names integrations: with `KOPPEL_ALERTS_METRICS_TOKEN` set it wants `Authorization: Bearer <token>`;
+without, it answers only superusers and clients on this machine that are no proxy."""
 
 from __future__ import annotations
 
@@ -66,6 +67,10 @@ def metrics(request: HttpRequest) -> HttpResponse:
     given = request.headers.get("Authorization", "")
     if token and not hmac.compare_digest(given, f"Bearer {token}"):
         return HttpResponse("a bearer token is required\n", status=401, content_type="text/plain")
+    if not token and not (request.user.is_superuser or _from_this_machine(request)):
+        # the metrics name every workspace's integrations: without a token, operators and this machine only
+        return HttpResponse("set KOPPEL_ALERTS_METRICS_TOKEN to scrape from elsewhere\n", status=401,
+                            content_type="text/plain")
     return HttpResponse(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -74,3 +79,9 @@ urlpatterns: list[URLPattern] = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
 ]
+
+
+def _from_this_machine(request: HttpRequest) -> bool:
+    """A client on this machine that is not a proxy passing on someone else's request."""
+    forwarded = any(h in request.headers for h in ("X-Forwarded-For", "X-Real-Ip", "Forwarded"))
+    return request.META.get("REMOTE_ADDR") in ("127.0.0.1", "::1") and not forwarded
