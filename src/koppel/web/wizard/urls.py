@@ -13,7 +13,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("w/<int:workspace_id>/shop/test/", views.test_shop, name="test_shop"),
     path("w/<int:workspace_id>/books/", views.books, name="books"),
     path("w/<int:workspace_id>/books/done/", views.create_integration, name="create_integration"),
-    path("accountview/callback/", views.accountview_callback, name="accountview_callback"),
     path(integration + "flows/", views.flows, name="flows"),
     path(integration + "flows/<slug:flow>/", views.flow_settings, name="flow_settings"),
     path(integration + "dry-run/", views.dry_run, name="dry_run"),

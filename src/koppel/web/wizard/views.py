@@ -27,7 +27,8 @@ from koppel.core.integrations.models import Connection, Integration, Schedule
 from koppel.core.integrations.settings import flow_settings_model
 from koppel.errors import KoppelError
 from koppel.sync import dry_run as dry_runs
-from koppel.sync import grants, runner
+from koppel.sync import runner
+from koppel.web.dashboard.connections import COMPANIES, start_connect
 from koppel.web.tenancy import Role, get_scoped, workspace_view, workspaces_of
 from koppel.web.wizard import texts
 from koppel.web.wizard.forms import NEW, BooksForm, ConnectionForm, FlowChoiceForm, ShopForm, StartForm
@@ -186,7 +187,7 @@ def books(request: HttpRequest, workspace: Workspace) -> HttpResponse:
             return redirect("wizard:books", workspace_id=workspace.pk)
         return _start_grant(request, connection)
     return _page(request, "books.html", "books", form=form, workspace=workspace, connected=connected,
-                 companies=request.session.pop("koppel.wizard.companies", None))
+                 companies=_companies_reached(request, draft.get("books")))
 
 
 def _connected_books(workspace: Workspace, draft: Draft) -> Connection | None:
@@ -200,43 +201,14 @@ def _has_grant(connection: Connection) -> bool:
 
 
 def _start_grant(request: HttpRequest, connection: Connection) -> HttpResponse:
-    if not request.session.session_key:
-        request.session.save()
-    try:
-        started = grants.start_grant(connection.pk, request.build_absolute_uri(reverse("wizard:accountview_callback")),
-                                     bound_to=request.session.session_key or "")
-    except grants.GrantError as error:
-        messages.error(request, str(error))
-        return redirect("wizard:books", workspace_id=connection.workspace_id)
-    return redirect(started.url)
+    """Through the dashboard's one AccountView callback (AccountView's portal takes one Redirect URI per
+    application), which brings the browser back to the books step."""
+    return start_connect(request, connection, reverse("wizard:books", kwargs={"workspace_id": connection.workspace_id}))
 
 
-@login_required
-def accountview_callback(request: HttpRequest) -> HttpResponse:
-    """Where AccountView's consent page sends the browser back: state checked, code exchanged, tokens
-    stored encrypted; the companies the grant reaches are shown on the books step."""
-    state = request.GET.get("state", "")
-    try:
-        connection_id = grants.grant_connection(state)
-    except grants.GrantError as error:
-        messages.error(request, str(error))
-        return redirect("wizard:start")
-    connection: Connection = get_scoped(Connection, request.user, role=Role.MEMBER, pk=connection_id)
-    try:
-        result = grants.finish_grant(state, code=request.GET.get("code"), error=request.GET.get("error"),
-                                     bound_to=request.session.session_key or "")
-    except grants.GrantError as error:
-        messages.error(request, str(error))
-        return redirect("wizard:books", workspace_id=connection.workspace_id)
-    request.session["koppel.wizard.companies"] = [f"{c.code} · {c.description}" for c in result.companies]
-    if result.company is None:
-        messages.error(request, _("AccountView is connected, but the company %(company)s is not among the "
-                                  "companies this grant reaches. Enter one of those listed and connect again.")
-                       % {"company": connection.settings.get("company_id", "")})
-    else:
-        messages.success(request, _("AccountView is connected: %(company)s.") % {
-            "company": f"{result.company.code} · {result.company.description}"})
-    return redirect("wizard:books", workspace_id=connection.workspace_id)
+def _companies_reached(request: HttpRequest, connection_id: int | None) -> list[str] | None:
+    reached = request.session.get(COMPANIES, {}).get(str(connection_id))
+    return None if reached is None else [f"{c['code']} · {c['description']}" for c in reached]
 
 
 @workspace_view(Role.MEMBER)
