@@ -9,8 +9,6 @@ when runs start and checks run.
 
 from __future__ import annotations
 
-import json
-import multiprocessing
 import os
 import signal
 import time
@@ -18,35 +16,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from tests.flows import scenarios as flow_scenarios
 from tests.flows.scenarios import FAST, Child, make_integration
-
-_forks = multiprocessing.get_context("forkserver")
 
 
 def spawn(env: dict[str, str], directory: Path, name: str, *args: Any) -> Child:
-    stem = directory / f"{name}-{time.monotonic_ns()}"
-    child = Child(None, stem.with_suffix(".json"), stem.with_suffix(".log"))
-    child.process = _forks.Process(target=_child, args=(env, str(child.log), str(child.result), name, *args))
-    child.process.start()
-    return child
-
-
-def _child(env: dict[str, str], log: str, result: str, name: str, *args: Any) -> None:
-    from koppel.settings import get_settings
-
-    for key in [key for key in os.environ if key.startswith("KOPPEL_")]:
-        del os.environ[key]
-    os.environ.update(env)
-    get_settings.cache_clear()
-    with open(log, "a") as handle:
-        os.dup2(handle.fileno(), 1)
-        os.dup2(handle.fileno(), 2)
-    from koppel.core import setup
-
-    setup()
-    outcome = SCENARIOS[name](*args)
-    Path(result).write_text(json.dumps(outcome, default=repr))
-    os._exit(0)
+    return flow_scenarios.spawn(env, directory, name, *args, scenarios=__name__)
 
 
 # ---- scenarios -----------------------------------------------------------------------------------------

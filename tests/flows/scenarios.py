@@ -8,6 +8,7 @@ it, runs one scenario and writes its JSON result to a file.
 
 from __future__ import annotations
 
+import importlib
 import json
 import multiprocessing
 import os
@@ -51,15 +52,17 @@ class Child:
         self.process.join()
 
 
-def spawn(env: dict[str, str], directory: Path, name: str, *args: Any) -> Child:
+def spawn(env: dict[str, str], directory: Path, name: str, *args: Any, scenarios: str = __name__) -> Child:
+    """Run the scenario `name` of the module `scenarios` (its SCENARIOS table) in a forked child."""
     stem = directory / f"{name}-{time.monotonic_ns()}"
     child = Child(None, stem.with_suffix(".json"), stem.with_suffix(".log"))
-    child.process = _forks.Process(target=_child, args=(env, str(child.log), str(child.result), name, *args))
+    child.process = _forks.Process(target=_child,
+                                   args=(env, str(child.log), str(child.result), scenarios, name, *args))
     child.process.start()
     return child
 
 
-def _child(env: dict[str, str], log: str, result: str, name: str, *args: Any) -> None:
+def _child(env: dict[str, str], log: str, result: str, scenarios: str, name: str, *args: Any) -> None:
     from koppel.settings import get_settings
 
     for key in [key for key in os.environ if key.startswith("KOPPEL_")]:
@@ -72,7 +75,7 @@ def _child(env: dict[str, str], log: str, result: str, name: str, *args: Any) ->
     from koppel.core import setup
 
     setup()
-    outcome = SCENARIOS[name](*args)
+    outcome = importlib.import_module(scenarios).SCENARIOS[name](*args)
     Path(result).write_text(json.dumps(outcome, default=repr))
     os._exit(0)  # leave at once: the engine's threads are shut down, nothing else to wait for
 
