@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine_runs import latest_run_and_units, unit_medians
+
 ROOT = Path(__file__).resolve().parents[1]
 KOPPEL = [sys.executable, "-m", "koppel.cli"]
 
@@ -140,27 +142,9 @@ class World:
 
     def unit_timings(self) -> dict[str, float]:
         """Medians over the units of work of the latest run: waiting in the queue, then running."""
-        from dbos import DBOSClient, DBOSPortableJSONSerializer
-
-        from koppel.settings import get_settings
-        from koppel.sync import engine
-
-        client = DBOSClient(system_database_url=engine.system_database_url(get_settings()),
-                            serializer=DBOSPortableJSONSerializer(), application_name=engine.APP_NAME)
-        try:
-            runs = client.list_workflows(queue_name=engine.RUN_QUEUE, sort_desc=True, limit=1,
-                                         load_input=False, load_output=False)
-            units = client.list_workflows(parent_workflow_id=runs[0].workflow_id, load_input=False,
-                                          load_output=False)
-        finally:
-            client.destroy()
-        run = runs[0]
-        waits = [(u.dequeued_at - u.created_at) / 1000 for u in units if u.dequeued_at and u.created_at]
-        spans = [(u.completed_at - u.dequeued_at) / 1000 for u in units if u.completed_at and u.dequeued_at]
+        run, units = latest_run_and_units()
         return {"run queued (s)": ((run.dequeued_at or 0) - (run.created_at or 0)) / 1000,
-                "units started": len(units),
-                "unit queued, median (s)": statistics.median(waits) if waits else 0.0,
-                "unit running, median (s)": statistics.median(spans) if spans else 0.0}
+                "units started": len(units), **unit_medians(units)}
 
     def runs_finished(self) -> int:
         from koppel.core.activity.models import Run

@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine_runs import latest_run_and_units, unit_medians
+
 ROOT = Path(__file__).resolve().parents[1]
 KOPPEL = [sys.executable, "-m", "koppel.cli"]
 BURST = 5
@@ -152,30 +154,12 @@ class World:
     def unit_timings(self) -> dict[str, float]:
         """The latest run's fetch (from the run's start to its first unit) and its units' medians: waiting
         in the queue, then running."""
-        from dbos import DBOSClient, DBOSPortableJSONSerializer
-
-        from koppel.settings import get_settings
-        from koppel.sync import engine
-
-        client = DBOSClient(system_database_url=engine.system_database_url(get_settings()),
-                            serializer=DBOSPortableJSONSerializer(), application_name=engine.APP_NAME)
-        try:
-            runs = client.list_workflows(queue_name=engine.RUN_QUEUE, sort_desc=True, limit=1,
-                                         load_input=False, load_output=False)
-            units = client.list_workflows(parent_workflow_id=runs[0].workflow_id, load_input=False,
-                                          load_output=False)
-        finally:
-            client.destroy()
-        run = runs[0]
-        waits = [(u.dequeued_at - u.created_at) / 1000 for u in units if u.dequeued_at and u.created_at]
-        spans = [(u.completed_at - u.dequeued_at) / 1000 for u in units if u.completed_at and u.dequeued_at]
+        run, units = latest_run_and_units()
         first = min((u.created_at for u in units if u.created_at), default=None)
         last = max((u.completed_at for u in units if u.completed_at), default=None)
         return {"run start → first unit queued (s)": ((first or 0) - (run.dequeued_at or 0)) / 1000,
                 "first unit queued → last unit done (s)": ((last or 0) - (first or 0)) / 1000,
-                "units": len(units),
-                "unit queued, median (s)": statistics.median(waits) if waits else 0.0,
-                "unit running, median (s)": statistics.median(spans) if spans else 0.0}
+                "units": len(units), **unit_medians(units)}
 
     def refused(self) -> int:
         return int(self.shop.limits.refused + self.books.limits.refused)
