@@ -114,7 +114,7 @@ def parse_file(path: Path) -> IntegrationFile:
     for name, conn in spec.connections.items():
         found += _check_connection(name, conn)
     found += _check_flows(spec.integration) or _check_orders_can_be_booked(spec.integration.flows)
-    found += _check_mapping_overrides(spec.integration.mapping_overrides)
+    found += check_mapping_overrides(spec.integration.mapping_overrides)
     if found:
         raise ApplyError("\n".join([f"{path}: {len(found)} problem(s):", *found]))
     return spec
@@ -212,7 +212,7 @@ def _check_connection(name: str, conn: ConnectionSpec) -> list[str]:
     return found
 
 
-def _check_mapping_overrides(overrides: dict[str, Any]) -> list[str]:
+def check_mapping_overrides(overrides: dict[str, Any]) -> list[str]:
     """Overrides are keyed by default map name; each is validated against that map before saving."""
     found: list[str] = []
     known = default_map_names()

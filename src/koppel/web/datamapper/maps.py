@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from koppel.core.activity.models import Activity
-from koppel.core.integrations.apply import _check_mapping_overrides
+from koppel.core.integrations.apply import check_mapping_overrides
 from koppel.core.integrations.models import Integration
 from koppel.flows import order_mapping as om
 from koppel.flows import orders as orders_flow
@@ -218,7 +218,7 @@ def check_change(integration: Integration, map_name: str, overrides: dict[str, A
     runs on the recent records, and a constant or expression is mapped onto its target field (type, length)
     on them (a constant also on its own when there are no records yet)."""
     everything = {**(integration.mapping_overrides or {}), map_name: overrides}
-    found = [line.strip() for line in _check_mapping_overrides(everything)]
+    found = [line.strip() for line in check_mapping_overrides(everything)]
     if found:
         return found
     fieldmap = merge_overrides(load_default_map(map_name), overrides).field(target)
