@@ -17,5 +17,6 @@ urlpatterns = [
     path("records/", include("koppel.web.records.urls")),
     path("datamapper/", include("koppel.web.datamapper.urls")),
     path("insights/", include("koppel.web.insights.urls")),
+    path("runs/", include("koppel.web.runs.urls")),
     path("", include("koppel.web.health")),
 ]

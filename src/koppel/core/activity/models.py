@@ -65,6 +65,9 @@ class Activity(models.Model):
     key = models.CharField(max_length=200)
     outcome = models.CharField(max_length=32, choices=[(o.value, o.value) for o in Outcome])
     reason = models.TextField(blank=True, default="")
+    # The reason in a form the dashboard can translate: {"template": English text with {name} fields,
+    # "params": {name: value}}; null for reasons recorded before it existed (shown as recorded).
+    reason_args = models.JSONField(null=True, blank=True)
     target_key = models.CharField(max_length=200, blank=True, default="")
     payload_in = models.JSONField(null=True, blank=True)
     payload_out = models.JSONField(null=True, blank=True)

@@ -1,0 +1,1 @@
+"""Runs per integration: sync now with live progress, and the run history."""
