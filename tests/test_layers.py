@@ -15,6 +15,8 @@ sync, web and the CLI, never by connectors or mapping. So:
   API. No web, no data model, no SQL or ORM, no engine machinery (DBOS), no HTTP of their own.
 - core, the data model, is below sync, flows, web and the CLI: it imports none of them.
 - nothing but the CLI imports the CLI or the demo.
+- koppel.reasons (a reason as English text plus its translatable form) is below every layer, so that
+  flows, mapping, sync and web all speak it: it imports nothing of Koppel, Django or the engine.
 
 "Every import" is every `import` and `from … import` anywhere in a module (inside functions and
 `if TYPE_CHECKING:` blocks too: a lazy import is still a dependency), relative ones resolved, and every
@@ -58,6 +60,8 @@ RULES = (
          "core is the data model, read by sync, web and the CLI; it reads none of them"),
     Rule("koppel.web", TOP, "only the CLI starts the demo and the commands"),
     Rule("koppel.alerts", ("koppel.flows", "koppel.web", *TOP), "alerts are told by the engine, not the flows"),
+    Rule("koppel.reasons", ("koppel", "django", "dbos", "sqlalchemy", "psycopg", "httpx"),
+         "every layer reads reasons, so they read nothing of Koppel, Django or the engine"),
 )
 
 # Today's remaining violations, each (file under src/koppel, imported module, why it is still here).

@@ -1,0 +1,98 @@
+"""Why a record went the way it did, in a form the dashboard can show in the user's language.
+
+A `Reason` is the English text itself (a `str`: the CLI, logs, DBOS and the activity log's `reason`
+read it as before) that also remembers how it was made: an English template with `{name}` fields and
+the values that filled them. The dashboard translates the template and fills in the same values, so an
+order number stays an order number in every language. A value may itself be a reason (a sentence
+inside a sentence, or a word such as "invoice"): it is translated too.
+
+    reason("Order {order} is a credit order.", order="100234")
+
+Every layer may import this module; it imports nothing of Koppel and nothing of Django.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import Any
+
+Value = str | int | float | bool | None  # what a field may hold besides another reason
+
+
+class Reason(str):
+    """English text that remembers its `template` (English, `{name}` fields) and `params`."""
+
+    template: str
+    params: dict[str, Reason | Value]
+
+    def __new__(cls, template: str, params: Mapping[str, object] | None = None) -> Reason:
+        values = {name: _value(value) for name, value in (params or {}).items()}
+        missing = set(fields(template)) - set(values)
+        if missing:
+            raise ValueError(f"reason {template!r} needs a value for {', '.join(sorted(missing))}")
+        self = super().__new__(cls, template.format_map(values))
+        self.template = template
+        self.params = values
+        return self
+
+    def as_args(self) -> dict[str, Any]:
+        """The JSON form kept next to the text: {"template": …, "params": {name: value or a reason's form}}."""
+        return {"template": self.template,
+                "params": {name: value.as_args() if isinstance(value, Reason) else value
+                           for name, value in self.params.items()}}
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copies and pickles keep the template (dataclasses.asdict copies)
+        return (Reason, (self.template, self.params))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Reason:
+        return self  # immutable, like str
+
+
+def reason(template: str, /, **params: object) -> Reason:
+    """A reason: `template` is the English text with `{name}` fields, filled from `params`.
+
+    Fields are plain names (no `!r`, no `:.2f`): format a value before passing it, so every language
+    shows it the same. Values that are not numbers or text are kept as their text.
+    """
+    return Reason(template, params)
+
+
+def from_args(text: str, args: Mapping[str, Any] | None) -> str:
+    """A reason again from its stored form (e.g. read back from a run's JSON output); `text` when it has
+    none or the form does not fit."""
+    if not args or not isinstance(args.get("template"), str):
+        return text
+    try:
+        return _rebuild(args)
+    except (ValueError, KeyError, TypeError, IndexError):
+        return text
+
+
+def as_args(text: str) -> dict[str, Any] | None:
+    """The stored form of a reason; None for text that was not made as a reason."""
+    return text.as_args() if isinstance(text, Reason) else None
+
+
+def fields(template: str) -> list[str]:
+    """The names of a template's fields; ValueError for a field with a conversion, a format or an index."""
+    names = []
+    for _literal, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise ValueError(f"reason {template!r}: field {{{name}}} must be a plain name (format the value first)")
+        names.append(name)
+    return names
+
+
+def _rebuild(args: Mapping[str, Any]) -> Reason:
+    params = {name: _rebuild(value) if isinstance(value, Mapping) else value
+              for name, value in dict(args.get("params") or {}).items()}
+    return Reason(str(args["template"]), params)
+
+
+def _value(value: object) -> Reason | Value:
+    if isinstance(value, Reason) or value is None or type(value) in (str, int, float, bool):
+        return value  # type: ignore[return-value]
+    return str(value)  # a Decimal, a date, an enum, a str subclass: its text, as the English shows it

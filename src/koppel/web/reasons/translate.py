@@ -1,0 +1,32 @@
+"""A stored reason shown in the active language: its template translated, its values filled in after."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.translation import gettext
+
+from koppel.reasons import Reason, from_args
+
+
+def translated(text: str, args: Mapping[str, Any] | None = None) -> str:
+    """`text` (the English reason as stored) in the active language, from its stored form `args`.
+
+    The stored text is shown as it is when there is no form, when the form does not make that same
+    text again (the text was changed since, e.g. an address erased from it), or when a translation
+    does not fit its values.
+    """
+    rebuilt = text if isinstance(text, Reason) and args is None else from_args(text, args)
+    if not isinstance(rebuilt, Reason) or str(rebuilt) != str(text):
+        return str(text)
+    return _in_language(rebuilt)
+
+
+def _in_language(reason: Reason) -> str:
+    values = {name: _in_language(value) if isinstance(value, Reason) else value
+              for name, value in reason.params.items()}
+    try:
+        return gettext(reason.template).format_map(values)
+    except (KeyError, ValueError, IndexError):  # a translation naming a field the template has not
+        return reason.template.format_map(values)
