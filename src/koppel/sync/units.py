@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from koppel.errors import KoppelError, Outcome, RetryableError
+from koppel.reasons import as_args
 from koppel.sync.engine import FINISHED, RUN_QUEUE, UNIT_QUEUE
 from koppel.sync.links import Link, run_status
 
@@ -202,7 +203,8 @@ def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome 
     `link`: link the record to `target_key` in the same transaction (a link already there stands),
     so a crash leaves both or neither. `earlier_stands`: write only when the record has no outcome
     yet (a link whose activity is missing is healed). Payloads are dropped when the workspace keeps
-    metadata only. Returns the attempts so far.
+    metadata only. A `reason` made with `koppel.reasons` keeps its translatable form in `reason_args`.
+    Returns the attempts so far.
     """
     from koppel.core.activity.models import Activity
     from koppel.core.activity.models import Link as LinkRow
@@ -211,7 +213,8 @@ def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome 
     if Integration.objects.filter(pk=integration_id, workspace__metadata_only=True).exists():
         payload_in = payload_out = None
     now = timezone.now()
-    fields = {"outcome": Outcome(outcome).value, "reason": reason, "target_key": target_key,
+    fields = {"outcome": Outcome(outcome).value, "reason": str(reason), "reason_args": as_args(reason),
+              "target_key": target_key,
               "payload_in": payload_in, "payload_out": payload_out, "run_id": run_id, "updated_at": now}
     where = {"integration_id": integration_id, "entity": entity, "key": key}
     with transaction.atomic():
