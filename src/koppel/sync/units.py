@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from dbos import DBOS, SetEnqueueOptions, SetWorkflowID, WorkflowHandle
@@ -197,12 +198,15 @@ def finish_run(run_id: int, counts: Mapping[str, int], error: str = "") -> str:
 @_database_step
 def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome | str, *,
                    reason: str = "", target_key: str = "", payload_in: Any = None, payload_out: Any = None,
-                   run_id: int | None = None, link: bool = False, earlier_stands: bool = False) -> int:
+                   run_id: int | None = None, link: bool = False, earlier_stands: bool = False,
+                   measures: Mapping[str, Decimal] | None = None) -> int:
     """Remember what happened to one record: its latest outcome, with tries counted.
 
     `link`: link the record to `target_key` in the same transaction (a link already there stands),
     so a crash leaves both or neither. `earlier_stands`: write only when the record has no outcome
-    yet (a link whose activity is missing is healed). Payloads are dropped when the workspace keeps
+    yet (a link whose activity is missing is healed). `measures` are added to the integration's daily
+    totals (`daily_totals`) once per record: when this call links it and it was never sent before (not on
+    a retry, a step run again, or a resync after its link was forgotten). Payloads are dropped when the workspace keeps
     metadata only. A `reason` made with `koppel.reasons` keeps its translatable form in `reason_args`.
     Returns the attempts so far.
     """
@@ -225,6 +229,11 @@ def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome 
                                            target_key=target_key)
             except IntegrityError:
                 pass  # linked already (by an earlier try, or another worker): that link stands
+            else:
+                if measures and not Activity.objects.filter(**where, outcome=Outcome.SENT.value).exists():
+                    from koppel.sync import daily_totals
+
+                    daily_totals.add(integration_id, timezone.localdate(now), measures)
         earlier = Activity.objects.filter(**where)
         if earlier_stands and earlier.exists():
             return int(earlier.values_list("attempts", flat=True).get())
