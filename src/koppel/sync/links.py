@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 from koppel.errors import Outcome
@@ -42,7 +43,8 @@ class Record:
 
     `link`: link `key` to `target_key` with this outcome, in the same transaction. `earlier_stands`:
     the record was handled before and that outcome stands; this one is written only when none was
-    (a link left without its activity is healed).
+    (a link left without its activity is healed). `measures`: sums this record adds to the integration's
+    daily totals (an order's total as "revenue:EUR"), counted once: when the record is linked the first time.
     """
 
     entity: str
@@ -54,6 +56,7 @@ class Record:
     payload_out: Any = None
     link: bool = False
     earlier_stands: bool = False
+    measures: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 class Links(Protocol):
@@ -184,7 +187,7 @@ class EngineLinks:
         units.record_outcome(
             self.integration_id, record.entity, record.key, record.outcome, reason=record.reason,
             target_key=record.target_key, payload_in=record.payload_in, payload_out=record.payload_out,
-            run_id=run_id, link=record.link, earlier_stands=record.earlier_stands)
+            run_id=run_id, link=record.link, earlier_stands=record.earlier_stands, measures=record.measures)
 
     def read_cursor(self, name: str) -> str | None:
         from koppel.sync import units
