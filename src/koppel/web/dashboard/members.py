@@ -1,5 +1,6 @@
-"""Who may see a workspace, with which role. Owners invite people (a link to pass on, valid for a week),
-change roles and remove members; a workspace always keeps at least one owner. Everyone sees the list."""
+"""Who may see a workspace, with which role. Owners invite people (a link valid for a week, mailed to them
+when a mail server is configured and shown to the owner either way), change roles and remove members; a
+workspace always keeps at least one owner. Everyone sees the list."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from koppel.alerts.channels import ChannelError
 from koppel.core.accounts.models import ROLE_CHOICES, Invitation, Membership, Workspace
+from koppel.web.dashboard.invitation_mail import NoMailServer, mail_invitation
 from koppel.web.tenancy import Role, workspace_view
 
 
@@ -55,9 +58,23 @@ def invite(request: HttpRequest, workspace: Workspace) -> HttpResponse:
         return _members_page(request, workspace, form)
     invitation, token = Invitation.send(workspace, form.cleaned_data["email"], form.cleaned_data["role"],
                                         request.user)
-    request.session["koppel.invite_link"] = request.build_absolute_uri(reverse("dashboard:accept", args=[token]))
-    messages.success(request, _("Invitation for %(email)s made. Pass the link below on to them; it works once, "
-                                "for a week.") % {"email": invitation.email})
+    link = request.build_absolute_uri(reverse("dashboard:accept", args=[token]))
+    request.session["koppel.invite_link"] = link
+    facts = {"email": invitation.email}
+    # The invitation stands whatever the mail does: the link below works either way.
+    try:
+        mail_invitation(invitation, link, request.user.get_username())
+    except NoMailServer:
+        messages.warning(request, _("Invitation for %(email)s made, but not mailed: no mail server is configured "
+                                    "(KOPPEL_SMTP_HOST). Pass the link below on to them; it works once, for a "
+                                    "week.") % facts)
+    except ChannelError as error:
+        messages.warning(request, _("Invitation for %(email)s made, but the mail could not be sent (%(error)s). "
+                                    "Pass the link below on to them; it works once, for a week.")
+                         % {**facts, "error": error})
+    else:
+        messages.success(request, _("Invitation mailed to %(email)s. The link is below too; it works once, for "
+                                    "a week.") % facts)
     return redirect("dashboard:members", workspace.pk)
 
 
