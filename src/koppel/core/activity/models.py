@@ -71,6 +71,11 @@ class Activity(models.Model):
     target_key = models.CharField(max_length=200, blank=True, default="")
     payload_in = models.JSONField(null=True, blank=True)
     payload_out = models.JSONField(null=True, blank=True)
+    # For a record sent again: what changed from what was sent before (`koppel.sync.changes`):
+    # {"since": when the earlier one was sent, "fields": [{"path", "kind", "old", "new"}, …]}; or, while an
+    # outcome without a payload stands after a send, {"base": {"at", "payload"}}: what was sent last, kept to
+    # compare the next send with. Null when nothing is kept (a first send, metadata only).
+    changes = models.JSONField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
@@ -131,3 +136,19 @@ class RecordAction(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["integration", "entity", "key"])]
+
+
+class DailyTotal(models.Model):
+    """One day's running total of one measure of an integration, for the insights: the revenue booked per
+    currency ("revenue:EUR"), API calls, 429s and rate-limit waits per system ("calls:mijnwebwinkel", …).
+    Sums only, never one record's business data; added to by every process, purged after the retention."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="daily_totals")
+    day = models.DateField()
+    measure = models.CharField(max_length=64)
+    value = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "day", "measure"],
+                                               name="one_daily_total_per_measure")]
+        indexes = [models.Index(fields=["day"])]
