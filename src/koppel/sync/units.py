@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from koppel.errors import KoppelError, Outcome, RetryableError
 from koppel.reasons import as_args
+from koppel.sync import changes
 from koppel.sync.engine import FINISHED, RUN_QUEUE, UNIT_QUEUE
 from koppel.sync.links import Link, run_status
 
@@ -93,6 +94,11 @@ def run_id_prefix(flow: str, integration_id: int) -> str:
     return f"run:{flow}:{integration_id}:"
 
 
+def new_run_id(flow: str, integration_id: int) -> str:
+    """A fresh workflow id for a run started now (by a person or a command, not the scheduler's slot)."""
+    return f"{run_id_prefix(flow, integration_id)}{timezone.now():%Y%m%dT%H%M%S.%fZ}"
+
+
 def start_unit(unit: Unit[P, R], integration_id: int, key: str,
                *args: P.args, **kwargs: P.kwargs) -> WorkflowHandle[R]:
     """Queue one unit of work on its integration's partition; starting it again returns the first.
@@ -136,7 +142,7 @@ def start_flow_run(flow: str, integration_id: int, *, full: bool = False,
     if workflow is None:
         raise LookupError(f"no flow {flow!r} is declared; known: {', '.join(flows()) or 'none'}")
     prefix = run_id_prefix(flow, integration_id)
-    workflow_id = workflow_id or f"{prefix}{timezone.now():%Y%m%dT%H%M%S.%fZ}"
+    workflow_id = workflow_id or new_run_id(flow, integration_id)
     if not workflow_id.startswith(prefix):
         raise ValueError(f"workflow id {workflow_id!r} must start with {prefix!r}")
     with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=f"{integration_id}:{flow}"):
@@ -180,6 +186,15 @@ def start_run(integration_id: int, flow: str) -> int:
     run = Run.objects.create(integration_id=integration_id, flow=flow, workflow_id=DBOS.workflow_id or "",
                              started_at=timezone.now())
     return int(run.pk)
+
+
+@_database_step
+def announce_total(run_id: int, total: int) -> None:
+    """Keep how many records a running run handles on its Run (`counts["total"]`), so other processes (the
+    dashboard) show its progress; its counts per outcome replace it when the run closes."""
+    from koppel.core.activity.models import Run
+
+    Run.objects.filter(pk=run_id, finished_at__isnull=True).update(counts={"total": total})
 
 
 @_database_step
@@ -237,6 +252,9 @@ def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome 
         earlier = Activity.objects.filter(**where)
         if earlier_stands and earlier.exists():
             return int(earlier.values_list("attempts", flat=True).get())
+        fields["changes"] = changes.kept_with(  # what changed since the last send (for the record's page)
+            earlier.values("outcome", "payload_out", "changes", "updated_at").first(),
+            Outcome(outcome) == Outcome.SENT, payload_out, now)
         if not earlier.update(attempts=F("attempts") + 1, **fields):
             try:
                 with transaction.atomic():
