@@ -26,6 +26,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -43,6 +44,7 @@ from koppel.flows.links import Links, Record
 from koppel.flows.order_mapping import OrderMaps, order_source
 from koppel.flows.settings import OrdersSettings
 from koppel.sync.clients import IntegrationClients
+from koppel.sync.daily_totals import REVENUE, measure
 from koppel.sync.links import TargetLinks
 from koppel.sync.runner import Flow, declare
 
@@ -209,6 +211,7 @@ class OrdersFlow:
             payload_in=payload_in,
             payload_out=self._payload_out(plan, customer, document),
             link=True,
+            measures=revenue(order),
         )
 
     def _send_credit(self, order: Order, payload_in: dict[str, Any]) -> Record:
@@ -238,6 +241,7 @@ class OrdersFlow:
                 type(document).__name__: document.model_dump(mode="json"),
             },
             link=True,
+            measures=revenue(order),
         )
 
     def _credited_document(self, order: Order, original: str) -> tuple[str, str]:
@@ -389,8 +393,10 @@ class OrdersFlow:
         payload_in: Any = None,
         payload_out: Any = None,
         link: bool = False,
+        measures: dict[str, Decimal] | None = None,
     ) -> Record:
-        return Record(ENTITY, number, outcome, reason, target_key, payload_in, payload_out, link=link)
+        return Record(ENTITY, number, outcome, reason, target_key, payload_in, payload_out, link=link,
+                      measures=measures or {})
 
     # -- AccountView's reference data, read once per run ----------------------------------------------
 
@@ -428,6 +434,14 @@ class OrdersFlow:
             if name not in self._reference:
                 self._reference[name] = read()
             return self._reference[name]
+
+
+def revenue(order: Order) -> dict[str, Decimal]:
+    """What a sent order adds to the revenue booked (the insights keep sums per day, never the order): its
+    total incl. VAT in its currency, a credit order's negative. A shop that names no currency sells in euros
+    (MijnWebwinkel's default)."""
+    total = -abs(order.total) if order.is_credit else order.total
+    return {measure(REVENUE, order.currency or "EUR"): total}
 
 
 def _open(integration: IntegrationClients, settings: OrdersSettings, links: Links) -> OrdersFlow:
