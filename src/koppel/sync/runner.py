@@ -36,6 +36,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from koppel.errors import KoppelError, Outcome, RetryableError
+from koppel.reasons import Reason, from_args, reason
 from koppel.sync import units
 from koppel.sync.clients import IntegrationClients
 from koppel.sync.links import PARKED, EngineLinks, Ledger, Links, Record
@@ -74,12 +75,18 @@ class Flow:
 
 @dataclass(frozen=True)
 class Result:
-    """What happened to one record in a run."""
+    """What happened to one record in a run. `reason_args`: the reason's translatable form
+    (koppel.reasons), filled from a Reason, so it survives the JSON a durable run stores."""
 
     key: str
     outcome: str
     reason: str = ""
     target_key: str = ""
+    reason_args: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.reason_args is None and isinstance(self.reason, Reason):
+            object.__setattr__(self, "reason_args", self.reason.as_args())
 
 
 @dataclass(frozen=True)
@@ -146,17 +153,17 @@ def skip_reason(ledger: Ledger, entity: str, key: str) -> str:
     return record_actions.skip_reason(ledger.integration_id, entity, key)
 
 
-def park(flow: Flow, ledger: Ledger, key: str, reason: str, run_id: int | None) -> Result:
+def park(flow: Flow, ledger: Ledger, key: str, cause: str, run_id: int | None) -> Result:
     """Record a record whose tries all failed for passing reasons; the next run tries it again."""
-    reason = f"{reason} (tried several times; the next run tries again)"
-    ledger.record(Record(flow.entity, key, Outcome.RETRY, reason), run_id)
-    return Result(key, Outcome.RETRY.value, reason)
+    parked = reason("{reason} (tried several times; the next run tries again)", reason=cause)
+    ledger.record(Record(flow.entity, key, Outcome.RETRY, parked), run_id)
+    return Result(key, Outcome.RETRY.value, parked)
 
 
-def unexpected(error: BaseException) -> str:
+def unexpected(error: BaseException) -> Reason:
     detail = f": {error}" if str(error) else ""
-    return (f"Koppel could not handle this record ({type(error).__name__}{detail}). It is parked: check "
-            "its data, then retry it; report the error if it stays.")
+    return reason("Koppel could not handle this record ({error}). It is parked: check its data, then retry it; "
+                  "report the error if it stays.", error=f"{type(error).__name__}{detail}")
 
 
 def reason_of(error: BaseException) -> str:
@@ -241,6 +248,7 @@ def run(flow: Flow, execution: Execution, *, full: bool = False, keys: list[str]
         else:
             candidates, unit_keys = [], [f"{key}@retry-{run_id}" for key in keys]
         execution.announce(len(unit_keys))
+        store_total(ledger, run_id, len(unit_keys))
         earlier = execution.finished(unit_keys)
         waits = {key: execution.start(key, run_id) for key in unit_keys if key not in earlier}
         results = [earlier[key] if key in earlier else waits[key]() for key in unit_keys]
@@ -260,14 +268,28 @@ def _finish(flow: Flow, ledger: Ledger, run_id: int, candidates: Candidates,
             results: list[dict[str, Any]]) -> dict[str, Any]:
     for result in results:
         if result["run"] != run_id:  # finished in an earlier run: nothing happened now
-            result.update(outcome=Outcome.SKIPPED.value, reason=f"already handled: {result['reason']}")
+            handled = reason("already handled: {reason}",
+                             reason=from_args(result["reason"], result.get("reason_args")))
+            result.update(outcome=Outcome.SKIPPED.value, reason=handled, reason_args=handled.as_args())
     position = cursor_after(candidates, {r["key"]: r["outcome"] for r in results})
     if position:
         ledger.advance_cursor(flow.name, position)
     counts = {o.value: sum(1 for r in results if r["outcome"] == o.value) for o in Outcome}
     ledger.close_run(run_id, counts)
-    return {"run": run_id, "error": "", "records": [{k: r[k] for k in ("key", "outcome", "reason", "target_key")}
-                                                    for r in results]}
+    return {"run": run_id, "error": "", "records": [_result_fields(r) for r in results]}
+
+
+def _result_fields(result: dict[str, Any]) -> dict[str, Any]:
+    """A Result's fields from a unit's output (one stored before reasons had a form has none)."""
+    return {k: result[k] for k in ("key", "outcome", "reason", "target_key")} | {
+        "reason_args": result.get("reason_args")}
+
+
+def store_total(ledger: Ledger, run_id: int, total: int) -> None:
+    """Keep a run's total where other processes read its progress (the dashboard's sync now): in the
+    database, for runs recorded there; done is then counted from the run's activity, with no write per record."""
+    if isinstance(ledger, EngineLinks):
+        units.announce_total(run_id, total)
 
 
 def run_unit(sync: Callable[[], dict[str, Any]], park_it: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
@@ -378,7 +400,7 @@ _KEPT_RECIPES = 4
 # Runs of this process that met a broken connection: their remaining records are not tried (nor recorded:
 # they stay where they were, and the cursor waits before them) until the connection works again.
 _broken_runs: OrderedDict[int, None] = OrderedDict()
-NOT_TRIED = "not tried: a connection broke during this run; it goes again once the connection works"
+NOT_TRIED = reason("not tried: a connection broke during this run; it goes again once the connection works")
 
 
 def declare(flow: Flow) -> Flow:
@@ -422,7 +444,7 @@ def _recipe(flow: Flow, integration_id: int, run_id: int) -> Recipe:
 def _notify(flow: Flow, integration_id: int, result: dict[str, Any]) -> None:
     tally = _tallies.get((flow.name, integration_id))
     if tally:
-        tally.handled(Result(**{k: result[k] for k in ("key", "outcome", "reason", "target_key")}))
+        tally.handled(Result(**_result_fields(result)))
 
 
 @dataclass(frozen=True)
@@ -540,7 +562,8 @@ class Durable:
                 return dict(handle.get_result(polling_interval_sec=RESULT_POLL_SECONDS))
             except Exception as error:  # the unit failed outright (its database was gone, …): next run
                 return asdict(Result(key.split("@", 1)[0], Outcome.RETRY.value,
-                                     f"the unit of work failed: {reason_of(error)}")) | {"run": run_id}
+                                     reason("the unit of work failed: {reason}", reason=reason_of(error)))
+                              ) | {"run": run_id}
 
         return wait
 
