@@ -1,6 +1,8 @@
 """The connector clients of an integration, built from its stored connections: settings from the
 connection (AccountView's with its installation profile and rate limit), secrets decrypted from its
-credentials, AccountView tokens in a `ConnectionTokenStore`.
+credentials, AccountView tokens in a `ConnectionTokenStore`. Their calls and rate-limit waits are counted
+per system for the operators' metrics (Prometheus, `koppel.alerts.metrics`) and, for an integration's
+clients, per integration and day for its insights (`koppel.sync.api_usage`).
 
 This is the engine's side of the wiring (it reads the database); flows receive ready clients and
 never see a Connection row. Cached per process, since clients hold connection pools and rate limiters.
@@ -25,6 +27,7 @@ from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.core.integrations.settings import AccountViewSettings, problems
 from koppel.errors import BrokenConnection
 from koppel.settings import get_settings
+from koppel.sync.api_usage import counted_limiter, counted_transport
 from koppel.sync.token_store import ConnectionTokenStore
 
 
@@ -70,10 +73,9 @@ def integration_clients(integration_id: int) -> IntegrationClients:
                 return cached[1]
         built = IntegrationClients(
             integration_id=integration_id,
-            shop=shop_client(integration.shop.settings, integration.shop.credentials),
-            books=books_client(
-                integration.books.pk, integration.books.settings, integration.books.credentials
-            ),
+            shop=shop_client(integration.shop.settings, integration.shop.credentials, integration_id=integration_id),
+            books=books_client(integration.books.pk, integration.books.settings, integration.books.credentials,
+                               integration_id=integration_id),
             flows=dict(integration.flows or {}),
             mapping_overrides=dict(integration.mapping_overrides or {}),
         )
@@ -106,9 +108,10 @@ RATE_BURST = 5  # the clients' default burst
 
 
 def shop_client(settings: dict[str, Any], credentials: dict[str, Any], *,
-                transport: httpx.BaseTransport | None = None) -> MijnWebwinkelClient:
+                transport: httpx.BaseTransport | None = None, integration_id: int | None = None) -> MijnWebwinkelClient:
     """The MijnWebwinkel client of a connection; `transport` replaces its HTTP transport (the dry run's
-    read-only one)."""
+    read-only one). With `integration_id`, its calls and rate-limit waits are counted for the integration's
+    insights (`api_usage`)."""
     base_url = settings.get("base_url", "https://api.myonlinestore.com")
     rate = settings.get("rate_per_second", 5.0)
     limiter = shared_rate_limiter(rate, MWW, base_url, credentials["token"]) or timed(MWW, process_rate_limiter(
@@ -120,17 +123,19 @@ def shop_client(settings: dict[str, Any], credentials: dict[str, Any], *,
         api_version=str(settings.get("api_version", "1")),
         language=settings.get("language", "nl_NL"),
         rate_per_second=rate,
-        rate_limiter=limiter,
-        transport=MeteredTransport(MWW, transport),
+        rate_limiter=counted_limiter(integration_id, MWW, limiter),
+        transport=counted_transport(integration_id, MWW, MeteredTransport(MWW, transport)),
     )
 
 
 def books_client(
-    connection_id: int, settings: dict[str, Any], credentials: dict[str, Any], *, http: httpx.Client | None = None
+    connection_id: int, settings: dict[str, Any], credentials: dict[str, Any], *, http: httpx.Client | None = None,
+    integration_id: int | None = None,
 ) -> AccountViewClient:
     """The AccountView client as the connection's settings describe it: its profile, its rate limit.
     Settings stored before they were validated and now refused stop the flow, naming the setting.
-    `http` replaces its HTTP client (the dry run's read-only one)."""
+    `http` replaces its HTTP client (the dry run's read-only one). With `integration_id`, its calls (token
+    refreshes too) and rate-limit waits are counted for the integration's insights (`api_usage`)."""
     try:
         config = AccountViewSettings.model_validate(settings)
     except ValidationError as exc:
@@ -149,9 +154,10 @@ def books_client(
         company_id=config.company_id,
         options=AccountViewOptions(profile=config.profile),
         rate_per_second=config.rate_per_second,
-        rate_limiter=limiter,
-        # the client's own default timeouts, its calls counted for the operators' metrics
-        http=http or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0), transport=MeteredTransport(ACCOUNTVIEW)),
+        rate_limiter=counted_limiter(integration_id, ACCOUNTVIEW, limiter),
+        # the client's own default timeouts, its calls counted for the operators' metrics (and the insights)
+        http=http or httpx.Client(timeout=httpx.Timeout(30.0, connect=10.0), transport=counted_transport(
+            integration_id, ACCOUNTVIEW, MeteredTransport(ACCOUNTVIEW))),
     )
 
 
