@@ -1,5 +1,5 @@
-"""Retention: activity and runs older than their workspace's retention are deleted, and so are
-finished workflows (with their stored step results) older than the longest retention.
+"""Retention: activity, runs and the insights' daily totals older than their workspace's retention are
+deleted, and so are finished workflows (with their stored step results) older than the longest retention.
 
 Run by the scheduler now and then and by `koppel purge`; `now` is a clock the caller controls.
 """
@@ -28,6 +28,7 @@ class Purged:
     activity: int
     runs: int
     workflows: int
+    totals: int = 0  # daily totals (revenue, API calls) of days before the retention
 
 
 def purge(now: datetime | None = None, *, workflows: bool = True) -> Purged:
@@ -37,20 +38,21 @@ def purge(now: datetime | None = None, *, workflows: bool = True) -> Purged:
     false, or when no system database exists yet.
     """
     from koppel.core.accounts.models import Workspace
-    from koppel.core.activity.models import Activity, Run
+    from koppel.core.activity.models import Activity, DailyTotal, Run
 
     now = now or timezone.now()
-    activity = runs = 0
+    activity = runs = totals = 0
     for workspace in Workspace.objects.all():
         cutoff = now - timedelta(days=workspace.retention_days)
         of_workspace = {"integration__workspace": workspace}
         activity += Activity.objects.filter(**of_workspace, updated_at__lt=cutoff).delete()[0]
         runs += Run.objects.filter(**of_workspace, finished_at__lt=cutoff).delete()[0]
+        totals += DailyTotal.objects.filter(**of_workspace, day__lt=timezone.localdate(cutoff)).delete()[0]
     longest = Workspace.objects.aggregate(days=Max("retention_days"))["days"]
     if longest is None:
         longest = get_settings().default_retention_days
     deleted = purge_workflows(now - timedelta(days=longest)) if workflows else 0
-    return Purged(activity=activity, runs=runs, workflows=deleted)
+    return Purged(activity=activity, runs=runs, workflows=deleted, totals=totals)
 
 
 def purge_workflows(finished_before: datetime) -> int:
