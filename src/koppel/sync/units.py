@@ -58,7 +58,7 @@ def flow_run(flow: str) -> Callable[[FlowRun], FlowRun]:
     The scheduler and `koppel sync` start it by flow name; the function opens and closes its Run.
     """
     def declare(fn: FlowRun) -> FlowRun:
-        workflow = DBOS.workflow(name=f"{flow}.run")(fn)
+        workflow = DBOS.workflow(name=run_workflow_name(flow))(fn)
         _flow_runs[flow] = workflow
         return workflow
     return declare
@@ -92,6 +92,16 @@ def unit_id(flow: str, integration_id: int, key: str) -> str:
 
 def run_id_prefix(flow: str, integration_id: int) -> str:
     return f"run:{flow}:{integration_id}:"
+
+
+def run_workflow_name(flow: str) -> str:
+    """The DBOS name of a flow's run workflow, e.g. `orders.run` (stored with each run: keep it stable)."""
+    return f"{flow}.run"
+
+
+def run_partition(flow: str, integration_id: int) -> str:
+    """The partition of the run queue a flow's runs for an integration wait in: one runs at a time."""
+    return f"{integration_id}:{flow}"
 
 
 def new_run_id(flow: str, integration_id: int) -> str:
@@ -145,7 +155,7 @@ def start_flow_run(flow: str, integration_id: int, *, full: bool = False,
     workflow_id = workflow_id or new_run_id(flow, integration_id)
     if not workflow_id.startswith(prefix):
         raise ValueError(f"workflow id {workflow_id!r} must start with {prefix!r}")
-    with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=f"{integration_id}:{flow}"):
+    with SetWorkflowID(workflow_id), SetEnqueueOptions(queue_partition_key=run_partition(flow, integration_id)):
         return DBOS.enqueue_workflow(RUN_QUEUE, workflow, integration_id, full)
 
 
