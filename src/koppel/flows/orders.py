@@ -43,6 +43,7 @@ from koppel.flows.customers import Customer, Customers, DebtorPlan
 from koppel.flows.links import Links, Record
 from koppel.flows.order_mapping import OrderMaps, order_source
 from koppel.flows.settings import OrdersSettings
+from koppel.reasons import Reason, reason
 from koppel.sync.clients import IntegrationClients
 from koppel.sync.daily_totals import REVENUE, measure
 from koppel.sync.links import TargetLinks
@@ -155,11 +156,12 @@ class OrdersFlow:
         except ValidationError as error:  # the mapped record breaks the AccountView connector's rules
             first = error.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            reason = (
-                f"The mapped order does not fit AccountView: {error.title}.{where}: {first['msg']} "
-                f"(value {first.get('input')!r}). Correct the order in the shop, or the mapping."
+            unfit = reason(
+                "The mapped order does not fit AccountView: {model}.{field}: {problem} (value {value}). "
+                "Correct the order in the shop, or the mapping.",
+                model=error.title, field=where, problem=first["msg"], value=repr(first.get("input")),
             )
-            return self._record(number, Outcome.NEEDS_ATTENTION, reason, payload_in=payload_in)
+            return self._record(number, Outcome.NEEDS_ATTENTION, unfit, payload_in=payload_in)
 
     def _send(self, order: Order, payload_in: dict[str, Any], claimer: str) -> Record:
         # 2. What the settings leave out is skipped; credit orders are parked unless the settings book them.
@@ -168,9 +170,10 @@ class OrdersFlow:
             return self._record(order.number, Outcome.SKIPPED, skip, payload_in=payload_in)
         if order.is_credit and self.settings.credit_orders == "park":
             raise NeedsAttention(
-                f"Order {order.number} is a credit order (for order {order.credited_order_number}). "
-                "Book the credit in AccountView, or set credit orders to 'book' in the integration's settings "
-                "(credit_orders) to have them booked as a credit of the original.",
+                reason("Order {order} is a credit order (for order {original}). Book the credit in AccountView, "
+                       "or set credit orders to 'book' in the integration's settings (credit_orders) to have "
+                       "them booked as a credit of the original.",
+                       order=order.number, original=order.credited_order_number),
                 field="credit_orders",
                 value=order.credited_order_number,
             )
@@ -181,7 +184,7 @@ class OrdersFlow:
                 ENTITY,
                 order.number,
                 Outcome.SKIPPED,
-                f"already in AccountView as {self._kind()} {link.target_key}",
+                reason("already in AccountView as {kind} {target}", kind=self._kind(), target=link.target_key),
                 link.target_key,
                 earlier_stands=True,
             )
@@ -232,8 +235,8 @@ class OrdersFlow:
         return self._record(  # 8.
             order.number,
             Outcome.SENT,
-            f"credit {self._kind()} {target} for debtor {debtor}, crediting order {original} "
-            f"({self._kind()} {credited})",
+            reason("credit {kind} {target} for debtor {debtor}, crediting order {original} ({kind} {credited})",
+                   kind=self._kind(), target=target, debtor=debtor, original=original, credited=credited),
             target_key=target,
             payload_in=payload_in,
             payload_out={
@@ -255,17 +258,19 @@ class OrdersFlow:
             if invoice is not None:
                 return invoice.debtor_number, invoice.invoice_number
         raise NeedsAttention(
-            f"Credit order {order.number} credits order {original}, which is not in AccountView as a "
-            f"{self._kind()}. Send order {original} first (or book both by hand), then retry this credit order.",
+            reason("Credit order {order} credits order {original}, which is not in AccountView as a {kind}. Send "
+                   "order {original} first (or book both by hand), then retry this credit order.",
+                   order=order.number, original=original, kind=self._kind()),
             field="credited_order_number",
             value=original,
         )
 
     def _reason_to_skip(self, order: Order) -> str:
         if order.is_test and not self.settings.include_test_orders:
-            return "a test order; test orders are not sent (see the settings)"
+            return reason("a test order; test orders are not sent (see the settings)")
         if order.status not in self.settings.statuses:
-            return f"status {order.status} is not one of the statuses to send ({self.settings.statuses})"
+            return reason("status {status} is not one of the statuses to send ({statuses})",
+                          status=order.status, statuses=str(self.settings.statuses))
         return ""
 
     def _found_in_books(self, number: str) -> tuple[str, str] | None:
@@ -283,12 +288,13 @@ class OrdersFlow:
         if key is None:
             return None
         return (
-            f"found in AccountView as {self._kind()} {key} by its reference {number}; linked, not sent again",
+            reason("found in AccountView as {kind} {target} by its reference {order}; linked, not sent again",
+                   kind=self._kind(), target=key, order=number),
             key,
         )
 
-    def _kind(self) -> str:
-        return "sales order" if self.settings.write_as == "sales_order" else "invoice"
+    def _kind(self) -> Reason:
+        return reason("sales order") if self.settings.write_as == "sales_order" else reason("invoice")
 
     def _rounding_article(self) -> tuple[str, ...]:
         if self.settings.rounding_article and self.settings.write_as == "sales_order":
@@ -315,8 +321,8 @@ class OrdersFlow:
         else:
             if not self.settings.revenue_accounts:
                 raise NeedsAttention(
-                    "Orders are written as invoices, but no revenue accounts are set. Set the "
-                    "revenue account per line type in the integration's settings.",
+                    reason("Orders are written as invoices, but no revenue accounts are set. Set the "
+                           "revenue account per line type in the integration's settings."),
                     field="revenue_accounts",
                 )
             document = self._maps_for(order).invoice(
@@ -347,15 +353,20 @@ class OrdersFlow:
         )
 
     def _check_payment(self, order: Order, document: SalesOrderIn | SalesInvoiceIn) -> None:
-        shop_value = order.payment_method or "(none)"
-        for code, table, what, setting in (
-            (document.payment_method, "payment_methods", "payment method", "payment methods"),
-            (document.payment_condition, "payment_conditions", "payment terms", "payment terms"),
+        shop_value = order.payment_method or reason("(none)")
+        for code, table, unknown in (
+            (document.payment_method, "payment_methods",
+             reason("The payment method {code} (for the shop's '{shop_value}') does not exist in AccountView. "
+                    "Correct the payment methods table in the integration's settings.",
+                    code=document.payment_method, shop_value=shop_value)),
+            (document.payment_condition, "payment_conditions",
+             reason("The payment terms {code} (for the shop's '{shop_value}') does not exist in AccountView. "
+                    "Correct the payment terms table in the integration's settings.",
+                    code=document.payment_condition, shop_value=shop_value)),
         ):
             if code and code.upper() not in self._codes(table):
                 raise NeedsAttention(
-                    f"The {what} {code} (for the shop's '{shop_value}') does not exist in "
-                    f"AccountView. Correct the {setting} table in the integration's settings.",
+                    unknown,
                     field=table,
                     value=code,
                 )
@@ -367,8 +378,9 @@ class OrdersFlow:
             return self.books.create_sales_order(document, truncate=truncate, look_first=False).number
         return self.books.create_sales_invoice(document, truncate=truncate, look_first=False).invoice_number
 
-    def _sent_reason(self, customer: Customer, target: str) -> str:
-        return f"{self._kind()} {target} for debtor {customer.number} ({customer.how})"
+    def _sent_reason(self, customer: Customer, target: str) -> Reason:
+        return reason("{kind} {target} for debtor {debtor} ({how})", kind=self._kind(), target=target,
+                      debtor=customer.number, how=customer.how_said())
 
     @staticmethod
     def _payload_out(plan: DebtorPlan, customer: Customer, document: SalesOrderIn | SalesInvoiceIn) -> dict[str, Any]:
@@ -421,8 +433,8 @@ class OrdersFlow:
             journal = self.books.sales_journal()
             if journal is None:
                 raise NeedsAttention(
-                    "AccountView has no journal named Verkoopboek. Set the invoice journal in the "
-                    "integration's settings.",
+                    reason("AccountView has no journal named Verkoopboek. Set the invoice journal in the "
+                           "integration's settings."),
                     field="invoice_journal",
                 )
             return journal.code
