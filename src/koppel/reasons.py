@@ -14,7 +14,7 @@ Every layer may import this module; it imports nothing of Koppel and nothing of 
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 Value = str | int | float | bool | None  # what a field may hold besides another reason
@@ -93,6 +93,17 @@ def _rebuild(args: Mapping[str, Any]) -> Reason:
 
 
 def _value(value: object) -> Reason | Value:
+    if isinstance(value, BaseException):  # an error made with a reason says that reason
+        value = value.args[0] if len(value.args) == 1 and isinstance(value.args[0], Reason) else str(value)
     if isinstance(value, Reason) or value is None or type(value) in (str, int, float, bool):
         return value  # type: ignore[return-value]
     return str(value)  # a Decimal, a date, an enum, a str subclass: its text, as the English shows it
+
+
+def joined(items: Sequence[str], separator: str = "; ", *, before: str = "") -> Reason:
+    """Reasons (or texts) one after another, each translated on its own: `before` each, `separator`
+    between them. The punctuation is the same in every language (its template has no words)."""
+    names = [f"item{number}" for number in range(len(items))]
+    punctuation = before.replace("{", "{{").replace("}", "}}")
+    template = separator.replace("{", "{{").replace("}", "}}").join(punctuation + "{" + name + "}" for name in names)
+    return Reason(template, dict(zip(names, items, strict=True)))

@@ -19,6 +19,7 @@ from koppel.connectors.mijnwebwinkel.models import Article as ShopArticle
 from koppel.connectors.mijnwebwinkel.models import Order, OrderLine
 from koppel.errors import NeedsAttention
 from koppel.flows.settings import OrdersSettings
+from koppel.reasons import joined, reason
 from koppel.sync.links import TargetLinks
 
 # The products flow's links (flows/products.py): a variant product's shop article, and each variant.
@@ -60,7 +61,7 @@ class Articles:
             elif order_line.type in COST_SETTINGS:
                 wanted.setdefault(getattr(self.settings, COST_SETTINGS[order_line.type]).strip().upper(), None)
             elif not (order_line.sku or "").strip():
-                problems.append(f"line '{order_line.description or order_line.type}' has no SKU")
+                problems.append(reason("line '{line}' has no SKU", line=order_line.description or order_line.type))
             else:
                 wanted.setdefault((order_line.sku or "").strip().upper(), order_line)
         for code in extra:
@@ -75,17 +76,18 @@ class Articles:
             if article is None:
                 missing.append(code)
             elif article.blocked:
-                problems.append(f"article {article.code} is blocked in AccountView")
+                problems.append(reason("article {article} is blocked in AccountView", article=article.code))
             else:
                 codes[line.sku.strip() if line is not None and line.sku else code] = article.code
         codes.update(by_line)
         if missing:
-            how = "SKU or EAN" if self.settings.match_articles_on_ean else "SKU (article code)"
-            problems.insert(0, f"AccountView has no article with {how} {', '.join(missing)}")
+            how = reason("SKU or EAN") if self.settings.match_articles_on_ean else reason("SKU (article code)")
+            problems.insert(0, reason("AccountView has no article with {how} {codes}", how=how,
+                                      codes=", ".join(missing)))
         if problems:
             raise NeedsAttention(
-                "; ".join(problems) + ". Create the articles in AccountView (or correct the "
-                "SKU in the shop, or the cost articles in the settings) and retry the order.",
+                reason("{problems}. Create the articles in AccountView (or correct the SKU in the shop, or the cost "
+                       "articles in the settings) and retry the order.", problems=joined(problems)),
                 field="orderlines.articles.sku",
                 value=missing or None,
             )
@@ -110,9 +112,10 @@ class Articles:
             combination = ", ".join(o.description for a in line.articles for o in a.options
                                     if o.list_option_id is not None)
             raise NeedsAttention(
-                f"Line '{line.description}': shop article {article_id} ({line.sku}) with {combination} is not "
-                "linked to an AccountView article (no variant of the products sync has this combination). Run the "
-                "products sync, or give the combination its own article in AccountView, then retry the order.",
+                reason("Line '{line}': shop article {article} ({sku}) with {combination} is not linked to an "
+                       "AccountView article (no variant of the products sync has this combination). Run the "
+                       "products sync, or give the combination its own article in AccountView, then retry the order.",
+                       line=line.description, article=article_id, sku=line.sku, combination=combination),
                 field="orderlines.articles.options",
                 value=combination,
             )

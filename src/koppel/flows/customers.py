@@ -27,6 +27,7 @@ from koppel.errors import NeedsAttention, RetryableError
 from koppel.flows.links import Links
 from koppel.flows.order_mapping import OrderMaps
 from koppel.flows.settings import OrdersSettings
+from koppel.reasons import reason
 
 DEBTOR = "debtor"
 DELIVERY_ADDRESS = "delivery-address"
@@ -58,6 +59,14 @@ class Customer:
     number: str
     how: str  # default, linked, matched, created, updated
     delivery_code: str | None = None
+
+    def how_said(self) -> str:
+        """How the debtor was found, as a sent order's reason says it (in the reader's language)."""
+        return _HOW_SAID.get(self.how, self.how)
+
+
+_HOW_SAID = {"default": reason("default"), "linked": reason("linked"), "matched": reason("matched"),
+             "created": reason("created"), "updated": reason("updated")}
 
 
 def email_key(email: str) -> str:
@@ -105,9 +114,9 @@ class Customers:
             plan = DebtorPlan(how="default", number=self._default_debtor())
         elif not email:
             raise NeedsAttention(
-                "The order has no customer e-mail address, and customers are matched on e-mail. Add the "
-                "e-mail address to the order in the shop, or set a default debtor in the integration's "
-                "settings.",
+                reason("The order has no customer e-mail address, and customers are matched on e-mail. Add the "
+                       "e-mail address to the order in the shop, or set a default debtor in the integration's "
+                       "settings."),
                 field="debtor.email",
                 value=None,
             )
@@ -128,16 +137,16 @@ class Customers:
         number = (self.settings.default_debtor or "").strip().upper()
         if not number:
             raise NeedsAttention(
-                "The settings force the default debtor, but no default debtor is set. Set "
-                "one in the integration's settings.",
+                reason("The settings force the default debtor, but no default debtor is set. Set "
+                       "one in the integration's settings."),
                 field="default_debtor",
             )
         if self._default_checked is None:
             self._default_checked = self.books.get_debtor(number) is not None
         if not self._default_checked:
             raise NeedsAttention(
-                f"The default debtor {number} set in the integration's settings does not exist "
-                "in AccountView. Create it there, or correct the setting.",
+                reason("The default debtor {debtor} set in the integration's settings does not exist "
+                       "in AccountView. Create it there, or correct the setting.", debtor=number),
                 field="default_debtor",
                 value=number,
             )
@@ -205,7 +214,8 @@ class Customers:
             if not claim.startswith(_CLAIM):
                 return Customer(claim, "linked")
             raise RetryableError(
-                "Another order of this customer is creating the debtor right now; this order follows when it is done.",
+                reason("Another order of this customer is creating the debtor right now; this order follows when "
+                       "it is done."),
                 field="debtor.email",
             )
         try:

@@ -41,6 +41,7 @@ from koppel.mapping import (
     merge_overrides,
     without_nul,
 )
+from koppel.reasons import reason
 
 DEBTOR_COMPANY = "mww_order_to_av_debtor_company"
 DEBTOR_PERSON = "mww_order_to_av_debtor_person"
@@ -177,7 +178,8 @@ class OrderMaps:
             if not self.settings.truncate_long_fields or len(too_long) != len(error.problems):
                 raise
         mapped = map_record(self.specs[name], source, tables=self.tables, mode=mode, text=self.text)
-        mapped.warnings += [f"{p.field}: {p.value!r} was cut to {mapped.row.get(p.field or '')!r}" for p in too_long]
+        mapped.warnings += [reason("{field}: {value} was cut to {cut}", field=p.field, value=repr(p.value),
+                                   cut=repr(mapped.row.get(p.field or ""))) for p in too_long]
         return mapped
 
     # -- debtors ---------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from koppel.connectors.mijnwebwinkel.models import LinePrice, Order
 from koppel.errors import NeedsAttention
 from koppel.flows.order_mapping import vat_key
 from koppel.flows.settings import OrdersSettings
+from koppel.reasons import Reason, joined, reason
 
 MAX_QUANTITY = Decimal(999_999_999)  # SO_LINE.ORD_QTY is N(13) with 3 decimals
 ROUNDING_TEXT = "Afronding"
@@ -68,20 +69,21 @@ def destination(order: Order) -> str | None:
 def check_lines(order: Order) -> None:
     """Quantities AccountView can book; an order with lines."""
     if not order.orderlines:
-        raise NeedsAttention(f"Order {order.number} has no lines. Check the order in the shop.", field="orderlines")
+        raise NeedsAttention(reason("Order {order} has no lines. Check the order in the shop.", order=order.number),
+                             field="orderlines")
     for line in order.orderlines:
         what = line.description or line.sku or line.type
         if line.quantity <= 0:
             raise NeedsAttention(
-                f"Line '{what}' has quantity {line.quantity}; AccountView books positive "
-                "quantities only. Correct the order in the shop (or skip it).",
+                reason("Line '{line}' has quantity {quantity}; AccountView books positive quantities only. Correct "
+                       "the order in the shop (or skip it).", line=what, quantity=line.quantity),
                 field="orderlines.quantity",
                 value=line.quantity,
             )
         if line.quantity > MAX_QUANTITY:
             raise NeedsAttention(
-                f"Line '{what}' has quantity {line.quantity}, more than AccountView can hold "
-                f"({MAX_QUANTITY}). Correct the order in the shop.",
+                reason("Line '{line}' has quantity {quantity}, more than AccountView can hold ({most}). Correct the "
+                       "order in the shop.", line=what, quantity=line.quantity, most=MAX_QUANTITY),
                 field="orderlines.quantity",
                 value=line.quantity,
             )
@@ -92,8 +94,8 @@ def vat_codes_of(order: Order, settings: OrdersSettings, codes: Mapping[str, Vat
     else by rate alone), checked against AccountView: it exists and has that rate."""
     if order.tax_strategy == "reverse_charged_vat" and not order.customer.vat_number:
         raise NeedsAttention(
-            f"Order {order.number} is reverse-charged (intra-EU B2B) but carries no VAT number "
-            "of the buyer. Add the buyer's VAT number to the order in the shop.",
+            reason("Order {order} is reverse-charged (intra-EU B2B) but carries no VAT number of the buyer. Add the "
+                   "buyer's VAT number to the order in the shop.", order=order.number),
             field="debtor.address.invoice.taxnumber",
         )
     country = destination(order)
@@ -112,34 +114,40 @@ def _vat_code(
     code = settings.vat_code(key, country)
     strategy = _VAT_SETTING_NAMES.get(key)
     name = strategy or (f"{_pct(rate)} ({country})" if country else _pct(rate))
-    charged = f"{strategy} VAT" if strategy else f"{_pct(rate)} VAT" + (f" ({country})" if country else "")
+    charged: Reason = (
+        reason("{strategy} VAT", strategy=strategy) if strategy
+        else reason("{rate} VAT ({country})", rate=_pct(rate), country=country) if country
+        else reason("{rate} VAT", rate=_pct(rate))
+    )
     if code is None:
         how = (
             f"'{strategy}'"
             if strategy
-            else f"'{country}:{rate.normalize():f}' (or the rate alone, '{rate.normalize():f}')"
+            else reason("'{key}' (or the rate alone, '{rate}')", key=f"{country}:{rate.normalize():f}",
+                        rate=f"{rate.normalize():f}")
             if country
             else f"'{rate.normalize():f}'"
         )
         raise NeedsAttention(
-            f"The shop charged {charged} on '{what}', but the integration's settings name no AccountView "
-            f"VAT code for {name}. Add {how} under VAT codes in the settings.",
+            reason("The shop charged {charged} on '{line}', but the integration's settings name no AccountView VAT "
+                   "code for {name}. Add {how} under VAT codes in the settings.",
+                   charged=charged, line=what, name=name, how=how),
             field="vat_codes",
             value=f"{country}:{rate.normalize():f}" if country and not strategy else key,
         )
     vat = codes.get(code.upper())
     if vat is None:
         raise NeedsAttention(
-            f"VAT code {code} (for {name}) does not exist in AccountView. Correct the VAT "
-            "codes in the integration's settings.",
+            reason("VAT code {code} (for {name}) does not exist in AccountView. Correct the VAT codes in the "
+                   "integration's settings.", code=code, name=name),
             field="vat_codes",
             value=code,
         )
     expected = Decimal(0) if strategy else rate
     if not vat.reverse_charge and vat.percentage != expected:
         raise NeedsAttention(
-            f"VAT code {code} is {_pct(vat.percentage)} in AccountView but is set "
-            f"for {name}. Correct the VAT codes in the integration's settings.",
+            reason("VAT code {code} is {rate} in AccountView but is set for {name}. Correct the VAT codes in the "
+                   "integration's settings.", code=code, rate=_pct(vat.percentage), name=name),
             field="vat_codes",
             value=code,
         )
@@ -225,9 +233,10 @@ def check_shop(order: Order, shop: ShopAmounts, settings: OrdersSettings) -> Non
     lines = sum(shop.gross_per_rate.values(), Decimal(0))
     if abs(shop.total - lines) > settings.total_tolerance:
         raise NeedsAttention(
-            f"The shop's total of order {order.number} is {euro(shop.total)}, but its own lines add up to "
-            f"{euro(lines)} (a difference of {euro(shop.total - lines)}, more than the tolerance of "
-            f"{euro(settings.total_tolerance)}). Check the order's lines in the shop.",
+            reason("The shop's total of order {order} is {total}, but its own lines add up to {lines} (a difference "
+                   "of {difference}, more than the tolerance of {tolerance}). Check the order's lines in the shop.",
+                   order=order.number, total=euro(shop.total), lines=euro(lines),
+                   difference=euro(shop.total - lines), tolerance=euro(settings.total_tolerance)),
             field="price.total",
             value=f"{shop.total:f}",
         )
@@ -237,8 +246,9 @@ def check_shop(order: Order, shop: ShopAmounts, settings: OrdersSettings) -> Non
         own = cents(shop.gross_per_rate[rate] - shop.net_per_rate[rate])
         if abs(vat - own) > settings.total_tolerance:
             raise NeedsAttention(
-                f"The shop lists {euro(vat)} VAT at {_pct(rate)} on order {order.number}, but its own lines "
-                f"carry {euro(own)}. Check the order's VAT in the shop.",
+                reason("The shop lists {vat} VAT at {rate} on order {order}, but its own lines carry {own}. Check "
+                       "the order's VAT in the shop.", vat=euro(vat), rate=_pct(rate), order=order.number,
+                       own=euro(own)),
                 field="price.tax",
                 value=f"{vat:f}",
             )
@@ -295,8 +305,8 @@ def settle_invoice(
         account = settings.revenue_accounts.get("rounding") or settings.revenue_accounts.get("article") or ""
         if not account:
             raise NeedsAttention(
-                "A rounding line is needed but no revenue account is set for it. Set revenue "
-                "account 'rounding' in the integration's settings.",
+                reason("A rounding line is needed but no revenue account is set for it. Set revenue "
+                       "account 'rounding' in the integration's settings."),
                 field="revenue_accounts",
             )
     out = [
@@ -328,8 +338,9 @@ _Line = TypeVar("_Line", SalesOrderLineIn, SalesInvoiceLineIn)
 def _one_per_part(lines: list[_Line], shop: ShopAmounts, order: Order) -> list[_Line]:
     if len(lines) != len(shop.parts):  # a map override that adds or drops lines: amounts can't be matched
         raise NeedsAttention(
-            f"The mapped order {order.number} has {len(lines)} lines for the shop's {len(shop.parts)} line "
-            "parts (one per line and VAT rate); the amounts can't be matched. Correct the line mapping.",
+            reason("The mapped order {order} has {lines} lines for the shop's {parts} line parts (one per line and "
+                   "VAT rate); the amounts can't be matched. Correct the line mapping.",
+                   order=order.number, lines=len(lines), parts=len(shop.parts)),
             field="orderlines",
         )
     return lines
@@ -448,42 +459,45 @@ def _park_difference(
 ) -> None:
     """Park when the difference between AccountView's rounding and the shop's can't or may not be carried by
     rounding lines; say by how much, why (the profile's rules), and what to change. Else return."""
-    differences = []
+    differences: list[str] = []
     largest = Decimal(0)
     for rate, shop_vat in sorted(shop.vat_per_rate.items()):
         book_vat = books.vat_per_rate.get(rate, Decimal(0))
         if book_vat != shop_vat:
-            differences.append(f"VAT {_pct(rate)} {euro(book_vat)} in AccountView, {euro(shop_vat)} in the shop")
+            differences.append(reason("VAT {rate} {books} in AccountView, {shop} in the shop", rate=_pct(rate),
+                                      books=euro(book_vat), shop=euro(shop_vat)))
             largest = max(largest, abs(book_vat - shop_vat))
     if books.total != shop.total:
-        differences.append(f"total {euro(books.total)} in AccountView, {euro(shop.total)} in the shop")
+        differences.append(reason("total {books} in AccountView, {shop} in the shop", books=euro(books.total),
+                                  shop=euro(shop.total)))
         largest = max(largest, abs(books.total - shop.total))
-    rule = (
-        f"AccountView rounds VAT per {rules.vat_rounding} on prices {'incl.' if rules.prices_include_vat else 'excl.'}"
-        f" VAT with {rules.price_decimals} decimals (the connection's profile: vat_rounding, prices_include_vat, "
-        "price_decimals)"
-    )
-    head = f"Order {order.number}: {'; '.join(differences) or 'the amounts differ'}. {rule}."
+    rule = reason(
+        "AccountView rounds VAT per {rounding} on prices {included} VAT with {decimals} decimals (the connection's "
+        "profile: vat_rounding, prices_include_vat, price_decimals)", rounding=rules.vat_rounding,
+        included=reason("incl.") if rules.prices_include_vat else reason("excl."), decimals=rules.price_decimals)
+    head = reason("Order {order}: {differences}. {rule}.", order=order.number, rule=rule,
+                  differences=joined(differences) if differences else reason("the amounts differ"))
     if impossible is not None:
         raise NeedsAttention(
-            f"{head} No rounding line at {_pct(impossible)} can make up the difference. If the profile does not "
-            "describe your administration, correct it on the AccountView connection.",
+            reason("{head} No rounding line at {rate} can make up the difference. If the profile does not "
+                   "describe your administration, correct it on the AccountView connection.",
+                   head=head, rate=_pct(impossible)),
             field="vat_rounding",
             value=rules.vat_rounding,
         )
     if not settings.rounding_article:
         raise NeedsAttention(
-            f"{head} The shop's amounts are right; name a rounding article in the integration's settings "
-            "(rounding_article) so a rounding line carries the difference, or, if the profile does not describe "
-            "your administration, correct it on the AccountView connection.",
+            reason("{head} The shop's amounts are right; name a rounding article in the integration's settings "
+                   "(rounding_article) so a rounding line carries the difference, or, if the profile does not "
+                   "describe your administration, correct it on the AccountView connection.", head=head),
             field="rounding_article",
         )
     if largest > settings.total_tolerance:
         raise NeedsAttention(
-            f"{head} The difference of up to {euro(largest)} is more than the rounding tolerance of "
-            f"{euro(settings.total_tolerance)}. Raise total_tolerance in the integration's settings to let a "
-            "rounding line carry it, or correct the profile on the AccountView connection if it does not "
-            "describe your administration.",
+            reason("{head} The difference of up to {largest} is more than the rounding tolerance of {tolerance}. "
+                   "Raise total_tolerance in the integration's settings to let a rounding line carry it, or correct "
+                   "the profile on the AccountView connection if it does not describe your administration.",
+                   head=head, largest=euro(largest), tolerance=euro(settings.total_tolerance)),
             field="total_tolerance",
             value=f"{largest:f}",
         )
@@ -495,12 +509,17 @@ def _check_books(order: Order, shop: ShopAmounts, books: Amounts, rules: PriceRu
     wrong = [
         rate for rate in rates if books.vat_per_rate.get(rate, Decimal(0)) != shop.vat_per_rate.get(rate, Decimal(0))
     ]
+    def per_rate(vat: Mapping[Decimal, Decimal]) -> str:
+        return ", ".join(f"{_pct(r)} {euro(vat.get(r, Decimal(0)))}" for r in sorted(rates))
+
     if wrong or books.total != shop.total:
         raise NeedsAttention(
-            f"Order {order.number}: AccountView would book a total of {euro(books.total)} and VAT "
-            + ", ".join(f"{_pct(r)} {euro(books.vat_per_rate.get(r, Decimal(0)))}" for r in sorted(rates))
-            + f"; the shop charged {euro(shop.total)} and VAT "
-            + ", ".join(f"{_pct(r)} {euro(shop.vat_per_rate.get(r, Decimal(0)))}" for r in sorted(rates))
-            + f" (AccountView rounds VAT per {rules.vat_rounding}). Check the AccountView connection's profile.",
+            reason("Order {order}: AccountView would book a total of {books_total} and VAT {books_vat}; the shop "
+                   "charged {shop_total} and VAT {shop_vat} (AccountView rounds VAT per {rounding}). Check the "
+                   "AccountView connection's profile.", order=order.number, books_total=euro(books.total),
+                   books_vat=per_rate(books.vat_per_rate),
+                   shop_total=euro(shop.total),
+                   shop_vat=per_rate(shop.vat_per_rate),
+                   rounding=rules.vat_rounding),
             field="price.tax",
         )
