@@ -112,6 +112,6 @@ def test_the_workspace_overview_lists_its_own_integrations_only() -> None:
     text = page.content.decode()
     assert page.status_code == 200 and "Gesendete Bestellungen" in text
     row = text[text.index("bakkerij-shop"):]
-    assert "<td>1</td><td>—</td><td>—</td><td>1</td>" in row
+    assert "<td>1</td><td>—</td><td>—</td><td>—</td><td>1</td>" in row  # sent, revenue, p50, p95, parked
     assert "slagerij" not in text
     assert client.get(f"/insights/w/{theirs.workspace_id}/").status_code == 404

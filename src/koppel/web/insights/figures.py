@@ -1,5 +1,10 @@
-"""The figures of one integration over the last days, from the runs and activity tables only (counts, keys
-and timestamps; no business data is kept for this).
+"""The figures of one integration over the last days, from the runs and activity tables and the daily totals
+only (counts, keys, timestamps and sums per day; no business data is kept for this).
+
+Revenue booked is the sum per day and currency of the totals (incl. VAT) of the orders sent, a credit order's
+negative, as the runner added them when it linked each order (once: a retry or re-run adds nothing). API
+calls and rate-limit waits per system are what the engine's processes counted and added now and then (see
+`koppel.sync.api_usage`); the last half minute of a busy worker may not be in yet.
 
 Time from shop to books is, per order sent in the period, the moment the activity says it was sent minus
 the order's date and time as the shop gave them (read in the shop's time zone, Europe/Amsterdam by default:
@@ -13,6 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,21 +26,84 @@ from django.db.models import Count, Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from koppel.core.activity.models import Activity, Run
+from koppel.core.activity.models import Activity, DailyTotal, Run
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
+from koppel.sync import api_usage
+from koppel.sync.daily_totals import REVENUE
 
 SHOP_TIME_ZONE = ZoneInfo("Europe/Amsterdam")
 PARKED = (Outcome.NEEDS_ATTENTION.value, Outcome.BROKEN_CONNECTION.value)
 REASONS_SHOWN = 15
 _NUMBERS = re.compile(r"\d+")
+SYSTEMS = {"mijnwebwinkel": "MijnWebwinkel", "accountview": "AccountView"}
 
 
 @dataclass
 class Bar:
     label: str
-    count: int
+    count: int | Decimal
     percent: int  # of the longest bar, for its width
+
+    @property
+    def negative(self) -> bool:
+        return self.count < 0
+
+
+@dataclass
+class Revenue:
+    """The revenue booked in one currency: per day, and in the period."""
+
+    currency: str
+    per_day: list[Bar]
+    total: Decimal
+
+
+def waited(seconds: float) -> str:
+    """'0.4 s', '12 s', '3 min 05 s', '2 h 10 min' (the units read the same in English, Dutch and German)."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    if whole >= 3600:
+        return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+    return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"
+
+
+@dataclass
+class UsageDay:
+    bar: Bar  # the day's calls
+    rate_limited: int
+    limiter_wait: float  # seconds
+    retry_after: float  # seconds
+
+    @property
+    def limiter_waited(self) -> str:
+        return waited(self.limiter_wait)
+
+    @property
+    def retry_after_waited(self) -> str:
+        return waited(self.retry_after)
+
+
+@dataclass
+class SystemUsage:
+    """One system's API calls and rate-limit waits: per day, and in the period."""
+
+    system: str
+    name: str
+    days: list[UsageDay]
+    calls: int = 0
+    rate_limited: int = 0
+    limiter_wait: float = 0.0
+    retry_after: float = 0.0
+
+    @property
+    def limiter_waited(self) -> str:
+        return waited(self.limiter_wait)
+
+    @property
+    def retry_after_waited(self) -> str:
+        return waited(self.retry_after)
 
 
 @dataclass
@@ -49,6 +118,8 @@ class Insights:
     timed: int = 0  # orders the delay was measured on
     untimed: int = 0  # orders sent without a shop time in their payload
     last_runs: list[dict[str, Any]] = field(default_factory=list)
+    revenue: list[Revenue] = field(default_factory=list)
+    usage: list[SystemUsage] = field(default_factory=list)
 
 
 def insights(integration: Integration, days: int = 30, *, now: datetime | None = None) -> Insights:
@@ -59,12 +130,19 @@ def insights(integration: Integration, days: int = 30, *, now: datetime | None =
     _parked(found, integration)
     _delays(found, integration, since)
     found.last_runs = _last_runs(integration)
+    _daily_totals(found, integration, now)
     return found
 
 
-def _bars(counts: list[tuple[str, int]]) -> list[Bar]:
-    top = max((c for _label, c in counts), default=0) or 1
-    return [Bar(label, c, round(100 * c / top)) for label, c in counts]
+def _bars(counts: list[tuple[str, Any]]) -> list[Bar]:
+    top = max((abs(c) for _label, c in counts), default=0) or 1
+    return [Bar(label, c, round(100 * abs(c) / top)) for label, c in counts]
+
+
+def _period(found: Insights, now: datetime) -> list[date]:
+    """The days of the period, oldest first, ending today."""
+    today = timezone.localdate(now)
+    return [today - timedelta(days=back) for back in range(found.days - 1, -1, -1)]
 
 
 def _sent_per_day(found: Insights, integration: Integration, since: datetime, now: datetime) -> None:
@@ -72,10 +150,37 @@ def _sent_per_day(found: Insights, integration: Integration, since: datetime, no
                                     updated_at__gte=since)
             .annotate(day=TruncDate("updated_at")).values("day").annotate(n=Count("id")))
     per_day: dict[date, int] = {row["day"]: row["n"] for row in rows}
-    today = timezone.localdate(now)
-    days = [today - timedelta(days=back) for back in range(found.days - 1, -1, -1)]
-    found.sent_per_day = _bars([(day.isoformat(), per_day.get(day, 0)) for day in days])
+    found.sent_per_day = _bars([(day.isoformat(), per_day.get(day, 0)) for day in _period(found, now)])
     found.sent_total = sum(per_day.values())
+
+
+def _daily_totals(found: Insights, integration: Integration, now: datetime) -> None:
+    """Revenue booked per currency, and API calls and waits per system, from the daily totals of the period."""
+    days = _period(found, now)
+    totals: dict[str, dict[date, Decimal]] = {}
+    for day, measure, value in DailyTotal.objects.filter(
+            integration=integration, day__gte=days[0], day__lte=days[-1]).values_list("day", "measure", "value"):
+        totals.setdefault(measure, {})[day] = value
+    for measure in sorted(totals):
+        name, _, currency = measure.partition(":")
+        if name == REVENUE:
+            per_day = totals[measure]
+            found.revenue.append(Revenue(currency, _bars([(d.isoformat(), per_day.get(d, Decimal(0))) for d in days]),
+                                         sum(per_day.values(), Decimal(0))))
+    systems = {m.partition(":")[2] for m in totals if m.partition(":")[0] in api_usage.MEASURES}
+    for system in sorted(systems, key=lambda s: (list(SYSTEMS).index(s) if s in SYSTEMS else len(SYSTEMS), s)):
+        def of(name: str, day: date, system: str = system) -> Decimal:
+            return totals.get(f"{name}:{system}", {}).get(day, Decimal(0))
+
+        bars = _bars([(d.isoformat(), int(of(api_usage.CALLS, d))) for d in days])
+        usage = SystemUsage(system, SYSTEMS.get(system, system), [
+            UsageDay(bar, int(of(api_usage.RATE_LIMITED, d)), float(of(api_usage.LIMITER_WAIT, d)),
+                     float(of(api_usage.RETRY_AFTER, d))) for bar, d in zip(bars, days, strict=True)])
+        usage.calls = sum(int(day.bar.count) for day in usage.days)
+        usage.rate_limited = sum(day.rate_limited for day in usage.days)
+        usage.limiter_wait = sum(day.limiter_wait for day in usage.days)
+        usage.retry_after = sum(day.retry_after for day in usage.days)
+        found.usage.append(usage)
 
 
 def _parked(found: Insights, integration: Integration) -> None:
