@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "koppel.core.activity",
     "koppel.core.alerts",
     "koppel.web.reasons",  # the `reasons` template filter and its translations (its own locale/)
+    "koppel.web.runs",  # sync now and the run history: its templates and translations (its own locale/)
 ]
 # The flows' settings model, which the data model validates integrations with (core must not import flows).
 KOPPEL_FLOW_SETTINGS = "koppel.flows.settings.FlowSettings"
