@@ -25,6 +25,7 @@ from koppel.core.accounts.models import Workspace
 from koppel.core.activity.models import Activity, Link, RecordAction, Run, Skip
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
+from koppel.sync import erasure
 from koppel.sync.links import PARKED
 
 ERASED = "[erased]"
@@ -187,17 +188,20 @@ def erase_customer(workspace: Workspace, email: str, by: str) -> Erased:
     if not EMAIL.match(email):
         raise ValueError(f"{email!r} is not an e-mail address")
     pattern = re.compile(re.escape(email), re.IGNORECASE)
-    mentions = Q(payload_in__icontains=email) | Q(payload_out__icontains=email) | Q(reason__icontains=email)
+    mentions = (Q(payload_in__icontains=email) | Q(payload_out__icontains=email) | Q(changes__icontains=email)
+                | Q(reason__icontains=email))
     payloads = reasons = records = 0
     with transaction.atomic():
         found = list(Activity.objects.filter(mentions, integration__workspace=workspace).select_for_update())
         for activity in found:
-            had_payload = activity.payload_in is not None or activity.payload_out is not None
+            had_payload = any(kept is not None for kept in (activity.payload_in, activity.payload_out,
+                                                            activity.changes))
             scrubbed = pattern.sub(ERASED, activity.reason)
             payloads += had_payload
             reasons += scrubbed != activity.reason
             records += 1
-            Activity.objects.filter(pk=activity.pk).update(payload_in=None, payload_out=None, reason=scrubbed)
+            Activity.objects.filter(pk=activity.pk).update(payload_in=None, payload_out=None, changes=None,
+                                                           reason=scrubbed)
         runs = 0
         for run in Run.objects.filter(integration__workspace=workspace, error__icontains=email):
             Run.objects.filter(pk=run.pk).update(error=pattern.sub(ERASED, run.error))
@@ -206,15 +210,16 @@ def erase_customer(workspace: Workspace, email: str, by: str) -> Erased:
         for integration in workspace.integrations.all():
             RecordAction.objects.create(integration=integration, kind=RecordAction.Kind.ERASE, by=by,
                                         at=timezone.now(), detail=_erase_detail(erased))
+    erasure.erase_from_engine(workspace, email, by)  # and from what the engine stored (sync/erasure.py)
     return erased
 
 
 def drop_payloads(workspace: Workspace) -> int:
     """Metadata only from now on: the payloads kept so far go too (the activity keeps keys, outcomes and
-    reasons); returns how many records had one."""
+    reasons; what changed between sends holds values too); returns how many records had one."""
     kept = Activity.objects.filter(integration__workspace=workspace).filter(
-        Q(payload_in__isnull=False) | Q(payload_out__isnull=False))
-    return kept.update(payload_in=None, payload_out=None)
+        Q(payload_in__isnull=False) | Q(payload_out__isnull=False) | Q(changes__isnull=False))
+    return kept.update(payload_in=None, payload_out=None, changes=None)
 
 
 def _erase_detail(erased: Erased) -> str:
@@ -243,6 +248,7 @@ def export_record(activity: Activity, by: str) -> dict[str, Any]:
         "last_changed": activity.updated_at.isoformat(),
         "payload_in": activity.payload_in,
         "payload_out": activity.payload_out,
+        "changed_since_last_send": (activity.changes or {}).get("fields"),
         "link": {"target_key": link["target_key"], "since": link["created_at"].isoformat()} if link else None,
         "skipped": {"by": skipped["by"], "since": skipped["at"].isoformat()} if skipped else None,
         "actions": [{"kind": a.kind, "by": a.by, "at": a.at.isoformat(), "detail": a.detail} for a in actions],

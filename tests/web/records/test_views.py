@@ -113,14 +113,18 @@ def test_a_records_page_shows_fields_side_by_side_not_json(mine: Workspace, shop
                                                           foreign: Activity) -> None:
     anna = user_in(mine, "anna", role="read_only")
     sent = record(shop, "1003", "sent", "sales order 9", target_key="SO-9", email="an@example.nl",
-                  payload_out={"SalesOrderIn": {"SUB_NR": "D-12", "lines": [{"ART_CODE": "A-1", "QTY": 2}]},
-                               "changed": {"SUB_NR": ["D-11", "D-12"]}})
+                  payload_out={"SalesOrderIn": {"SUB_NR": "D-12", "lines": [{"ART_CODE": "A-1", "QTY": 2}]}},
+                  changes={"since": "2026-11-29T09:30:00+00:00", "fields": [
+                      {"path": "SalesOrderIn.SUB_NR", "kind": "changed", "old": "D-11", "new": "D-12"},
+                      {"path": "SalesOrderIn.lines.2", "kind": "removed", "old": {"ART_CODE": "B-2"}, "new": None}]})
     text = page(anna, f"/records/w/{mine.pk}/records/{sent.pk}/")
     assert "customer.email" in text and "an@example.nl" in text
     assert "SalesOrderIn.lines.1.ART_CODE" in text and "SO-9" in text
     content = text.split("<main", 1)[1]
     assert '{"' not in content and "{&quot;" not in content and "{&#x27;" not in content  # fields, not JSON
-    assert "D-11" in text  # what changed, where the payload says so
+    changed = text.split("What changed", 1)[1].split("</section>", 1)[0]
+    assert "SalesOrderIn.SUB_NR</td>" in changed and "<td>D-11</td>" in changed and "<td>D-12</td>" in changed
+    assert "ART_CODE: B-2" in changed and "not sent this time" in changed  # a nested value as fields
     assert "Retry now" not in text and "Skip" not in text  # read-only: look, don't act
     assert anna.get(f"/records/w/{mine.pk}/records/{foreign.pk}/").status_code == 404
 
@@ -216,7 +220,10 @@ def test_erasure_removes_the_address_everywhere_and_reports_counts(mine: Workspa
     second = integration_of(mine, "bakkerij-tweede")
     record(shop, "3001", email="Klant@Example.nl", reason="debtor for klant@example.nl is blocked")
     record(second, "3002", "sent", email="klant@example.nl",
-           payload_out={"debtor": {"sent": {"MAIL_BUS": "KLANT@EXAMPLE.NL"}}})
+           payload_out={"debtor": {"sent": {"MAIL_BUS": "KLANT@EXAMPLE.NL"}}},
+           changes={"since": "2026-11-29T09:30:00+00:00", "fields": [
+               {"path": "debtor.sent.MAIL_BUS", "kind": "changed", "old": "klant@example.nl",
+                "new": "KLANT@EXAMPLE.NL"}]})
     kept = record(shop, "3003", "sent", email="ander@example.nl")
     url = f"/records/w/{mine.pk}/privacy/erase/"
     assert member.post(url, {"email": "klant@example.nl"}).status_code == 403
@@ -224,7 +231,7 @@ def test_erasure_removes_the_address_everywhere_and_reports_counts(mine: Workspa
     answer = owner.post(url, {"email": " klant@example.nl "})
     assert "Erased: 2 records, 2 with data, 1 reasons, 0 run errors." in answer.content.decode()
     everything = json.dumps(list(Activity.objects.filter(integration__workspace=mine).values(
-        "payload_in", "payload_out", "reason")))
+        "payload_in", "payload_out", "changes", "reason")))
     assert "klant@example.nl" not in everything.lower()
     assert Activity.objects.get(key="3001").reason == "debtor for [erased] is blocked"
     assert Activity.objects.get(pk=kept.pk).payload_in is not None  # another customer's data stays

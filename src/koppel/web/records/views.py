@@ -21,6 +21,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -171,17 +172,26 @@ def fields_of(payload: Any, prefix: str = "") -> list[tuple[str, str]]:
     return rows
 
 
-def changes_of(payload: Any) -> list[tuple[str, str, str]]:
-    """For an update, what changed, where the payload says so: a "changed" object of field → [before, after]
-    or {"from": …, "to": …}."""
-    changed = payload.get("changed") if isinstance(payload, dict) else None
-    rows = []
-    for name, value in (changed or {}).items() if isinstance(changed, dict) else []:
-        if isinstance(value, dict) and {"from", "to"} <= value.keys():
-            rows.append((str(name), str(value["from"]), str(value["to"])))
-        elif isinstance(value, list | tuple) and len(value) == 2:
-            rows.append((str(name), str(value[0]), str(value[1])))
-    return rows
+def changes_of(activity: Activity) -> dict[str, Any] | None:
+    """For a record sent again: what changed from what was sent before it (`Activity.changes`), as rows of
+    field, kind, before and after; None when there is nothing to compare (a first send, metadata only)."""
+    kept = activity.changes
+    if not isinstance(kept, dict) or not isinstance(kept.get("fields"), list):
+        return None
+    rows = [{"path": c["path"], "kind": c["kind"], "old": _shown(c["old"]), "new": _shown(c["new"])}
+            for c in kept["fields"] if c.get("kind") != "more"]
+    more = sum(int(c["new"]) for c in kept["fields"] if c.get("kind") == "more")
+    since = parse_datetime(str(kept.get("since") or ""))
+    return {"since": since, "rows": rows, "more": more}
+
+
+def _shown(value: Any) -> str:
+    """A value of a difference as text: an object or list as its fields, never as JSON."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict | list):
+        return "; ".join(f"{name}: {shown}" for name, shown in fields_of(value)) or "—"
+    return str(value)
 
 
 @workspace_view(Role.READ_ONLY)
@@ -194,7 +204,7 @@ def record(request: HttpRequest, workspace: Workspace, activity_id: int) -> Http
         "workspace": workspace, "integration": activity.integration, "activity": activity,
         "came_in": fields_of(activity.payload_in) if activity.payload_in is not None else [],
         "went_out": fields_of(activity.payload_out) if activity.payload_out is not None else [],
-        "changes": changes_of(activity.payload_out), "email": email_of(activity.payload_in),
+        "changes": changes_of(activity), "email": email_of(activity.payload_in),
         "actions": actions, "skipped": record_actions.is_skipped(activity),
         "flow": flow, "parked": activity.outcome in PARKED,
         "fix_settings": record_actions.settings_named(flow, activity.reason) if activity.outcome in PARKED else [],
