@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     default_retention_days: int = 14
+    retry_offer_records: int = Field(
+        50, ge=1, description="after a flow's settings change, the newest parked or skipped records tried against "
+                              "the new settings (a dry run each) to offer those that would now go through")
     log_level: str = "WARNING"
     behind_tls: bool = Field(
         False, description="the web is served behind a TLS-terminating proxy that sets X-Forwarded-Proto: "

@@ -152,3 +152,31 @@ class DailyTotal(models.Model):
         constraints = [models.UniqueConstraint(fields=["integration", "day", "measure"],
                                                name="one_daily_total_per_measure")]
         indexes = [models.Index(fields=["day"])]
+
+
+class RetryOffer(models.Model):
+    """After a flow's settings changed: which of its parked and setting-skipped records the new settings would
+    let through (each tried by a dry run, nothing written), offered for one bulk retry, and why the rest would
+    still park. One per integration and flow, replaced by the next change; keys and reasons only."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking"
+        READY = "ready"
+        FAILED = "failed"     # the dry run could not run (a broken connection, invalid settings)
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="retry_offers")
+    flow = models.CharField(max_length=32)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CHECKING)
+    by = models.CharField(max_length=150, blank=True, default="")    # who changed the settings
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    candidates = models.PositiveIntegerField(default=0)   # parked or skipped by a setting when the settings changed
+    checked = models.PositiveIntegerField(default=0)      # the newest of them tried (at most the configured number)
+    would_send = models.JSONField(default=list, blank=True)     # keys the new settings let through
+    still_parked = models.JSONField(default=list, blank=True)   # [{"key", "outcome", "reason"}, …]
+    error = models.TextField(blank=True, default="")
+    retried_by = models.CharField(max_length=150, blank=True, default="")
+    retried_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "flow"], name="one_retry_offer_per_flow")]
