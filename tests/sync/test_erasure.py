@@ -1,0 +1,54 @@
+"""The right to erasure reaches the engine's system database: after erasing an address from a workspace, no
+row of any table of DBOS's system database names it for that workspace's finished workflows, in any letter
+case; a workflow still running keeps what its recovery needs; another customer's and another workspace's
+rows stay; the finished workflows' results still read. On SQLite, and on PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.flows.scenarios import spawn
+from tests.postgres import PostgresServer
+
+SCENARIOS = "tests.sync.erasure_scenarios"
+
+
+def erase_in_child(tmp_path: Path, database_url: str | None = None) -> dict[str, Any]:
+    env = {"KOPPEL_DATA_DIR": str(tmp_path / "var"), "KOPPEL_LOG_LEVEL": "WARNING"}
+    if database_url:
+        env["KOPPEL_DATABASE_URL"] = database_url
+    return spawn(env, tmp_path, "erase", "jan@example.nl", scenarios=SCENARIOS).wait(timeout=120)
+
+
+def check(outcome: dict[str, Any]) -> None:
+    made = outcome["integrations"]
+    other_workspace = f"erasuretest:{made['twee-a']}:4"
+    # Left: the other workspace's unit, and the unit still running (its input and its steps' results).
+    assert {workflow for _, workflow in outcome["found"]} == {other_workspace, outcome["running"]}
+    assert ("operation_outputs", outcome["running"]) in {tuple(row) for row in outcome["found"]}
+    # Another customer of the same workspace keeps every row.
+    piet = f"erasuretest:{made['een-a']}:3"
+    assert {"workflow_input", "workflow_output", "operation_outputs"} <= {t for t, w in outcome["piet"] if w == piet}
+    # A scrubbed workflow's result still reads, the address replaced.
+    assert outcome["scrubbed_output"]["outcome"] == "sent"
+    assert "[erased]" in outcome["scrubbed_output"]["reason"] and "1001" in outcome["scrubbed_output"]["reason"]
+    assert any("[erased]" in step for step in outcome["scrubbed_steps"])
+    # Counted like the rest of the erasure: units 1 and 2 (workspace een), each with input, output, two steps.
+    engine_entries = [detail for _, detail in outcome["actions"] if "engine" in detail]
+    assert len(engine_entries) == 2  # one per integration of the workspace
+    assert "2 workflows" in engine_entries[0] and "1 unfinished workflows left alone" in engine_entries[0]
+    assert all("jan@" not in detail.lower() for _, detail in outcome["actions"])
+
+
+@pytest.mark.slow  # a child process with the engine
+def test_erasure_removes_the_address_from_the_engines_stored_data_on_sqlite(tmp_path: Path) -> None:
+    check(erase_in_child(tmp_path))
+
+
+@pytest.mark.slow
+def test_erasure_removes_the_address_from_the_engines_stored_data_on_postgres(
+        tmp_path: Path, postgres_server: PostgresServer) -> None:
+    check(erase_in_child(tmp_path, postgres_server.create_database()))
