@@ -18,6 +18,7 @@ from koppel.errors import NeedsAttention, Outcome
 from koppel.flows.links import Link, Links, Record
 from koppel.flows.product_mapping import ProductMaps, body, payload_hash
 from koppel.flows.products_settings import ProductsSettings
+from koppel.reasons import reason
 from koppel.sync.links import BulkLinks
 
 CATEGORY = "category"
@@ -102,13 +103,16 @@ class Categories:
         link = self.links.find(CATEGORY, code)
         if link is None:
             category_id, how = self._make(code)
-            return Record(CATEGORY, code, Outcome.SENT, f"{how} shop category {category_id}", str(category_id),
+            return Record(CATEGORY, code, Outcome.SENT,
+                          reason("{how} shop category {category}", how=how, category=category_id), str(category_id),
                           payload_in=payload_in, payload_out=self._create_body(code), link=True)
         if link.payload_hash == fingerprint:
             if code in self._made:  # made earlier in this run, for a child category or a product
-                return Record(CATEGORY, code, Outcome.SENT, f"{self._made[code]} shop category {link.target_key}",
+                return Record(CATEGORY, code, Outcome.SENT,
+                              reason("{how} shop category {category}", how=self._made[code], category=link.target_key),
                               link.target_key, payload_in=payload_in, link=True)
-            return Record(CATEGORY, code, Outcome.SKIPPED, "up to date", link.target_key, payload_in=payload_in)
+            return Record(CATEGORY, code, Outcome.SKIPPED, reason("up to date"), link.target_key,
+                          payload_in=payload_in)
         group = self._group(code)
         changes = body(self.maps.category(group.code, group.description, mode="update"))
         parent = self._parent_id(code)
@@ -116,7 +120,8 @@ class Categories:
             changes["parent_category_id"] = parent
         self.shop.update_category(int(link.target_key), CategoryInput.model_validate(changes))
         self.links.remember_sent(CATEGORY, code, fingerprint)
-        return Record(CATEGORY, code, Outcome.SENT, f"updated shop category {link.target_key}", link.target_key,
+        return Record(CATEGORY, code, Outcome.SENT,
+                      reason("updated shop category {category}", category=link.target_key), link.target_key,
                       payload_in=payload_in, payload_out=changes, link=True)
 
     def _make(self, code: str) -> tuple[int, str]:
@@ -124,9 +129,9 @@ class Categories:
         wanted = self._create_body(code)
         existing = self._same_in_shop(wanted["title"], wanted.get("parent_category_id"))
         if existing is not None:
-            category_id, how = existing.id, "linked the existing"
+            category_id, how = existing.id, reason("linked the existing")
         else:
-            category_id, how = self.shop.create_category(CategoryInput.model_validate(wanted)).id, "created"
+            category_id, how = self.shop.create_category(CategoryInput.model_validate(wanted)).id, reason("created")
         self.links.write(CATEGORY, code, str(category_id), self.fingerprint(code))
         self._made[code] = how
         return category_id, how
@@ -147,8 +152,8 @@ class Categories:
             return int(parent)
         if parent not in self.groups:
             raise NeedsAttention(
-                f"Article group {code}: its parent {parent} (category_parents) is not an AccountView article "
-                "group. Correct the category parents in the products settings.",
+                reason("Article group {group}: its parent {parent} (category_parents) is not an AccountView article "
+                       "group. Correct the category parents in the products settings.", group=code, parent=parent),
                 field="category_parents",
                 value=parent,
             )
@@ -165,7 +170,8 @@ class Categories:
         group = self.groups.get(code)
         if group is None:
             raise NeedsAttention(
-                f"Article group {code} is not in AccountView (AG1). Give the article an existing group.",
+                reason("Article group {group} is not in AccountView (AG1). Give the article an existing group.",
+                       group=code),
                 field="ARTICLE.AG_CODE",
                 value=code,
             )

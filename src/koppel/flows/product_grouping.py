@@ -15,6 +15,7 @@ import re2
 
 from koppel.errors import NeedsAttention
 from koppel.flows.products_settings import Grouping
+from koppel.reasons import joined, reason
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,10 @@ class Grouper:
         """The rule as a person reads it in a reason."""
         rule = self.grouping.rule
         if rule == "parent_field":
-            return f"the parent-code field {self.grouping.parent_field}"
+            return reason("the parent-code field {field}", field=self.grouping.parent_field)
         if rule == "code_pattern":
-            return f"the code pattern {self.grouping.code_pattern!r}"
-        return "the grouping table" if rule == "table" else "no grouping"
+            return reason("the code pattern {pattern}", pattern=repr(self.grouping.code_pattern))
+        return reason("the grouping table") if rule == "table" else reason("no grouping")
 
 
 def attribute_source(grouping: Grouping, list_name: str) -> str:
@@ -108,7 +109,9 @@ def attribute_source(grouping: Grouping, list_name: str) -> str:
     attribute = next(a for a in grouping.attributes if a.list_name == list_name)
     if attribute.field:
         return f"ARTICLE.{attribute.field}"
-    return f"the code pattern's group {list_name}" if grouping.rule == "code_pattern" else f"the table's {list_name}"
+    if grouping.rule == "code_pattern":
+        return reason("the code pattern's group {list}", list=list_name)
+    return reason("the table's {list}", list=list_name)
 
 
 def check_group(key: str, grouping: Grouping, members: Sequence[tuple[str, Place]]) -> None:
@@ -119,19 +122,21 @@ def check_group(key: str, grouping: Grouping, members: Sequence[tuple[str, Place
     for code, place in members:
         missing = [name for name, value in place.options.items() if not value]
         for name in missing:
-            problems.append(f"variant {code} has no value for {name} ({attribute_source(grouping, name)})")
+            problems.append(reason("variant {code} has no value for {list} ({source})", code=code, list=name,
+                                   source=attribute_source(grouping, name)))
         if missing:
             continue
         combination = tuple(place.options[a.list_name].casefold() for a in grouping.attributes)
         if combination in seen:
             shown = ", ".join(f"{a.list_name} {place.options[a.list_name]}" for a in grouping.attributes)
-            problems.append(f"variants {seen[combination]} and {code} share the combination {shown}")
+            problems.append(reason("variants {first} and {code} share the combination {combination}",
+                                   first=seen[combination], code=code, combination=shown))
         else:
             seen[combination] = code
     if problems:
         raise NeedsAttention(
-            f"Variant product {key} can't go to the shop: " + "; ".join(problems)
-            + ". Correct the articles in AccountView (each variant needs its own combination), then retry.",
+            reason("Variant product {product} can't go to the shop: {problems}. Correct the articles in AccountView "
+                   "(each variant needs its own combination), then retry.", product=key, problems=joined(problems)),
             field="variants",
             value=key,
         )

@@ -20,6 +20,7 @@ from koppel.flows.products_settings import ProductsSettings
 from koppel.mapping import Mapped, MapSpec, Mode, TextRule, load_default_map, map_record, merge_overrides
 from koppel.mapping.mijnwebwinkel import DESCRIPTIVE, EXTRA_BUCKETS, nest
 from koppel.mapping.paths import parse_path
+from koppel.reasons import reason
 
 ARTICLE_MAP = "av_article_to_mww_article"
 CATEGORY_MAP = "av_article_group_to_mww_category"
@@ -96,8 +97,9 @@ class ProductMaps:
         code = article.vat_code.strip().upper()
         if code not in self.vat_rates:
             raise NeedsAttention(
-                f"Article {article.code}: VAT code {code or '(empty)'} (ARTICLE VAT code field) is not one of "
-                f"AccountView's VAT codes ({', '.join(sorted(self.vat_rates)) or 'none'}). Correct the article.",
+                reason("Article {article}: VAT code {code} (ARTICLE VAT code field) is not one of AccountView's VAT "
+                       "codes ({codes}). Correct the article.", article=article.code, code=code or reason("(empty)"),
+                       codes=", ".join(sorted(self.vat_rates)) or reason("none")),
                 field="ARTICLE.VAT_CODE",
                 value=code,
             )

@@ -17,6 +17,7 @@ from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.errors import NeedsAttention
 from koppel.flows.product_grouping import Place
 from koppel.flows.products_settings import Grouping
+from koppel.reasons import reason
 
 CENT = Decimal("0.01")  # prices incl. VAT rounded per variant may differ this much from base + surcharges
 
@@ -36,9 +37,9 @@ class OptionLists:
         found = attribute.list_id or self.find_list(name)
         if found is None:
             raise NeedsAttention(
-                f"The shop has no option list named {name!r}, and the API can't make one. Create it once in "
-                "MijnWebwinkel's admin (an option list on any article), or give its id in the products "
-                "settings (variants.attributes.list_id), then retry.",
+                reason("The shop has no option list named {list}, and the API can't make one. Create it once in "
+                       "MijnWebwinkel's admin (an option list on any article), or give its id in the products "
+                       "settings (variants.attributes.list_id), then retry.", list=repr(name)),
                 field="variants.attributes.list_name",
                 value=name,
             )
@@ -55,7 +56,8 @@ class OptionLists:
                 self._options[list_id] = known
         missing = [n for n in names if match_key(n) not in known]
         if missing:
-            raise NeedsAttention(f"option list {list_id} did not take the options {missing}", field="lists")
+            raise NeedsAttention(reason("option list {list} did not take the options {missing}", list=list_id,
+                                        missing=str(missing)), field="lists")
         return {n: known[match_key(n)] for n in names}
 
 
@@ -77,9 +79,10 @@ def surcharges(key: str, grouping: Grouping, prices: Sequence[tuple[str, Place, 
     wrong = [f"{code} ({price})" for code, _, price in prices if abs(off[code]) > CENT]
     if wrong:
         raise NeedsAttention(
-            f"Variant product {key}: the shop prices a variant as the base price plus a surcharge per option, "
-            f"and no such surcharges give these variants their AccountView price: {', '.join(wrong)}. Make the "
-            "price differences per option (e.g. every XL costs the same more), then retry.",
+            reason("Variant product {product}: the shop prices a variant as the base price plus a surcharge per "
+                   "option, and no such surcharges give these variants their AccountView price: {variants}. Make the "
+                   "price differences per option (e.g. every XL costs the same more), then retry.",
+                   product=key, variants=", ".join(wrong)),
             field="ARTICLE.PX_SELL",
             value=key,
         )

@@ -51,6 +51,7 @@ from koppel.flows.product_mapping import ProductMaps, body, payload_hash, starti
 from koppel.flows.product_options import OptionLists, surcharges
 from koppel.flows.products_settings import ProductsSettings
 from koppel.mapping import Mode
+from koppel.reasons import Reason, joined, reason
 from koppel.sync.clients import IntegrationClients
 from koppel.sync.links import BulkLinks, Links, SourceKeys
 from koppel.sync.runner import Flow, declare
@@ -239,7 +240,7 @@ class ProductsFlow:
         if not self._wanted(article):
             return self._hide(key, link, self._why_not_wanted(article), fingerprint, payload_in)
         if link is not None and link.payload_hash[:HALF] == fingerprint and not notes and not self._hidden(key):
-            return Record(ENTITY, key, Outcome.SKIPPED, "up to date", link.target_key, payload_in=payload_in)
+            return Record(ENTITY, key, Outcome.SKIPPED, _UP_TO_DATE, link.target_key, payload_in=payload_in)
         # 4.–5. dependencies, map and validate: nothing is written before all is known to fit
         self._check(article)
         image = self._image(article)
@@ -257,18 +258,19 @@ class ProductsFlow:
         shop_article: ShopArticle | None
         if target is None:
             shop_article = self._create(key, sent, category)
-            how = "created"
+            how = reason("created")
         else:
             shop_article = self._update(int(target), sent, category)
-            how = "updated" if link is not None else "found in the shop by its SKU and linked,"
+            how = reason("updated") if link is not None else reason("found in the shop by its SKU and linked,")
         article_id = str(shop_article.id) if shop_article else str(target)
         # 7. link, then what hangs on it
         self.links.write(ENTITY, key, article_id)  # its hash follows once all that hangs on it is done
         notes += self._send_image(key, int(article_id), image)
         notes += self._show_again(key, int(article_id))
         self.links.remember_sent(ENTITY, key, fingerprint + sent_print)
-        reason = f"{how} shop article {article_id}" + "".join(f"; {n}" for n in notes + mapped.warnings)
-        return Record(ENTITY, key, Outcome.SENT, reason, article_id, payload_in=payload_in,
+        sent_reason = reason("{how} shop article {article}{notes}", how=how, article=article_id,
+                             notes=joined(notes + mapped.warnings, "", before="; "))
+        return Record(ENTITY, key, Outcome.SENT, sent_reason, article_id, payload_in=payload_in,
                       payload_out=self._payload_out(sent, category, image), link=True)
 
     def _sent_print(self, lead: Article, place: Place, key: str, category: int | None, image: bytes | None, *,
@@ -284,28 +286,32 @@ class ProductsFlow:
     def _codeless_articles(self) -> Record:
         names = ", ".join(repr(n) for n in self._codeless[:5]) + (" …" if len(self._codeless) > 5 else "")
         return Record(ENTITY, NO_CODE, Outcome.NEEDS_ATTENTION,
-                      f"AccountView has {len(self._codeless)} article(s) without a code (ARTICLE.ART_CODE): {names}. "
-                      "The code is the shop's SKU and what links the article: give each one a code in AccountView.")
+                      reason("AccountView has {count} article(s) without a code (ARTICLE.ART_CODE): {names}. The code "
+                             "is the shop's SKU and what links the article: give each one a code in AccountView.",
+                             count=len(self._codeless), names=names))
 
     def _check(self, article: Article) -> None:
         problems = self._problems(article)
         if problems:
             listed = "; ".join(f"{where}: {why}" for where, why in problems.items())
-            raise NeedsAttention(f"Article {article.code}: {listed}. Correct the article in AccountView.",
+            raise NeedsAttention(reason("Article {article}: {problems}. Correct the article in AccountView.",
+                                        article=article.code, problems=listed),
                                  field=next(iter(problems)), value=article.code)
         twins = self._duplicate_codes.get(article.code.upper())
         if twins:
             raise NeedsAttention(
-                f"Article code {article.code.upper()} is in AccountView {len(twins)} times ({', '.join(twins)}): "
-                "the code is the shop's SKU, one article each. Correct the codes (ARTICLE.ART_CODE) in AccountView.",
+                reason("Article code {code} is in AccountView {count} times ({twins}): the code is the shop's SKU, "
+                       "one article each. Correct the codes (ARTICLE.ART_CODE) in AccountView.",
+                       code=article.code.upper(), count=len(twins), twins=", ".join(twins)),
                 field="ARTICLE.ART_CODE",
                 value=article.code,
             )
         other = self._duplicate_eans.get(article.code)
         if other:
             raise NeedsAttention(
-                f"Article {article.code}: its EAN {article.ean} (ARTICLE.{self.books.profile.article_ean_field}) "
-                f"is also on article {other}; an EAN names one article. Correct one of them in AccountView.",
+                reason("Article {article}: its EAN {ean} (ARTICLE.{field}) is also on article {other}; an EAN names "
+                       "one article. Correct one of them in AccountView.", article=article.code, ean=article.ean,
+                       field=self.books.profile.article_ean_field, other=other),
                 field=f"ARTICLE.{self.books.profile.article_ean_field}",
                 value=article.ean,
             )
@@ -315,11 +321,12 @@ class ProductsFlow:
         if not self.settings.images or article.image is None:
             return None
         try:
-            check_image(article.image.data, f"the image of article {article.code}",
+            check_image(article.image.data, reason("the image of article {article}", article=article.code),
                         max_bytes=self.settings.max_image_bytes)
         except NeedsAttention as error:
             field = f"ARTICLE.{self.books.profile.article_image_data_field}"
-            raise NeedsAttention(f"{error} ({field}). Correct the image in AccountView, then retry.",
+            raise NeedsAttention(reason("{problem} ({field}). Correct the image in AccountView, then retry.",
+                                        problem=str(error), field=field),
                                  field=field, value=article.code) from None
         return article.image.data
 
@@ -329,8 +336,9 @@ class ProductsFlow:
         if self.settings.default_category is not None:
             return self.settings.default_category
         raise NeedsAttention(
-            f"Article {article.code} has no article group (ARTICLE.AG_CODE), and the shop puts every article on "
-            "a category page. Give it a group in AccountView, or set a default category in the products settings.",
+            reason("Article {article} has no article group (ARTICLE.AG_CODE), and the shop puts every article on a "
+                   "category page. Give it a group in AccountView, or set a default category in the products "
+                   "settings.", article=article.code),
             field="ARTICLE.AG_CODE",
             value=article.code,
         )
@@ -406,30 +414,36 @@ class ProductsFlow:
             name = self.shop.replace_image(article_id, key, image, previous=link.target_key)
         self.links.forget(IMAGE, key)
         self.links.write(IMAGE, key, name, content_hash(image))
-        return [f"image {name} uploaded" + (f", replacing {link.target_key}" if link else "")]
+        if link is None:
+            return [reason("image {name} uploaded", name=name)]
+        return [reason("image {name} uploaded, replacing {previous}", name=name, previous=link.target_key)]
 
     # -- visibility -----------------------------------------------------------------------------------------
 
-    def _why_not_wanted(self, article: Article) -> str:
+    def _why_not_wanted(self, article: Article) -> Reason:
         if article.blocked:
-            return f"article {article.code} is blocked in AccountView"
-        return f"article {article.code} is no longer in the shop's selection ({self.settings.select})"
+            return reason("article {article} is blocked in AccountView", article=article.code)
+        return reason("article {article} is no longer in the shop's selection ({select})", article=article.code,
+                      select=self.settings.select)
 
     def _hidden(self, key: str) -> bool:
         return self.links.find(HIDDEN, key) is not None
 
     def _hide(self, key: str, link: Link | None, why: str, fingerprint: str, payload_in: Any) -> Record:
         if link is None:
-            return Record(ENTITY, key, Outcome.SKIPPED, f"{why}: not sent to the shop", payload_in=payload_in)
+            return Record(ENTITY, key, Outcome.SKIPPED, reason("{why}: not sent to the shop", why=why),
+                          payload_in=payload_in)
         if self.settings.blocked == "leave":
             self.links.remember_sent(ENTITY, key, fingerprint + link.payload_hash[HALF:])
-            return Record(ENTITY, key, Outcome.SKIPPED, f"{why}; the shop article is left as it is (settings)",
+            return Record(ENTITY, key, Outcome.SKIPPED,
+                          reason("{why}; the shop article is left as it is (settings)", why=why),
                           link.target_key, payload_in=payload_in)
         if not self._hidden(key):
             self.shop.set_visible(int(link.target_key), False)
             self.links.write(HIDDEN, key, link.target_key)
         self.links.remember_sent(ENTITY, key, fingerprint + link.payload_hash[HALF:])
-        return Record(ENTITY, key, Outcome.SENT, f"{why}: shop article {link.target_key} hidden (not deleted)",
+        return Record(ENTITY, key, Outcome.SENT,
+                      reason("{why}: shop article {article} hidden (not deleted)", why=why, article=link.target_key),
                       link.target_key, payload_in=payload_in, payload_out={"visible": False})
 
     def _show_again(self, key: str, article_id: int) -> list[str]:
@@ -437,11 +451,11 @@ class ProductsFlow:
             return []
         self.shop.set_visible(article_id, True)
         self.links.forget(HIDDEN, key)
-        return ["shown again"]
+        return [reason("shown again")]
 
     def _gone(self, key: str) -> Record:
         link = self.links.find(ENTITY, key)
-        why = f"article {key} is not in AccountView (any more)"
+        why = reason("article {article} is not in AccountView (any more)", article=key)
         return self._hide(key, link, why, "", None)
 
     # -- a variant product ----------------------------------------------------------------------------------
@@ -458,8 +472,8 @@ class ProductsFlow:
         elif active:  # no article of its own: the first variant, its option values taken out of its name
             lead = _without_options(active[0], places[active[0].code])
         else:
-            return self._hide(key, link, f"every variant of {key} is blocked or left the selection", own_print,
-                              payload_in)
+            return self._hide(key, link, reason("every variant of {product} is blocked or left the selection",
+                                                product=key), own_print, payload_in)
         prints = {m.code: self._fingerprint(m, places[m.code]) for m in members}
         variant_links = links_by_key(self.links, VARIANT, list(prints))
         notes = [n for m in members for n in self._leave_simple_product(m.code)]
@@ -468,7 +482,7 @@ class ProductsFlow:
         settled = link is not None and not notes and not moved and not self._hidden(key) and all(
             c in variant_links and variant_links[c].payload_hash == p for c, p in prints.items())
         if settled and link is not None and link.payload_hash[:HALF] == own_print:
-            return Record(ENTITY, key, Outcome.SKIPPED, "up to date", link.target_key, payload_in=payload_in)
+            return Record(ENTITY, key, Outcome.SKIPPED, _UP_TO_DATE, link.target_key, payload_in=payload_in)
         # 5. validate the whole group before anything is written
         for article in everyone:
             self._check(article)
@@ -504,10 +518,10 @@ class ProductsFlow:
         notes += self._show_again(key, article_id)
         self.links.remember_sent(ENTITY, key, own_print + sent_print)
         if rounded:
-            notes.append(f"a cent of rounding in the shop price of {', '.join(rounded)}")
-        reason = f"{how} shop article {article_id} with {len(active)} variants" + "".join(
-            f"; {n}" for n in notes + mapped.warnings)
-        return Record(ENTITY, key, Outcome.SENT, reason, str(article_id), payload_in=payload_in,
+            notes.append(reason("a cent of rounding in the shop price of {articles}", articles=", ".join(rounded)))
+        sent_reason = reason("{how} shop article {article} with {count} variants{notes}", how=how, article=article_id,
+                             count=len(active), notes=joined(notes + mapped.warnings, "", before="; "))
+        return Record(ENTITY, key, Outcome.SENT, sent_reason, str(article_id), payload_in=payload_in,
                       payload_out=self._payload_out(sent, category, image), link=True)
 
     def _shop_price(self, article: Article) -> Decimal:
@@ -540,7 +554,8 @@ class ProductsFlow:
                       for name, value in places[member.code].options.items()}
             variant = shop_article.variant_for(chosen)
             if variant is None:
-                raise NeedsAttention(f"the shop made no variant for {member.code} ({places[member.code].options})",
+                raise NeedsAttention(reason("the shop made no variant for {article} ({options})", article=member.code,
+                                            options=str(places[member.code].options)),
                                      field="variants", value=member.code)
             matched.add(variant.id)
             target = f"{shop_article.id}/{variant.id}"
@@ -557,7 +572,8 @@ class ProductsFlow:
         for member in members:
             if member not in active and member.code in variant_links:
                 self.links.remember_sent(VARIANT, member.code, prints[member.code])
-                notes.append(f"variant {member.code} is blocked or left the selection: no stock in the shop")
+                notes.append(reason("variant {article} is blocked or left the selection: no stock in the shop",
+                                    article=member.code))
         for variant in shop_article.variants:
             if variant.id not in matched and variant.stock != 0:
                 stocks[variant.id] = 0
@@ -593,13 +609,15 @@ class ProductsFlow:
             return []
         self.shop.set_visible(int(old.target_key), False)
         self.links.forget(ENTITY, code)
-        return [f"{code} became a variant: its own shop article {old.target_key} is hidden (not deleted)"]
+        return [reason("{code} became a variant: its own shop article {article} is hidden (not deleted)", code=code,
+                       article=old.target_key)]
 
     def _zero_old_variant(self, code: str, old: Link) -> list[str]:
         article_id, _, variant_id = old.target_key.partition("/")
         if variant_id:
             self.shop.set_variant_stocks(int(article_id), {int(variant_id): 0})
-        return [f"{code} moved from shop article {article_id}: its variant there has no stock now"]
+        return [reason("{code} moved from shop article {article}: its variant there has no stock now", code=code,
+                       article=article_id)]
 
     # -- the activity -----------------------------------------------------------------------------------------
 
@@ -618,8 +636,9 @@ class ProductsFlow:
         return cast(dict[str, Any], json.loads(json.dumps(out, default=str)))
 
 
-_OWNED = ("changed in AccountView only in fields the shop owns (update product information is off): "
-          "nothing to send")
+_OWNED = reason("changed in AccountView only in fields the shop owns (update product information is off): "
+                "nothing to send")
+_UP_TO_DATE = reason("up to date")
 
 
 class _Seen:
@@ -670,7 +689,8 @@ class _CaseFolded(dict[tuple[str, str], tuple[int, int]]):
         try:
             return super().__getitem__((key[0].casefold(), key[1].casefold()))
         except KeyError:
-            raise NeedsAttention(f"the shop article has no option {key[1]!r} in list {key[0]!r}",
+            raise NeedsAttention(reason("the shop article has no option {option} in list {list}", option=repr(key[1]),
+                                        list=repr(key[0])),
                                  field="lists", value=key) from None
 
 

@@ -52,6 +52,7 @@ from koppel.flows.links import Link, Links, Record
 from koppel.flows.stock_formula import FIGURES, Computed, Formula, StockProblem, parse_factor
 from koppel.flows.stock_settings import StockSettings
 from koppel.flows.stock_shop import UNLIMITED, ShopStock, Target, as_text, write_stock
+from koppel.reasons import reason
 from koppel.sync.clients import IntegrationClients
 from koppel.sync.links import BulkLinks
 from koppel.sync.runner import Flow, declare
@@ -124,7 +125,8 @@ class StockFlow:
         self.columns = {"available": profile.article_available_field, "reserved": profile.article_reserved_field,
                         "free": profile.article_free_field, "technical": profile.article_technical_field,
                         "managed": profile.article_stock_managed_field}
-        self.labels = {name: f"{name} stock (ARTICLE.{self.columns[name]})" for name in FIGURES}
+        self.labels: dict[str, str] = {
+            name: reason("{figure} stock (ARTICLE.{field})", figure=name, field=self.columns[name]) for name in FIGURES}
         self._plans: dict[str, Plan] = {}
         self._shop_only: dict[str, str] = {}
         self._summary = ""
@@ -147,9 +149,9 @@ class StockFlow:
             self._match_skus(cycle, since)
             cycle.remember_agreed(self.links)
         for code in cycle.twice:
-            cycle.plans[code] = Plan(code, None, "", problem=(
-                f"AccountView lists article code {code} twice; the shop's stock is left as it is until the code "
-                "is unique in AccountView"))
+            cycle.plans[code] = Plan(code, None, "", problem=reason(
+                "AccountView lists article code {code} twice; the shop's stock is left as it is until the code is "
+                "unique in AccountView", code=code))
         if cursor is None and cycle.shop is not None:
             self._find_shop_only(cycle)
         self._summary = self._describe(cycle, with_shop)
@@ -190,8 +192,9 @@ class StockFlow:
         try:
             computed = self._compute(stock)
         except StockProblem as problem:
-            return Plan(stock.code, target, via, problem=f"AccountView article {stock.code}: {problem}; its "
-                        "shop stock is left as it is")
+            return Plan(stock.code, target, via, problem=reason(
+                "AccountView article {code}: {problem}; its shop stock is left as it is", code=stock.code,
+                problem=problem))
         if isinstance(computed, str):
             return Plan(stock.code, target, via, None, note=computed)
         return Plan(stock.code, target, via, computed.value, computed=computed)
@@ -214,9 +217,10 @@ class StockFlow:
         where = plan.target if plan.value is not None else Target(plan.target.article_id)
         current = shop.stock.get(where.key)
         if current is None:
-            cycle.plans[plan.code] = replace(plan, problem=(
-                f"{plan.target.describe()} ({plan.via} of AccountView article {plan.code}) is not in the shop: run "
-                "the products flow, or forget the link so the article is matched again"))
+            cycle.plans[plan.code] = replace(plan, problem=reason(
+                "{target} ({via} of AccountView article {code}) is not in the shop: run the products flow, or forget "
+                "the link so the article is matched again", target=plan.target.describe(), via=plan.via,
+                code=plan.code))
         elif current != wanted:
             cycle.plans[plan.code] = replace(plan, before=current)
         else:
@@ -229,17 +233,19 @@ class StockFlow:
         column = self.columns["managed"]
         managed = {"all": True, "none": False}.get(self.settings.managed, stock.managed)
         if managed is None:
-            detail = stock.problems.get(f"ARTICLE.{column}", "is empty")
-            raise StockProblem(f"whether AccountView keeps its stock (ARTICLE.{column}) {detail}")
+            detail = stock.problems.get(f"ARTICLE.{column}") or reason("is empty")
+            raise StockProblem(reason("whether AccountView keeps its stock (ARTICLE.{field}) {detail}", field=column,
+                                      detail=detail))
         if not managed:
-            why = "all unlimited (managed = none)" if self.settings.managed == "none" else f"ARTICLE.{column} false"
-            return f"stock not managed ({why}): unlimited in the shop"
+            why = (reason("all unlimited (managed = none)") if self.settings.managed == "none"
+                   else f"ARTICLE.{column} false")
+            return reason("stock not managed ({why}): unlimited in the shop", why=why)
         figures: dict[str, Any] = {}
         for name in self.formula.fields:
             figures[name] = getattr(stock, name)
             problem = stock.problems.get(f"ARTICLE.{self.columns[name]}")
             if figures[name] is None and problem:
-                raise StockProblem(f"the {self.labels[name]} {problem}")
+                raise StockProblem(reason("the {label} {problem}", label=self.labels[name], problem=problem))
         return self.formula.shop_stock(figures, self._factor(stock), labels=self.labels)
 
     def _factor(self, stock: ArticleStock) -> Fraction:
@@ -251,10 +257,11 @@ class StockFlow:
             return ONE
         raw = stock.figures.get(column)
         if raw is None and f"ARTICLE.{column}" in stock.problems:
-            raise StockProblem(f"the unit factor (ARTICLE.{column}) {stock.problems[f'ARTICLE.{column}']}")
+            raise StockProblem(reason("the unit factor (ARTICLE.{field}) {problem}", field=column,
+                                      problem=stock.problems[f"ARTICLE.{column}"]))
         if raw is None or raw == 0:
             return ONE
-        return parse_factor(raw, what=f"the unit factor (ARTICLE.{column})")
+        return parse_factor(raw, what=reason("the unit factor (ARTICLE.{field})", field=column))
 
     def _match_skus(self, cycle: Cycle, since: datetime | None) -> None:
         """Articles no link names, matched on SKU among the shop's articles (all of them when the shop was
@@ -282,17 +289,18 @@ class StockFlow:
     def _sku_problem(key: str, codes: list[str], ids: list[int], linked: set[int], shop: ShopStock) -> str:
         """Why a SKU match can't be used ("" when it can)."""
         if len(codes) > 1:
-            return (f"SKU {key} matches {len(codes)} AccountView articles ({', '.join(codes)}): the shop's stock "
-                    "is left as it is until one code is changed")
+            return reason("SKU {sku} matches {count} AccountView articles ({codes}): the shop's stock is left as it "
+                          "is until one code is changed", sku=key, count=len(codes), codes=", ".join(codes))
         if len(ids) > 1:
-            return (f"the shop has SKU {key} on {len(ids)} articles ({', '.join(map(str, ids))}): AccountView "
-                    f"article {codes[0]}'s stock is not sent until the duplicates are gone")
+            return reason("the shop has SKU {sku} on {count} articles ({articles}): AccountView article {code}'s "
+                          "stock is not sent until the duplicates are gone", sku=key, count=len(ids),
+                          articles=", ".join(map(str, ids)), code=codes[0])
         if ids[0] in linked:
-            return (f"shop article {ids[0]} (SKU {key}) is linked to another AccountView article; {codes[0]} is not "
-                    "sent there")
+            return reason("shop article {article} (SKU {sku}) is linked to another AccountView article; {code} is "
+                          "not sent there", article=ids[0], sku=key, code=codes[0])
         if ids[0] in shop.with_variants:
-            return (f"shop article {ids[0]} (SKU {key}) has variants, whose stock comes from the products flow's "
-                    "variant links: run the products flow")
+            return reason("shop article {article} (SKU {sku}) has variants, whose stock comes from the products "
+                          "flow's variant links: run the products flow", article=ids[0], sku=key)
         return ""
 
     def _find_shop_only(self, cycle: Cycle) -> None:
@@ -302,20 +310,22 @@ class StockFlow:
             if article_id in cycle.linked:
                 continue
             cycle.shop_only += 1
-            named = f"SKU {sku}" if sku else "no SKU"
-            self._shop_only[f"{SHOP_ONLY}{article_id}"] = (
-                f"shop article {article_id} ({named}): no AccountView article is linked to it or has its SKU; "
-                "its stock is left as the shop has it")
+            named = reason("SKU {sku}", sku=sku) if sku else reason("no SKU")
+            self._shop_only[f"{SHOP_ONLY}{article_id}"] = reason(
+                "shop article {article} ({named}): no AccountView article is linked to it or has its SKU; its "
+                "stock is left as the shop has it", article=article_id, named=named)
 
     def _describe(self, cycle: Cycle, with_shop: bool) -> str:
         parked = sum(1 for plan in cycle.plans.values() if plan.problem)
         changed = len(cycle.plans) - parked
         log.info("stock.cycle", unchanged=cycle.unchanged, changed=changed, parked=parked,
                  not_in_shop=cycle.not_in_shop, shop_only=cycle.shop_only)
-        compared = "the shop's current stock" if with_shop else "the values last sent"
-        return (f"{cycle.unchanged:,} articles unchanged, {changed:,} changed, {parked:,} parked, "
-                f"{cycle.not_in_shop:,} not linked to a shop article, {cycle.shop_only:,} shop articles without an "
-                f"AccountView article; formula {self.formula.label}, compared with {compared}")
+        compared = reason("the shop's current stock") if with_shop else reason("the values last sent")
+        return reason("{unchanged} articles unchanged, {changed} changed, {parked} parked, {not_in_shop} not linked "
+                      "to a shop article, {shop_only} shop articles without an AccountView article; formula "
+                      "{formula}, compared with {compared}", unchanged=f"{cycle.unchanged:,}", changed=f"{changed:,}",
+                      parked=f"{parked:,}", not_in_shop=f"{cycle.not_in_shop:,}", shop_only=f"{cycle.shop_only:,}",
+                      formula=self.formula.label, compared=compared)
 
     # -- one article -------------------------------------------------------------------------------------
 
@@ -323,15 +333,16 @@ class StockFlow:
         """Write one article's stock to the shop, or park it, and say what happened."""
         name = key.partition("#")[0]
         if name == SUMMARY:
-            return Record(ENTITY, SUMMARY, Outcome.SKIPPED, self._summary or "the cycle's figures are gone")
+            return Record(ENTITY, SUMMARY, Outcome.SKIPPED, self._summary or reason("the cycle's figures are gone"))
         if name.startswith(SHOP_ONLY):
-            return Record(ENTITY, name, Outcome.SKIPPED, self._shop_only.get(name, "no AccountView article"))
+            return Record(ENTITY, name, Outcome.SKIPPED,
+                          self._shop_only.get(name) or reason("no AccountView article"))
         with self._lock:
             plan = self._plans.pop(name, None)
         if plan is None:
-            return Record(ENTITY, name, Outcome.SKIPPED, "this cycle's figures are gone (its worker restarted, or "
-                          "a retry by hand): the next stock cycle compares the article again and sends it if it "
-                          "still differs")
+            return Record(ENTITY, name, Outcome.SKIPPED, reason(
+                "this cycle's figures are gone (its worker restarted, or a retry by hand): the next stock cycle "
+                "compares the article again and sends it if it still differs"))
         payload_in = {"article": plan.code, "formula": self.formula.label, **plan.inputs}
         if plan.problem or plan.target is None:
             return Record(ENTITY, plan.code, Outcome.NEEDS_ATTENTION, plan.problem, payload_in=payload_in)
@@ -341,14 +352,16 @@ class StockFlow:
         except NeedsAttention as error:
             if error.status != 404:
                 raise
-            raise NeedsAttention(
-                f"{target.describe()} ({plan.via} of AccountView article {plan.code}) is gone from the shop: run "
-                "the products flow, or forget the link so the article is matched again", system=error.system,
+            raise NeedsAttention(reason(
+                "{target} ({via} of AccountView article {code}) is gone from the shop: run the products flow, or "
+                "forget the link so the article is matched again", target=target.describe(), via=plan.via,
+                code=plan.code), system=error.system,
                 status=404) from None
         self.links.remember_many([Link(ENTITY, plan.code, target.key, wanted)])
-        before = plan.before or "never sent"
+        before = plan.before or reason("never sent")
         return Record(ENTITY, plan.code, Outcome.SENT,
-                      f"stock {before} → {wanted} ({plan.explanation}; {target.describe()}, by {plan.via})",
+                      reason("stock {before} → {wanted} ({explanation}; {target}, by {via})", before=before,
+                             wanted=wanted, explanation=plan.explanation, target=target.describe(), via=plan.via),
                       target_key=target.key, payload_in=payload_in,
                       payload_out={"target": target.key, "stock": plan.value})
 
@@ -356,7 +369,8 @@ class StockFlow:
 def _place(code: str, variants: dict[str, Link], products: dict[str, Link],
            sent: dict[str, Link]) -> tuple[Target, str] | None:
     """Where the article's stock goes: its variant, its product, or where the stock flow matched it."""
-    for found, via in ((variants, "variant link"), (products, "product link"), (sent, "stock link")):
+    for found, via in ((variants, reason("variant link")), (products, reason("product link")),
+                       (sent, reason("stock link"))):
         link = found.get(code)
         target = Target.parse(link.target_key) if link else None
         if target is not None:

@@ -21,6 +21,7 @@ from functools import cached_property
 from typing import Any
 
 from koppel.mapping.expressions import ExpressionError, check_expression, evaluate_expression
+from koppel.reasons import reason
 
 FIGURES = ("available", "reserved", "free", "technical")
 """The stock figures a formula may name; the AccountView profile says which ARTICLE field holds each."""
@@ -69,7 +70,9 @@ class Computed:
     @property
     def explanation(self) -> str:
         words = f"{self.label} = {_text(self.raw)}"
-        return words if self.factor == 1 else f"{words}, ÷ {_text(self.factor)} per shop unit"
+        if self.factor == 1:
+            return words
+        return reason("{formula}, ÷ {factor} per shop unit", formula=words, factor=_text(self.factor))
 
 
 @dataclass(frozen=True)
@@ -109,20 +112,20 @@ class Formula:
         value = max(0, math.floor(raw if factor == 1 else Fraction(raw) / factor))
         computed = Computed(value, self.label, values, raw, factor)
         if value > self.max_stock:
-            raise StockProblem(
-                f"the computed stock {value:,} ({computed.explanation}) is above max_stock {self.max_stock:,}: "
-                "check the figures in AccountView, or raise max_stock in the stock settings"
-            )
+            raise StockProblem(reason(
+                "the computed stock {value} ({explanation}) is above max_stock {most}: check the figures in "
+                "AccountView, or raise max_stock in the stock settings",
+                value=f"{value:,}", explanation=computed.explanation, most=f"{self.max_stock:,}"))
         return computed
 
     def _figure(self, name: str, raw: Any, labels: dict[str, str] | None) -> Decimal:
-        label = (labels or {}).get(name, f"{name} stock")
-        value = parse_quantity(raw, what=f"the {label}")
+        label = (labels or {}).get(name) or reason("{figure} stock", figure=name)
+        value = parse_quantity(raw, what=reason("the {label}", label=label))
         if abs(value) > self.max_stock:
-            raise StockProblem(
-                f"the {label} is {_text(value)}, beyond any plausible quantity (max_stock {self.max_stock:,}): "
-                "correct the article in AccountView, or raise max_stock in the stock settings"
-            )
+            raise StockProblem(reason(
+                "the {label} is {value}, beyond any plausible quantity (max_stock {most}): correct the article in "
+                "AccountView, or raise max_stock in the stock settings",
+                label=label, value=_text(value), most=f"{self.max_stock:,}"))
         return value
 
     def _raw(self, values: dict[str, Decimal]) -> Decimal:
@@ -138,7 +141,8 @@ class Formula:
             try:
                 result = evaluate_expression(self.expression, {k: float(v) for k, v in values.items()})
             except ExpressionError as error:
-                raise StockProblem(f"the stock formula {self.expression!r} failed: {error}") from None
+                raise StockProblem(reason("the stock formula {formula} failed: {error}", formula=repr(self.expression),
+                                          error=error)) from None
             known = _expression_result(self.expression, result)
             if len(self._results) >= _REMEMBERED:
                 self._results.pop(next(iter(self._results)))
@@ -153,15 +157,16 @@ class Formula:
 def parse_quantity(raw: Any, *, what: str) -> Decimal:
     """A stock quantity as AccountView sent it (number or numeric text), or StockProblem."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise StockProblem(f"{what} is empty")
+        raise StockProblem(reason("{what} is empty", what=what))
+    not_a_number = reason("{what} is {value}, not a number", what=what, value=repr(raw))
     if isinstance(raw, bool):
-        raise StockProblem(f"{what} is {raw!r}, not a number")
+        raise StockProblem(not_a_number)
     try:
         value = Decimal(str(raw).strip()) if not isinstance(raw, Decimal) else raw
     except InvalidOperation:
-        raise StockProblem(f"{what} is {raw!r}, not a number") from None
+        raise StockProblem(not_a_number) from None
     if not value.is_finite():
-        raise StockProblem(f"{what} is {raw!r}, not a number")
+        raise StockProblem(not_a_number)
     return value
 
 
@@ -170,9 +175,10 @@ def parse_factor(raw: Any, *, what: str) -> Fraction:
     try:
         factor = Fraction(str(raw).strip())
     except (ValueError, ZeroDivisionError):
-        raise StockProblem(f"{what} is {raw!r}: give a positive number or fraction such as 6 or 1/12") from None
+        raise StockProblem(reason("{what} is {value}: give a positive number or fraction such as 6 or 1/12",
+                                  what=what, value=repr(raw))) from None
     if factor <= 0:
-        raise StockProblem(f"{what} is {raw!r}: a unit factor must be above 0")
+        raise StockProblem(reason("{what} is {value}: a unit factor must be above 0", what=what, value=repr(raw)))
     return factor
 
 
@@ -225,7 +231,8 @@ def _figures(sample: dict[str, float]) -> str:
 
 def _expression_result(expression: str, result: Any) -> Decimal:
     if isinstance(result, bool) or not isinstance(result, int | float) or not math.isfinite(result):
-        raise StockProblem(f"the stock formula {expression!r} gave {result!r}, not a number")
+        raise StockProblem(reason("the stock formula {formula} gave {result}, not a number", formula=repr(expression),
+                                  result=repr(result)))
     # Quantities have at most a few decimals: round away float noise (2.3 − 0.3 = 1.9999999999999998)
     # before the floor, or a whole result would lose one.
     return Decimal(repr(round(float(result), 6)))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from koppel.connectors.mijnwebwinkel.catalogue import match_key
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.mijnwebwinkel.models import ArticleSummary
+from koppel.reasons import reason
 
 UNLIMITED = "unlimited"  # the shop's `stock: null`: stock not managed
 
@@ -40,8 +41,9 @@ class Target:
         return str(self.article_id) if self.variant_id is None else f"{self.article_id}/{self.variant_id}"
 
     def describe(self) -> str:
-        where = f"shop article {self.article_id}"
-        return where if self.variant_id is None else f"{where}, variant {self.variant_id}"
+        if self.variant_id is None:
+            return reason("shop article {article}", article=self.article_id)
+        return reason("shop article {article}, variant {variant}", article=self.article_id, variant=self.variant_id)
 
 
 @dataclass

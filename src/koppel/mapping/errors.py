@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from koppel.errors import NeedsAttention
+from koppel.reasons import Reason, joined, reason
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,12 @@ class MappingProblem:
         """The same problem, placed at a target field (a transform does not know where it runs)."""
         return replace(self, field=self.field or field, source=self.source or source)
 
-    def describe(self) -> str:
-        where = self.field or "value"
+    def describe(self) -> Reason:
+        where = self.field or reason("value")
         if self.source:
-            where += f" (from {self.source})"
+            where = reason("{field} (from {source})", field=where, source=self.source)
         step = f" [{self.transform}]" if self.transform else ""
-        return f"{where}{step}: {self.reason}. {self.hint}"
+        return reason("{where}{step}: {reason}. {hint}", where=where, step=step, reason=self.reason, hint=self.hint)
 
 
 class MappingError(NeedsAttention):
@@ -49,11 +50,16 @@ class MappingError(NeedsAttention):
             raise ValueError("a MappingError needs at least one problem")
         self.map_name = map_name
         first = self.problems[0]
-        prefix = f"Mapping {map_name!r} failed" if map_name else "Mapping failed"
-        count = len(self.problems)
-        message = f"{prefix} ({count} problem{'s' if count > 1 else ''}):" + "".join(
-            f"\n- {p.describe()}" for p in self.problems
-        )
+        listed = joined([p.describe() for p in self.problems], "", before="\n- ")
+        if len(self.problems) == 1:
+            message = (reason("Mapping {map} failed (1 problem):{problems}", map=repr(map_name), problems=listed)
+                       if map_name else reason("Mapping failed (1 problem):{problems}", problems=listed))
+        elif map_name:
+            message = reason("Mapping {map} failed ({count} problems):{problems}", map=repr(map_name),
+                             count=len(self.problems), problems=listed)
+        else:
+            message = reason("Mapping failed ({count} problems):{problems}", count=len(self.problems),
+                             problems=listed)
         super().__init__(message, field=first.field, value=first.value)
 
     @classmethod

@@ -1,0 +1,152 @@
+"""Every reason the flows, the runner, the dry run and the mapping errors can give has its Dutch and German
+translation, with the same fields; and no reason is still built as bare English (an f-string, or a plain
+string handed to an error or a Record) where the dashboard could not translate it.
+
+The scan reads the source (every `reason("…")` call), so a reason added tomorrow fails here until it is
+translated; the sentences that are not reasons are named below, each with why.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from django.utils import translation
+from django.utils.translation import trans_real
+
+from koppel.reasons import fields, reason
+from koppel.web.reasons.translate import translated
+
+SRC = Path(__file__).resolve().parents[3] / "src" / "koppel"
+SOURCES = sorted((SRC / "flows").glob("*.py")) + [SRC / "sync" / "runner.py", SRC / "sync" / "dry_run.py",
+                                                   SRC / "mapping" / "errors.py"]
+# Words in the literal text of an f-string: prose a person reads, not a key such as f"line:{id}".
+PROSE = re.compile(r"[A-Za-z]{2,}\s|\s[A-Za-z]{2,}")
+# What a reason may not be handed as: a made-up English sentence where a reason is expected.
+TAKES_A_REASON = {"NeedsAttention", "BrokenConnection", "RetryableError", "KoppelError", "Record", "_record",
+                  "StockProblem", "Plan", "DryResult", "Result"}
+# (file, the f-string's literal text) of sentences that are not a record's reason, each with why.
+NOT_REASONS = {
+    ("orders.py", "Credit  ( )"): "the credit's reference, written into AccountView (its language is the books')",
+    ("orders.py", "maps "): "a cache key",
+    ("products.py", " bytes"): "the size of an image in what was sent, not a reason",
+    ("stock.py", "ARTICLE. false"): "a field and its value, inside a translated reason",
+    ("runner.py", "flow  is declared twice"): "a programming error at start-up",
+    ("runner.py", "no flow ; known: "): "the CLI's answer to a flow name it does not know",
+    ("runner.py", ":  (value )"): "part of a run's settings error (Run.error keeps no translatable form)",
+    ("runner.py", "The  settings are invalid: . Correct them in the integration's settings."):
+        "a run's settings error (Run.error keeps no translatable form); the settings pages show their own",
+    ("errors.py", "Invalid overrides for map : "): "the datamapper's refusal of overrides, not a record's reason",
+    ("dry_run.py", "dry run: not sent: "): "the refused write's exception; its reason is 'passes every check…'",
+}
+# Settings validators: their errors are shown on the settings pages by their own translation (not reasons).
+SETTINGS_MODULES = {"settings.py", "products_settings.py", "stock_settings.py"}
+SETTINGS_CHECKS = {("stock_formula.py", "the formula names , which is no stock figure; use  (the AccountView "
+                    "profile says which field holds each)"), ("stock_formula.py", "with  () ")}
+
+
+def _calls(tree: ast.AST) -> list[ast.Call]:
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name | ast.Attribute)]
+
+
+def _name(call: ast.Call) -> str:
+    return call.func.id if isinstance(call.func, ast.Name) else call.func.attr  # type: ignore[union-attr]
+
+
+def templates() -> dict[str, str]:
+    """Every reason template in the sources, with where it is first made."""
+    found: dict[str, str] = {}
+    for path in SOURCES:
+        for call in _calls(ast.parse(path.read_text())):
+            if _name(call) == "reason" and call.args and isinstance(call.args[0], ast.Constant):
+                found.setdefault(str(call.args[0].value), f"{path.name}:{call.lineno}")
+    return found
+
+
+def worded(template: str) -> bool:
+    """A template with words to translate (one of fields and punctuation reads the same everywhere)."""
+    return bool(re.search(r"[^\W\d_]", re.sub(r"\{\w+\}", "", template)))
+
+
+def test_the_scan_finds_the_reasons_of_every_flow() -> None:
+    found = templates()
+    assert len(found) > 150
+    for expected in ("Order {order} is a credit order (for order {original}). Book the credit in AccountView, or "
+                     "set credit orders to 'book' in the integration's settings (credit_orders) to have them booked "
+                     "as a credit of the original.",
+                     "{reason} (tried several times; the next run tries again)",
+                     "Mapping failed ({count} problems):{problems}",
+                     "stock {before} → {wanted} ({explanation}; {target}, by {via})",
+                     "{how} shop category {category}"):
+        assert expected in found
+
+
+@pytest.mark.parametrize("language", ["nl", "de"])
+def test_every_reason_template_is_translated_with_the_same_fields(language: str) -> None:
+    catalog = trans_real.translation(language)._catalog  # type: ignore[attr-defined]
+    untranslated, unfit = [], []
+    for template, where in sorted(templates().items()):
+        if not worded(template):
+            continue
+        wording = catalog.get(template)
+        if not wording:
+            untranslated.append(f"{where}: {template}")
+        elif sorted(fields(wording)) != sorted(fields(template)):
+            unfit.append(f"{where}: {template} → {wording}")
+    assert not untranslated and not unfit, "\n".join(["untranslated:", *untranslated, "fields differ:", *unfit])
+
+
+def test_every_reason_is_made_with_the_helper() -> None:
+    """No bare f-string sentence, no template that is not written out, no English handed straight to an error."""
+    bare, hidden, handed = [], [], []
+    for path in SOURCES:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+                known = (path.name, text) in NOT_REASONS or (path.name, text) in SETTINGS_CHECKS
+                if PROSE.search(text) and not known and path.name not in SETTINGS_MODULES:
+                    bare.append(f"{path.name}:{node.lineno}: f{text!r}")
+        for call in _calls(tree):
+            if _name(call) == "reason" and not (call.args and isinstance(call.args[0], ast.Constant)):
+                hidden.append(f"{path.name}:{call.lineno}")
+            if _name(call) in TAKES_A_REASON:
+                for argument in [*call.args, *(k.value for k in call.keywords if k.arg in ("reason", "problem"))]:
+                    if isinstance(argument, ast.Constant) and isinstance(argument.value, str) and \
+                            PROSE.search(argument.value):
+                        handed.append(f"{path.name}:{call.lineno}: {argument.value!r}")
+    problems = [f"bare sentence {b}" for b in bare] + [f"template not written out at {h}" for h in hidden] + [
+        f"English handed to an error at {h}" for h in handed]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_scan_catches_a_bare_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    flow = tmp_path / "new_flow.py"
+    flow.write_text('def sync(key):\n    raise NeedsAttention(f"Order {key} is odd")\n'
+                    'def skip(key):\n    return Record("order", key, "skipped", "not wanted here")\n'
+                    'def later(text):\n    return reason(text)\n')
+    monkeypatch.setattr(f"{__name__}.SOURCES", [flow])
+    with pytest.raises(AssertionError) as failed:
+        test_every_reason_is_made_with_the_helper()
+    assert "new_flow.py:2: f'Order  is odd'" in str(failed.value)
+    assert "not wanted here" in str(failed.value) and "new_flow.py:6" in str(failed.value)
+
+
+def test_every_translation_renders_with_english_values() -> None:
+    """Each template filled in each language: no translation names a field its values lack."""
+    for template in templates():
+        values = {name: "X" for name in fields(template)}
+        english = reason(template, **values)
+        for language in ("en", "nl", "de"):
+            with translation.override(language):
+                shown = translated(english)
+            assert "{" not in shown and (not values or "X" in shown), (language, template, shown)
+
+
+def test_a_field_with_a_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="plain name"):
+        reason("total {amount:.2f}", amount=1)
+    with pytest.raises(ValueError, match="needs a value for order"):
+        reason("Order {order}")
