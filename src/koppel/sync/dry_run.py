@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 import httpx
 
 from koppel.errors import KoppelError, Outcome, RetryableError
+from koppel.reasons import reason
 from koppel.sync import runner
 from koppel.sync.clients import IntegrationClients, books_client, shop_client
 from koppel.sync.links import EngineLinks, Link, MemoryLinks
@@ -174,9 +175,10 @@ class DryRunReport:
 
 
 def dry_run(integration_id: int, flow_name: str, *, limit: int = 10, newest: bool = True,
-            settings: dict[str, Any] | None = None) -> DryRunReport:
+            settings: dict[str, Any] | None = None, keys: Sequence[str] | None = None) -> DryRunReport:
     """What the flow's first run would do to `limit` of its records (the newest, or the first ones), with the
-    integration's stored settings (or `settings`, the flow's, not yet saved), writing nothing anywhere."""
+    integration's stored settings (or `settings`, the flow's, not yet saved), writing nothing anywhere.
+    `keys`: these records instead, in this order, as a person's retry would take them (no listing)."""
     from koppel.core.integrations.models import Integration
 
     report = DryRunReport(flow_name)
@@ -207,8 +209,15 @@ def dry_run(integration_id: int, flow_name: str, *, limit: int = 10, newest: boo
         return report
     try:
         recipe = flow.open(wiring, flow.settings.model_validate(raw or {}), DraftLinks(EngineLinks(integration_id)))
-        _try_records(recipe, report, lambda: shop_transport.writes + books_transport.writes,
-                     limit=limit, newest=newest)
+
+        def refused() -> list[str]:
+            return shop_transport.writes + books_transport.writes
+
+        if keys is None:
+            _try_records(recipe, report, refused, limit=limit, newest=newest)
+        else:
+            report.looked_at = len(keys)
+            _try_keys(recipe, report, refused, keys)
     finally:
         wiring.shop.close()
         wiring.books.close()
@@ -225,7 +234,12 @@ def _try_records(recipe: runner.Recipe, report: DryRunReport, refused: Callable[
         return
     report.looked_at = len(candidates)
     chosen = candidates[-limit:] if newest else candidates[:limit]
-    for key, _ in reversed(chosen) if newest else chosen:
+    _try_keys(recipe, report, refused, [key for key, _ in (reversed(chosen) if newest else chosen)])
+
+
+def _try_keys(recipe: runner.Recipe, report: DryRunReport, refused: Callable[[], list[str]],
+              keys: Sequence[str]) -> None:
+    for key in keys:
         before = len(refused())
         result = _try_one(recipe, key)
         held_back = refused()[before:]
@@ -235,7 +249,7 @@ def _try_records(recipe: runner.Recipe, report: DryRunReport, refused: Callable[
 
 
 def _would_send(key: str, write: str) -> DryResult:
-    return DryResult(key, WOULD_SEND, f"passes every check; the first write would be: {write}")
+    return DryResult(key, WOULD_SEND, reason("passes every check; the first write would be: {write}", write=write))
 
 
 def _try_one(recipe: runner.Recipe, key: str) -> DryResult:
@@ -244,7 +258,7 @@ def _try_one(recipe: runner.Recipe, key: str) -> DryResult:
     except WriteRefused as refused:
         return _would_send(key, refused.write)
     except RetryableError as error:
-        return DryResult(key, Outcome.RETRY.value, f"{error} (a real run tries again)")
+        return DryResult(key, Outcome.RETRY.value, reason("{reason} (a real run tries again)", reason=error))
     except KoppelError as error:
         return DryResult(key, error.outcome.value, str(error))
     except Exception as error:  # what a real run parks as unexpected

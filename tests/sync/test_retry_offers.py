@@ -1,0 +1,107 @@
+"""Records a settings change freed, against both sandboxes with the database: orders skipped for status 2 are
+offered once 2 is among the statuses to send, and only they (parked orders whose cause is not fixed stay
+parked, with their reasons; an order in AccountView already is no candidate); the offer's retry sends each
+exactly once, and taking it again sends nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from koppel.core.activity.models import Activity, RecordAction, RetryOffer
+from koppel.core.integrations.models import Integration
+from koppel.demo import INTEGRATION, DemoWorld, prepare
+from koppel.sync import record_actions, retry_offers
+from koppel.sync.clients import integration_clients
+from koppel.sync.links import EngineLinks
+from koppel.sync.runner import InProcess, Tally, find, run
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[DemoWorld]:
+    world = prepare(tmp_path, orders=30, articles=30)
+    yield world
+    world.sandboxes.stop()
+
+
+def run_orders(integration_id: int, keys: list[str] | None = None) -> dict:
+    """A run of the orders flow in this process (a person's retry when `keys`), on the database's links."""
+    flow = find("orders")
+    wiring = integration_clients(integration_id)
+    links = EngineLinks(integration_id)
+    recipe = flow.open(wiring, flow.settings.model_validate(wiring.flows["orders"]), links)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return run(flow, InProcess(flow, recipe, links, 2, 0.01, pool, Tally(None)), full=keys is None, keys=keys)
+
+
+@pytest.fixture
+def in_place(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Checks and retries run in this process at once (the web starts them on threads and processes)."""
+    retried: list[list[str]] = []
+
+    def retry_here(flow: str, integration: str, keys: list[str]) -> None:
+        retried.append(sorted(keys))
+        run_orders(Integration.objects.get(name=integration).pk, keys)
+
+    monkeypatch.setattr(retry_offers, "starter", retry_offers.check)
+    monkeypatch.setattr(record_actions, "starter", retry_here)
+    return retried
+
+
+def test_orders_skipped_for_a_status_are_offered_once_it_is_sent_and_go_exactly_once(
+        demo: DemoWorld, in_place: list[list[str]]) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    shop, books = demo.sandboxes.shop, demo.sandboxes.books
+    status_2 = sorted(str(o["number"]) for o in shop.state.orders.values() if o["status"] == 2)
+    assert len(status_2) >= 3
+    first = run_orders(integration.pk)  # statuses 3 and 6: sent, or parked (the demo's problem orders)
+    parked = {r["key"] for r in first["records"] if r["outcome"] == "needs_attention"}
+    sent = {r["key"] for r in first["records"] if r["outcome"] == "sent"}
+    assert len(parked) >= 3 and sent
+    run_orders(integration.pk, status_2)  # tried by hand: skipped for their status
+    skipped = Activity.objects.filter(integration=integration, key__in=status_2)
+    assert {a.reason.split(" is not")[0] for a in skipped} == {"status 2"} and len(skipped) == len(status_2)
+
+    nothing_changed = retry_offers.settings_changed(integration, "orders", "anna")
+    assert nothing_changed is not None and nothing_changed.candidates == len(status_2) + len(parked)
+    nothing_changed.refresh_from_db()
+    assert nothing_changed.would_send == []  # the same settings free nothing
+
+    integration.flows = {**integration.flows, "orders": {**integration.flows["orders"], "statuses": [2, 3, 6]}}
+    integration.save()
+    offer = retry_offers.settings_changed(integration, "orders", "anna")
+    assert offer is not None
+    offer.refresh_from_db()
+    assert offer.status == "ready" and offer.error == ""
+    assert sorted(offer.would_send) == status_2  # exactly the orders the status held back
+    still = {entry["key"]: entry["reason"] for entry in offer.still_parked}
+    assert set(still) == parked and all(still.values())  # the rest would still park, each with its reason
+    assert not set(offer.would_send) & sent  # in AccountView already: no candidate
+    assert all(books.sales_orders_for(number) == 0 for number in status_2)  # the check wrote nothing
+
+    assert retry_offers.take(offer, "anna") == len(status_2)
+    assert in_place == [status_2]
+    assert all(books.sales_orders_for(number) == 1 for number in status_2)  # each sent exactly once
+    assert {a.outcome for a in Activity.objects.filter(integration=integration, key__in=status_2)} == {"sent"}
+    assert {a.outcome for a in Activity.objects.filter(integration=integration, key__in=parked)} == {
+        "needs_attention"}  # the others untouched: not retried, not written
+    assert all(books.sales_orders_for(number) == 0 for number in parked)
+    assert sorted(RecordAction.objects.filter(kind="retry").values_list("key", flat=True)) == status_2
+
+    offer = RetryOffer.objects.get(pk=offer.pk)
+    assert offer.retried_by == "anna" and retry_offers.waiting(offer) == []
+    assert retry_offers.take(offer, "anna") == 0 and len(in_place) == 1  # taken once
+    assert all(books.sales_orders_for(number) == 1 for number in status_2)
+
+
+def test_a_flow_without_candidates_has_no_offer_and_loses_an_old_one(demo: DemoWorld, in_place: list) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    RetryOffer.objects.create(integration=integration, flow="orders", started_at="2026-11-30T10:00Z",
+                              status="ready", would_send=["1"])
+    assert retry_offers.settings_changed(integration, "orders", "anna") is None
+    assert not RetryOffer.objects.exists()
