@@ -68,6 +68,11 @@ INSTALLED_APPS = [
     "koppel.core.alerts",
     "koppel.web.reasons",  # the `reasons` template filter and its translations (its own locale/)
     "koppel.web.runs",  # sync now and the run history: its templates and translations (its own locale/)
+    # Optional two-factor sign-in (koppel.web.account: its pages, templates and translations).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "koppel.web.account",
 ]
 # The flows' settings model, which the data model validates integrations with (core must not import flows).
 KOPPEL_FLOW_SETTINGS = "koppel.flows.settings.FlowSettings"
@@ -79,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "koppel.web.account.two_factor.TwoFactorMiddleware",
     "koppel.web.languages.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -124,6 +131,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = str(_data_dir / "static")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
+OTP_TOTP_ISSUER = "Koppel"  # the name an authenticator app shows beside the user's codes
 LOGOUT_REDIRECT_URL = "login"
 
 # Sign-in: django-axes counts failures per username and address together (so a stranger cannot lock a
