@@ -1,10 +1,12 @@
 """Insights: orders sent per day, parked records grouped by reason, time from shop to books (p50/p95)
-where the activity kept the order's shop time, last successful run per flow; another workspace's
-integration is 404 and its records never counted."""
+where the activity kept the order's shop time, last successful run per flow, revenue booked per currency
+and API calls and waits per system from the daily totals; another workspace's integration is 404 and its
+records never counted."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from koppel.core.accounts.models import Membership, Workspace
-from koppel.core.activity.models import Activity, Run
+from koppel.core.activity.models import Activity, DailyTotal, Run
 from koppel.core.integrations.models import Connection, Integration
 from koppel.web.insights.figures import insights, percentile
 
@@ -115,3 +117,48 @@ def test_the_workspace_overview_lists_its_own_integrations_only() -> None:
     assert "<td>1</td><td>—</td><td>—</td><td>—</td><td>1</td>" in row  # sent, revenue, p50, p95, parked
     assert "slagerij" not in text
     assert client.get(f"/insights/w/{theirs.workspace_id}/").status_code == 404
+
+
+def test_revenue_and_api_usage_come_from_the_daily_totals_of_the_period() -> None:
+    mine, theirs = integration_of("bakkerij"), integration_of("slagerij")
+    today = timezone.localdate(NOW)
+    for integration, day, measure, value in (
+            (mine, today, "revenue:EUR", "121.50"), (mine, today - timedelta(days=1), "revenue:EUR", "-20.00"),
+            (mine, today, "revenue:USD", "10.00"), (mine, today - timedelta(days=40), "revenue:EUR", "999"),
+            (mine, today, "calls:mijnwebwinkel", "40"), (mine, today, "rate_limited:mijnwebwinkel", "3"),
+            (mine, today, "retry_after_s:mijnwebwinkel", "4"), (mine, today, "limiter_wait_s:mijnwebwinkel", "0.25"),
+            (mine, today - timedelta(days=2), "calls:accountview", "7"), (theirs, today, "revenue:EUR", "500")):
+        DailyTotal.objects.create(integration=integration, day=day, measure=measure, value=Decimal(value))
+
+    found = insights(mine, 30, now=NOW)
+    assert [(r.currency, r.total) for r in found.revenue] == [("EUR", Decimal("101.50")), ("USD", Decimal(10))]
+    eur = {bar.label: bar for bar in found.revenue[0].per_day if bar.count}
+    assert eur[today.isoformat()].count == Decimal("121.5") and eur[today.isoformat()].percent == 100
+    credit = eur[(today - timedelta(days=1)).isoformat()]
+    assert credit.negative and credit.percent == round(100 * 20 / 121.5)
+    shop, books = found.usage
+    assert (shop.name, shop.calls, shop.rate_limited, shop.retry_after, shop.limiter_wait) == (
+        "MijnWebwinkel", 40, 3, 4.0, 0.25)
+    assert (books.name, books.calls, books.rate_limited) == ("AccountView", 7, 0)
+    assert shop.days[-1].bar.count == 40 and shop.days[-1].limiter_waited == "0.2 s"
+    assert len(shop.days) == 30 and books.days[-3].bar.percent == 100
+
+
+def test_the_page_shows_revenue_and_api_usage_in_dutch() -> None:
+    mine = integration_of("bakkerij")
+    today = timezone.localdate()
+    DailyTotal.objects.create(integration=mine, day=today, measure="revenue:EUR", value=Decimal("1234.5"))
+    DailyTotal.objects.create(integration=mine, day=today, measure="calls:accountview", value=Decimal(12))
+    DailyTotal.objects.create(integration=mine, day=today, measure="retry_after_s:accountview", value=Decimal(75))
+    user = get_user_model().objects.create_user("anna", "anna@example.nl", "pw")
+    Membership.objects.create(workspace=mine.workspace, user=user, role="read_only")
+    client = Client()
+    client.force_login(user, backend=BACKEND)
+    text = client.get(f"/insights/w/{mine.workspace_id}/integrations/{mine.pk}/",
+                      HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Geboekte omzet" in text and "EUR 1.234,50 geboekt in deze periode" in text
+    usage = text[text.index('id="usage-accountview"'):]
+    assert "AccountView" in text and "12 aanroepen in deze periode, 0 geweigerd met 429" in text
+    assert "1 min 15 s" in usage
+    overview = client.get(f"/insights/w/{mine.workspace_id}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "EUR 1.234,50" in overview and "AccountView: 12 (0)" in overview
