@@ -1,7 +1,8 @@
 """A merchant's path through the dashboard in a real browser (Debian's Chromium), against both sandboxes over
 real HTTP: a run of the orders flow parks an order for a reason a setting fixes; the merchant finds it among
 the integration's records, reads why, follows the hint to the setting, changes it, comes back and retries,
-and sees it sent. AccountView then holds it exactly once, however often it is retried after that."""
+and sees it sent. AccountView then holds it exactly once, however often it is retried after that. And an order
+someone deleted in AccountView is sent again once the merchant has the link forgotten."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from koppel.demo import PAID
 from tests.flows.test_credit_orders import CREDITED, credit, original_order
 from tests.flows.world import World, start_world
 from tests.web.browser_thread import BrowserThread
+from tests.web.records.test_record_actions import delete_sales_order
 from tests.web.scenarios import merchant_on, retries_worked_by_the_test, run_orders, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
@@ -104,3 +106,37 @@ def test_a_parked_order_fixed_in_the_settings_and_retried_is_sent_exactly_once(
     sent = Activity.objects.get(integration_id=iid, entity="order", key=number)
     assert sent.outcome == "sent" and sent.target_key
     assert list(RecordAction.objects.filter(key=number).values_list("kind", "by")) == [("retry", "anna")] * 3
+
+
+def test_an_order_deleted_in_accountview_is_sent_again_once_its_link_is_forgotten(
+        live_server: Any, browser: BrowserThread, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    retries = retries_worked_by_the_test(monkeypatch)
+    merchant = merchant_on(world, "bakkerij")
+    iid = merchant.integration.pk
+    sent = next(r for r in run_orders(iid, full=True)["records"] if r["outcome"] == "sent")
+    number = sent["key"]
+    delete_sales_order(world, number)  # someone deleted it in AccountView
+    site = live_server.url
+
+    def search_it_and_forget_its_link(page: Any) -> str:
+        sign_in(page, site, merchant.username)
+        page.goto(f"{site}/records/w/{merchant.workspace.pk}/integrations/{iid}/records/")
+        page.fill("input[name=q]", number)
+        page.click("form.filters button[type=submit]")
+        page.click(f"table.records a:text-is('{number}')")
+        page.click("button:text-is('Forget the link and resync')")
+        page.wait_for_selector(f"text=The link of {number} is forgotten; it is being sent again.")
+        return outcome_on_the_page(page)
+
+    browser(search_it_and_forget_its_link)
+    assert [(r["key"], r["outcome"]) for r in retries.work()] == [(number, "sent")]
+
+    def see_it_sent(page: Any) -> dict[str, str]:
+        page.reload()
+        return {"outcome": outcome_on_the_page(page),
+                "target": page.inner_text("dt:text-is('Key in the target') + dd")}
+
+    shown = browser(see_it_sent)
+    assert world.sales_orders(number) == 1
+    assert shown["outcome"] == "sent" and shown["target"] not in ("", "—", sent["target_key"]), shown
+    assert list(RecordAction.objects.filter(key=number).values_list("kind", "by")) == [("resync", "anna")]
