@@ -200,8 +200,10 @@ def erase_customer(workspace: Workspace, email: str, by: str) -> Erased:
             payloads += had_payload
             reasons += scrubbed != activity.reason
             records += 1
-            Activity.objects.filter(pk=activity.pk).update(payload_in=None, payload_out=None, changes=None,
-                                                           reason=scrubbed)
+            Activity.objects.filter(pk=activity.pk).update(
+                payload_in=None, payload_out=None, changes=None, reason=scrubbed,
+                # the reason's translatable form (koppel.reasons) named the address too: the scrubbed text stands
+                reason_args=activity.reason_args if scrubbed == activity.reason else None)
         runs = 0
         for run in Run.objects.filter(integration__workspace=workspace, error__icontains=email):
             Run.objects.filter(pk=run.pk).update(error=pattern.sub(ERASED, run.error))
