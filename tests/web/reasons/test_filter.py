@@ -40,3 +40,30 @@ def test_without_a_form_or_with_one_that_no_longer_fits_the_stored_text_is_shown
 def test_values_are_escaped_not_trusted() -> None:
     evil = reason("{kind} {target} for debtor {debtor}", kind=reason("invoice"), target="<b>x</b>", debtor="1")
     assert "&lt;b&gt;x&lt;/b&gt;" in shown(evil, "de")
+
+
+@pytest.mark.django_db
+def test_an_erased_address_leaves_neither_the_text_nor_the_translatable_form() -> None:
+    from django.utils import timezone
+
+    from koppel.core.accounts.models import Workspace
+    from koppel.core.activity.models import Activity
+    from koppel.sync import record_actions
+    from tests.web.records.test_views import integration_of
+
+    workspace = Workspace.objects.create(name="privé")
+    shop = integration_of(workspace, "privé-shop")
+    said = reason("The mapped order does not fit AccountView: {model}.{field}: {problem} (value {value}). "
+                  "Correct the order in the shop, or the mapping.", model="DebtorIn", field="email",
+                  problem="not an address", value="'Piet@Example.nl;x'")
+    now = timezone.now()
+    kept = reason("{kind} {target} for debtor {debtor} ({how})", kind=reason("invoice"), target="F1", debtor="D1",
+                  how=reason("created"))
+    for key, text in (("1001", said), ("1002", kept)):
+        Activity.objects.create(integration=shop, entity="order", key=key, outcome="needs_attention", reason=text,
+                                reason_args=text.as_args(), created_at=now, updated_at=now)
+    record_actions.erase_customer(workspace, "piet@example.nl", by="anna")
+    erased = Activity.objects.get(key="1001")
+    assert "Piet@Example.nl" not in erased.reason and erased.reason_args is None
+    assert "Piet" not in shown(erased, "de")
+    assert Activity.objects.get(key="1002").reason_args == kept.as_args()  # no address: its form stays
