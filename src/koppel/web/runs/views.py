@@ -8,7 +8,7 @@ the database. Reading needs any role in the workspace; starting a run needs a me
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -28,7 +28,7 @@ from koppel.core.activity.models import Activity, Run
 from koppel.core.integrations.models import Integration
 from koppel.core.integrations.settings import flow_names, flow_settings_model
 from koppel.errors import Outcome
-from koppel.sync import sync_now
+from koppel.sync import sync_now, units
 from koppel.sync.links import PARKED
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 from koppel.web.wizard import texts
@@ -76,8 +76,9 @@ def duration(span: timedelta | None) -> str:
     return _("%(hours)d h %(minutes)02d min") % {"hours": seconds // 3600, "minutes": seconds % 3600 // 60}
 
 
-def _took(run: Run, now: datetime | None = None) -> str:
-    return duration((run.finished_at or now or timezone.now()) - run.started_at)
+def _took(run: Run) -> str:
+    """How long the run took, or has been going."""
+    return duration((run.finished_at or timezone.now()) - run.started_at)
 
 
 def outcome_counts(counts: dict[str, int]) -> list[tuple[str, str, int]]:
@@ -99,12 +100,13 @@ def status_label(status: str) -> str:
 def run_rows(integration: Integration, runs: list[Run]) -> list[dict[str, Any]]:
     """What a list of runs shows per run: when, how long, how it ended, its counts, who started it."""
     by = sync_now.started_by(integration.pk, [run.workflow_id for run in runs])
-    now = timezone.now()
     rows = []
     for run in runs:
         counts = {k: v for k, v in (run.counts or {}).items() if k != "total"}
         who, how = by.get(run.workflow_id, ("", ""))
-        rows.append({"run": run, "took": _took(run, now), "status": status_label(run.status),
+        # A running one shows no duration here (it would change by the second): its progress shows it live.
+        took = duration(run.finished_at - run.started_at) if run.finished_at else ""
+        rows.append({"run": run, "took": took, "status": status_label(run.status),
                      "counts": outcome_counts(counts), "sent": counts.get(Outcome.SENT.value, 0),
                      "skipped": counts.get(Outcome.SKIPPED.value, 0), "parked": parked_of(counts),
                      "by": who, "full": how.endswith(sync_now.FULL)})
@@ -239,8 +241,12 @@ def run(request: HttpRequest, workspace: Workspace, run_id: int) -> HttpResponse
     (row,) = run_rows(found.integration, [found])
     choices = [("", _("all")), ("parked", _("parked (any reason)"))] + [
         (o.value, str(texts.outcome(o.value))) for o in Outcome]
+    going = found.finished_at is None and found.workflow_id.startswith(
+        units.run_id_prefix(found.flow, found.integration_id))
+    follow_url = reverse("runs:progress", args=[workspace.pk, found.integration_id, found.flow,
+                                                found.workflow_id]) if going and found.flow in flow_names() else ""
     return render(request, "runs/run.html", {
         "workspace": workspace, "integration": found.integration, "run": found, "row": row,
         "label": texts.flow_label(found.flow)[0], "page": page, "records": shown, "outcome": outcome,
-        "choices": choices,
+        "choices": choices, "follow_url": follow_url,
         "total": (found.counts or {}).get("total") if found.finished_at is None else None})
