@@ -43,7 +43,8 @@ def outcome_on_the_page(page: Any) -> str:
 def test_a_parked_order_fixed_in_the_settings_and_retried_is_sent_exactly_once(
         live_server: Any, browser: BrowserThread, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     retries = retries_worked_by_the_test(monkeypatch)
-    # Credit orders are parked until the settings say to book them (the shop's credit status is sent).
+    # Credit orders are parked until the settings say to book them (the shop's credit status is sent); their
+    # reason names the setting (credit_orders), which the record's page links.
     merchant = merchant_on(world, "bakkerij", statuses=[*PAID, CREDITED])
     iid = merchant.integration.pk
     first = run_orders(iid, full=True)
