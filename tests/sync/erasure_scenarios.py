@@ -1,8 +1,10 @@
-"""The right to erasure against the engine's real system database, in a child process of its own (DBOS is
-configured once per process): units of work whose stored inputs, outputs, step results and step errors
-quote customers' addresses, finished and still running, in two workspaces; then the privacy page's erasure
-(`record_actions.erase_customer`) of one address in one workspace, and every text of every table of the
-system database searched for it afterwards."""
+"""Scenarios that need an engine of their own, each in a child process (DBOS is configured once per process).
+
+The right to erasure against the engine's real system database: units of work whose stored inputs, outputs,
+step results and step errors quote customers' addresses, finished and still running, in two workspaces; then
+the privacy page's erasure (`record_actions.erase_customer`) of one address in one workspace, and every text
+of every table of the system database searched for it afterwards. And the API usage counted beside an
+engine, flushed by its thread."""
 
 from __future__ import annotations
 
@@ -106,4 +108,39 @@ def search(url: str, text: str) -> list[list[str]]:
     return sorted(found)
 
 
-SCENARIOS = {"erase": erase}
+def flush_beside_the_engine(flush_seconds: float) -> dict[str, Any]:
+    """API calls counted in a process with an engine reach the daily totals without a run closing: within
+    `flush_seconds` from the thread beside the engine, and what is left when the engine stops."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from koppel.core.accounts.models import Workspace
+    from koppel.core.activity.models import DailyTotal
+    from koppel.core.integrations.models import Connection, Integration
+    from koppel.sync import api_usage, engine
+    from tests.sync.scenarios import FAST
+
+    call_command("migrate", interactive=False, verbosity=0)
+    workspace = Workspace.objects.create(name="een")
+    shop = Connection.objects.create(workspace=workspace, name="shop", system="mijnwebwinkel")
+    books = Connection.objects.create(workspace=workspace, name="books", system="accountview",
+                                      settings={"company_id": "1"})
+    integration_id = Integration.objects.create(workspace=workspace, name="een", shop=shop, books=books).pk
+    api_usage.FLUSH_SECONDS = flush_seconds
+    engine.launch(executor_id="flusher", options=FAST, packages=[])
+
+    def calls() -> int:
+        return int(sum(DailyTotal.objects.filter(integration_id=integration_id, day=timezone.localdate(),
+                                                 measure="calls:accountview").values_list("value", flat=True)))
+
+    api_usage.count(integration_id, "accountview", calls=2)
+    deadline = time.monotonic() + 30
+    while not calls() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    periodic = calls()
+    api_usage.count(integration_id, "accountview", calls=3)
+    engine.shutdown()
+    return {"periodic": periodic, "at_shutdown": calls()}
+
+
+SCENARIOS = {"erase": erase, "flush_beside_the_engine": flush_beside_the_engine}

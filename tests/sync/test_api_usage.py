@@ -1,7 +1,8 @@
 """API usage counted in memory and added to the daily totals: two processes' flushes add up (never
 overwrite), counts that could not be written are kept for the next flush, an integration deleted meanwhile
 takes its counts with it; the transport counts 429s and the Retry-After they asked, the limiter its waits;
-retention purges the totals of days before the workspace's retention."""
+beside an engine, a thread flushes them by itself and when the engine stops; retention purges the totals
+of days before the workspace's retention."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +20,7 @@ from koppel.core.accounts.models import Workspace
 from koppel.core.activity.models import DailyTotal
 from koppel.core.integrations.models import Connection, Integration
 from koppel.sync import api_usage, daily_totals, retention
+from tests.flows.scenarios import spawn
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +127,10 @@ def test_retention_purges_the_totals_of_days_before_it() -> None:
     assert sorted(DailyTotal.objects.filter(integration=short).values_list("day", flat=True)) == [
         timezone.localdate(now)]
     assert DailyTotal.objects.filter(integration=long).count() == 3
+
+
+@pytest.mark.slow  # a child process with the engine
+def test_beside_an_engine_counts_reach_the_totals_by_themselves_and_when_it_stops(tmp_path: Path) -> None:
+    env = {"KOPPEL_DATA_DIR": str(tmp_path / "var"), "KOPPEL_LOG_LEVEL": "WARNING"}
+    flushed = spawn(env, tmp_path, "flush_beside_the_engine", 0.2, scenarios="tests.sync.erasure_scenarios").wait()
+    assert flushed == {"periodic": 2, "at_shutdown": 5}
