@@ -8,6 +8,9 @@ inside a sentence, or a word such as "invoice"): it is translated too.
 
     reason("Order {order} is a credit order.", order="100234")
 
+A settings model refuses a value with `invalid(reason(…))`: a pydantic error whose English message is the
+reason's text and which carries the reason itself, so the settings pages show it translated too.
+
 Every layer may import this module; it imports nothing of Koppel and nothing of Django.
 """
 
@@ -16,6 +19,10 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from pydantic_core import PydanticCustomError
+
+SETTING_ERROR = "koppel_setting"  # the pydantic error type of `invalid`; its ctx["reason"] is the Reason
 
 Value = str | int | float | bool | None  # what a field may hold besides another reason
 
@@ -58,6 +65,12 @@ def reason(template: str, /, **params: object) -> Reason:
     return Reason(template, params)
 
 
+def invalid(why: Reason) -> PydanticCustomError:
+    """A settings model's refusal (raise it in a validator): its message is the English text, its context
+    the reason, which the settings pages translate."""
+    return PydanticCustomError(SETTING_ERROR, "{reason}", {"reason": why})
+
+
 def from_args(text: str, args: Mapping[str, Any] | None) -> str:
     """A reason again from its stored form (e.g. read back from a run's JSON output); `text` when it has
     none or the form does not fit."""
@@ -92,9 +105,16 @@ def _rebuild(args: Mapping[str, Any]) -> Reason:
     return Reason(str(args["template"]), params)
 
 
+def reason_in(error: BaseException) -> str:
+    """What an error says: the reason it was made with (a Reason, translatable), else its text."""
+    if isinstance(error, PydanticCustomError) and isinstance((error.context or {}).get("reason"), Reason):
+        return (error.context or {})["reason"]  # type: ignore[no-any-return]
+    return error.args[0] if len(error.args) == 1 and isinstance(error.args[0], Reason) else str(error)
+
+
 def _value(value: object) -> Reason | Value:
     if isinstance(value, BaseException):  # an error made with a reason says that reason
-        value = value.args[0] if len(value.args) == 1 and isinstance(value.args[0], Reason) else str(value)
+        value = reason_in(value)
     if isinstance(value, Reason) or value is None or type(value) in (str, int, float, bool):
         return value  # type: ignore[return-value]
     return str(value)  # a Decimal, a date, an enum, a str subclass: its text, as the English shows it

@@ -14,6 +14,8 @@ from typing import Literal
 import re2
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from koppel.reasons import invalid, reason
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -80,36 +82,42 @@ class Grouping(_Strict):
     @model_validator(mode="after")
     def _rule_complete(self) -> Grouping:
         if self.rule == "parent_field" and not self.parent_field:
-            raise ValueError("the parent_field rule needs parent_field (the ARTICLE field holding the parent code)")
+            raise invalid(reason("the parent_field rule needs parent_field (the ARTICLE field holding the parent "
+                                 "code)"))
         if self.rule == "code_pattern":
             self._check_pattern()
         if self.rule == "table" and not self.table:
-            raise ValueError("the table rule needs a table (article code → parent)")
+            raise invalid(reason("the table rule needs a table (article code → parent)"))
         if self.rule != "none" and not self.attributes:
-            raise ValueError("variant products need at least one attribute (the option list the variants differ in)")
+            raise invalid(reason("variant products need at least one attribute (the option list the variants "
+                                 "differ in)"))
         names = [a.list_name.casefold() for a in self.attributes]
         if len(set(names)) != len(names):
-            raise ValueError("each attribute needs its own option list name")
+            raise invalid(reason("each attribute needs its own option list name"))
         return self
 
     def _check_pattern(self) -> None:
         if not self.code_pattern:
-            raise ValueError("the code_pattern rule needs code_pattern (a regular expression with a parent group)")
+            raise invalid(reason("the code_pattern rule needs code_pattern (a regular expression with a parent "
+                                 "group)"))
+        pattern = repr(self.code_pattern)
         try:
             compiled = re.compile(self.code_pattern)
             re2.compile(self.code_pattern)  # what runs: linear time, whatever the pattern
         except (re.error, re2.error) as error:
-            raise ValueError(f"code_pattern {self.code_pattern!r} is not a regular expression: {error}") from None
+            raise invalid(reason("code_pattern {pattern} is not a regular expression: {error}", pattern=pattern,
+                                 error=str(error))) from None
         if "parent" not in compiled.groupindex:
-            raise ValueError(f"code_pattern {self.code_pattern!r} needs a group named parent: (?P<parent>...)")
+            raise invalid(reason("code_pattern {pattern} needs a group named parent: (?P<parent>...)",
+                                 pattern=pattern))
         if not self.code_pattern.lstrip("^").startswith("(?P<parent>"):
             # members are found in AccountView by the code they start with
-            raise ValueError(f"code_pattern {self.code_pattern!r} must start with the parent group (?P<parent>...)")
+            raise invalid(reason("code_pattern {pattern} must start with the parent group (?P<parent>...)",
+                                 pattern=pattern))
         for attribute in self.attributes:
             if attribute.field is None and attribute.list_name not in compiled.groupindex:
-                raise ValueError(
-                    f"attribute {attribute.list_name!r} has no field and code_pattern has no group of that name"
-                )
+                raise invalid(reason("attribute {list} has no field and code_pattern has no group of that name",
+                                     list=repr(attribute.list_name)))
 
 
 class ProductsSettings(_Strict):
@@ -157,7 +165,8 @@ class ProductsSettings(_Strict):
             seen = {child}
             while parent in parents and not parent.isdigit():
                 if parent in seen:
-                    raise ValueError(f"category_parents has a loop through article group {parent!r}")
+                    raise invalid(reason("category_parents has a loop through article group {group}",
+                                         group=repr(parent)))
                 seen.add(parent)
                 parent = parents[parent]
         return parents
@@ -165,5 +174,5 @@ class ProductsSettings(_Strict):
     @model_validator(mode="after")
     def _groups_given(self) -> ProductsSettings:
         if self.select == "groups" and not self.groups:
-            raise ValueError("select=groups needs at least one article group code in groups")
+            raise invalid(reason("select=groups needs at least one article group code in groups"))
         return self

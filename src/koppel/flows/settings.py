@@ -10,6 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from koppel.reasons import invalid, reason
+
 
 class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -87,10 +89,8 @@ class OrdersSettings(StrictModel):
             elif match := _COUNTRY_RATE.fullmatch(clean):
                 clean = f"{match['country'].upper()}:{match['rate']}" if match["country"] else match["rate"]
             else:
-                raise ValueError(
-                    f"VAT code key {key!r}: use a rate ('21'), a country and rate ('BE:21'), "
-                    "'reverse_charge' or 'export'"
-                )
+                raise invalid(reason("VAT code key {key}: use a rate ('21'), a country and rate ('BE:21'), "
+                                     "'reverse_charge' or 'export'", key=repr(key)))
             keys[clean] = code
         return keys
 
@@ -122,7 +122,7 @@ class OrdersSettings(StrictModel):
     @classmethod
     def _statuses_not_empty(cls, value: list[int]) -> list[int]:
         if not value:
-            raise ValueError("choose at least one order status to send")
+            raise invalid(reason("choose at least one order status to send"))
         return value
 
 

@@ -21,7 +21,7 @@ from functools import cached_property
 from typing import Any
 
 from koppel.mapping.expressions import ExpressionError, check_expression, evaluate_expression
-from koppel.reasons import reason
+from koppel.reasons import invalid, reason, reason_in
 
 FIGURES = ("available", "reserved", "free", "technical")
 """The stock figures a formula may name; the AccountView profile says which ARTICLE field holds each."""
@@ -38,10 +38,10 @@ BUILT_IN: dict[str, tuple[tuple[str, ...], str]] = {
 # each figure at zero (the usual way to divide by zero), all of them at zero, and fractions below zero.
 _TYPICAL = {"available": 12.0, "reserved": 3.0, "free": 9.0, "technical": 15.0}
 SAMPLES: list[tuple[str, dict[str, float]]] = [
-    ("typical figures", _TYPICAL),
+    (reason("typical figures"), _TYPICAL),
     *((f"{name} 0", {**_TYPICAL, name: 0.0}) for name in FIGURES),
-    ("every figure 0", dict.fromkeys(FIGURES, 0.0)),
-    ("fractions and a negative free stock", {"available": 1.5, "reserved": 2.0, "free": -0.5, "technical": 1.0}),
+    (reason("every figure 0"), dict.fromkeys(FIGURES, 0.0)),
+    (reason("fractions and a negative free stock"), {"available": 1.5, "reserved": 2.0, "free": -0.5, "technical": 1.0}),
 ]
 
 
@@ -213,16 +213,16 @@ def check_custom(expression: str) -> None:
         raise ValueError(str(error)) from None
     unknown = [name for name in expression_figures(expression) if name not in FIGURES]
     if unknown:
-        raise ValueError(
-            f"the formula names {', '.join(repr(n) for n in unknown)}, which is no stock figure; "
-            f"use {', '.join(FIGURES)} (the AccountView profile says which field holds each)"
-        )
+        raise invalid(reason("the formula names {names}, which is no stock figure; use {figures} (the AccountView "
+                             "profile says which field holds each)", names=", ".join(repr(n) for n in unknown),
+                             figures=", ".join(FIGURES)))
     for case, sample in SAMPLES:
         try:
             _expression_result(expression, evaluate_expression(expression, sample))
         except (ExpressionError, StockProblem) as error:
-            detail = "it divides by zero" if "division by zero" in str(error) else str(error)
-            raise ValueError(f"with {case} ({_figures(sample)}) {detail}") from None
+            detail = reason("it divides by zero") if "division by zero" in str(error) else reason_in(error)
+            raise invalid(reason("with {case} ({figures}) {detail}", case=case, figures=_figures(sample),
+                                 detail=detail)) from None
 
 
 def _figures(sample: dict[str, float]) -> str:

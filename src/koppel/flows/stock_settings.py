@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from koppel.flows.stock_formula import FIGURES, StockProblem, check_custom, parse_factor
+from koppel.reasons import invalid, reason
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,29}")
 
@@ -70,7 +71,7 @@ class StockSettings(BaseModel):
     def _field_name(cls, value: str) -> str:
         value = value.strip().upper()
         if value and not _FIELD_NAME.fullmatch(value):
-            raise ValueError(f"{value!r} is no AccountView field name")
+            raise invalid(reason("{value} is no AccountView field name", value=repr(value)))
         return value
 
     @field_validator("unit_factors")
@@ -79,9 +80,9 @@ class StockSettings(BaseModel):
         factors = {}
         for code, factor in value.items():
             try:
-                parse_factor(factor, what=f"the unit factor of {code}")
+                parse_factor(factor, what=reason("the unit factor of {code}", code=code))
             except StockProblem as error:
-                raise ValueError(str(error)) from None
+                raise invalid(reason("{problem}", problem=error)) from None
             factors[code.strip().upper()] = str(factor).strip()
         return factors
 
@@ -89,11 +90,13 @@ class StockSettings(BaseModel):
     def _formula(self) -> StockSettings:
         if self.formula == "custom":
             if not self.expression.strip():
-                raise ValueError("formula custom needs an expression, e.g. 'available - reserved'")
+                raise invalid(reason("formula custom needs an expression, e.g. 'available - reserved'"))
             try:
                 check_custom(self.expression)
             except ValueError as error:
-                raise ValueError(f"expression {self.expression!r}: {error}") from None
+                raise invalid(reason("expression {expression}: {problem}", expression=repr(self.expression),
+                                     problem=error)) from None
         elif self.expression.strip():
-            raise ValueError(f"an expression is used with formula custom only (formula is {self.formula})")
+            raise invalid(reason("an expression is used with formula custom only (formula is {formula})",
+                                 formula=self.formula))
         return self

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
+from koppel.web.reasons import validation
 from koppel.web.wizard import texts
 from koppel.web.wizard.remote import Choices, Holdings
 
@@ -258,7 +259,7 @@ class FlowSettingsForm(forms.Form):
             name = where[0] if where else ""
             target = next((q.fields[0] for q in self.questions
                            if q.name == name and q.fields and q.kind not in ("table", "mapping")), None)
-            message = texts.problem(problem["msg"])
+            message = validation.problem(problem)
             if target in self.fields and len(where) == 1:
                 self.add_error(target, message)
             else:
