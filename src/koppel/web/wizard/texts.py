@@ -92,11 +92,6 @@ OUTCOMES: dict[str, Text] = {
     "retry": _("parked: try again"),
     "broken_connection": _("parked: connection broken"),
 }
-PROBLEMS: dict[str, Text] = {
-    "Field required": _("This setting is required."),
-    "Input should be a valid integer": _("Enter a whole number."),
-    "Input should be a valid decimal": _("Enter a number."),
-}
 
 
 # The words MijnWebwinkel's payment methods go by in an AccountView administration (its code or name).
@@ -143,8 +138,3 @@ def row_label(key: str) -> Text:
 
 def outcome(value: str) -> Text:
     return OUTCOMES.get(value, value)
-
-
-def problem(message: str) -> Text:
-    text = message.removeprefix("Value error, ")
-    return PROBLEMS.get(text, text)
