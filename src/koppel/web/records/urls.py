@@ -10,6 +10,9 @@ R = W + "records/<int:activity_id>/"
 urlpatterns: list[URLPattern | URLResolver] = [
     path(W + "integrations/<int:integration_id>/records/", views.record_list, name="list"),
     path(W + "integrations/<int:integration_id>/records/retry/", views.bulk_retry, name="bulk_retry"),
+    path(W + "integrations/<int:integration_id>/records/offers/", views.offers, name="offers"),
+    path(W + "integrations/<int:integration_id>/records/offers/<str:flow>/retry/", views.take_offer,
+         name="take_offer"),
     path(R, views.record, name="record"),
     path(R + "retry/", views.retry, name="retry"),
     path(R + "skip/", views.skip, name="skip"),

@@ -27,10 +27,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from koppel.core.accounts.models import Workspace
-from koppel.core.activity.models import Activity, RecordAction
+from koppel.core.activity.models import Activity, RecordAction, RetryOffer
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
-from koppel.sync import record_actions
+from koppel.sync import record_actions, retry_offers
 from koppel.sync.links import PARKED
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 
@@ -124,7 +124,7 @@ def record_list(request: HttpRequest, workspace: Workspace, integration_id: int)
     return render(request, "records/list.html", {
         "workspace": workspace, "integration": integration, "filters": filters, "page": page, "rows": rows,
         "query": query.urlencode(), "parked_count": record_actions.parked(records).count(),
-        "can_act": _can_act(request)})
+        "can_act": _can_act(request), **_offers_context(integration)})
 
 
 @workspace_view(Role.MEMBER)
@@ -145,6 +145,52 @@ def _encode(query: dict[str, str]) -> str:
     from urllib.parse import urlencode
 
     return urlencode(query)
+
+
+# ---- records a settings change freed ---------------------------------------------------------------
+
+
+def offers_of(integration: Integration) -> list[dict[str, Any]]:
+    """The integration's retry offers as its records page shows them: per flow, what the check found."""
+    shown = []
+    for offer in RetryOffer.objects.filter(integration=integration).order_by("flow"):
+        reasons: dict[str, list[dict[str, Any]]] = {}
+        for entry in offer.still_parked:
+            reasons.setdefault(entry["reason"], []).append(entry)
+        shown.append({"offer": offer, "waiting": retry_offers.waiting(offer),
+                      "checking": offer.status == RetryOffer.Status.CHECKING and not retry_offers.stalled(offer),
+                      "stalled": retry_offers.stalled(offer), "reasons": list(reasons.values()),
+                      "limited": offer.checked < offer.candidates})
+    return shown
+
+
+@workspace_view(Role.READ_ONLY)
+def offers(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
+    """The offers part of the records page, which polls it (HTMX) while a check runs."""
+    integration = _integration(request, workspace, integration_id)
+    return render(request, "records/_offers.html", {
+        "workspace": workspace, "integration": integration, "can_act": _can_act(request),
+        **_offers_context(integration)})
+
+
+def _offers_context(integration: Integration) -> dict[str, Any]:
+    shown = offers_of(integration)
+    return {"offers": shown, "offers_checking": any(o["checking"] for o in shown)}
+
+
+@workspace_view(Role.MEMBER)
+@require_POST
+def take_offer(request: HttpRequest, workspace: Workspace, integration_id: int, flow: str) -> HttpResponse:
+    """Retry the records the new settings would let through (the rest stay as they are)."""
+    integration = _integration(request, workspace, integration_id)
+    offer = get_scoped(RetryOffer.objects.filter(integration=integration), request.user, role=Role.MEMBER,
+                       flow=flow)
+    started = retry_offers.take(offer, request.user.get_username())
+    if started:
+        messages.success(request, _("%(count)d records are being sent again.") % {"count": started})
+    else:
+        messages.error(request, _("Nothing to retry: these records were sent or retried already."))
+    return redirect("records:list", workspace.pk, integration.pk)
 
 
 # ---- one record ------------------------------------------------------------------------------------
