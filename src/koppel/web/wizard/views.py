@@ -29,6 +29,7 @@ from koppel.errors import KoppelError
 from koppel.sync import dry_run as dry_runs
 from koppel.sync import runner
 from koppel.web.dashboard.connections import COMPANIES, start_connect
+from koppel.web.records.offers import after_settings_saved
 from koppel.web.tenancy import Role, get_scoped, workspace_view, workspaces_of
 from koppel.web.wizard import texts
 from koppel.web.wizard.forms import NEW, BooksForm, ConnectionForm, FlowChoiceForm, ShopForm, StartForm
@@ -333,6 +334,7 @@ def _save_flows(request: HttpRequest, integration: Integration, answer: dict[str
         else:
             messages.error(request, "; ".join(str(p["msg"]) for p in error.errors()))
         return False
+    before = _stored(integration)
     with transaction.atomic():
         integration.flows = complete
         integration.save(update_fields=["flows", "updated_at"])
@@ -342,6 +344,7 @@ def _save_flows(request: HttpRequest, integration: Integration, answer: dict[str
             schedule.interval_seconds = settings["interval_seconds"]
             schedule.enabled = settings["enabled"]
             schedule.save()
+    after_settings_saved(request, integration, before, complete)  # records the change may have freed
     return True
 
 
