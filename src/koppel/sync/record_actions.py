@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from koppel.core.accounts.models import Workspace
-from koppel.core.activity.models import Activity, Link, RecordAction, Run, Skip
+from koppel.core.activity.models import Activity, Link, RecordAction, RetryOffer, Run, Skip
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
 from koppel.sync import erasure
@@ -183,7 +183,8 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def erase_customer(workspace: Workspace, email: str, by: str) -> Erased:
     """The right to erasure: every activity of the workspace whose data names this e-mail address loses its
     payloads (what came in and went out: the customer's name, address and order lines), and the address is
-    removed from reasons and run errors. The entry saying so names the counts, never the address."""
+    removed from reasons, run errors and the reasons of retry offers. The entry saying so names the counts,
+    never the address."""
     email = email.strip()
     if not EMAIL.match(email):
         raise ValueError(f"{email!r} is not an e-mail address")
@@ -208,6 +209,9 @@ def erase_customer(workspace: Workspace, email: str, by: str) -> Erased:
         for run in Run.objects.filter(integration__workspace=workspace, error__icontains=email):
             Run.objects.filter(pk=run.pk).update(error=pattern.sub(ERASED, run.error))
             runs += 1
+        for offer in RetryOffer.objects.filter(integration__workspace=workspace, still_parked__icontains=email):
+            RetryOffer.objects.filter(pk=offer.pk).update(still_parked=[
+                {**entry, "reason": pattern.sub(ERASED, entry["reason"])} for entry in offer.still_parked])
         erased = Erased(records=records, payloads=payloads, reasons=reasons, runs=runs)
         for integration in workspace.integrations.all():
             RecordAction.objects.create(integration=integration, kind=RecordAction.Kind.ERASE, by=by,

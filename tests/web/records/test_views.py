@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from koppel.core.accounts.models import Workspace
-from koppel.core.activity.models import Activity, RecordAction, Skip
+from koppel.core.activity.models import Activity, RecordAction, RetryOffer, Skip
 from koppel.core.activity.models import Link as LinkRow
 from koppel.core.integrations.models import Integration
 from koppel.sync import record_actions
@@ -225,6 +225,9 @@ def test_erasure_removes_the_address_everywhere_and_reports_counts(mine: Workspa
                {"path": "debtor.sent.MAIL_BUS", "kind": "changed", "old": "klant@example.nl",
                 "new": "KLANT@EXAMPLE.NL"}]})
     kept = record(shop, "3003", "sent", email="ander@example.nl")
+    offer = RetryOffer.objects.create(integration=shop, flow="orders", started_at=timezone.now(), status="ready",
+                                      still_parked=[{"key": "3001", "outcome": "needs_attention",
+                                                     "reason": "debtor for KLANT@example.nl is blocked"}])
     url = f"/records/w/{mine.pk}/privacy/erase/"
     assert member.post(url, {"email": "klant@example.nl"}).status_code == 403
 
@@ -234,6 +237,7 @@ def test_erasure_removes_the_address_everywhere_and_reports_counts(mine: Workspa
         "payload_in", "payload_out", "changes", "reason")))
     assert "klant@example.nl" not in everything.lower()
     assert Activity.objects.get(key="3001").reason == "debtor for [erased] is blocked"
+    assert RetryOffer.objects.get(pk=offer.pk).still_parked[0]["reason"] == "debtor for [erased] is blocked"
     assert Activity.objects.get(pk=kept.pk).payload_in is not None  # another customer's data stays
     foreign.refresh_from_db()
     assert foreign.payload_in is not None  # another workspace is not touched
