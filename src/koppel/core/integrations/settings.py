@@ -9,6 +9,7 @@ is named in Django's settings (`KOPPEL_FLOW_SETTINGS`, set by the process's conf
 from __future__ import annotations
 
 import ipaddress
+from string import Formatter
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -47,11 +48,40 @@ def _loopback(host: str) -> bool:
 BaseUrl = Annotated[str, AfterValidator(_secure_base_url)]
 
 
+def _page_pattern(*names: str) -> Any:
+    """A web address of a record in a system's own screens, with {name} where the record's key goes; "" links
+    nothing. Only the names given may appear, and the address must be https (or this machine)."""
+
+    def check(value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        used = {name for _, name, _, _ in Formatter().parse(value) if name is not None}
+        if used - set(names):
+            raise ValueError(f"{value!r}: unknown {{{'}, {'.join(sorted(used - set(names)))}}}; "
+                             f"use {', '.join('{' + n + '}' for n in names)}")
+        parts = urlsplit(value.replace("{", "").replace("}", ""))
+        if parts.scheme != "https" and not (parts.scheme == "http" and _loopback(parts.hostname or "")):
+            raise ValueError(f"{value!r} is no https address")
+        return value
+
+    return AfterValidator(check)
+
+
 class MijnWebwinkelSettings(_Strict):
     base_url: BaseUrl = "https://api.myonlinestore.com"
     api_version: Literal["1", "2-beta"] = "1"
     language: str = "nl_NL"
     rate_per_second: float = Field(5.0, gt=0)
+    # Where the dashboard links a shop record to the shop's own back office. The article's is the reference's
+    # (NOTES §6: "…/beheer/article/edit?categoryArticleId=<article_url_id>", the number in the article's
+    # storefront and admin URLs, not its API id). The reference names no address of an order: the default is
+    # our assumption, after the back office's other pages (/beheer/token/, /beheer/article/edit); set it to
+    # your shop's, or to "" to link no orders.
+    admin_article_url: Annotated[str, _page_pattern("article_url_id", "article_id")] = (
+        "https://www.mijnwebwinkel.nl/beheer/article/edit?categoryArticleId={article_url_id}")
+    admin_order_url: Annotated[str, _page_pattern("number")] = (
+        "https://www.mijnwebwinkel.nl/beheer/order/view?orderNumber={number}")
 
 
 class MijnWebwinkelCredentials(_Strict):
@@ -71,6 +101,10 @@ class AccountViewSettings(_Strict):
     profile: AccountViewProfile = Field(
         default_factory=AccountViewProfile, description="every assumption about this installation"
     )
+    # AccountView is a Windows application with its data behind accountview.net's API; the reference names no
+    # web address of a record (a debtor, an article, a sales order). So none is linked unless one is set here,
+    # e.g. a web client of the installation's: {business_object} (AR1, AK1, SO1, DJ2), {key}, {company_id}.
+    record_url: Annotated[str, _page_pattern("business_object", "key", "company_id")] = ""
 
 
 class AccountViewCredentials(_Strict):
