@@ -132,5 +132,5 @@ def test_retention_purges_the_totals_of_days_before_it() -> None:
 @pytest.mark.slow  # a child process with the engine
 def test_beside_an_engine_counts_reach_the_totals_by_themselves_and_when_it_stops(tmp_path: Path) -> None:
     env = {"KOPPEL_DATA_DIR": str(tmp_path / "var"), "KOPPEL_LOG_LEVEL": "WARNING"}
-    flushed = spawn(env, tmp_path, "flush_beside_the_engine", 0.2, scenarios="tests.sync.erasure_scenarios").wait()
+    flushed = spawn(env, tmp_path, "flush_beside_the_engine", 0.2, scenarios="tests.sync.engine_children").wait()
     assert flushed == {"periodic": 2, "at_shutdown": 5}

@@ -2,13 +2,15 @@
 own wiring (the integration's stored connections, `integration_clients`, the database's links): the revenue
 booked is the sum of the sent orders' totals, a credit order's subtracted, and nothing counts twice (a full
 re-run, a retry, a step run again, a resync after the link was forgotten); the API calls counted are the calls
-each sandbox saw, with its 429s, and a tight rate limit shows in the waits."""
+each sandbox saw, with its 429s, and a tight rate limit shows in the waits. The same through the durable
+engine, `koppel sync` and `koppel retry` each in a process of its own, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,8 @@ from koppel.sync import api_usage, daily_totals, units
 from koppel.sync.clients import integration_clients
 from koppel.sync.links import EngineLinks
 from koppel.sync.runner import InProcess, Tally, run, run_here
+from tests.flows.scenarios import spawn
+from tests.flows.test_engine import environment, integrate
 from tests.flows.world import SETTINGS, World, restore, snapshot, start_world
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -152,3 +156,26 @@ def test_api_calls_and_waits_are_what_the_sandboxes_saw(world: World) -> None:
     assert summed(api_usage.RETRY_AFTER) >= refused  # each 429 asked for a second at least
     assert summed(api_usage.LIMITER_WAIT) > 0
     assert api_usage.flush() == 0  # nothing left behind in this process
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres_server").create_database()
+
+
+def test_durable_runs_count_revenue_once_and_every_call(world: World, tmp_path: Path,
+                                                        database_url: str | None) -> None:
+    """`koppel sync` and `koppel retry` as the command line runs them, each its own process with the engine."""
+    env = environment(tmp_path, database_url)
+    integration_id = integrate(world, env, tmp_path, "durable")
+    for sandbox in (world.shop_sandbox, world.books_sandbox):
+        sandbox.limits.reset_calls()
+    first = spawn(env, tmp_path, "sync_command", "durable").wait()
+    sent = [r["key"] for r in first["records"] if r["outcome"] == "sent"]
+    assert sent
+    retried = spawn(env, tmp_path, "retry_command", "durable", sent[0]).wait()
+    assert [r["outcome"] for r in retried["records"]] == ["skipped"]
+    counted = spawn(env, tmp_path, "totals_of", integration_id, scenarios="tests.sync.engine_children").wait()
+    assert Decimal(counted["revenue:EUR"]) == sum((shop_total(world, number) for number in sent), Decimal(0))
+    for system, sandbox in (("mijnwebwinkel", world.shop_sandbox), ("accountview", world.books_sandbox)):
+        assert Decimal(counted[f"calls:{system}"]) == sandbox.limits.calls_json()["total"]

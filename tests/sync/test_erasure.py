@@ -13,7 +13,7 @@ import pytest
 from tests.flows.scenarios import spawn
 from tests.postgres import PostgresServer
 
-SCENARIOS = "tests.sync.erasure_scenarios"
+SCENARIOS = "tests.sync.engine_children"
 
 
 def erase_in_child(tmp_path: Path, database_url: str | None = None) -> dict[str, Any]:

@@ -143,4 +143,14 @@ def flush_beside_the_engine(flush_seconds: float) -> dict[str, Any]:
     return {"periodic": periodic, "at_shutdown": calls()}
 
 
-SCENARIOS = {"erase": erase, "flush_beside_the_engine": flush_beside_the_engine}
+def totals_of(integration_id: int) -> dict[str, Any]:
+    """The integration's daily totals, summed over the days (as text: JSON has no decimals)."""
+    from koppel.core.activity.models import DailyTotal
+
+    summed: dict[str, Any] = {}
+    for measure, value in DailyTotal.objects.filter(integration_id=integration_id).values_list("measure", "value"):
+        summed[measure] = summed.get(measure, 0) + value
+    return {measure: str(value) for measure, value in summed.items()}
+
+
+SCENARIOS = {"erase": erase, "flush_beside_the_engine": flush_beside_the_engine, "totals_of": totals_of}
