@@ -5,74 +5,19 @@ read-only member cannot start a run, and the history shows both runs with their 
 
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.cli_runner import Koppel, Server, make_koppel
-from tests.flows.scenarios import Child, spawn
-from tests.flows.test_engine import assert_exactly_once, environment, integrate
+from tests.flows.test_engine import assert_exactly_once
 from tests.flows.test_orders import eligible
-from tests.flows.world import World, start_world
+from tests.web.runs.site import Site
 
 pytestmark = pytest.mark.slow  # real koppel processes
-PASSWORD = "a long enough passphrase 7"
 FOLLOWED = re.compile(r'hx-get="([^"]+/progress/[^"]+/)"')
-
-
-@dataclass
-class Site:
-    world: World
-    koppel: Koppel
-    web: Server
-    env: dict[str, str]
-    directory: Path
-    runs: str  # the integration's runs page
-
-    def signed_in(self, username: str) -> httpx.Client:
-        client = httpx.Client(base_url=self.web.url, timeout=60)
-        login = client.get("/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text)
-        assert token, login.text
-        answer = client.post("/login/", data={"username": username, "password": PASSWORD,
-                                               "csrfmiddlewaretoken": token[1]})
-        assert answer.status_code == 302, answer.text
-        return client
-
-    def start_worker(self) -> Child:
-        return spawn(self.env, self.directory, "worker", "sync-now-worker", str(self.directory / "stop"),
-                     scenarios="tests.web.runs.scenarios")
-
-    def stored(self, code: str) -> object:
-        return json.loads(self.koppel.python(code + "\nprint(json.dumps(found))").strip().splitlines()[-1])
-
-
-@pytest.fixture
-def site(tmp_path: Path, fork_server: None) -> Iterator[Site]:
-    world = start_world(orders=12)
-    koppel = make_koppel(tmp_path, KOPPEL_NEW_PASSWORD=PASSWORD, KOPPEL_LOG_LEVEL="WARNING")
-    web = None
-    try:
-        env = environment(tmp_path)
-        integration = integrate(world, env, tmp_path, "shop")
-        koppel("createuser", "anna", "--workspace", "flows", "--role", "member")
-        koppel("createuser", "rita", "--workspace", "flows", "--role", "read_only")
-        workspace = int(koppel.python("from koppel.core.accounts.models import Workspace\n"
-                                      "print(Workspace.objects.get(name='flows').pk)"))
-        web = koppel.serve("web")
-        yield Site(world, koppel, web, env, tmp_path, f"/runs/w/{workspace}/integrations/{integration}/")
-    finally:
-        (tmp_path / "stop").touch()
-        if web is not None:
-            web.stop()
-        world.stop()
 
 
 def click(client: httpx.Client, url: str, **data: str) -> httpx.Response:
