@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.formats import number_format
 
 from koppel.core.activity.models import Activity, DailyTotal, Run
 from koppel.core.integrations.models import Integration
@@ -60,9 +61,12 @@ class Revenue:
 
 
 def waited(seconds: float) -> str:
-    """'0.4 s', '12 s', '3 min 05 s', '2 h 10 min' (the units read the same in English, Dutch and German)."""
+    """'0 s', '0.4 s' ('0,4 s' in Dutch and German), '12 s', '3 min 05 s', '2 h 10 min' (the units read the
+    same in English, Dutch and German)."""
+    if not seconds:
+        return "0 s"
     if seconds < 10:
-        return f"{seconds:.1f} s"
+        return f"{number_format(seconds, 1)} s"
     whole = int(seconds)
     if whole >= 3600:
         return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
