@@ -1,13 +1,14 @@
 """The whole setup wizard in a real browser, as a merchant goes through it: from an empty database (`koppel
 run` on 127.0.0.1, one user) and both sandboxes, through AccountView's consent page, to a first run that
 sends orders. On the way: bad input is refused, the dry run writes nothing. Each step's screenshot goes into
-the setup guides (src/koppel/web/guides/media/) and a short video of the whole wizard beside them, so the
-guides show the real pages."""
+the setup guides (src/koppel/web/guides/media/), the key steps (shop, books) in Dutch and German too, and a
+short video of the whole wizard beside them, so the guides show the real pages."""
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,16 +60,52 @@ def submit(page: Any, selector: str) -> None:
         page.click(selector)
 
 
-def keep_small(recorded: Path, target: Path) -> None:
+def keep_small(recorded: Path, target: Path, cut: list[tuple[float, float]]) -> None:
     """Playwright records at 1 Mbit/s; the guide's copy is re-encoded at 5 frames and 100 kbit/s (pages
-    change by steps, not by motion), about a fifth of the size."""
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(recorded), "-r", "5",
+    change by steps, not by motion), about a fifth of the size, without the stretches `cut` (seconds from
+    the start) where the test did something else and the page stood still."""
+    kept = "+".join(f"between(t,{start:.2f},{end:.2f})" for start, end in cut) or "0"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-i", str(recorded),
+                    "-vf", f"fps=5,select='not({kept})',setpts=N/(5*TB)",
                     "-c:v", "libvpx", "-b:v", "100k", "-crf", "30", "-deadline", "realtime", "-cpu-used", "8",
                     "-an", str(target)], check=True, timeout=300)
 
 
 def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(GUIDE_MEDIA / f"wizard-{name}.png"), full_page=True)
+
+
+class TranslatedShots:
+    """The key steps' pages in Dutch and German too, for the translated guides: a page per language in the
+    same session (the language the browser asks for), opened once."""
+
+    def __init__(self, browser: Any, context: Any, recording_since: float) -> None:
+        self.recording_since = recording_since
+        self.pauses: list[tuple[float, float]] = []  # when the recorded page stood still meanwhile
+        begin = time.monotonic()
+        self.pages: dict[str, Any] = {}
+        for language in ("nl", "de"):
+            other = browser.new_context(viewport=SIZE, locale=language)
+            other.add_cookies(context.cookies())
+            self.pages[language] = other.new_page()
+            self.pages[language].set_default_timeout(30_000)
+        self._paused(begin)
+
+    def shot(self, url: str, name: str, prepare: Callable[[Any], None] = lambda page: None) -> None:
+        """`url` in each language, filled in by `prepare` as the English page was."""
+        begin = time.monotonic()
+        for language, page in self.pages.items():
+            page.goto(url)
+            prepare(page)
+            page.screenshot(path=str(GUIDE_MEDIA / f"wizard-{name}-{language}.png"), full_page=True)
+        self._paused(begin)
+
+    def _paused(self, begin: float) -> None:
+        self.pauses.append((begin - self.recording_since, time.monotonic() - self.recording_since))
+
+    def close(self) -> None:
+        for page in self.pages.values():
+            page.context.close()
 
 
 @pytest.mark.slow
@@ -79,13 +116,16 @@ def test_the_wizard_from_an_empty_database_to_orders_sent(sandboxes: Sandboxes, 
     context = browser.new_context(viewport=SIZE, record_video_dir=str(tmp_path / "video"), record_video_size=VIDEO_SIZE,
                                   locale="en-GB")
     page = context.new_page()
+    recording_since = time.monotonic()
     page.set_default_timeout(30_000)
+    translated: TranslatedShots | None = None
     try:
         page.goto(koppel_run.url + "/login/")
         page.fill("input[name=username]", USER)
         page.fill("input[name=password]", PASSWORD)
         submit(page, "button[type=submit]")
         page.wait_for_load_state()
+        translated = TranslatedShots(browser, context, recording_since)
 
         # 1. Workspace and name: a name that is not a slug is refused.
         page.goto(koppel_run.url + "/setup/")
@@ -113,6 +153,16 @@ def test_the_wizard_from_an_empty_database_to_orders_sent(sandboxes: Sandboxes, 
         page.click("text=Test connection")
         expect(page.locator("#test-result .status-ok")).to_contain_text("It works")
         shot(page, "2-shop")
+
+        def tested_shop(other: Any) -> None:
+            other.fill("input[name=token]", shop.token)
+            other.fill("input[name=partner_token]", shop.partner_token)
+            other.click("details summary")
+            other.fill("input[name=base_url]", shop.url)
+            other.click("button[hx-post$='/shop/test/']")
+            other.wait_for_selector("#test-result .status-ok")
+
+        translated.shot(page.url, "2-shop", tested_shop)
         submit(page, "text=Next: the books")
         page.wait_for_url("**/books/")
 
@@ -123,6 +173,15 @@ def test_the_wizard_from_an_empty_database_to_orders_sent(sandboxes: Sandboxes, 
         page.click("details summary")
         page.fill("input[name=base_url]", books.url)
         shot(page, "3-books")
+
+        def filled_books(other: Any) -> None:
+            other.fill("input[name=client_id]", books.client_id)
+            other.fill("input[name=client_secret]", books.client_secret)
+            other.fill("input[name=company_id]", books.company_id)
+            other.click("details summary")
+            other.fill("input[name=base_url]", books.url)
+
+        translated.shot(page.url, "3-books", filled_books)
         submit(page, "button:has-text('Connect')")
         page.wait_for_selector("text=Toegang verlenen")
         shot(page, "4-accountview-consent")
@@ -130,6 +189,7 @@ def test_the_wizard_from_an_empty_database_to_orders_sent(sandboxes: Sandboxes, 
         page.wait_for_url("**/books/")
         assert "AccountView is connected" in page.content()
         shot(page, "5-books-connected")
+        translated.shot(page.url, "5-books-connected")
         submit(page, "text=Next: the flows")
         page.wait_for_url("**/flows/")
 
@@ -174,8 +234,10 @@ def test_the_wizard_from_an_empty_database_to_orders_sent(sandboxes: Sandboxes, 
         submit(page, "button:has-text('Activate the integration')")
         first_run = page.url
     finally:
+        if translated is not None:
+            translated.close()
         context.close()
-    keep_small(Path(page.video.path()), GUIDE_MEDIA / "wizard.webm")
+    keep_small(Path(page.video.path()), GUIDE_MEDIA / "wizard.webm", translated.pauses if translated else [])
     context = browser.new_context(viewport=SIZE)
     page = context.new_page()
     try:
