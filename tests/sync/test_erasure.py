@@ -1,7 +1,8 @@
 """The right to erasure reaches the engine's system database: after erasing an address from a workspace, no
 row of any table of DBOS's system database names it for that workspace's finished workflows, in any letter
 case; a workflow still running keeps what its recovery needs; another customer's and another workspace's
-rows stay; the finished workflows' results still read. On SQLite, and on PostgreSQL."""
+rows stay; the finished workflows' results still read. On SQLite, and on PostgreSQL; and nothing to do (no
+error) where no engine ever ran."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from koppel.settings import get_settings
+from koppel.sync import erasure
 from tests.flows.scenarios import spawn
 from tests.postgres import PostgresServer
 
@@ -52,3 +55,17 @@ def test_erasure_removes_the_address_from_the_engines_stored_data_on_sqlite(tmp_
 def test_erasure_removes_the_address_from_the_engines_stored_data_on_postgres(
         tmp_path: Path, postgres_server: PostgresServer) -> None:
     check(erase_in_child(tmp_path, postgres_server.create_database()))
+
+
+def test_without_a_system_database_there_is_nothing_to_erase(koppel_data_dir: Path) -> None:
+    assert erasure.scrub("jan@example.nl", [1]) == erasure.EngineErased(0, 0, 0)  # no file yet
+    koppel_data_dir.mkdir(parents=True, exist_ok=True)
+    (koppel_data_dir / "dbos.sqlite").touch()  # a file DBOS never set up
+    assert erasure.scrub("jan@example.nl", [1]) == erasure.EngineErased(0, 0, 0)
+
+
+def test_without_a_system_database_on_postgres_there_is_nothing_to_erase(
+        koppel_data_dir: Path, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KOPPEL_SYSTEM_DATABASE_URL", postgres_server.url("never_made_dbos"))
+    get_settings.cache_clear()
+    assert erasure.scrub("jan@example.nl", [1]) == erasure.EngineErased(0, 0, 0)

@@ -76,6 +76,8 @@ def scrub(email: str, integration_ids: list[int]) -> EngineErased:
             return EngineErased(0, 0, 0)
         with database.begin() as connection:
             tables = _tables(connection)
+            if "workflow_status" not in tables:  # a system database DBOS never set up
+                return EngineErased(0, 0, 0)
             status = tables["workflow_status"].alias("status_of")  # a workflow's status, beside each stored value
             for name, columns in STORED_VALUES.items():
                 table = tables.get(name)
@@ -115,6 +117,14 @@ def _system_database() -> Iterator[sa.Engine | None]:
         database = sa.create_engine(url, connect_args={"timeout": 30})  # DBOS may be writing: wait for it
     else:
         database = sa.create_engine(url.set(drivername="postgresql+psycopg"))
+        try:
+            database.connect().close()
+        except sa.exc.OperationalError as error:
+            database.dispose()
+            if "does not exist" not in str(error):
+                raise
+            yield None  # no engine ran against this server yet: nothing stored
+            return
     try:
         yield database
     finally:
