@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from koppel.core.accounts.models import Workspace
 from koppel.core.activity.models import Activity, RecordAction, Run
-from koppel.core.integrations.models import Integration
+from koppel.core.integrations.models import Integration, Schedule
 from koppel.errors import Outcome
 from koppel.sync import sync_now, units
 from koppel.sync.links import EngineLinks, Record
@@ -208,3 +208,17 @@ def test_a_run_keeps_its_total_before_the_first_record_and_done_grows_with_its_a
     summary = run_here(flow, recipe, EngineLinks(shop.pk))
     assert recipe.seen == [(5, 0), (5, 1), (5, 2), (5, 3), (5, 4)]
     assert Run.objects.get(pk=summary.run_id).counts == {o.value: 5 if o is Outcome.SENT else 0 for o in Outcome}
+
+
+def test_an_integration_not_switched_on_yet_is_not_synced(mine: Workspace, shop: Integration, anna: Client) -> None:
+    Integration.objects.filter(pk=shop.pk).update(enabled=False)  # its setup is not finished
+    assert "Sync now</button>" not in anna.get(runs_of(mine, shop)).content.decode()
+    answer = anna.post(runs_of(mine, shop) + "orders/sync/")
+    assert answer.status_code == 302 and queued(shop) == []
+    assert "not switched on yet" in anna.get(answer["Location"]).content.decode()
+
+
+def test_the_runs_page_says_how_often_a_flow_runs_by_itself(mine: Workspace, shop: Integration, anna: Client) -> None:
+    assert "No schedule" in anna.get(runs_of(mine, shop)).content.decode()
+    Schedule.objects.create(integration=shop, flow="orders", interval_seconds=60)
+    assert "Runs by itself every 60 seconds." in anna.get(runs_of(mine, shop)).content.decode()

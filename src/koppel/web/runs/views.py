@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from koppel.core.accounts.models import Workspace
 from koppel.core.activity.models import Activity, Run
-from koppel.core.integrations.models import Integration
+from koppel.core.integrations.models import Integration, Schedule
 from koppel.core.integrations.settings import flow_names, flow_settings_model
 from koppel.errors import Outcome
 from koppel.sync import sync_now, units
@@ -153,11 +153,13 @@ def integration_runs(request: HttpRequest, workspace: Workspace, integration_id:
     except Exception:
         _engine_unreadable(request)
         active = {}
+    schedules = {schedule.flow: schedule for schedule in Schedule.objects.filter(integration=integration, enabled=True)}
     cards = []
     for flow in flows:
         going = sync_now.progress(integration.pk, flow, active[flow]) if flow in active else None
         runs = list(Run.objects.filter(integration=integration, flow=flow).order_by("-started_at", "-pk")[:RECENT_RUNS])
         cards.append({"flow": flow, "label": texts.flow_label(flow)[0], "runs": run_rows(integration, runs),
+                      "every": schedules[flow].interval_seconds if flow in schedules else None,
                       "going": render_to_string("runs/_progress.html", _progress_context(
                           workspace, integration, flow, going), request) if going else ""})
     others = sorted(set(Run.objects.filter(integration=integration).exclude(flow__in=flows)
@@ -165,7 +167,7 @@ def integration_runs(request: HttpRequest, workspace: Workspace, integration_id:
     return render(request, "runs/integration.html", {
         "workspace": workspace, "integration": integration, "cards": cards,
         "other_flows": [(flow, texts.flow_label(flow)[0]) for flow in others if flow in flow_names()],
-        "can_start": request.membership.allows(Role.MEMBER)})  # type: ignore[attr-defined]
+        "can_start": integration.enabled and request.membership.allows(Role.MEMBER)})  # type: ignore[attr-defined]
 
 
 @workspace_view(Role.READ_ONLY)
@@ -187,6 +189,9 @@ def sync(request: HttpRequest, workspace: Workspace, integration_id: int, flow: 
     follow the one queued or going. HTMX gets the progress fragment, a plain form the progress page."""
     integration = _integration(request, workspace, integration_id, Role.MEMBER)
     _known_flow(flow)
+    if not integration.enabled:  # its setup is not finished: nothing is sent before it is switched on
+        messages.error(request, _("This integration is not switched on yet: finish its setup first."))
+        return redirect("runs:integration", workspace.pk, integration.pk)
     if flow not in enabled_flows(integration):
         messages.error(request, _("This flow is switched off for this integration: switch it on in the flows' "
                                   "settings first."))
