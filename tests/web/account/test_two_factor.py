@@ -18,7 +18,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from koppel.core.accounts.models import Profile
-from koppel.web.account import two_factor
+from koppel.web.account import login, two_factor
 from tests.web.test_languages import _english_texts
 
 pytestmark = pytest.mark.django_db
@@ -125,13 +125,24 @@ def test_a_backup_code_signs_in_once() -> None:
 
 
 def test_a_user_without_two_factor_signs_in_with_the_password_alone() -> None:
-    get_user_model().objects.create_user("plain", password=PASSWORD)
+    plain = get_user_model().objects.create_user("plain", password=PASSWORD)
+    two_factor.pending_device(plain)  # started setting it up, never confirmed: still off
     user_with_two_factor()  # someone else's does not matter
     client = Client()
     answer = password_step(client, "plain")
     assert answer.status_code == 302 and answer["Location"] == "/"
     assert client.get("/account/").status_code == 200
     assert client.get("/account/sign-in/code/")["Location"] == "/login/"  # no code step to be in
+
+
+def test_the_code_step_does_not_wait_for_ever(monkeypatch: pytest.MonkeyPatch) -> None:
+    _user, key, _codes = user_with_two_factor()
+    monkeypatch.setattr(login, "CODE_STEP_SECONDS", -1)  # the password step is already too long ago
+    client = Client()
+    password_step(client)
+    late = client.post("/account/sign-in/code/", {"code": code(key)}, follow=True)
+    assert late.redirect_chain[-1][0] == "/login/" and "Sign in with your password first" in late.content.decode()
+    assert client.get("/")["Location"].startswith("/login/")
 
 
 def test_a_flood_of_wrong_codes_locks_out_like_wrong_passwords() -> None:
