@@ -17,10 +17,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from koppel.settings import get_settings
 
 pytest_plugins = ["tests.postgres"]
+
+# `make test-fast` runs with --hypothesis-profile=fast: a fifth of the examples (tests/examples.py scales the
+# counts tests name themselves). `make test` and CI keep Hypothesis's default profile, the full count.
+hypothesis_settings.register_profile("fast", max_examples=20)
 
 MARKED_BY_FIXTURE = {"postgres_server": "postgres", "browser": "browser"}
 

@@ -52,6 +52,7 @@ from koppel.errors import NeedsAttention
 from koppel.flows import order_totals
 from koppel.flows.order_mapping import OrderMaps
 from koppel.flows.settings import OrdersSettings
+from tests.examples import examples
 from tests.flows.test_orders import eligible
 from tests.flows.world import start_world, sync_orders
 
@@ -287,7 +288,7 @@ def orders(draw: st.DrawFn) -> dict[str, Any]:
     )
 
 
-BOUNDED = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+BOUNDED = settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # -- the computation AccountView and the sandbox share ----------------------------------------------------

@@ -18,6 +18,7 @@ from koppel.connectors.accountview.profile import AccountViewProfile
 from koppel.connectors.accountview.sandbox import AccountViewSandbox
 from koppel.connectors.accountview.sandbox.documents import amounts_of
 from koppel.connectors.accountview.wire import write_body
+from tests.examples import examples
 
 D = Decimal
 
@@ -50,7 +51,7 @@ amount = st.decimals(min_value=D("-100000"), max_value=D("100000"), places=2)
 rate = st.sampled_from([D(0), D(6), D(7), D(9), D(12), D(19), D(21)])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     lines=st.lists(st.tuples(amount, rate), min_size=1, max_size=12),
     includes_vat=st.booleans(),

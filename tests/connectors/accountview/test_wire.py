@@ -16,6 +16,7 @@ from koppel.connectors.accountview.sandbox.quirks import Quirks
 from koppel.connectors.accountview.sandbox.seed import seed
 from koppel.connectors.accountview.sandbox.state import Sandbox
 from koppel.connectors.accountview.wire import Filter, filter_literal, nest_details, table_rows, write_body
+from tests.examples import examples
 
 
 def test_dictionary_has_real_and_assumed_tables() -> None:
@@ -89,7 +90,7 @@ def test_dutch_postcodes_are_normalised(raw: str) -> None:
     assert len(normalised) == 7 and normalised[4] == " " and normalised[5:].isupper()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(page_size=st.integers(min_value=1, max_value=40), style=st.sampled_from(["page_number", "last_key"]))
 def test_sandbox_paging_returns_every_row_exactly_once(page_size: int, style: str) -> None:
     sandbox = _seeded()

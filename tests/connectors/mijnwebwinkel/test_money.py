@@ -20,10 +20,11 @@ from koppel.connectors.mijnwebwinkel.sandbox import catalog
 from koppel.connectors.mijnwebwinkel.sandbox.orders import build_order
 from koppel.connectors.mijnwebwinkel.sandbox.quirks import Quirks
 from koppel.connectors.mijnwebwinkel.sandbox.state import SandboxState, public
+from tests.examples import examples
 
 RATES = st.sampled_from([Decimal(0), Decimal(9), Decimal(21)])
 AMOUNTS = st.integers(min_value=1, max_value=500_000).map(lambda c: Decimal(c) / 100)
-FAST = settings(max_examples=60, deadline=None)
+FAST = settings(max_examples=examples(60), deadline=None)
 
 
 @FAST
@@ -61,7 +62,7 @@ article_spec = st.tuples(
 )
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(
     prices_include_tax=st.booleans(),
     lines=st.lists(article_spec, min_size=1, max_size=5),
