@@ -162,3 +162,22 @@ def test_the_page_shows_revenue_and_api_usage_in_dutch() -> None:
     assert "1 min 15 s" in usage
     overview = client.get(f"/insights/w/{mine.workspace_id}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert "EUR 1.234,50" in overview and "AccountView: 12 (0)" in overview
+
+
+def test_the_workspace_overview_sums_its_integrations() -> None:
+    mine = integration_of("bakkerij")
+    second = Integration.objects.create(workspace=mine.workspace, name="bakkerij-tweede", shop=mine.shop,
+                                        books=mine.books)
+    theirs = integration_of("slagerij")
+    today = timezone.localdate()
+    for integration, measure, value in ((mine, "revenue:EUR", "100.25"), (second, "revenue:EUR", "50"),
+                                        (second, "calls:accountview", "9"), (mine, "calls:accountview", "1"),
+                                        (mine, "rate_limited:accountview", "1"), (theirs, "revenue:EUR", "7")):
+        DailyTotal.objects.create(integration=integration, day=today, measure=measure, value=Decimal(value))
+    user = get_user_model().objects.create_user("anna", "anna@example.nl", "pw")
+    Membership.objects.create(workspace=mine.workspace, user=user, role="read_only")
+    client = Client()
+    client.force_login(user, backend=BACKEND)
+    text = client.get(f"/insights/w/{mine.workspace_id}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    totals = text[text.index('id="workspace-totals"'):]
+    assert "All integrations" in totals and "EUR 150.25" in totals and "AccountView: 10 (1)" in totals

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from koppel.core.accounts.models import Workspace
 from koppel.core.integrations.models import Integration
-from koppel.web.insights.figures import insights
+from koppel.web.insights.figures import Insights, insights
 from koppel.web.tenancy import get_scoped, scoped, workspace_view
 
 PERIODS = (7, 30, 90)
@@ -39,7 +41,23 @@ def workspace(request: HttpRequest, workspace: Workspace) -> HttpResponse:
         rows.append({"integration": found, "insights": figures, "p50": duration(figures.p50),
                      "p95": duration(figures.p95)})
     return render(request, "insights/workspace.html", {
-        "workspace": workspace, "rows": rows, "days": days, "periods": PERIODS})
+        "workspace": workspace, "rows": rows, "days": days, "periods": PERIODS,
+        "totals": workspace_totals([row["insights"] for row in rows])})
+
+
+def workspace_totals(figures: list[Insights]) -> dict[str, Any]:
+    """The workspace's sums over its integrations: orders sent, revenue per currency, calls (429s) per system."""
+    revenue: dict[str, Decimal] = {}
+    calls: dict[str, list[int]] = {}
+    for found in figures:
+        for booked in found.revenue:
+            revenue[booked.currency] = revenue.get(booked.currency, Decimal(0)) + booked.total
+        for usage in found.usage:
+            counted = calls.setdefault(usage.name, [0, 0])
+            counted[0] += usage.calls
+            counted[1] += usage.rate_limited
+    return {"sent": sum(found.sent_total for found in figures), "parked": sum(f.parked_total for f in figures),
+            "revenue": sorted(revenue.items()), "calls": sorted(calls.items())}
 
 
 @workspace_view()
