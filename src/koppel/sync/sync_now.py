@@ -153,8 +153,8 @@ def workers_running() -> bool:
 def progress(integration_id: int, flow: str, workflow_id: str) -> RunProgress | None:
     """Where the run `workflow_id` stands (None: there is no such run of this flow and integration).
 
-    Costs one read of the Run, and one COUNT of its activity while it runs (or one read of the queue
-    before a worker opened the Run)."""
+    Costs one read of the Run, and while it runs one COUNT of its activity and one read of its workflow's
+    status (or one read of the queue before a worker opened the Run)."""
     if not workflow_id.startswith(units.run_id_prefix(flow, integration_id)):
         return None
     run = Run.objects.filter(integration_id=integration_id, flow=flow, workflow_id=workflow_id).order_by("-pk").first()
@@ -166,8 +166,22 @@ def progress(integration_id: int, flow: str, workflow_id: str) -> RunProgress | 
         counts = dict(Activity.objects.filter(run=run).values_list("outcome").annotate(n=Count("pk")))
         total = (run.counts or {}).get("total")
         state = "running" if total is not None else "starting"
+        ended = _ended(workflow_id)
+        if ended is not None:  # the workflow ended without closing its Run (cancelled, or it kept crashing)
+            return RunProgress(workflow_id, "finished", run, total, sum(counts.values()), counts, ended)
         return RunProgress(workflow_id, state, run, total, sum(counts.values()), counts)
     return _before_the_run(workflow_id)
+
+
+def _ended(workflow_id: str) -> str | None:
+    """Why the workflow of a Run still open ended, or None while it goes (one read by its id)."""
+    found: list[Any] = client().list_workflows(workflow_ids=[workflow_id], load_input=False, load_output=False)
+    if not found or found[0].status not in engine.FINISHED:
+        return None
+    # Read again: the run closes its Run just before its workflow ends.
+    if Run.objects.filter(workflow_id=workflow_id, finished_at__isnull=False).exists():
+        return None
+    return str(found[0].error or f"the run stopped ({found[0].status.lower()}) before it could finish")
 
 
 def _before_the_run(workflow_id: str) -> RunProgress | None:

@@ -222,3 +222,16 @@ def test_the_runs_page_says_how_often_a_flow_runs_by_itself(mine: Workspace, sho
     assert "No schedule" in anna.get(runs_of(mine, shop)).content.decode()
     Schedule.objects.create(integration=shop, flow="orders", interval_seconds=60)
     assert "Runs by itself every 60 seconds." in anna.get(runs_of(mine, shop)).content.decode()
+
+
+def test_a_run_whose_workflow_ended_without_closing_it_is_shown_finished(mine: Workspace, shop: Integration,
+                                                                         anna: Client) -> None:
+    started = sync_now.start("orders", shop.pk, by="anna")
+    Run.objects.create(integration=shop, flow="orders", workflow_id=started.workflow_id, started_at=timezone.now(),
+                       counts={"total": 3})  # a worker opened it, then the workflow was cancelled
+    url = runs_of(mine, shop) + f"orders/progress/{started.workflow_id}/"
+    assert 'data-state="running"' in anna.get(url, HTTP_HX_REQUEST="true").content.decode()
+    sync_now.client().cancel_workflow(started.workflow_id)
+    fragment = anna.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-state="finished"' in fragment and "hx-get" not in fragment and "stopped (cancelled)" in fragment
+    assert '<span class="status-failed">failed</span>' in fragment

@@ -128,7 +128,9 @@ def _progress_context(workspace: Workspace, integration: Integration, flow: str,
         context["workers_running"] = sync_now.workers_running()
     if progress.run is not None:
         context["took"] = _took(progress.run)
-        context["status_label"] = status_label(progress.run.status)
+        # A workflow that ended without closing its Run (cancelled, or it kept crashing) failed.
+        status = progress.run.status if progress.run.finished_at or not progress.finished else Run.Status.FAILED
+        context["status"], context["status_label"] = status, status_label(status)
     if progress.finished and progress.run is not None:
         parked = Activity.objects.filter(run=progress.run, outcome__in=PARKED).order_by("key")
         context["parked"] = list(parked[:PARKED_SHOWN])
