@@ -28,6 +28,7 @@ from koppel.mapping.spec import FieldMap, MapSpec, Mode, ValueTable
 from koppel.mapping.targets import TEXT_KINDS, TargetField, target_fields
 from koppel.mapping.text import TextRule, fit_text
 from koppel.mapping.transforms import Noted, as_decimal, is_empty, run_transform
+from koppel.reasons import joined, reason
 
 
 @dataclass
@@ -87,14 +88,16 @@ def apply_map(
 
 
 def _check_filled(fieldmap: FieldMap, value: Any, target: TargetField | None) -> None:
-    system = target.system_name if target else "the target system"
+    system = target.system_name if target else reason("the target system")
     if is_empty(value) and fieldmap.required:
-        hint = f"Fill in {fieldmap.origin} at its source, or give the field a default in the mapping."
-        raise MappingError.of(f"is empty, but {system} needs it", hint, value=value)
+        hint = reason("Fill in {origin} at its source, or give the field a default in the mapping.",
+                      origin=fieldmap.origin)
+        raise MappingError.of(reason("is empty, but {system} needs it", system=system), hint, value=value)
     limit = target.max_length if target else None
     if limit is not None and isinstance(value, str) and len(value) > limit:
-        hint = "Shorten it at the source, or add a truncate transform to the mapping."
-        raise MappingError.of(f"{value!r} is {len(value)} characters; {system} allows {limit}", hint, value=value)
+        hint = reason("Shorten it at the source, or add a truncate transform to the mapping.")
+        raise MappingError.of(reason("{value} is {length} characters; {system} allows {limit}", value=repr(value),
+                                     length=len(value), system=system, limit=limit), hint, value=value)
 
 
 def _field_value(
@@ -107,7 +110,7 @@ def _field_value(
             value = evaluate_expression(fieldmap.expr, source)
         except ExpressionError as exc:
             raise MappingError.of(
-                f"the expression failed: {exc}", "Correct the expression in the mapping."
+                reason("the expression failed: {error}", error=exc), reason("Correct the expression in the mapping.")
             ) from None
     else:
         value = fieldmap.const
@@ -126,8 +129,9 @@ def _fit(value: Any, target: TargetField, text: TextRule, notes: list[str]) -> A
     """The value in the form its target field holds, or MappingError saying why it can't be."""
     if isinstance(value, list | dict | tuple):
         raise MappingError.of(
-            f"the source holds several values ({value!r}) where {target.qualified} takes one",
-            "Point the mapping at a single value (e.g. an index like [0]).",
+            reason("the source holds several values ({value}) where {target} takes one", value=repr(value),
+                   target=target.qualified),
+            reason("Point the mapping at a single value (e.g. an index like [0])."),
             value=value,
         )
     if target.kind in TEXT_KINDS:
@@ -138,7 +142,8 @@ def _fit(value: Any, target: TargetField, text: TextRule, notes: list[str]) -> A
         return _as_moment(value, target)
     if not isinstance(value, bool):
         raise MappingError.of(
-            f"{value!r} is not true or false, which {target.qualified} holds", "Map a yes/no value here.", value=value
+            reason("{value} is not true or false, which {target} holds", value=repr(value), target=target.qualified),
+            reason("Map a yes/no value here."), value=value
         )
     return value
 
@@ -149,7 +154,8 @@ def _as_text(value: Any, target: TargetField) -> str:
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         return str(value)
     raise MappingError.of(
-        f"{value!r} is not text, which {target.qualified} holds", "Map a text value here.", value=value
+        reason("{value} is not text, which {target} holds", value=repr(value), target=target.qualified),
+        reason("Map a text value here."), value=value
     )
 
 
@@ -158,17 +164,20 @@ def _fit_text(value: str, target: TargetField, text: TextRule, notes: list[str])
     if fitted.replaced and text.outside == "park":
         letters = ", ".join(repr(c) for c in fitted.replaced)
         raise MappingError.of(
-            f"{value!r} holds {letters}, which {text.code_page} cannot store",
-            "Correct it in the shop, or let the settings transliterate text outside the code page.",
+            reason("{value} holds {letters}, which {code_page} cannot store", value=repr(value), letters=letters,
+                   code_page=text.code_page),
+            reason("Correct it in the shop, or let the settings transliterate text outside the code page."),
             value=value,
         )
     if fitted.changed:
-        what = []
+        what: list[str] = []
         if fitted.replaced:
-            what.append(f"{', '.join(repr(c) for c in fitted.replaced)} outside {text.code_page} replaced")
+            what.append(reason("{letters} outside {code_page} replaced",
+                               letters=", ".join(repr(c) for c in fitted.replaced), code_page=text.code_page))
         if fitted.controls:
-            what.append("control characters removed")
-        notes.append(f"{target.name}: {value!r} sent as {fitted.text!r} ({'; '.join(what)})")
+            what.append(reason("control characters removed"))
+        notes.append(reason("{field}: {value} sent as {sent} ({changes})", field=target.name, value=repr(value),
+                            sent=repr(fitted.text), changes=joined(what)))
     return fitted.text
 
 
@@ -178,12 +187,14 @@ def _as_number(value: Any, target: TargetField) -> Decimal:
     places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
     if target.kind == "integer" and places and number != number.to_integral_value():
         raise MappingError.of(
-            f"{number} is not a whole number, which {target.qualified} holds", "Round it in the mapping.", value=value
+            reason("{number} is not a whole number, which {target} holds", number=number, target=target.qualified),
+            reason("Round it in the mapping."), value=value
         )
     if target.decimals is not None and places > target.decimals and number != round(number, target.decimals):
         raise MappingError.of(
-            f"{number} has {places} decimals; {target.qualified} keeps {target.decimals}",
-            f"Round it to {target.decimals} places in the mapping.",
+            reason("{number} has {places} decimals; {target} keeps {decimals}", number=number, places=places,
+                   target=target.qualified, decimals=target.decimals),
+            reason("Round it to {decimals} places in the mapping.", decimals=target.decimals),
             value=value,
         )
     return number
@@ -197,8 +208,8 @@ def _as_moment(value: Any, target: TargetField) -> Any:
         datetime.fromisoformat(text)
     except ValueError:
         raise MappingError.of(
-            f"{value!r} is not a date, which {target.qualified} holds",
-            "Use a date_format transform in the mapping (e.g. %Y-%m-%d).",
+            reason("{value} is not a date, which {target} holds", value=repr(value), target=target.qualified),
+            reason("Use a date_format transform in the mapping (e.g. %Y-%m-%d)."),
             value=value,
         ) from None
     return text

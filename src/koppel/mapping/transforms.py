@@ -23,6 +23,7 @@ from koppel.mapping import address
 from koppel.mapping.errors import MappingError
 from koppel.mapping.paths import read_path
 from koppel.mapping.spec import PathRef, ValueTable
+from koppel.reasons import reason
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,8 @@ def run_transform(
     except ValidationError as exc:
         raise _with_name(
             MappingError.of(
-                f"its arguments read from the record are not usable ({_describe(exc)})",
-                "Check the fields the map reads its arguments from.",
+                reason("its arguments read from the record are not usable ({problem})", problem=_describe(exc)),
+                reason("Check the fields the map reads its arguments from."),
                 value=value,
             ),
             name,
@@ -143,9 +144,9 @@ def _refuse(reason: str, hint: str, value: Any) -> MappingError:
 
 def _several(value: list[Any]) -> MappingError:
     return _refuse(
-        f"expected one value but got {len(value)}: {value!r}",
-        "An order line priced at several VAT rates must be split into one line per rate before "
-        "mapping; otherwise check the path the map reads.",
+        reason("expected one value but got {count}: {value}", count=len(value), value=repr(value)),
+        reason("An order line priced at several VAT rates must be split into one line per rate before "
+               "mapping; otherwise check the path the map reads."),
         value,
     )
 
@@ -161,8 +162,8 @@ def _text(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     raise _refuse(
-        f"expected text but got {type(value).__name__} {value!r}",
-        "Map a text field here, or adjust the map.",
+        reason("expected text but got {kind} {value}", kind=type(value).__name__, value=repr(value)),
+        reason("Map a text field here, or adjust the map."),
         value,
     )
 
@@ -201,8 +202,9 @@ def max_length(value: Any, args: LengthArgs, tables: Mapping[str, ValueTable]) -
     text = _text(value)
     if len(text) > args.length:
         raise _refuse(
-            f"{text!r} is {len(text)} characters, AccountView allows {args.length}",
-            "Shorten it in the shop.",
+            reason("{value} is {length} characters, AccountView allows {limit}", value=repr(text), length=len(text),
+                   limit=args.length),
+            reason("Shorten it in the shop."),
             value,
         )
     return text
@@ -228,7 +230,8 @@ def email(value: Any, args: NoArgs, tables: Mapping[str, ValueTable]) -> str:
     text = _text(value).strip().lower()
     if not _EMAIL.fullmatch(text):
         raise _refuse(
-            f"{value!r} is not an e-mail address", "Correct the customer's e-mail address in the shop.", value
+            reason("{value} is not an e-mail address", value=repr(value)),
+            reason("Correct the customer's e-mail address in the shop."), value
         )
     return text
 
@@ -259,7 +262,7 @@ def split_house_number(value: Any, args: SplitArgs, tables: Mapping[str, ValueTa
         parts = address.split_house_number(street, number)
     except ValueError as exc:
         if args.part == "number":
-            return Noted("", f"{exc}; the street and house number go as typed")
+            return Noted("", reason("{problem}; the street and house number go as typed", problem=str(exc)))
         typed = street if args.part == "street" else number
         return " ".join(_text(typed or "").split())
     return {"street": parts.street, "number": parts.number_text, "suffix": parts.suffix}[args.part]
@@ -287,9 +290,9 @@ def normalise_postcode(value: Any, args: PostcodeArgs, tables: Mapping[str, Valu
         return address.normalise_postcode(_text(value), country)
     except ValueError as exc:
         if args.invalid == "refuse":
-            raise _refuse(str(exc), "Correct the postcode (or the country) in the order.", value) from None
+            raise _refuse(str(exc), reason("Correct the postcode (or the country) in the order."), value) from None
         typed = " ".join(_text(value).split())
-        return Noted(typed, f"{exc}; sent as typed: {typed!r}")
+        return Noted(typed, reason("{problem}; sent as typed: {typed}", problem=str(exc), typed=repr(typed)))
 
 
 @_transform("country_code")
@@ -299,7 +302,7 @@ def country_code(value: Any, args: NoArgs, tables: Mapping[str, ValueTable]) -> 
         return address.country_code(_text(value))
     except ValueError as exc:
         raise _refuse(
-            str(exc), "Correct the country in the order, or use its two-letter ISO code.", value
+            str(exc), reason("Correct the country in the order, or use its two-letter ISO code."), value
         ) from None
 
 
@@ -308,13 +311,14 @@ def gtin(value: Any, args: NoArgs, tables: Mapping[str, ValueTable]) -> str:
     """An EAN/GTIN (8, 12, 13 or 14 digits, spaces removed) whose check digit is right; refuse others."""
     code = _text(value).replace(" ", "")
     if not code.isdigit() or len(code) not in (8, 12, 13, 14):
-        raise _refuse(f"{code!r} is not an EAN (8, 12, 13 or 14 digits)", "Correct the EAN at its source.", value)
+        raise _refuse(reason("{code} is not an EAN (8, 12, 13 or 14 digits)", code=repr(code)),
+                      reason("Correct the EAN at its source."), value)
     body, check = code[:-1], int(code[-1])
     total = sum(int(digit) * (3 if position % 2 == 0 else 1) for position, digit in enumerate(reversed(body)))
     if (10 - total % 10) % 10 != check:
         raise _refuse(
-            f"{code!r} has a wrong check digit (expected {(10 - total % 10) % 10})",
-            "Correct the EAN at its source: a digit was probably typed wrong.",
+            reason("{code} has a wrong check digit (expected {digit})", code=repr(code), digit=(10 - total % 10) % 10),
+            reason("Correct the EAN at its source: a digit was probably typed wrong."),
             value,
         )
     return code
@@ -330,16 +334,19 @@ def as_decimal(value: Any) -> Decimal:
     if isinstance(value, list):
         raise _several(value)
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _refuse(f"expected a number but got {value!r}", "Check the field the map reads.", value)
+        raise _refuse(reason("expected a number but got {value}", value=repr(value)),
+                      reason("Check the field the map reads."), value)
     text = repr(value) if isinstance(value, float) else str(value).strip()
     if "," in text and "." not in text:
         text = text.replace(",", ".")  # a Dutch decimal comma: "12,50"
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise _refuse(f"{value!r} is not a number", "Check the field the map reads.", value) from None
+        raise _refuse(reason("{value} is not a number", value=repr(value)), reason("Check the field the map reads."),
+                      value) from None
     if not number.is_finite():
-        raise _refuse(f"{value!r} is not a finite number", "Check the field the map reads.", value)
+        raise _refuse(reason("{value} is not a finite number", value=repr(value)),
+                      reason("Check the field the map reads."), value)
     return number
 
 
@@ -376,8 +383,8 @@ def _rate_factor(args: VatArgs, value: Any) -> Decimal:
     rate = as_decimal(args.rate)
     if rate < 0 or rate >= 100:
         raise _refuse(
-            f"VAT rate {rate} is not a percentage between 0 and 100",
-            "Check the VAT rate the map reads.",
+            reason("VAT rate {rate} is not a percentage between 0 and 100", rate=rate),
+            reason("Check the VAT rate the map reads."),
             value,
         )
     return 1 + rate / 100
@@ -405,11 +412,12 @@ def between(value: Any, args: BetweenArgs, tables: Mapping[str, ValueTable]) -> 
     """Refuse a number below `minimum` or above `maximum` (a negative or absurd price)."""
     number = as_decimal(value)
     if args.minimum is not None and number < args.minimum:
-        raise _refuse(f"{number} is below {args.minimum}", "Correct the amount at its source.", value)
+        raise _refuse(reason("{number} is below {minimum}", number=number, minimum=args.minimum),
+                      reason("Correct the amount at its source."), value)
     if args.maximum is not None and number > args.maximum:
         raise _refuse(
-            f"{number} is above {args.maximum}",
-            "Correct the amount at its source, or raise the maximum in the mapping.",
+            reason("{number} is above {maximum}", number=number, maximum=args.maximum),
+            reason("Correct the amount at its source, or raise the maximum in the mapping."),
             value,
         )
     return number
@@ -424,7 +432,8 @@ def _arithmetic(name: str, operate: Callable[[Decimal, Decimal], Decimal], summa
     def apply(value: Any, args: ArithmeticArgs, tables: Mapping[str, ValueTable]) -> Decimal:
         operand = as_decimal(args.value)
         if name == "divide" and operand == 0:
-            raise _refuse("division by zero", "Check the quantity or amount the map divides by.", value)
+            raise _refuse(reason("division by zero"), reason("Check the quantity or amount the map divides by."),
+                          value)
         return quantize(operate(as_decimal(value), operand), args.places)
 
     apply.__doc__ = summary
@@ -455,7 +464,8 @@ def date_format(value: Any, args: DateArgs, tables: Mapping[str, ValueTable]) ->
         else:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise _refuse(f"{text!r} is not a date", "Check the date in the order.", value) from None
+        raise _refuse(reason("{value} is not a date", value=repr(text)), reason("Check the date in the order."),
+                      value) from None
     return moment.strftime(args.format)
 
 
@@ -472,8 +482,8 @@ def lookup(value: Any, args: LookupArgs, tables: Mapping[str, ValueTable]) -> An
     table = tables.get(args.table)
     if table is None:
         raise _refuse(
-            f"value table {args.table!r} is not set up for this integration",
-            f"Add the {args.table!r} table to the integration's settings.",
+            reason("value table {table} is not set up for this integration", table=repr(args.table)),
+            reason("Add the {table} table to the integration's settings.", table=repr(args.table)),
             value,
         )
     if table.force:
@@ -489,8 +499,10 @@ def lookup(value: Any, args: LookupArgs, tables: Mapping[str, ValueTable]) -> An
     if is_empty(value):
         return None
     raise _refuse(
-        f"{value!r} is not in value table {args.table!r} and the table has no default",
-        f"Add {value!r} to the {args.table!r} table, or give the table a default value.",
+        reason("{value} is not in value table {table} and the table has no default", value=repr(value),
+               table=repr(args.table)),
+        reason("Add {value} to the {table} table, or give the table a default value.", value=repr(value),
+               table=repr(args.table)),
         value,
     )
 
