@@ -1,7 +1,7 @@
 """Every reason the flows (their settings models' refusals included), the runner, the dry run and the mapping
-errors can give has its Dutch and German translation, with the same fields; and no reason is still built as
-bare English (an f-string, or a plain string handed to an error or a Record) where the dashboard could not
-translate it.
+(its engine and transforms) can give has its Dutch and German translation, with the same fields; and no
+reason is still built as bare English (an f-string, or a plain string handed to an error or a Record) where
+the dashboard could not translate it.
 
 The scan reads the source (every `reason("…")` call), so a reason added tomorrow fails here until it is
 translated; the sentences that are not reasons are named below, each with why.
@@ -22,7 +22,8 @@ from koppel.web.reasons.translate import translated
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "koppel"
 SOURCES = sorted((SRC / "flows").glob("*.py")) + [SRC / "sync" / "runner.py", SRC / "sync" / "dry_run.py",
-                                                   SRC / "mapping" / "errors.py"]
+                                                   *(SRC / "mapping" / f"{name}.py"
+                                                     for name in ("errors", "engine", "transforms"))]
 # Words in the literal text of an f-string: prose a person reads, not a key such as f"line:{id}".
 PROSE = re.compile(r"[A-Za-z]{2,}\s|\s[A-Za-z]{2,}")
 # What a reason may not be handed as: a made-up English sentence where a reason is expected.
@@ -44,6 +45,20 @@ NOT_REASONS = {
                           "(a safety margin); the AccountView profile says which field holds each"):
         "a setting's description (the settings pages show their own translated help)",
     ("errors.py", "a MappingError needs at least one problem"): "a programming error",
+    # The mapping's refusals of a map or its overrides (the datamapper's and the CLI's errors, not a record's),
+    # and of a transform or map that does not exist (a programming error).
+    ("engine.py", "unknown key  (use 'fields' and 'remove')"): "an override refused",
+    ("engine.py", "cannot remove : the map does not fill it"): "an override refused",
+    ("engine.py", " has no field "): "an override refused",
+    ("engine.py", "field : the override must be an object"): "an override refused",
+    ("engine.py", "field : unknown attribute(s) "): "an override refused",
+    ("engine.py", "field : "): "an override refused",
+    ("engine.py", "field "): "an override refused",
+    ("engine.py", "mode must be 'create' or 'update', not "): "a programming error",
+    ("engine.py", "no default map ; known maps: "): "a programming error",
+    ("transforms.py", "unknown transform ; known transforms: "): "a map refused",
+    ("transforms.py", "transform : "): "a map refused",
+    ("transforms.py", "argument : "): "a map refused",
     ("dry_run.py", "dry run: not sent: "): "the refused write's exception; its reason is 'passes every check…'",
 }
 def _calls(tree: ast.AST) -> list[ast.Call]:
