@@ -19,6 +19,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(R + "unskip/", views.unskip, name="unskip"),
     path(R + "resync/", views.resync, name="resync"),
     path(R + "export/", views.export, name="export"),
+    path(R + "shop-article/", views.shop_article, name="shop_article"),
     path(W + "privacy/", views.privacy, name="privacy"),
     path(W + "privacy/erase/", views.erase, name="erase"),
 ]

@@ -30,7 +30,7 @@ from koppel.core.accounts.models import Workspace
 from koppel.core.activity.models import Activity, RecordAction, RetryOffer
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
-from koppel.sync import record_actions, retry_offers
+from koppel.sync import record_actions, remote_pages, retry_offers
 from koppel.sync.links import PARKED
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 
@@ -197,8 +197,8 @@ def take_offer(request: HttpRequest, workspace: Workspace, integration_id: int, 
 
 
 def _activity(request: HttpRequest, workspace: Workspace, activity_id: int, role: Role = Role.READ_ONLY) -> Activity:
-    return get_scoped(Activity.objects.filter(integration__workspace=workspace).select_related("integration", "run"),
-                      request.user, role=role, pk=activity_id)
+    return get_scoped(Activity.objects.filter(integration__workspace=workspace).select_related(
+        "integration__shop", "integration__books", "run"), request.user, role=role, pk=activity_id)
 
 
 def fields_of(payload: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -252,9 +252,22 @@ def record(request: HttpRequest, workspace: Workspace, activity_id: int) -> Http
         "went_out": fields_of(activity.payload_out) if activity.payload_out is not None else [],
         "changes": changes_of(activity), "email": email_of(activity.payload_in),
         "actions": actions, "skipped": record_actions.is_skipped(activity),
+        "pages": remote_pages.pages_of(activity.integration, activity.entity, activity.key, activity.target_key),
         "flow": flow, "parked": activity.outcome in PARKED,
         "fix_settings": record_actions.settings_named(flow, activity.reason) if activity.outcome in PARKED else [],
         "metadata_only": workspace.metadata_only, "can_act": _can_act(request)})
+
+
+@workspace_view(Role.READ_ONLY)
+def shop_article(request: HttpRequest, workspace: Workspace, activity_id: int) -> HttpResponse:
+    """The link to a record's article in the shop's back office, once its address is read from the shop (the
+    record's page asks for it with HTMX, so the page itself never waits for the shop)."""
+    activity = _activity(request, workspace, activity_id)
+    pages = remote_pages.pages_of(activity.integration, activity.entity, activity.key, activity.target_key)
+    page = next((p for p in pages if p.article_id is not None), None)
+    if page is None:
+        return HttpResponse("")
+    return render(request, "records/_remote_page.html", {"page": remote_pages.look_up(activity.integration, page)})
 
 
 def _acted(request: HttpRequest, workspace: Workspace, activity: Activity, message: str) -> HttpResponse:
