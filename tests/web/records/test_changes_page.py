@@ -53,6 +53,7 @@ def test_a_price_changed_in_accountview_shows_as_old_and_new_on_the_records_page
     changed = world.sync(workers=1)
     assert {r.key: r.outcome for r in changed.results}[CODE] == "sent"
     sent.refresh_from_db()
+    assert sent.changes is not None
     fields = {c["path"]: c for c in sent.changes["fields"]}
     price = fields["price.default"]
     assert price["kind"] == "changed" and price["new"] == "60.50"  # 50.00 + 21 % VAT
