@@ -19,3 +19,8 @@ def fork_server() -> None:
 @pytest.fixture
 def site(tmp_path: Path, fork_server: None) -> Iterator[Site]:
     yield from running_site(tmp_path)
+
+
+@pytest.fixture
+def embedded_site(tmp_path: Path, fork_server: None) -> Iterator[Site]:
+    yield from running_site(tmp_path, "run")

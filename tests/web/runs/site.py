@@ -47,8 +47,9 @@ class Site:
         return json.loads(self.koppel.python(code + "\nprint(json.dumps(found))").strip().splitlines()[-1])
 
 
-def running_site(tmp_path: Path) -> Iterator[Site]:
-    """Start it all in `tmp_path` (data dir `var`), hand it over, stop it all (workers stop at the stop file)."""
+def running_site(tmp_path: Path, command: str = "web") -> Iterator[Site]:
+    """Start it all in `tmp_path` (data dir `var`), hand it over, stop it all (workers stop at the stop file).
+    `command`: `web` (the dashboard alone) or `run` (the embedded default: dashboard and engine in one)."""
     world = start_world(orders=12)
     koppel = make_koppel(tmp_path, KOPPEL_NEW_PASSWORD=PASSWORD, KOPPEL_LOG_LEVEL="WARNING")
     web = None
@@ -59,7 +60,7 @@ def running_site(tmp_path: Path) -> Iterator[Site]:
         koppel("createuser", "rita", "--workspace", "flows", "--role", "read_only")
         workspace = int(koppel.python("from koppel.core.accounts.models import Workspace\n"
                                       "print(Workspace.objects.get(name='flows').pk)"))
-        web = koppel.serve("web")
+        web = koppel.serve(command)
         yield Site(world, koppel, web, env, tmp_path, f"/runs/w/{workspace}/integrations/{integration}/")
     finally:
         (tmp_path / "stop").touch()

@@ -1,7 +1,8 @@
 """Sync now with the real processes against both sandboxes: `koppel web` queues the run (it runs no flow
 itself) and a worker runs it, started after the clicks, so the run waits for it first. The orders reach
 AccountView exactly once, two clicks at once queue one run, a second sync now sends nothing again, a
-read-only member cannot start a run, and the history shows both runs with their durations."""
+read-only member cannot start a run, and the history shows both runs with their durations. In `koppel run`
+(dashboard and engine in one process) the dashboard's own engine runs it."""
 
 from __future__ import annotations
 
@@ -83,3 +84,12 @@ def test_sync_now_queues_one_run_a_worker_sends_each_order_once(site: Site) -> N
     assert rita.get(site.runs).status_code == 200
     assert "Sync now</button>" not in rita.get(site.runs).text
     assert click(rita, sync).status_code == 403
+
+
+def test_in_koppel_run_the_dashboards_own_engine_runs_it(embedded_site: Site) -> None:
+    anna = embedded_site.signed_in("anna")
+    fragment = click(anna, embedded_site.runs + "orders/sync/", full="0").text
+    assert "No worker is running" not in fragment, fragment
+    done = follow(anna, fragment)
+    assert f"sent: {len(eligible(embedded_site.world))}</span>" in done, done
+    assert_exactly_once(embedded_site.world, [o["status"] for o in eligible(embedded_site.world)])
