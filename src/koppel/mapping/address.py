@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from koppel.reasons import reason
+
 
 @dataclass(frozen=True)
 class HouseAddress:
@@ -67,7 +69,7 @@ def split_house_number(street: str | None, number: str | int | None) -> HouseAdd
 def _parse_number(text: str) -> tuple[int, str]:
     match = _NUMBER.fullmatch(text)
     if not match:
-        raise ValueError(f"house number {text!r} does not start with a number")
+        raise ValueError(reason("house number {number} does not start with a number", number=repr(text)))
     suffix = (match["suffix"] or "").strip()
     if len(suffix) == 1 and suffix.isalpha():
         suffix = suffix.upper()
@@ -92,15 +94,18 @@ def normalise_postcode(postcode: str | None, country: str | None) -> str:
         match = _NL_POSTCODE.fullmatch(bare)
         # SA, SD and SS are not issued; PostNL skips them.
         if not match or match[2] in {"SA", "SD", "SS"}:
-            raise ValueError(f"{postcode!r} is not a Dutch postcode (four digits and two letters, 1234 AB)")
+            raise ValueError(reason("{postcode} is not a Dutch postcode (four digits and two letters, 1234 AB)",
+                                    postcode=repr(postcode)))
         return f"{match[1]} {match[2]}"
     if country == "BE":
         if not re.fullmatch(r"[1-9]\d{3}", bare):
-            raise ValueError(f"{postcode!r} is not a Belgian postcode (four digits, e.g. 2000)")
+            raise ValueError(reason("{postcode} is not a Belgian postcode (four digits, e.g. 2000)",
+                                    postcode=repr(postcode)))
         return bare
     if country == "DE":
         if not re.fullmatch(r"\d{5}", bare):
-            raise ValueError(f"{postcode!r} is not a German postcode (five digits, e.g. 10115)")
+            raise ValueError(reason("{postcode} is not a German postcode (five digits, e.g. 10115)",
+                                    postcode=repr(postcode)))
         return bare
     return text
 
@@ -161,5 +166,5 @@ def country_code(value: str | None) -> str:
         return ""
     code = _country_index().get(_fold(text))
     if code is None:
-        raise ValueError(f"{value!r} is not a country we know (ISO code or name)")
+        raise ValueError(reason("{value} is not a country we know (ISO code or name)", value=repr(value)))
     return code

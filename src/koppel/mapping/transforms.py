@@ -23,7 +23,7 @@ from koppel.mapping import address
 from koppel.mapping.errors import MappingError
 from koppel.mapping.paths import read_path
 from koppel.mapping.spec import PathRef, ValueTable
-from koppel.reasons import reason
+from koppel.reasons import reason, reason_in
 
 
 @dataclass(frozen=True)
@@ -262,7 +262,7 @@ def split_house_number(value: Any, args: SplitArgs, tables: Mapping[str, ValueTa
         parts = address.split_house_number(street, number)
     except ValueError as exc:
         if args.part == "number":
-            return Noted("", reason("{problem}; the street and house number go as typed", problem=str(exc)))
+            return Noted("", reason("{problem}; the street and house number go as typed", problem=exc))
         typed = street if args.part == "street" else number
         return " ".join(_text(typed or "").split())
     return {"street": parts.street, "number": parts.number_text, "suffix": parts.suffix}[args.part]
@@ -290,9 +290,10 @@ def normalise_postcode(value: Any, args: PostcodeArgs, tables: Mapping[str, Valu
         return address.normalise_postcode(_text(value), country)
     except ValueError as exc:
         if args.invalid == "refuse":
-            raise _refuse(str(exc), reason("Correct the postcode (or the country) in the order."), value) from None
+            raise _refuse(reason_in(exc), reason("Correct the postcode (or the country) in the order."),
+                          value) from None
         typed = " ".join(_text(value).split())
-        return Noted(typed, reason("{problem}; sent as typed: {typed}", problem=str(exc), typed=repr(typed)))
+        return Noted(typed, reason("{problem}; sent as typed: {typed}", problem=exc, typed=repr(typed)))
 
 
 @_transform("country_code")
@@ -302,7 +303,7 @@ def country_code(value: Any, args: NoArgs, tables: Mapping[str, ValueTable]) -> 
         return address.country_code(_text(value))
     except ValueError as exc:
         raise _refuse(
-            str(exc), reason("Correct the country in the order, or use its two-letter ISO code."), value
+            reason_in(exc), reason("Correct the country in the order, or use its two-letter ISO code."), value
         ) from None
 
 
