@@ -1,5 +1,5 @@
 """Every reason the flows (their settings models' refusals included), the runner, the dry run and the mapping
-(its engine and transforms) can give has its Dutch and German translation, with the same fields; and no
+(its engine, transforms and addresses) can give has its Dutch and German translation, with the same fields; and no
 reason is still built as bare English (an f-string, or a plain string handed to an error or a Record) where
 the dashboard could not translate it.
 
@@ -23,7 +23,7 @@ from koppel.web.reasons.translate import translated
 SRC = Path(__file__).resolve().parents[3] / "src" / "koppel"
 SOURCES = sorted((SRC / "flows").glob("*.py")) + [SRC / "sync" / "runner.py", SRC / "sync" / "dry_run.py",
                                                    *(SRC / "mapping" / f"{name}.py"
-                                                     for name in ("errors", "engine", "transforms"))]
+                                                     for name in ("errors", "engine", "transforms", "address"))]
 # Words in the literal text of an f-string: prose a person reads, not a key such as f"line:{id}".
 PROSE = re.compile(r"[A-Za-z]{2,}\s|\s[A-Za-z]{2,}")
 # What a reason may not be handed as: a made-up English sentence where a reason is expected.
