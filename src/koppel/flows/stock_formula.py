@@ -41,7 +41,8 @@ SAMPLES: list[tuple[str, dict[str, float]]] = [
     (reason("typical figures"), _TYPICAL),
     *((f"{name} 0", {**_TYPICAL, name: 0.0}) for name in FIGURES),
     (reason("every figure 0"), dict.fromkeys(FIGURES, 0.0)),
-    (reason("fractions and a negative free stock"), {"available": 1.5, "reserved": 2.0, "free": -0.5, "technical": 1.0}),
+    (reason("fractions and a negative free stock"),
+     {"available": 1.5, "reserved": 2.0, "free": -0.5, "technical": 1.0}),
 ]
 
 
