@@ -105,3 +105,29 @@ def test_a_flow_without_candidates_has_no_offer_and_loses_an_old_one(demo: DemoW
                               status="ready", would_send=["1"])
     assert retry_offers.settings_changed(integration, "orders", "anna") is None
     assert not RetryOffer.objects.exists()
+
+
+def test_integration_apply_names_what_the_new_settings_free_and_how_to_retry_it(demo: DemoWorld) -> None:
+    from tests.cli_runner import invoke
+
+    integration = Integration.objects.get(name=INTEGRATION)
+    status_2 = sorted(str(o["number"]) for o in demo.sandboxes.shop.state.orders.values() if o["status"] == 2)
+    first = run_orders(integration.pk)
+    parked = [r["key"] for r in first["records"] if r["outcome"] == "needs_attention"]
+    run_orders(integration.pk, status_2)
+    path = demo.integration_file
+    text = path.read_text()
+    assert "statuses = [3, 6]" in text
+    path.write_text(text.replace("statuses = [3, 6]", "statuses = [2, 3, 6]"))
+
+    result = invoke("integration", "apply", str(path))
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.stdout.split())
+    assert (f"orders: of {len(status_2) + len(parked)} parked or skipped records, {len(status_2)} would now go "
+            f"through, {len(parked)} would still park") in out
+    offer = RetryOffer.objects.get(integration=integration, flow="orders")
+    assert f"koppel retry orders {' '.join(offer.would_send)} --integration {INTEGRATION}" in out
+    assert sorted(offer.would_send) == status_2
+    assert all(demo.sandboxes.books.sales_orders_for(number) == 0 for number in status_2)  # nothing sent
+    again = invoke("integration", "apply", str(path))  # the same file again: nothing changed, nothing checked
+    assert "would now go through" not in again.stdout

@@ -47,9 +47,22 @@ def candidates(integration_id: int, entity: str) -> QuerySet[Activity]:
             .exclude(skipped_by_a_person).order_by("-updated_at", "-pk"))
 
 
-def settings_changed(integration: Integration, flow: str, by: str, *, most: int | None = None) -> RetryOffer | None:
+def changed_flows(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The flows whose settings that decide what a run does to a record changed (not when or whether it runs)."""
+    return [flow for flow, settings in after.items() if _what_decides(before.get(flow)) != _what_decides(settings)]
+
+
+def _what_decides(settings: Any) -> Any:
+    if not isinstance(settings, dict):
+        return settings
+    return {name: value for name, value in settings.items() if name not in ("enabled", "interval_seconds")}
+
+
+def settings_changed(integration: Integration, flow: str, by: str, *, most: int | None = None,
+                     now: bool = False) -> RetryOffer | None:
     """The flow's settings were saved: start checking its candidates against them (the newest `most`, by default
-    `KOPPEL_RETRY_OFFER_RECORDS`). None, and an earlier offer gone, when it has none."""
+    `KOPPEL_RETRY_OFFER_RECORDS`), on a thread of its own, or here with `now`. None, and an earlier offer gone,
+    when it has none."""
     from koppel.sync import runner
 
     try:
@@ -62,12 +75,12 @@ def settings_changed(integration: Integration, flow: str, by: str, *, most: int 
         RetryOffer.objects.filter(integration=integration, flow=flow).delete()  # moot after this change
         return None
     keys = list(found.values_list("key", flat=True)[:most or get_settings().retry_offer_records])
-    now = timezone.now()
+    started = timezone.now()
     offer, _ = RetryOffer.objects.update_or_create(integration=integration, flow=flow, defaults={
-        "status": RetryOffer.Status.CHECKING, "by": by, "started_at": now, "finished_at": None,
+        "status": RetryOffer.Status.CHECKING, "by": by, "started_at": started, "finished_at": None,
         "candidates": total, "checked": 0, "would_send": [], "still_parked": [], "error": "",
         "retried_by": "", "retried_at": None})
-    transaction.on_commit(lambda: starter(offer.pk, now, keys))
+    transaction.on_commit(lambda: (check if now else starter)(offer.pk, started, keys))
     return offer
 
 

@@ -31,19 +31,10 @@ WAIT_SECONDS = 3.0
 def after_settings_saved(request: HttpRequest, integration: Integration, before: dict[str, Any],
                          after: dict[str, Any]) -> None:
     """For each flow whose settings changed: start the check, and tell what it found (or that it runs)."""
-    for flow, settings in after.items():
-        if _what_decides(before.get(flow)) == _what_decides(settings):
-            continue
+    for flow in retry_offers.changed_flows(before, after):
         offer = retry_offers.settings_changed(integration, flow, request.user.get_username())
         if offer is not None:
             _banner(request, integration, retry_offers.wait(offer, WAIT_SECONDS))
-
-
-def _what_decides(settings: Any) -> Any:
-    """The settings that decide what a record's run does (not when or whether the flow runs)."""
-    if not isinstance(settings, dict):
-        return settings
-    return {name: value for name, value in settings.items() if name not in ("enabled", "interval_seconds")}
 
 
 def _banner(request: HttpRequest, integration: Integration, offer: RetryOffer) -> None:
