@@ -108,9 +108,12 @@ def createuser(
 def integration_apply(file: Path) -> None:
     """Create or update a workspace, its connections and an integration from a TOML file."""
     _django()
-    from koppel.core.integrations.apply import TOKENS, ApplyError, apply_file
+    from koppel.core.integrations.apply import TOKENS, ApplyError, apply_file, parse_file
+    from koppel.core.integrations.models import Integration
 
     try:
+        name = parse_file(file).integration.name
+        before = Integration.objects.filter(name=name).values_list("flows", flat=True).first()
         report = apply_file(file, vat_codes_of=_vat_codes_of)
     except ApplyError as exc:
         _fail(str(exc))
@@ -118,9 +121,32 @@ def integration_apply(file: Path) -> None:
         console.print("nothing to change")
     for change in report.changes:
         console.print(change)
+    if before is not None:
+        _offer_freed_records(Integration.objects.get(name=name), before)
     if report.books is not None and TOKENS not in report.books.credentials:
         err_console.print(f"Next: authorise Koppel at AccountView with `koppel connect accountview --integration "
                           f"{report.integration}`", highlight=False, soft_wrap=True)
+
+
+def _offer_freed_records(integration: Any, before: dict[str, Any]) -> None:
+    """After a flow's settings changed: which parked or setting-skipped records would now go through (a dry
+    run each, here and now), offered on the records page and named here with the command that retries them."""
+    from koppel.sync import retry_offers
+
+    for flow in retry_offers.changed_flows(before, integration.flows or {}):
+        offer = retry_offers.settings_changed(integration, flow, "koppel integration apply", now=True)
+        if offer is None:
+            continue
+        offer.refresh_from_db()
+        if offer.error:
+            err_console.print(f"{flow}: the parked records could not be checked: {offer.error}", highlight=False)
+            continue
+        console.print(f"{flow}: of {offer.checked} parked or skipped records, {len(offer.would_send)} would now go "
+                      f"through, {len(offer.still_parked)} would still park (the records page says why)",
+                      highlight=False)
+        if offer.would_send:
+            console.print(f"retry them: koppel retry {flow} {' '.join(offer.would_send)} "
+                          f"--integration {integration.name}", highlight=False, soft_wrap=True)
 
 
 def _vat_codes_of(books: Any) -> Any:
