@@ -48,7 +48,8 @@ class RunProgress:
     """Where a run stands, as the dashboard shows it.
 
     `state`: queued (waiting for a worker, or for the flow's previous run), starting (a worker took it and
-    is listing the records), running, finished; `total` is None until the records are listed.
+    is listing the records), running, finished, or unreadable (the queue can't be reached now; asked again
+    at the next look); `total` is None until the records are listed.
     """
 
     workflow_id: str
@@ -175,7 +176,11 @@ def progress(integration_id: int, flow: str, workflow_id: str) -> RunProgress | 
 
 def _ended(workflow_id: str) -> str | None:
     """Why the workflow of a Run still open ended, or None while it goes (one read by its id)."""
-    found: list[Any] = client().list_workflows(workflow_ids=[workflow_id], load_input=False, load_output=False)
+    try:
+        found: list[Any] = client().list_workflows(workflow_ids=[workflow_id], load_input=False, load_output=False)
+    except Exception:  # the queue can't be reached: the Run says it goes, and the next look asks again
+        log.warning("could not read the status of workflow %s", workflow_id, exc_info=True)
+        return None
     if not found or found[0].status not in engine.FINISHED:
         return None
     # Read again: the run closes its Run just before its workflow ends.
@@ -186,7 +191,11 @@ def _ended(workflow_id: str) -> str | None:
 
 def _before_the_run(workflow_id: str) -> RunProgress | None:
     """A run no worker has opened yet: queued, just taken, or ended before it could open its Run."""
-    found: list[Any] = client().list_workflows(workflow_ids=[workflow_id], load_input=False, load_output=False)
+    try:
+        found: list[Any] = client().list_workflows(workflow_ids=[workflow_id], load_input=False, load_output=False)
+    except Exception:
+        log.warning("could not read the status of workflow %s", workflow_id, exc_info=True)
+        return RunProgress(workflow_id, "unreadable")
     if not found:
         return None
     status = found[0]

@@ -235,3 +235,20 @@ def test_a_run_whose_workflow_ended_without_closing_it_is_shown_finished(mine: W
     fragment = anna.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert 'data-state="finished"' in fragment and "hx-get" not in fragment and "stopped (cancelled)" in fragment
     assert '<span class="status-failed">failed</span>' in fragment
+
+
+def test_while_the_queue_cannot_be_reached_nothing_starts_and_the_progress_keeps_asking(
+        mine: Workspace, shop: Integration, anna: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    started = sync_now.start("orders", shop.pk, by="anna")
+
+    def unreachable() -> Any:
+        raise ConnectionError("the system database is down")
+
+    monkeypatch.setattr(sync_now, "client", unreachable)
+    answer = click(anna, runs_of(mine, shop) + "orders/sync/")
+    assert answer.status_code == 200 and answer["HX-Redirect"] == runs_of(mine, shop)
+    assert "right now: nothing was started" in anna.get(runs_of(mine, shop)).content.decode()
+    fragment = anna.get(runs_of(mine, shop) + f"orders/progress/{started.workflow_id}/",
+                        HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-state="unreadable"' in fragment and 'hx-trigger="every 1s"' in fragment
+    assert RecordAction.objects.count() == 1  # the first start only

@@ -8,6 +8,7 @@ the database. Reading needs any role in the workspace; starting a run needs a me
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 from pydantic import ValidationError
 
 from koppel.core.accounts.models import Workspace
@@ -33,6 +35,7 @@ from koppel.sync.links import PARKED
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 from koppel.web.wizard import texts
 
+log = logging.getLogger(__name__)
 RUNS_PER_PAGE = 25
 RECORDS_PER_PAGE = 100
 PARKED_SHOWN = 20      # parked records listed in a finished run's summary (the run's page lists them all)
@@ -198,8 +201,16 @@ def sync(request: HttpRequest, workspace: Workspace, integration_id: int, flow: 
         messages.error(request, _("This flow is switched off for this integration: switch it on in the flows' "
                                   "settings first."))
         return redirect("runs:integration", workspace.pk, integration.pk)
-    started = sync_now.start(flow, integration.pk, full=request.POST.get("full") == "1",
-                             by=request.user.get_username())
+    try:
+        started = sync_now.start(flow, integration.pk, full=request.POST.get("full") == "1",
+                                 by=request.user.get_username())
+    except Exception:
+        log.exception("sync now of %s for integration %s could not be queued", flow, integration.pk)
+        messages.error(request, _("The workers' queue can't be reached right now: nothing was started. "
+                                  "Try again in a moment."))
+        if request.htmx:  # type: ignore[attr-defined]
+            return HttpResponseClientRedirect(reverse("runs:integration", args=[workspace.pk, integration.pk]))
+        return redirect("runs:integration", workspace.pk, integration.pk)
     notice = "" if started.new else _("A run of this flow was queued or going already: you follow that one.")
     progress = sync_now.progress(integration.pk, flow, started.workflow_id)
     if progress is None:  # finished and gone between the two reads: the history has it
