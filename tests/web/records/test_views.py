@@ -282,3 +282,26 @@ def test_a_parked_reason_that_names_a_setting_links_to_it(mine: Workspace, shop:
     assert "/flows/orders/" not in page(member, f"/records/w/{mine.pk}/records/{sent.pk}/")
     unnamed = record(shop, "6003", reason="AccountView answered 503")
     assert "/flows/orders/" not in page(member, f"/records/w/{mine.pk}/records/{unnamed.pk}/")
+
+
+def test_an_offer_with_records_waiting_stays_and_one_with_none_goes_after_a_week(mine: Workspace,
+                                                                               shop: Integration) -> None:
+    anna = user_in(mine, "anna")
+    record(shop, "8001", "skipped", "status 2 is not one of the statuses to send ([3, 6])")
+    record(shop, "8002", reason="VAT code 21 is not in the VAT-code table (vat_codes)")
+    long_ago = timezone.now() - timedelta(days=10)
+    offer = RetryOffer.objects.create(
+        integration=shop, flow="orders", status="ready", started_at=long_ago, by="olga", candidates=2, checked=2,
+        would_send=["8001"], still_parked=[{"key": "8002", "outcome": "needs_attention",
+                                            "reason": "VAT code 21 is not in the VAT-code table (vat_codes)"}])
+    url = f"/records/w/{mine.pk}/integrations/{shop.pk}/records/"
+    shown = page(anna, url)
+    assert "1 record would now go through." in shown and ">8001</a>" in shown  # still waiting: still offered
+    assert "The rest would still park" in shown and "VAT code 21" in shown
+    assert f'action="{url}offers/orders/retry/"' in shown
+
+    Activity.objects.filter(key="8001").update(outcome="sent")  # sent since (a run, a retry by hand)
+    assert 'id="offer-orders"' not in page(anna, url)  # nothing left to retry, and the change is old
+    RetryOffer.objects.filter(pk=offer.pk).update(started_at=timezone.now())
+    recent = page(anna, url)
+    assert 'id="offer-orders"' in recent and "The records that would go through were sent meanwhile." in recent

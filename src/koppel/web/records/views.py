@@ -33,8 +33,10 @@ from koppel.errors import Outcome
 from koppel.sync import record_actions, remote_pages, retry_offers
 from koppel.sync.links import PARKED
 from koppel.web.tenancy import Role, get_scoped, workspace_view
+from koppel.web.wizard.texts import flow_label
 
 PAGE_SIZE = 50
+OFFER_SHOWN_DAYS = 7   # a settings change's offer with nothing left to retry stays on the records page this long
 PARKED_FILTER = "parked"   # the outcome filter that means any parked outcome
 
 
@@ -151,13 +153,18 @@ def _encode(query: dict[str, str]) -> str:
 
 
 def offers_of(integration: Integration) -> list[dict[str, Any]]:
-    """The integration's retry offers as its records page shows them: per flow, what the check found."""
+    """The integration's retry offers as its records page shows them: per flow, what the check found. An offer
+    whose records were all retried or would all still park is shown for `OFFER_SHOWN_DAYS` after the change."""
     shown = []
+    recent = timezone.now() - timezone.timedelta(days=OFFER_SHOWN_DAYS)
     for offer in RetryOffer.objects.filter(integration=integration).order_by("flow"):
+        waiting = retry_offers.waiting(offer)
+        if not waiting and offer.status == RetryOffer.Status.READY and offer.started_at < recent:
+            continue
         reasons: dict[str, list[dict[str, Any]]] = {}
         for entry in offer.still_parked:
             reasons.setdefault(entry["reason"], []).append(entry)
-        shown.append({"offer": offer, "waiting": retry_offers.waiting(offer),
+        shown.append({"offer": offer, "waiting": waiting, "flow": flow_label(offer.flow)[0],
                       "checking": offer.status == RetryOffer.Status.CHECKING and not retry_offers.stalled(offer),
                       "stalled": retry_offers.stalled(offer), "reasons": list(reasons.values()),
                       "limited": offer.checked < offer.candidates})
