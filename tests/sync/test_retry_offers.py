@@ -131,3 +131,14 @@ def test_integration_apply_names_what_the_new_settings_free_and_how_to_retry_it(
     assert all(demo.sandboxes.books.sales_orders_for(number) == 0 for number in status_2)  # nothing sent
     again = invoke("integration", "apply", str(path))  # the same file again: nothing changed, nothing checked
     assert "would now go through" not in again.stdout
+
+
+def test_the_check_runs_on_a_thread_of_its_own_and_the_offer_follows(demo: DemoWorld) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    first = run_orders(integration.pk)
+    parked = sorted(r["key"] for r in first["records"] if r["outcome"] == "needs_attention")
+    offer = retry_offers.settings_changed(integration, "orders", "anna")  # the web's way: a thread
+    assert offer is not None and offer.status == "checking"
+    offer = retry_offers.wait(offer, 120)
+    assert offer.status == "ready", offer.error
+    assert sorted(entry["key"] for entry in offer.still_parked) == parked and offer.would_send == []
