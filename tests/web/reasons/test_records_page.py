@@ -1,6 +1,7 @@
 """A real run of the orders flow against both sandboxes, its outcomes stored by the ledger, shown on the
-records page in Dutch and German: the reasons translated (a reason inside a reason too), the order and
-document numbers as they are; the activity keeps the English text beside its translatable form."""
+records list and a record's page in Dutch and German: the reasons translated (a reason inside a reason
+too), the order and document numbers as they are; the activity keeps the English beside its translatable
+form."""
 
 from __future__ import annotations
 
@@ -68,3 +69,5 @@ def test_a_parked_and_a_sent_order_read_in_dutch_and_german(world: World) -> Non
         assert shown.groups()[:2] == english.groups()[:2]  # the document and debtor numbers as they are
         if language != "en":
             assert escape(parked.reason) not in html and sent.reason not in html
+        record = client.get(f"/records/w/{workspace.pk}/records/{parked.pk}/", HTTP_ACCEPT_LANGUAGE=language)
+        assert escape(NO_LINES[language].format(order=broken)) in record.content.decode(), language
