@@ -41,6 +41,18 @@ class Settings(BaseSettings):
     retry_offer_records: int = Field(
         50, ge=1, description="after a flow's settings change, the newest parked or skipped records tried against "
                               "the new settings (a dry run each) to offer those that would now go through")
+    expression_workers: int = Field(
+        4, ge=1, description="evaluator processes for the flows' mapping expressions; a flow's evaluation waits "
+                             "for a free one (each ends within its time limit), it is never refused")
+    expression_preview_workers: int = Field(
+        2, ge=1, description="evaluator processes kept ready for the dashboard (datamapper previews and saves), "
+                             "apart from the flows' so that a preview can never make a sync wait")
+    expression_preview_workers_max: int = Field(
+        8, ge=1, description="most evaluators the dashboard runs at once (each may use up to 768 MiB); past it "
+                             "a preview is answered busy (HTTP 429) instead of queueing")
+    expression_previews_per_workspace: int = Field(
+        2, ge=1, description="expressions one workspace's previews may have in evaluation at once; one more is "
+                             "answered busy at once, so no workspace can occupy every evaluator")
     log_level: str = "WARNING"
     behind_tls: bool = Field(
         False, description="the web is served behind a TLS-terminating proxy that sets X-Forwarded-Proto: "
