@@ -142,3 +142,20 @@ def test_the_check_runs_on_a_thread_of_its_own_and_the_offer_follows(demo: DemoW
     offer = retry_offers.wait(offer, 120)
     assert offer.status == "ready", offer.error
     assert sorted(entry["key"] for entry in offer.still_parked) == parked and offer.would_send == []
+
+
+def test_retention_deletes_an_offer_older_than_the_workspaces_retention() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from koppel.sync.retention import purge
+    from tests.sync.scenarios import integration as made
+
+    integration = Integration.objects.get(pk=made("offers-retention", retention_days=7))
+    now = timezone.now()
+    old = RetryOffer.objects.create(integration=integration, flow="orders", status="ready",
+                                    started_at=now - timedelta(days=integration.workspace.retention_days + 1))
+    new = RetryOffer.objects.create(integration=integration, flow="products", status="ready", started_at=now)
+    purge(now, workflows=False)
+    assert list(RetryOffer.objects.values_list("pk", flat=True)) == [new.pk] and old.pk != new.pk
