@@ -1,5 +1,6 @@
-"""Retention: activity, runs and the insights' daily totals older than their workspace's retention are
-deleted, and so are finished workflows (with their stored step results) older than the longest retention.
+"""Retention: activity, runs, retry offers and the insights' daily totals older than their workspace's
+retention are deleted, and so are finished workflows (with their stored step results) older than the longest
+retention.
 
 Run by the scheduler now and then and by `koppel purge`; `now` is a clock the caller controls.
 """
@@ -38,7 +39,7 @@ def purge(now: datetime | None = None, *, workflows: bool = True) -> Purged:
     false, or when no system database exists yet.
     """
     from koppel.core.accounts.models import Workspace
-    from koppel.core.activity.models import Activity, DailyTotal, Run
+    from koppel.core.activity.models import Activity, DailyTotal, RetryOffer, Run
 
     now = now or timezone.now()
     activity = runs = totals = 0
@@ -48,6 +49,8 @@ def purge(now: datetime | None = None, *, workflows: bool = True) -> Purged:
         activity += Activity.objects.filter(**of_workspace, updated_at__lt=cutoff).delete()[0]
         runs += Run.objects.filter(**of_workspace, finished_at__lt=cutoff).delete()[0]
         totals += DailyTotal.objects.filter(**of_workspace, day__lt=timezone.localdate(cutoff)).delete()[0]
+        # A settings change's retry offer holds reasons (which may quote a customer's value): it goes too.
+        RetryOffer.objects.filter(**of_workspace, started_at__lt=cutoff).delete()
     longest = Workspace.objects.aggregate(days=Max("retention_days"))["days"]
     if longest is None:
         longest = get_settings().default_retention_days
