@@ -28,10 +28,12 @@ def test_a_member_clicks_sync_now_and_watches_the_run_finish(site: Site, page: A
         page.wait_for_selector("#progress-orders")  # the run is followed in place, without leaving the page
         page.wait_for_selector("#progress-orders[data-state=finished]", timeout=120_000)
         summary = page.inner_text("#progress-orders")
+        latest = page.inner_text("#latest-orders")  # the latest runs, brought up to date when the run finished
         assert page.url == site.web.url + site.runs
     finally:
         (site.directory / "stop").touch()
         worker.wait()
     sent = len(eligible(site.world))
     assert f"sent: {sent}" in summary and "parked: 0" in summary, summary
+    assert "No runs yet" not in latest and "anna" in latest, latest
     assert_exactly_once(site.world, [o["status"] for o in eligible(site.world)])

@@ -136,6 +136,10 @@ def test_the_progress_fragment_shows_done_of_total_then_the_summary_and_stops_po
     assert "sent: 9</span>" in summary and "parked: 1</span>" in summary and "(10 records)" in summary
     assert "took 2 min 05 s" in summary
     assert f'href="/records/w/{mine.pk}/records/{parked.pk}/"' in summary and "VAT code 21" in summary
+    assert "hx-swap-oob" not in summary  # asked from the progress page: it has no latest runs to refresh
+    on_runs_page = anna.get(url, HTTP_HX_REQUEST="true",
+                            HTTP_HX_CURRENT_URL=f"http://testserver{runs_of(mine, shop)}").content.decode()
+    assert '<div id="latest-orders" hx-swap-oob="true">' in on_runs_page and "2 min 05 s" in on_runs_page
     page = anna.get(url).content.decode()  # without HTMX: a page around the same fragment
     assert "<html" in page and 'data-state="finished"' in page
     assert anna.get(runs_of(mine, shop) + "orders/progress/run:orders:" + str(shop.pk) + ":nope/").status_code == 404

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -233,9 +234,14 @@ def progress(request: HttpRequest, workspace: Workspace, integration_id: int, fl
     if found is None:
         raise Http404
     context = _progress_context(workspace, integration, flow, found)
-    if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "runs/_progress.html", context)
-    return render(request, "runs/progress.html", context)
+    if not request.htmx:  # type: ignore[attr-defined]
+        return render(request, "runs/progress.html", context)
+    on_runs_page = urlsplit(request.htmx.current_url or "").path == reverse(  # type: ignore[attr-defined]
+        "runs:integration", args=[workspace.pk, integration.pk])
+    if found.finished and on_runs_page:  # the page's latest runs are brought up to date with it
+        context["latest"] = run_rows(integration, list(Run.objects.filter(integration=integration, flow=flow)
+                                                       .order_by("-started_at", "-pk")[:RECENT_RUNS]))
+    return render(request, "runs/_progress.html", context)
 
 
 def _records_of(run: Run, outcome: str) -> QuerySet[Activity]:
