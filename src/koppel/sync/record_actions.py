@@ -25,6 +25,7 @@ from koppel.core.accounts.models import Workspace
 from koppel.core.activity.models import Activity, Link, RecordAction, RetryOffer, Run, Skip
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
+from koppel.reasons import as_args, reason
 from koppel.sync import erasure
 from koppel.sync.links import PARKED
 
@@ -43,7 +44,7 @@ def skip_reason(integration_id: int, entity: str, key: str) -> str:
         return ""
     if not connection.in_atomic_block:
         close_old_connections()
-    return f"skipped by {by}: never sent until someone unskips it"
+    return reason("skipped by {by}: never sent until someone unskips it", by=by)
 
 
 def skip(activity: Activity, by: str) -> None:
@@ -55,9 +56,9 @@ def skip(activity: Activity, by: str) -> None:
         if not made:
             return
         _note(activity, RecordAction.Kind.SKIP, by, f"was {activity.outcome}: {activity.reason}")
+        said = skip_reason(activity.integration_id, activity.entity, activity.key)
         Activity.objects.filter(pk=activity.pk).update(
-            outcome=Outcome.SKIPPED.value, reason=skip_reason(activity.integration_id, activity.entity, activity.key),
-            updated_at=now)
+            outcome=Outcome.SKIPPED.value, reason=said, reason_args=as_args(said), updated_at=now)
 
 
 def unskip(activity: Activity, by: str) -> None:
@@ -68,9 +69,9 @@ def unskip(activity: Activity, by: str) -> None:
         if not deleted:
             return
         _note(activity, RecordAction.Kind.UNSKIP, by)
+        said = reason("unskipped by {by}: sent again by a retry", by=by)
         Activity.objects.filter(pk=activity.pk).update(
-            outcome=Outcome.NEEDS_ATTENTION.value, reason=f"unskipped by {by}: sent again by a retry",
-            updated_at=timezone.now())
+            outcome=Outcome.NEEDS_ATTENTION.value, reason=said, reason_args=said.as_args(), updated_at=timezone.now())
     _start_retry(activity.integration, flow_of(activity.entity), [activity.key])
 
 
