@@ -1,7 +1,7 @@
-"""Every reason the flows (their settings models' refusals included), the runner, the dry run and the mapping
-(its engine, transforms and addresses) can give has its Dutch and German translation, with the same fields; and no
-reason is still built as bare English (an f-string, or a plain string handed to an error or a Record) where
-the dashboard could not translate it.
+"""Every reason the flows (their settings models' refusals included), the runner, the dry run, the record
+actions and the mapping (its engine, transforms and addresses) can give has its Dutch and German
+translation, with the same fields; and no reason is still built as bare English (an f-string, or a plain
+string handed to an error or a Record) where the dashboard could not translate it.
 
 The scan reads the source (every `reason("…")` call), so a reason added tomorrow fails here until it is
 translated; the sentences that are not reasons are named below, each with why.
@@ -22,6 +22,7 @@ from koppel.web.reasons.translate import translated
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "koppel"
 SOURCES = sorted((SRC / "flows").glob("*.py")) + [SRC / "sync" / "runner.py", SRC / "sync" / "dry_run.py",
+                                                   SRC / "sync" / "record_actions.py",
                                                    *(SRC / "mapping" / f"{name}.py"
                                                      for name in ("errors", "engine", "transforms", "address"))]
 # Words in the literal text of an f-string: prose a person reads, not a key such as f"line:{id}".
@@ -59,6 +60,12 @@ NOT_REASONS = {
     ("transforms.py", "unknown transform ; known transforms: "): "a map refused",
     ("transforms.py", "transform : "): "a map refused",
     ("transforms.py", "argument : "): "a map refused",
+    # What the record actions write down of who did what (RecordAction.detail), not a record's reason.
+    ("record_actions.py", "was : "): "a record action's note",
+    ("record_actions.py", "forgot the link to "): "a record action's note",
+    ("record_actions.py", "a customer's data erased by e-mail:  records,  payloads,  reasons,  runs"):
+        "a record action's note",
+    ("record_actions.py", " is not an e-mail address"): "the erasure form's refusal",
     ("dry_run.py", "dry run: not sent: "): "the refused write's exception; its reason is 'passes every check…'",
 }
 def _calls(tree: ast.AST) -> list[ast.Call]:
