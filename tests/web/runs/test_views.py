@@ -173,6 +173,8 @@ def test_the_history_lists_runs_with_durations_a_page_at_a_time(mine: Workspace,
     assert "anna (full resync)" in first and "AccountView said no" not in first
     last = anna.get(runs_of(mine, shop) + "orders/?page=2").content.decode()
     assert last.count('class="number took"') == 9 and "AccountView said no" in last
+    failed = anna.get(runs_of(mine, shop) + "orders/?status=failed").content.decode()
+    assert failed.count('class="number took"') == 1 and "AccountView said no" in failed
     assert anna.get(runs_of(mine, shop) + "nosuchflow/").status_code == 404
 
 

@@ -182,10 +182,14 @@ def history(request: HttpRequest, workspace: Workspace, integration_id: int, flo
     integration = _integration(request, workspace, integration_id)
     _known_flow(flow)
     runs = Run.objects.filter(integration=integration, flow=flow).order_by("-started_at", "-pk")
+    status = request.GET.get("status", "")
+    if status in Run.Status.values:
+        runs = runs.filter(status=status)
     page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "runs/history.html", {
         "workspace": workspace, "integration": integration, "flow": flow, "label": texts.flow_label(flow)[0],
-        "page": page, "rows": run_rows(integration, list(page.object_list))})
+        "page": page, "rows": run_rows(integration, list(page.object_list)), "status": status,
+        "statuses": [("", _("all"))] + [(value, status_label(value)) for value in Run.Status.values]})
 
 
 @workspace_view(Role.MEMBER)
