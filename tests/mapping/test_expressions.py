@@ -1,12 +1,15 @@
+import os
 import resource
 import threading
 import time
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from koppel.mapping.expressions import POOL_SIZE, ExpressionError, check_expression, evaluate_expression
+from koppel.mapping.expressions import ExpressionError, check_expression, evaluate_expression
+from koppel.settings import get_settings
 
 ORDER = {
     "order": {
@@ -146,8 +149,9 @@ def test_every_evaluator_killed_at_once_leaves_the_pool_usable():
     from concurrent.futures import ThreadPoolExecutor
 
     runaway = "$sum([1..9999999])"  # one built-in step: only the parent's deadline stops it
-    with ThreadPoolExecutor(max_workers=POOL_SIZE + 2) as pool:
-        errors = list(pool.map(lambda _: _error_of(runaway, timeout_ms=50), range(POOL_SIZE + 2)))
+    size = get_settings().expression_workers
+    with ThreadPoolExecutor(max_workers=size + 2) as pool:
+        errors = list(pool.map(lambda _: _error_of(runaway, timeout_ms=50), range(size + 2)))
     assert all(errors), errors
     assert evaluate_expression("1 + 1", {}) == 2
 
@@ -189,3 +193,120 @@ def test_the_evaluator_gets_no_koppel_secrets(monkeypatch):
     finally:
         child.kill()
     assert b"do-not-leak" not in environ
+
+
+# ---- sharing the evaluators: the web and the worker first, no caller takes them all -------------------------
+
+# a built-in loop of ten billion steps: it burns its CPU budget whatever the machine, until the test ends it
+ENDLESS = "$sum([1..100000].($count([1..100000])))"
+
+
+@pytest.fixture
+def pools(monkeypatch):
+    """Evaluator pools of their own for a test (flows: 1; dashboard: 1 kept, at most 2, 1 per caller), closed
+    after it; `held(...)` keeps evaluators busy with ENDLESS until the test ends."""
+    from koppel.mapping import expressions
+
+    made = expressions._Pools(
+        flows=expressions._Pool(keep=1, cap=1, waits=True),
+        dashboard=expressions._Pool(keep=1, cap=2, waits=False, share=1, ahead=True),
+    )
+    monkeypatch.setattr(expressions, "_POOLS", made)
+    yield made
+    made.flows.close()
+    made.dashboard.close()
+
+
+def hold(pool, within: AbstractContextManager = nullcontext()) -> threading.Thread:
+    """A thread evaluating ENDLESS in `pool` (inside `within`, e.g. evaluating_for a caller); returns once its
+    child is busy with it."""
+
+    def run() -> None:
+        with within:
+            _error_of(ENDLESS, timeout_ms=600_000)
+
+    busy = len(pool._busy)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    while len(pool._busy) == busy and thread.is_alive():  # the child started and took the request
+        time.sleep(0.01)
+    return thread
+
+
+def end(pool, threads: list[threading.Thread]) -> None:
+    for child in list(pool._busy):
+        child.process.kill()
+    for thread in threads:
+        thread.join()
+
+
+def nice_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2:].split()[16])  # field 19 of stat(5), after "pid (comm)"
+
+
+def test_the_evaluators_run_at_the_lowest_priority_and_this_process_does_not(pools):
+    from koppel.mapping.expressions import NICENESS, evaluating_for
+
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert evaluate_expression("1 + 1", {}) == 2
+    with evaluating_for("workspace 1"):
+        assert evaluate_expression("2 + 2", {}) == 4
+    children = pools.flows._idle + pools.dashboard._idle
+    assert len(children) >= 2
+    assert NICENESS == 19
+    assert [nice_of(child.process.pid) for child in children] == [19] * len(children)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == ours
+
+
+def test_a_caller_beyond_its_share_is_refused_at_once_while_another_is_evaluated(pools):
+    from koppel.mapping.expressions import EvaluatorBusy, evaluating_for
+
+    held = [hold(pools.dashboard, evaluating_for("workspace 1"))]  # its share: 1
+    try:
+        with evaluating_for("workspace 1"), pytest.raises(EvaluatorBusy, match="an expression of yours") as refused:
+            evaluate_expression('"harmless"', {})
+        assert refused.value.yours
+        with evaluating_for("workspace 2"):
+            assert evaluate_expression('"Koppel " & n', {"n": "7"}) == "Koppel 7"
+        assert held[0].is_alive()  # answered while workspace 1's expression still burns
+        held.append(hold(pools.dashboard, evaluating_for("workspace 2")))  # both dashboard evaluators (its cap) busy
+        with evaluating_for("workspace 3"), pytest.raises(EvaluatorBusy, match="every expression evaluator") as full:
+            evaluate_expression('"harmless"', {})
+        assert not full.value.yours
+        # a flow is never refused: it has evaluators of its own
+        assert evaluate_expression("n * 2", {"n": 21}) == 42
+    finally:
+        end(pools.dashboard, held)
+    with evaluating_for("workspace 1"):  # its share is free again
+        assert evaluate_expression("1 + 1", {}) == 2
+
+
+def test_a_flow_waits_for_a_busy_evaluator_and_is_answered_not_refused(pools):
+    held = hold(pools.flows)  # the flows' only evaluator
+    events: list[str] = []
+    answers: list[object] = []
+
+    def flow() -> None:
+        answers.append(evaluate_expression("n * 2", {"n": 21}))
+        events.append("answered")
+
+    waiting = threading.Thread(target=flow)
+    waiting.start()
+    while not pools.flows._changed._waiters and waiting.is_alive():  # it waits for the evaluator (no refusal, no error)
+        time.sleep(0.01)
+    events.append("evaluator freed")
+    end(pools.flows, [held])
+    waiting.join()
+    assert answers == [42]
+    assert events == ["evaluator freed", "answered"]
+
+
+def test_an_evaluator_that_ends_the_runaway_leaves_the_callers_share_free(pools):
+    from koppel.mapping.expressions import evaluating_for
+
+    with evaluating_for("workspace 1"):
+        assert "time limit" in _error_of(PATHOLOGICAL_PICTURE, timeout_ms=200)
+        assert "memory" in _error_of('$pad("x", 1e9)')
+        assert evaluate_expression('"ok"', {}) == "ok"
+    assert not pools.dashboard._in_flight

@@ -19,12 +19,24 @@ call, holding the GIL), `$pad("x", 1e9)` asks for gigabytes, and `$eval` runs te
   record are passed as strings, so money arithmetic stays in the Decimal transforms; null values are
   passed as absent.
 
-A few children are kept (one per evaluation in flight, at most POOL_SIZE); a forked process starts its own.
+The children run at the lowest scheduling priority (NICENESS), so an expression burning its CPU budget takes
+the CPU only when the web and the worker leave it. Two sets of children, so that the dashboard cannot slow a sync
+and one tenant cannot slow another's preview (sizes in koppel.settings, KOPPEL_EXPRESSION_*):
+
+- the flows' (`expression_workers`): an evaluation outside `evaluating_for` waits for a free child; never
+  refused, and the wait is bounded, as every evaluation ends within its wall limit and only flows use these;
+- the dashboard's (`expression_preview_workers` kept ready, started ahead in the background, at most
+  `expression_preview_workers_max`): an evaluation inside `evaluating_for(caller)` (a workspace's previews
+  and saves) is refused at once with EvaluatorBusy when that caller already has its share in evaluation
+  (`expression_previews_per_workspace`) or every dashboard child is busy, instead of queueing behind them.
+
+A forked process starts its own children.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import math
 import os
@@ -34,8 +46,11 @@ import signal
 import subprocess
 import sys
 import threading
-from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
@@ -53,8 +68,8 @@ MEMORY_LIMIT_BYTES = 768 * 2**20   # the child's whole address space: Python, js
 RESULT_LIMIT_BYTES = 256 * 2**10
 WALL_FACTOR = 10                   # the wall-clock limits are this many times the CPU limit: load, not
 GRACE_SECONDS = 5.0                # the expression, is what makes wall time longer than CPU time
-POOL_SIZE = 4
 STARTUP_SECONDS = 60
+NICENESS = 19                      # the children's scheduling priority: the lowest
 _FORBIDDEN = re.compile(r"\$eval\b")
 
 _RE2_OPTIONS = re2.Options()
@@ -63,6 +78,32 @@ _RE2_OPTIONS.log_errors = False  # a bad pattern is reported as an ExpressionErr
 
 class ExpressionError(ValueError):
     """An expression that does not parse, runs too long, too deep or too big, or fails on this record."""
+
+
+class EvaluatorBusy(RuntimeError):
+    """A dashboard evaluation refused at once rather than queued: its caller already has its share of
+    evaluations running (`yours`), or every dashboard evaluator is busy. Not an ExpressionError: it says
+    nothing about the expression or the record, so it must not be shown as the map's problem."""
+
+    def __init__(self, *, yours: bool) -> None:
+        self.yours = yours
+        super().__init__("busy: an expression of yours is still being evaluated, try again" if yours
+                         else "busy: every expression evaluator is in use, try again")
+
+
+_CALLER: ContextVar[str | None] = ContextVar("expression_caller", default=None)
+
+
+@contextmanager
+def evaluating_for(caller: str) -> Iterator[None]:
+    """Evaluations in this block are a person's in the dashboard, `caller` (their workspace, say): they run in
+    the dashboard's evaluators, at most a share of them at once per caller, and are refused with EvaluatorBusy
+    rather than queued. Outside such a block (a flow in a worker) an evaluation waits for a flows' evaluator."""
+    token = _CALLER.set(caller)
+    try:
+        yield
+    finally:
+        _CALLER.reset(token)
 
 
 def re2_engine(pattern: str, flags: RegexFlags) -> CompiledPattern:
@@ -86,17 +127,20 @@ def evaluate_expression(
     text: str, data: Any, *, timeout_ms: int = TIMEOUT_MS, max_depth: int = MAX_DEPTH
 ) -> Any:
     """The result of the JSONata expression `text` over `data` (None when it yields nothing), computed in
-    a limited child process."""
+    a limited child process (the dashboard's inside `evaluating_for`, else the flows')."""
     if len(text) > MAX_LENGTH or _FORBIDDEN.search(text):
         _compile(text, None, None)  # raises the same message check_expression gives
     request = json.dumps({"text": text, "data": _jsonable(data), "timeout_ms": timeout_ms, "max_depth": max_depth})
-    answer = _POOL.call(request, timeout_ms / 1000 * WALL_FACTOR + GRACE_SECONDS)
+    caller = _CALLER.get()
+    pools = _pools()
+    pool = pools.flows if caller is None else pools.dashboard
+    answer = pool.call(request, timeout_ms / 1000 * WALL_FACTOR + GRACE_SECONDS, caller)
     if "error" in answer:
         raise ExpressionError(answer["error"])
     return answer.get("value")
 
 
-# ---- the parent: a small pool of child processes ---------------------------------------------------------
+# ---- the parent: two small pools of child processes -------------------------------------------------------
 
 
 class _Child:
@@ -108,6 +152,10 @@ class _Child:
             [sys.executable, "-I", __file__, "--ready"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL, env=env, close_fds=True,
         )
+        # set from here, before the child has loaded anything, so its start is low priority too; a child
+        # that ended at once is told by the readiness check below
+        with contextlib.suppress(ProcessLookupError):
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, NICENESS)
         self.stdin: IO[bytes] = self.process.stdin  # type: ignore[assignment]
         self.stdout: IO[bytes] = self.process.stdout  # type: ignore[assignment]
         # the child's start (seconds on a loaded machine) must not count against the first record's limit
@@ -146,54 +194,139 @@ class _Child:
 
 
 class _Pool:
-    def __init__(self) -> None:
-        self._free = threading.Condition()
+    """Evaluator children for one kind of caller: at most `cap` at once, up to `keep` idle ones kept (with
+    `ahead`, started in the background before anyone asks, so a caller rarely waits for a start). When every
+    child is busy a caller waits (`waits`) or is refused with EvaluatorBusy; with `share`, one caller has at
+    most that many evaluations in flight, and one more is refused."""
+
+    def __init__(self, *, keep: int, cap: int, waits: bool, share: int | None = None, ahead: bool = False) -> None:
+        self._changed = threading.Condition()
+        self._keep, self._cap, self._waits, self._share, self._ahead = keep, max(cap, keep), waits, share, ahead
+        self._reset()
+
+    def _reset(self) -> None:
         self._pid = os.getpid()
         self._idle: list[_Child] = []
-        self._started = 0
+        self._busy: set[_Child] = set()
+        self._started = 0  # children idle, busy or starting
+        self._starting = 0  # of which started ahead and not ready yet
+        self._in_flight: Counter[str] = Counter()
 
-    def call(self, request: str, timeout_s: float) -> dict[str, Any]:
-        child = self._take()
-        answer = child.call(request, timeout_s)
-        keep = child.alive() and not answer.get("retire")
-        if not keep:
-            child.kill()
-        self._give_back(child if keep else None)
-        return answer
-
-    def _take(self) -> _Child:
-        with self._free:
-            if self._pid != os.getpid():  # a forked process: its parent's children are not ours to use
-                self._pid, self._idle, self._started = os.getpid(), [], 0
-            while not self._idle and self._started >= POOL_SIZE:
-                self._free.wait()
-            if self._idle:
-                return self._idle.pop()
-            self._started += 1
+    def call(self, request: str, timeout_s: float, caller: str | None = None) -> dict[str, Any]:
+        child = self._take(caller)
+        keep = False
         try:
-            return _Child()
-        except BaseException:
-            self._give_back(None)
-            raise
+            answer = child.call(request, timeout_s)
+            keep = child.alive() and not answer.get("retire")
+            return answer
+        finally:
+            self._give_back(child, caller, keep)
 
-    def _give_back(self, child: _Child | None) -> None:
-        with self._free:
+    def _take(self, caller: str | None) -> _Child:
+        with self._changed:
+            if self._pid != os.getpid():  # a forked process: its parent's children are not ours to use
+                self._reset()
+            if caller is not None and self._share is not None and self._in_flight[caller] >= self._share:
+                raise EvaluatorBusy(yours=True)
+            while not self._idle and self._started >= self._cap:
+                if not self._waits and not self._starting:
+                    raise EvaluatorBusy(yours=False)
+                self._changed.wait()  # for a child given back, or one started ahead
+            child = self._idle.pop() if self._idle else None
             if child is None:
+                self._started += 1
+            if caller is not None:
+                self._in_flight[caller] += 1
+            self._start_ahead()
+        if child is None:
+            try:
+                child = _Child()
+            except BaseException:
+                self._give_back(None, caller, False)
+                raise
+        with self._changed:
+            self._busy.add(child)
+        return child
+
+    def _give_back(self, child: _Child | None, caller: str | None, keep: bool) -> None:
+        with self._changed:
+            if child is not None:
+                self._busy.discard(child)
+            if caller is not None:
+                self._in_flight[caller] -= 1
+                if not self._in_flight[caller]:
+                    del self._in_flight[caller]
+            keep = keep and child is not None and len(self._idle) < self._keep
+            if keep and child is not None:
+                self._idle.append(child)
+            else:
+                self._started -= 1
+            self._start_ahead()
+            self._changed.notify_all()
+        if child is not None and not keep:
+            child.kill()
+
+    def _start_ahead(self) -> None:
+        """Start children in the background until `keep` are idle or starting (the lock is held)."""
+        while self._ahead and len(self._idle) + self._starting < self._keep and self._started < self._cap:
+            self._started += 1
+            self._starting += 1
+            threading.Thread(target=self._start_one_ahead, name="expression evaluator start", daemon=True).start()
+
+    def _start_one_ahead(self) -> None:
+        child: _Child | None
+        try:
+            child = _Child()
+        except ExpressionError:
+            child = None  # not retried from here: the next caller starts its own, and says so if that fails
+        with self._changed:
+            self._starting -= 1
+            if child is None or self._pid != os.getpid():
                 self._started -= 1
             else:
                 self._idle.append(child)
-            self._free.notify()
+            self._changed.notify_all()
 
     def close(self) -> None:
-        with self._free:
+        with self._changed:
             if self._pid == os.getpid():
                 for child in self._idle:
                     child.kill()
-                self._idle, self._started = [], 0
+                for child in self._busy:  # a thread still waits for it: it gets "crashed its evaluator"
+                    child.process.kill()
+                self._idle, self._busy = [], set()
 
 
-_POOL = _Pool()
-atexit.register(_POOL.close)
+@dataclass
+class _Pools:
+    flows: _Pool
+    dashboard: _Pool
+
+
+_POOLS: _Pools | None = None
+_POOLS_MADE = threading.Lock()
+
+
+def _pools() -> _Pools:
+    global _POOLS
+    with _POOLS_MADE:
+        if _POOLS is None:
+            from koppel.settings import get_settings  # the parent's; the child (python -I) imports no Koppel
+
+            settings = get_settings()
+            _POOLS = _Pools(
+                flows=_Pool(keep=settings.expression_workers, cap=settings.expression_workers, waits=True),
+                dashboard=_Pool(keep=settings.expression_preview_workers, cap=settings.expression_preview_workers_max,
+                                waits=False, share=settings.expression_previews_per_workspace, ahead=True),
+            )
+        return _POOLS
+
+
+@atexit.register
+def _close_pools() -> None:
+    if _POOLS is not None:
+        _POOLS.flows.close()
+        _POOLS.dashboard.close()
 
 
 # ---- the child: evaluate requests until stdin closes -------------------------------------------------------
