@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ from koppel.mapping import (
     MapSpec,
     TargetField,
     TextRule,
+    expressions,
     load_default_map,
     map_record,
     merge_overrides,
@@ -48,6 +50,13 @@ FLOW_MAPS: dict[str, tuple[str, tuple[str, ...]]] = {
 SAMPLES = 5  # recent records an expression is tried on before it is saved
 # What the orders flow works out when it sends (examples for the preview).
 EXAMPLE_CONTEXT = {"collective_account": "1300", "sub_nr": "10001", "del_code": None, "journal": "VK"}
+
+
+def evaluating_for(workspace_id: int) -> AbstractContextManager[None]:
+    """Expressions evaluated inside this block are `workspace_id`'s previews and saves: they run in the
+    dashboard's evaluators, apart from the flows', at most the workspace's share at once; one more raises
+    EvaluatorBusy at once (the page answers 429) rather than waiting behind them."""
+    return expressions.evaluating_for(f"workspace {workspace_id}")
 
 
 def flow_of(map_name: str) -> str:
