@@ -1,7 +1,10 @@
 """The datamapper pages of one integration: every flow's maps as tables with the overrides marked, the
 form that adds, changes or removes an override of one target field, its live preview on a recent record
 (HTMX, also for read-only members: it changes nothing), and saving, which refuses what
-`koppel integration apply` refuses and saves nothing then."""
+`koppel integration apply` refuses and saves nothing then.
+
+Expressions run in the dashboard's evaluators on the workspace's behalf (maps.evaluating_for): a preview or save
+beyond the workspace's share, or when every evaluator is busy, is answered 429 with "busy, try again" at once."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from django.views.decorators.http import require_POST
 from koppel.core.accounts.models import Workspace
 from koppel.core.integrations.models import Integration
 from koppel.mapping import FieldMap, InvalidOverrides, load_default_map, merge_overrides
+from koppel.mapping.expressions import EvaluatorBusy
 from koppel.web.datamapper import maps
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 
@@ -32,6 +36,12 @@ ORIGINS = ("source", "const", "expr")
 def _integration(request: HttpRequest, workspace: Workspace, integration_id: int) -> Integration:
     found: Integration = get_scoped(Integration.objects.filter(workspace=workspace), request.user, pk=integration_id)
     return found
+
+
+def _busy(exc: EvaluatorBusy) -> str:
+    if exc.yours:
+        return _("Busy: an expression of yours is still being evaluated. Try again in a moment.")
+    return _("Busy: every expression evaluator is in use. Try again in a moment.")
 
 
 def _map_name(data: QueryDict) -> str:
@@ -144,20 +154,26 @@ def edit(request: HttpRequest, workspace: Workspace, integration_id: int) -> Htt
 
 
 def _save(request: HttpRequest, workspace: Workspace, integration: Integration, change: Change) -> HttpResponse:
-    with transaction.atomic():
-        # the row is locked so two people saving at once cannot lose each other's overrides
-        locked = Integration.objects.select_for_update().get(pk=integration.pk)
-        overrides = change.overrides(maps.overrides_of(locked, change.map_name))
-        if not change.errors:
-            change.errors += maps.check_change(locked, change.map_name, overrides, change.target)
-        if not change.errors:
-            everything = _tidy({**(locked.mapping_overrides or {}), change.map_name: overrides})
-            Integration.objects.filter(pk=locked.pk).update(mapping_overrides=everything, updated_at=timezone.now())
-            log.info("mapping override of %s.%s saved for integration %s by %s", change.map_name, change.target,
-                     locked.name, request.user)
+    status = 422
+    try:
+        with transaction.atomic(), maps.evaluating_for(workspace.pk):
+            # the row is locked so two people saving at once cannot lose each other's overrides
+            locked = Integration.objects.select_for_update().get(pk=integration.pk)
+            overrides = change.overrides(maps.overrides_of(locked, change.map_name))
+            if not change.errors:
+                change.errors += maps.check_change(locked, change.map_name, overrides, change.target)
+            if not change.errors:
+                everything = _tidy({**(locked.mapping_overrides or {}), change.map_name: overrides})
+                Integration.objects.filter(pk=locked.pk).update(mapping_overrides=everything,
+                                                                updated_at=timezone.now())
+                log.info("mapping override of %s.%s saved for integration %s by %s", change.map_name,
+                         change.target, locked.name, request.user)
+    except EvaluatorBusy as exc:
+        change.errors.append(_busy(exc))
+        status = 429
     if change.errors:
         context = _form_context(request, workspace, integration, change)
-        return render(request, "datamapper/edit.html", context, status=422)
+        return render(request, "datamapper/edit.html", context, status=status)
     messages.success(request, _("The mapping of %(field)s is saved.") % {"field": change.target})
     return redirect(reverse("datamapper:index", args=[workspace.pk, integration.pk]) + f"#{change.map_name}")
 
@@ -171,21 +187,25 @@ def undo(request: HttpRequest, workspace: Workspace, integration_id: int) -> Htt
     map_name = _map_name(request.POST)
     target = request.POST.get("target", "")
     removing = request.POST.get("action") == "remove"
-    with transaction.atomic():
-        locked = Integration.objects.select_for_update().get(pk=integration.pk)
-        stored = maps.overrides_of(locked, map_name)
-        fields = {k: v for k, v in (stored.get("fields") or {}).items() if k != target}
-        remove = [t for t in stored.get("remove") or [] if t != target]
-        if removing and load_default_map(map_name).field(target) is not None:
-            remove.append(target)
-        overrides = _tidy({**stored, "fields": fields, "remove": remove})
-        problems = maps.check_change(locked, map_name, overrides, target)
-        if problems:
-            messages.error(request, " ".join(problems))
-        else:
-            everything = _tidy({**(locked.mapping_overrides or {}), map_name: overrides})
-            Integration.objects.filter(pk=locked.pk).update(mapping_overrides=everything, updated_at=timezone.now())
-            messages.success(request, _("The mapping of %(field)s is saved.") % {"field": target})
+    try:
+        with transaction.atomic(), maps.evaluating_for(workspace.pk):
+            locked = Integration.objects.select_for_update().get(pk=integration.pk)
+            stored = maps.overrides_of(locked, map_name)
+            fields = {k: v for k, v in (stored.get("fields") or {}).items() if k != target}
+            remove = [t for t in stored.get("remove") or [] if t != target]
+            if removing and load_default_map(map_name).field(target) is not None:
+                remove.append(target)
+            overrides = _tidy({**stored, "fields": fields, "remove": remove})
+            problems = maps.check_change(locked, map_name, overrides, target)
+            if problems:
+                messages.error(request, " ".join(problems))
+            else:
+                everything = _tidy({**(locked.mapping_overrides or {}), map_name: overrides})
+                Integration.objects.filter(pk=locked.pk).update(mapping_overrides=everything,
+                                                                updated_at=timezone.now())
+                messages.success(request, _("The mapping of %(field)s is saved.") % {"field": target})
+    except EvaluatorBusy as exc:  # the page it goes back to shows why nothing changed
+        messages.error(request, _busy(exc))
     return redirect(reverse("datamapper:index", args=[workspace.pk, integration.pk]) + f"#{map_name}")
 
 
@@ -204,10 +224,16 @@ def preview(request: HttpRequest, workspace: Workspace, integration_id: int) -> 
         merge_overrides(load_default_map(map_name), overrides)
     except InvalidOverrides as exc:
         change.errors += exc.problems
+    status = 200
     if chosen is not None and not change.errors:
-        results = [(source, maps.preview(integration, map_name, overrides, source))
-                   for source in maps.map_inputs(map_name, chosen.payload)]
+        try:
+            with maps.evaluating_for(workspace.pk):
+                results = [(source, maps.preview(integration, map_name, overrides, source))
+                           for source in maps.map_inputs(map_name, chosen.payload)]
+        except EvaluatorBusy as exc:
+            change.errors.append(_busy(exc))
+            status = 429  # the edit page tells HTMX to show it (htmx-config there)
     return render(request, "datamapper/_preview.html", {
         "change": change, "chosen": chosen, "results": results,
         "targets": load_default_map(map_name).targets(),
-    })
+    }, status=status)
