@@ -48,11 +48,13 @@ def test_an_erased_address_leaves_neither_the_text_nor_the_translatable_form() -
 
     from koppel.core.accounts.models import Workspace
     from koppel.core.activity.models import Activity
+    from koppel.core.integrations.models import Integration
     from koppel.sync import record_actions
-    from tests.web.records.test_views import integration_of
+    from tests.sync.scenarios import integration
 
     workspace = Workspace.objects.create(name="privé")
-    shop = integration_of(workspace, "privé-shop")
+    shop = Integration.objects.get(pk=integration("privé-shop"))
+    Integration.objects.filter(pk=shop.pk).update(workspace=workspace)
     said = reason("The mapped order does not fit AccountView: {model}.{field}: {problem} (value {value}). "
                   "Correct the order in the shop, or the mapping.", model="DebtorIn", field="email",
                   problem="not an address", value="'Piet@Example.nl;x'")
