@@ -127,3 +127,22 @@ def joined(items: Sequence[str], separator: str = "; ", *, before: str = "") -> 
     punctuation = before.replace("{", "{{").replace("}", "}}")
     template = separator.replace("{", "{{").replace("}", "}}").join(punctuation + "{" + name + "}" for name in names)
     return Reason(template, dict(zip(names, items, strict=True)))
+
+
+# A param a reason may carry beside the fields of its text: the setting that fixes it (the dashboard links to
+# it). No template uses it as a field, so no language shows it.
+FIX_SETTING = "fix_setting"
+
+
+def fixed_in(setting: str | None, why: str) -> str:
+    """`why`, remembering the setting that fixes it; as it is without a setting, or for a plain text."""
+    if not setting or not isinstance(why, Reason):
+        return why
+    return Reason(why.template, {**why.params, FIX_SETTING: setting})
+
+
+def setting_to_fix(args: Mapping[str, Any] | None) -> str:
+    """The setting that fixes a reason, from its stored form ("" when it names none)."""
+    params = (args or {}).get("params")
+    found = params.get(FIX_SETTING) if isinstance(params, Mapping) else None
+    return found if isinstance(found, str) else ""
