@@ -43,7 +43,7 @@ from koppel.flows.customers import Customer, Customers, DebtorPlan
 from koppel.flows.links import Links, Record
 from koppel.flows.order_mapping import OrderMaps, order_source
 from koppel.flows.settings import OrdersSettings
-from koppel.reasons import Reason, reason
+from koppel.reasons import Reason, fixed_in, reason
 from koppel.sync.clients import IntegrationClients
 from koppel.sync.daily_totals import REVENUE, measure
 from koppel.sync.links import TargetLinks
@@ -151,8 +151,9 @@ class OrdersFlow:
                 with self._lock:
                     self._fetched[number] = order
             raise
-        except (NeedsAttention, BrokenConnection) as error:
-            return self._record(number, error.outcome, str(error), payload_in=payload_in)
+        except (NeedsAttention, BrokenConnection) as error:  # a field that is a setting: the setting fixes it
+            setting = error.field if error.field in OrdersSettings.model_fields else None
+            return self._record(number, error.outcome, fixed_in(setting, str(error)), payload_in=payload_in)
         except ValidationError as error:  # the mapped record breaks the AccountView connector's rules
             first = error.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
@@ -267,10 +268,10 @@ class OrdersFlow:
 
     def _reason_to_skip(self, order: Order) -> str:
         if order.is_test and not self.settings.include_test_orders:
-            return reason("a test order; test orders are not sent (see the settings)")
+            return fixed_in("include_test_orders", reason("a test order; test orders are not sent (see the settings)"))
         if order.status not in self.settings.statuses:
-            return reason("status {status} is not one of the statuses to send ({statuses})",
-                          status=order.status, statuses=str(self.settings.statuses))
+            return fixed_in("statuses", reason("status {status} is not one of the statuses to send ({statuses})",
+                                               status=order.status, statuses=str(self.settings.statuses)))
         return ""
 
     def _found_in_books(self, number: str) -> tuple[str, str] | None:
@@ -354,12 +355,12 @@ class OrdersFlow:
 
     def _check_payment(self, order: Order, document: SalesOrderIn | SalesInvoiceIn) -> None:
         shop_value = order.payment_method or reason("(none)")
-        for code, table, unknown in (
-            (document.payment_method, "payment_methods",
+        for code, table, setting, unknown in (
+            (document.payment_method, "payment_methods", "payment_methods",
              reason("The payment method {code} (for the shop's '{shop_value}') does not exist in AccountView. "
                     "Correct the payment methods table in the integration's settings.",
                     code=document.payment_method, shop_value=shop_value)),
-            (document.payment_condition, "payment_conditions",
+            (document.payment_condition, "payment_conditions", "payment_terms",
              reason("The payment terms {code} (for the shop's '{shop_value}') does not exist in AccountView. "
                     "Correct the payment terms table in the integration's settings.",
                     code=document.payment_condition, shop_value=shop_value)),
@@ -367,7 +368,7 @@ class OrdersFlow:
             if code and code.upper() not in self._codes(table):
                 raise NeedsAttention(
                     unknown,
-                    field=table,
+                    field=setting,
                     value=code,
                 )
 
