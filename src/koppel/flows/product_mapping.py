@@ -76,7 +76,10 @@ class ProductMaps:
         overrides = overrides or {}
         self.prices_include_tax = prices_include_tax
         self.vat_rates = {code.strip().upper(): rate for code, rate in vat_rates.items()}
-        self.article_map = merge_overrides(load_default_map(ARTICLE_MAP), overrides.get(ARTICLE_MAP) or {})
+        # The settings' features are fields of the article map like any other; an override of the same field wins.
+        features = {"fields": {f.target: {"source": f"fields.{f.field}"} for f in settings.features}}
+        article_map = merge_overrides(load_default_map(ARTICLE_MAP), features)
+        self.article_map = merge_overrides(article_map, overrides.get(ARTICLE_MAP) or {})
         self.category_map = merge_overrides(load_default_map(CATEGORY_MAP), overrides.get(CATEGORY_MAP) or {})
         if not settings.update_product_info:
             self.article_map = _create_only(self.article_map)

@@ -120,6 +120,36 @@ class Grouping(_Strict):
                                      list=repr(attribute.list_name)))
 
 
+_BUILT_IN_FIELDS = {"barcode", "weight"}  # the shop keeps the EAN and the weight in its article fields too
+
+
+class Feature(_Strict):
+    """A merchant article field of the shop (MijnWebwinkel's articlefields: country of origin, delivery
+    time…) filled from an AccountView ARTICLE field; through the article map like every other field."""
+
+    field: str = Field(min_length=1, description="the AccountView ARTICLE field holding the value, e.g. CNT_ORIG")
+    name: str = Field(min_length=1, max_length=100, description="the shop's article field, e.g. Land van herkomst")
+    visible: bool = Field(True, description="shown to shop visitors; off: kept for the shop's own use")
+
+    @field_validator("field")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.strip().upper()
+
+    @field_validator("name")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        if value.strip().casefold() in _BUILT_IN_FIELDS:
+            raise invalid(reason("the shop's article field {name} is the EAN's or the weight's, which the products "
+                                 "flow fills itself: pick another name", name=repr(value.strip())))
+        return value.strip()
+
+    @property
+    def target(self) -> str:
+        """The article map's target of this field."""
+        return f"extra.{'visible' if self.visible else 'invisible'}.{self.name}"
+
+
 class ProductsSettings(_Strict):
     enabled: bool = False
     interval_seconds: int = Field(300, ge=10)
@@ -148,6 +178,11 @@ class ProductsSettings(_Strict):
     blocked: Literal["hide", "leave"] = Field(
         "hide", description="an article blocked in AccountView: hidden in the shop (never deleted), or left as it is"
     )
+    features: list[Feature] = Field(
+        default_factory=list,
+        description="the shop's article fields (country of origin, delivery time…) filled from AccountView fields, "
+        "each visible to shop visitors or not",
+    )
     images: bool = Field(True, description="send AccountView's article image to the shop")
     max_image_bytes: int = Field(10_000_000, ge=1, description="larger images are refused (the article is parked)")
     overlap_minutes: int = Field(10, ge=0, description="re-read window behind the cursor")
@@ -175,4 +210,7 @@ class ProductsSettings(_Strict):
     def _groups_given(self) -> ProductsSettings:
         if self.select == "groups" and not self.groups:
             raise invalid(reason("select=groups needs at least one article group code in groups"))
+        names = [f.name.casefold() for f in self.features]
+        if len(set(names)) != len(names):
+            raise invalid(reason("each feature needs its own shop article field name"))
         return self

@@ -44,6 +44,10 @@ LABELS: dict[tuple[str, str], tuple[Text, Text]] = {
     ("orders", "credit_orders"): (_("Credit orders"), _(
         "Park credit orders for booking by hand, or book them as a credit of the original.")),
     ("products", "interval_seconds"): (_("Check every (seconds)"), ""),
+    ("products", "features"): (_("Article fields (features)"), _(
+        "The shop's article fields (country of origin, delivery time…) filled from AccountView fields, e.g. "
+        "[{\"field\": \"CNT_ORIG\", \"name\": \"Land van herkomst\", \"visible\": true}]; visible: false keeps "
+        "a field from shop visitors.")),
     ("stock", "interval_seconds"): (_("Check every (seconds)"), ""),
     ("stock", "formula"): (_("Stock to show in the shop"), ""),
 }
