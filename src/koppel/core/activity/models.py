@@ -49,6 +49,9 @@ class Run(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
+    # The error in a form the dashboard can translate (koppel.reasons), like Activity.reason_args; null
+    # when the run had none or its error was not made as a reason (shown as recorded).
+    error_args = models.JSONField(null=True, blank=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
 
