@@ -215,7 +215,7 @@ def finish_run(run_id: int, counts: Mapping[str, int], error: str = "") -> str:
     from koppel.sync import api_usage
 
     status = run_status(dict(counts), error)
-    Run.objects.filter(pk=run_id).update(status=status, counts=dict(counts), error=error,
+    Run.objects.filter(pk=run_id).update(status=status, counts=dict(counts), error=error, error_args=as_args(error),
                                          finished_at=timezone.now())
     api_usage.flush()
     return status
