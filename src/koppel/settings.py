@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, description="Django secret key; generated into data_dir if absent")
     executor_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-worker",
                              description="stable id of this worker process, used for workflow recovery")
-    application_version: str = Field("koppel-0.2", description="explicit DBOS application version (raised whenever a workflow's steps change: a workflow recovered by other code must not find its steps out of line)")
+    # Raised whenever a workflow's steps change: a workflow left by other code must not be replayed by this one.
+    application_version: str = Field("koppel-0.2", description="explicit DBOS application version")
     debug: bool = False
     allowed_hosts: list[str] = ["127.0.0.1", "localhost"]
     web_host: str = "127.0.0.1"
