@@ -25,7 +25,7 @@ from koppel.core.accounts.models import Workspace
 from koppel.core.activity.models import Activity, Link, RecordAction, RetryOffer, Run, Skip
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
-from koppel.reasons import as_args, reason
+from koppel.reasons import as_args, reason, setting_to_fix
 from koppel.sync import erasure
 from koppel.sync.links import PARKED
 
@@ -92,15 +92,19 @@ def flow_of(entity: str) -> str:
     return next((name for name in units.flows() if runner.find(name).entity == entity), "")
 
 
-def settings_named(flow: str, reason: str) -> list[str]:
-    """The flow's settings a reason names (a parked record's reason names the setting to fix, e.g.
-    "(vat_codes)"), in the order of the settings model."""
+def settings_to_fix(flow: str, activity: Activity) -> list[str]:
+    """The flow's setting that fixes a record's reason, as the reason's form says it (`reasons.fixed_in`: the
+    flow knows which setting it checked). A reason stored without one (older records, a flow that doesn't say
+    yet) falls back to the settings its text names in their own spelling, e.g. "(credit_orders)"."""
     from koppel.sync import runner
 
     if not flow:
         return []
-    return [name for name in runner.find(flow).settings.model_fields
-            if re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", reason)]
+    names = list(runner.find(flow).settings.model_fields)
+    fixing = setting_to_fix(activity.reason_args)
+    if fixing:
+        return [fixing] if fixing in names else []
+    return [name for name in names if re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", activity.reason)]
 
 
 def retry(activities: list[Activity], by: str) -> int:

@@ -33,6 +33,7 @@ from koppel.errors import Outcome
 from koppel.sync import record_actions, remote_pages, retry_offers
 from koppel.sync.links import PARKED
 from koppel.web.tenancy import Role, get_scoped, workspace_view
+from koppel.web.wizard import texts
 from koppel.web.wizard.texts import flow_label
 
 PAGE_SIZE = 50
@@ -55,7 +56,7 @@ class Filters(forms.Form):
         super().__init__(data)
         outcome: Any = self.fields["outcome"]
         outcome.choices = [("", _("any")), (PARKED_FILTER, _("parked (any reason)"))] + [
-            (o.value, o.value.replace("_", " ")) for o in Outcome]
+            (o.value, texts.outcome(o.value)) for o in Outcome]
         entity: Any = self.fields["entity"]
         entity.choices = [("", _("any"))] + [(e, e) for e in entities]
 
@@ -120,7 +121,8 @@ def record_list(request: HttpRequest, workspace: Workspace, integration_id: int)
     integration = _integration(request, workspace, integration_id)
     filters, records = _filtered(request, integration, request.GET)
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"activity": a, "email": email_of(a.payload_in)} for a in page.object_list]
+    rows = [{"activity": a, "email": email_of(a.payload_in), "outcome": texts.outcome(a.outcome)}
+            for a in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "records/list.html", {
@@ -247,6 +249,15 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def fix_settings(flow: str, activity: Activity) -> list[dict[str, Any]]:
+    """The settings that fix a parked record, or one a setting skipped (a status not sent): each with its label
+    and its question's id on the flow's settings page (`q-<name>`, which opens "More settings" around it)."""
+    if activity.outcome == Outcome.SENT.value:
+        return []
+    return [{"name": name, "label": texts.label(flow, name, None)[0], "anchor": f"q-{name}"}
+            for name in record_actions.settings_to_fix(flow, activity)]
+
+
 @workspace_view(Role.READ_ONLY)
 def record(request: HttpRequest, workspace: Workspace, activity_id: int) -> HttpResponse:
     activity = _activity(request, workspace, activity_id)
@@ -255,13 +266,14 @@ def record(request: HttpRequest, workspace: Workspace, activity_id: int) -> Http
                                           key=activity.key).order_by("-at", "-pk")
     return render(request, "records/record.html", {
         "workspace": workspace, "integration": activity.integration, "activity": activity,
+        "outcome": texts.outcome(activity.outcome),
         "came_in": fields_of(activity.payload_in) if activity.payload_in is not None else [],
         "went_out": fields_of(activity.payload_out) if activity.payload_out is not None else [],
         "changes": changes_of(activity), "email": email_of(activity.payload_in),
         "actions": actions, "skipped": record_actions.is_skipped(activity),
         "pages": remote_pages.pages_of(activity.integration, activity.entity, activity.key, activity.target_key),
         "flow": flow, "parked": activity.outcome in PARKED,
-        "fix_settings": record_actions.settings_named(flow, activity.reason) if activity.outcome in PARKED else [],
+        "fix_settings": fix_settings(flow, activity),
         "metadata_only": workspace.metadata_only, "can_act": _can_act(request)})
 
 
