@@ -69,6 +69,7 @@ from koppel.connectors.http import (
     process_rate_limiter,
 )
 from koppel.errors import BrokenConnection, KoppelError, NeedsAttention, RetryableError
+from koppel.reasons import reason
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -106,7 +107,7 @@ class WriteResult:
     @property
     def row(self) -> Row:
         if not self.rows:
-            raise RetryableError("AccountView confirmed a write without echoing the record", system=SYSTEM)
+            raise RetryableError(reason("AccountView confirmed a write without echoing the record"), system=SYSTEM)
         return self.rows[0]
 
 
@@ -231,7 +232,7 @@ class AccountViewClient:
             decoded = self._decode(response, empty_on_404=empty_on_404)
             if response.status_code == 401 or _auth_error(decoded):
                 raise BrokenConnection(
-                    "AccountView rejects our access token even after a refresh", system=SYSTEM, status=401
+                    reason("AccountView rejects our access token even after a refresh"), system=SYSTEM, status=401
                 )
         return decoded
 
@@ -257,11 +258,14 @@ class AccountViewClient:
             return self.http.request(method, self._url(path), params=params, content=content, headers=headers)
         except httpx.TimeoutException as exc:
             raise RetryableError(
-                f"AccountView did not answer in time ({method} {path})", system=SYSTEM
+                reason("AccountView did not answer in time ({method} {path})", method=method, path=path),
+                system=SYSTEM,
             ) from exc
         except httpx.TransportError as exc:
             raise RetryableError(
-                f"AccountView connection failed ({method} {path}): {exc}", system=SYSTEM
+                reason("AccountView connection failed ({method} {path}): {error}", method=method, path=path,
+                       error=exc),
+                system=SYSTEM,
             ) from exc
 
     def _decode(self, response: httpx.Response, *, empty_on_404: bool) -> Any:
@@ -271,9 +275,9 @@ class AccountViewClient:
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             what = (
-                "the AccountView link to the administration is offline"
+                reason("the AccountView link to the administration is offline")
                 if status == 503
-                else f"AccountView answered {status}"
+                else reason("AccountView answered {status}", status=status)
             )
             raise RetryableError(what, retry_after=retry_after, system=SYSTEM, status=status)
         if status == 404 and empty_on_404:
@@ -282,13 +286,14 @@ class AccountViewClient:
             body = parse_json(response.content)
         except ValueError as exc:
             raise RetryableError(
-                f"AccountView sent an unreadable answer (HTTP {status})", system=SYSTEM, status=status
+                reason("AccountView sent an unreadable answer (HTTP {status})", status=status), system=SYSTEM,
+                status=status,
             ) from exc
         message = error_message(body)
         if status == 403 or error_type(body).lower() in ("companyerror", "authorizationerror"):
             raise BrokenConnection(
-                f"AccountView refuses access: {message or status}. Check the company "
-                "and the user's rights in AccountView",
+                reason("AccountView refuses access: {problem}. Check the company and the user's rights in "
+                       "AccountView", problem=message or status),
                 system=SYSTEM,
                 status=status,
             )
@@ -296,21 +301,21 @@ class AccountViewClient:
             if _auth_error(body):
                 return body
             if error_type(body).lower() in ("connectionerror", "timeouterror"):
-                raise RetryableError(f"AccountView: {message}", system=SYSTEM, status=status)
+                raise RetryableError(reason("AccountView: {message}", message=message), system=SYSTEM, status=status)
             raise NeedsAttention(
-                f"AccountView: {message}",
+                reason("AccountView: {message}", message=message),
                 system=SYSTEM,
                 status=status,
                 field=field_in_message(self.dictionary, message),
             )
         if status == 404:
             raise BrokenConnection(
-                f"AccountView has no {response.request.url.path}: check the base URL",
+                reason("AccountView has no {path}: check the base URL", path=response.request.url.path),
                 system=SYSTEM,
                 status=404,
             )
         if status >= 400:
-            raise NeedsAttention(f"AccountView answered {status}", system=SYSTEM, status=status)
+            raise NeedsAttention(reason("AccountView answered {status}", status=status), system=SYSTEM, status=status)
         return body
 
     # --- companies -----------------------------------------------------------------------------------------
@@ -333,7 +338,8 @@ class AccountViewClient:
                 self.company_id = company.id
                 return company
         raise BrokenConnection(
-            f"AccountView company {code!r} is not available to this user", system=SYSTEM, value=code
+            reason("AccountView company {company} is not available to this user", company=repr(code)), system=SYSTEM,
+            value=code,
         )
 
     def _company(self) -> str:
@@ -448,7 +454,8 @@ class AccountViewClient:
         """PUT: update by the business object's primary key, which `header` must contain."""
         bo = self._business_object(business_object)
         if bo is not None and not bo.update:
-            raise NeedsAttention(f"AccountView does not allow updates of {business_object}", system=SYSTEM)
+            raise NeedsAttention(reason("AccountView does not allow updates of {business_object}",
+                                        business_object=business_object), system=SYSTEM)
         return self._write("PUT", business_object, header, details, truncate=truncate, keys=keys)
 
     def _write(
@@ -491,8 +498,9 @@ class AccountViewClient:
             if violation is not None:
                 if not truncate or name.upper() in {k.upper() for k in keys}:
                     raise NeedsAttention(
-                        f"{violation.field} holds at most {violation.max_length} characters; "
-                        f"{value!r} has {len(value)}",
+                        reason("{field} holds at most {most} characters; {value} has {length}",
+                               field=violation.field, most=violation.max_length, value=repr(value),
+                               length=len(value)),
                         system=SYSTEM,
                         field=violation.field,
                         value=value,
@@ -685,13 +693,15 @@ class AccountViewClient:
 
     def _check_list_answer(self, business_object: str, column: str, asked: list[str], rows: list[Row]) -> None:
         table = self.profile.business_object(business_object).header
-        advice = 'set list_filter = "match_any" in the AccountView connection\'s profile, then run `koppel check`'
+        advice = reason('set list_filter = "match_any" in the AccountView connection\'s profile, then run '
+                        '`koppel check`')
         keys = {v.strip().casefold() for v in asked}
         stranger = next((r for r in rows if str(r.get(column, "")).strip().casefold() not in keys), None)
         if stranger is not None:
             raise BrokenConnection(
-                f"AccountView ignored the list filter on {table}.{column}: asked for {len(asked)} keys, it "
-                f"answered rows for others (e.g. {str(stranger.get(column, '')).strip()!r}); {advice}",
+                reason("AccountView ignored the list filter on {field}: asked for {count} keys, it answered rows "
+                       "for others (e.g. {example}); {advice}", field=f"{table}.{column}", count=len(asked),
+                       example=repr(str(stranger.get(column, "")).strip()), advice=advice),
                 system=SYSTEM,
                 field=f"{table}.{column}",
             )
@@ -705,9 +715,9 @@ class AccountViewClient:
         )
         if known is not None:
             raise BrokenConnection(
-                f"AccountView answered nothing for a list of {len(asked)} keys on {table}.{column}, yet finds "
-                f"{str(known.get(column, '')).strip()!r} with Equal: it does not understand "
-                f"FilterIsListOfValues; {advice}",
+                reason("AccountView answered nothing for a list of {count} keys on {field}, yet finds {example} "
+                       "with Equal: it does not understand FilterIsListOfValues; {advice}", count=len(asked),
+                       field=f"{table}.{column}", example=repr(str(known.get(column, "")).strip()), advice=advice),
                 system=SYSTEM,
                 field=f"{table}.{column}",
             )
@@ -807,7 +817,8 @@ class AccountViewClient:
             return records.decode_image(records.image_name(row.get(name_field)), row.get(data_field), self.profile)
         except ValueError as exc:
             raise NeedsAttention(
-                f"the image of article {wanted} (ARTICLE.{data_field}) {exc}",
+                reason("the image of article {article} ({field}) {problem}", article=wanted,
+                       field=f"ARTICLE.{data_field}", problem=exc),
                 system=SYSTEM,
                 field=f"ARTICLE.{data_field}",
                 value=wanted,

@@ -26,6 +26,7 @@ import structlog
 from pydantic import BaseModel
 
 from koppel.errors import BrokenConnection, NeedsAttention, RetryableError
+from koppel.reasons import reason
 
 SYSTEM = "accountview"
 DEFAULT_SCOPES = ("readaccountviewdata", "updateaccountviewdata")
@@ -189,12 +190,14 @@ class OAuthEndpoints:
         try:
             response = self.http.post(self.token_url, data=form, headers={"Accept": "application/json"})
         except httpx.TimeoutException as exc:
-            raise RetryableError(f"AccountView token endpoint timed out: {exc}", system=SYSTEM) from exc
+            raise RetryableError(reason("AccountView token endpoint timed out: {error}", error=exc),
+                                 system=SYSTEM) from exc
         except httpx.TransportError as exc:
-            raise RetryableError(f"AccountView token endpoint unreachable: {exc}", system=SYSTEM) from exc
+            raise RetryableError(reason("AccountView token endpoint unreachable: {error}", error=exc),
+                                 system=SYSTEM) from exc
         if response.status_code == 429 or response.status_code >= 500:
             raise RetryableError(
-                f"AccountView token endpoint answered {response.status_code}",
+                reason("AccountView token endpoint answered {status}", status=response.status_code),
                 system=SYSTEM,
                 status=response.status_code,
             )
@@ -202,19 +205,19 @@ class OAuthEndpoints:
             body = response.json()
         except ValueError as exc:
             raise RetryableError(
-                "AccountView token endpoint sent no JSON", system=SYSTEM, status=response.status_code
+                reason("AccountView token endpoint sent no JSON"), system=SYSTEM, status=response.status_code
             ) from exc
         if response.status_code == 200 and isinstance(body, dict) and body.get("access_token"):
             return TokenSet.from_response(body, lifetime=self.token_lifetime, refresh_token=keep_refresh_token)
         error = body.get("error") if isinstance(body, dict) else None
         if error in ("invalid_grant", "invalid_client", "unauthorized_client"):
             raise BrokenConnection(
-                f"AccountView refused the authorisation ({error}); reconnect the administration",
+                reason("AccountView refused the authorisation ({error}); reconnect the administration", error=error),
                 system=SYSTEM,
                 status=response.status_code,
             )
         raise NeedsAttention(
-            f"AccountView token endpoint answered {response.status_code}: {body}",
+            reason("AccountView token endpoint answered {status}: {body}", status=response.status_code, body=body),
             system=SYSTEM,
             status=response.status_code,
         )

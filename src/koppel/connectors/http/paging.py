@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import structlog
 
 from koppel.errors import RetryableError
+from koppel.reasons import reason
 
 T = TypeVar("T")
 C = TypeVar("C")
@@ -67,8 +68,8 @@ class _Paginator(Generic[C]):
             previous_first, cursor = first, self.after(cursor, page)
         if expected is not None and read < expected:
             raise RetryableError(
-                f"listed {read} {what} where the server counted {expected}: the listing changed while it was "
-                "read, so it is read again",
+                reason("listed {read} {what} where the server counted {expected}: the listing changed while it "
+                       "was read, so it is read again", read=read, what=what, expected=expected),
                 system=system,
             )
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import psycopg
 
 from koppel.errors import RetryableError
+from koppel.reasons import reason
 
 TABLE = "koppel_rate_limit"
 _CREATE = f"""
@@ -75,7 +76,8 @@ class PostgresRateLimiter:
                     ahead = self._take_turn()
                 except _DATABASE_ERRORS as exc:
                     self.close()
-                    raise RetryableError(f"the rate limiter's database is unreachable: {exc}") from first
+                    raise RetryableError(
+                        reason("the rate limiter's database is unreachable: {error}", error=exc)) from first
         return max(0.0, ahead - self.interval - self.tolerance)
 
     def close(self) -> None:

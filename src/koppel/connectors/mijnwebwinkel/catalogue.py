@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from koppel.connectors.mijnwebwinkel.errors import SYSTEM
 from koppel.connectors.mijnwebwinkel.models import ArticleCategoryInput, ArticleSummary
 from koppel.errors import NeedsAttention
+from koppel.reasons import reason
 
 
 def match_key(value: str | None) -> str:
@@ -47,8 +48,8 @@ class ArticleIndex:
             ids = table.get(match_key(key)) if key else None
             if ids and len(ids) > 1:
                 raise NeedsAttention(
-                    f"the shop has {kind} {key} on {len(ids)} articles ({', '.join(map(str, ids))}): "
-                    "remove the duplicates in MijnWebwinkel",
+                    reason("the shop has {kind} {key} on {count} articles ({articles}): remove the duplicates in "
+                           "MijnWebwinkel", kind=kind, key=key, count=len(ids), articles=", ".join(map(str, ids))),
                     system=SYSTEM,
                     field="sku" if kind == "SKU" else "extra.barcode",
                     value=key,
@@ -92,7 +93,8 @@ def changed_category_links(
         links[0].is_main = True
     if not links:
         raise NeedsAttention(
-            f"article {article.id} would be left without a category page", system=SYSTEM, field="categories"
+            reason("article {article} would be left without a category page", article=article.id), system=SYSTEM,
+            field="categories",
         )
     before = [(c.category_id, bool(c.is_main), c.is_active is not False) for c in article.categories]
     after = [(c.category_id, bool(c.is_main), bool(c.is_active)) for c in links]

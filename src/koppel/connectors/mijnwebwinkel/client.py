@@ -54,6 +54,7 @@ from koppel.connectors.mijnwebwinkel.models import (
     VariantInput,
 )
 from koppel.errors import KoppelError, NeedsAttention, RetryableError
+from koppel.reasons import reason
 
 DEFAULT_BASE_URL = "https://api.myonlinestore.com"
 LEGACY_BASE_URL = "https://api.mijnwebwinkel.nl"
@@ -226,7 +227,8 @@ class MijnWebwinkelClient:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"])
             raise NeedsAttention(
-                f"MijnWebwinkel sent an unreadable {what}: {field}: {first['msg']}",
+                reason("MijnWebwinkel sent an unreadable {what}: {field}: {problem}", what=what, field=field,
+                       problem=first["msg"]),
                 system=SYSTEM,
                 field=field,
                 value=first.get("input"),
@@ -238,7 +240,8 @@ class MijnWebwinkelClient:
         if data is None or data == {}:
             return []
         if not isinstance(data, list):
-            raise RetryableError(f"MijnWebwinkel sent {type(data).__name__} where a list was expected", system=SYSTEM)
+            raise RetryableError(
+                reason("MijnWebwinkel sent {kind} where a list was expected", kind=type(data).__name__), system=SYSTEM)
         return data
 
     @property
@@ -590,7 +593,8 @@ class MijnWebwinkelClient:
         current = self._current(article)
         if not current.categories:
             raise NeedsAttention(
-                f"article {current.id} is on no category page, so it cannot be shown or hidden",
+                reason("article {article} is on no category page, so it cannot be shown or hidden",
+                       article=current.id),
                 system=SYSTEM,
                 field="categories",
             )

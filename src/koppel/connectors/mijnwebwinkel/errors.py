@@ -11,6 +11,7 @@ import httpx
 
 from koppel.connectors.http import Redactor, parse_retry_after
 from koppel.errors import BrokenConnection, KoppelError, NeedsAttention, RetryableError
+from koppel.reasons import reason
 
 SYSTEM = "mijnwebwinkel"
 # A validation message that starts with a field path ("extra.invisible.barcode: invalid check digit").
@@ -34,7 +35,9 @@ def error_for_response(response: httpx.Response, operation: str, redactor: Redac
     """The vocabulary error for a non-2xx response to `operation` (e.g. "GET /orders/1042")."""
     status = response.status_code
     detail = redactor.text(server_message(response))
-    message = f"MijnWebwinkel {operation} answered {status}" + (f": {detail}" if detail else "")
+    message = (reason("MijnWebwinkel {operation} answered {status}: {detail}", operation=operation, status=status,
+                      detail=detail) if detail
+               else reason("MijnWebwinkel {operation} answered {status}", operation=operation, status=status))
     if status in (408, 429) or status >= 500:
         return RetryableError(
             message,
@@ -44,7 +47,7 @@ def error_for_response(response: httpx.Response, operation: str, redactor: Redac
         )
     if status in (401, 403):
         return BrokenConnection(
-            message + " (check the store token and partner token of this connection)",
+            reason("{problem} (check the store token and partner token of this connection)", problem=message),
             system=SYSTEM,
             status=status,
         )
@@ -63,13 +66,18 @@ def field_of(detail: str) -> str | None:
 
 def error_for_transport(exc: httpx.HTTPError, operation: str, redactor: Redactor) -> RetryableError:
     """Connection errors, timeouts and cut-off answers: the server may or may not have acted."""
-    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed"
-    text = redactor.text(str(exc) or type(exc).__name__)
-    return RetryableError(f"MijnWebwinkel {operation} {kind}: {type(exc).__name__}: {text}", system=SYSTEM)
+    error = f"{type(exc).__name__}: {redactor.text(str(exc) or type(exc).__name__)}"
+    if isinstance(exc, httpx.TimeoutException):
+        return RetryableError(reason("MijnWebwinkel {operation} timed out: {error}", operation=operation, error=error),
+                              system=SYSTEM)
+    return RetryableError(reason("MijnWebwinkel {operation} failed: {error}", operation=operation, error=error),
+                          system=SYSTEM)
 
 
 def error_for_body(operation: str, detail: str, redactor: Redactor) -> RetryableError:
     """A 2xx answer whose body is not the JSON we expect (truncated, HTML from a proxy…)."""
     return RetryableError(
-        f"MijnWebwinkel {operation} sent an unreadable answer: {redactor.text(detail)[:200]}", system=SYSTEM
+        reason("MijnWebwinkel {operation} sent an unreadable answer: {detail}", operation=operation,
+               detail=redactor.text(detail)[:200]),
+        system=SYSTEM,
     )

@@ -8,6 +8,7 @@ import hashlib
 
 from koppel.connectors.mijnwebwinkel.errors import SYSTEM
 from koppel.errors import NeedsAttention
+from koppel.reasons import reason
 
 # The API documents no limit; 10 MB is what web shops commonly accept, and it keeps a base64 JSON body
 # (a third larger) within what proxies pass. The sandbox refuses above its own (configurable) limit too.
@@ -35,11 +36,11 @@ def image_type(content: bytes) -> str | None:
 def check_image(content: bytes, what: str, *, max_bytes: int = MAX_IMAGE_BYTES) -> str:
     """The image's extension, or NeedsAttention naming `what` (e.g. "article SHIRT-RED image") and why."""
     if not content:
-        raise NeedsAttention(f"{what} is empty", system=SYSTEM, field="image")
+        raise NeedsAttention(reason("{what} is empty", what=what), system=SYSTEM, field="image")
     if len(content) > max_bytes:
         raise NeedsAttention(
-            f"{what} is {len(content) / 1_048_576:.1f} MB; MijnWebwinkel takes images up to "
-            f"{max_bytes / 1_048_576:.0f} MB",
+            reason("{what} is {size} MB; MijnWebwinkel takes images up to {most} MB", what=what,
+                   size=f"{len(content) / 1_048_576:.1f}", most=f"{max_bytes / 1_048_576:.0f}"),
             system=SYSTEM,
             field="image",
             value=len(content),
@@ -47,7 +48,8 @@ def check_image(content: bytes, what: str, *, max_bytes: int = MAX_IMAGE_BYTES) 
     extension = image_type(content)
     if extension is None:
         raise NeedsAttention(
-            f"{what} is not an image (JPEG, PNG, GIF or WebP expected; it starts with {content[:8]!r})",
+            reason("{what} is not an image (JPEG, PNG, GIF or WebP expected; it starts with {start})", what=what,
+                   start=repr(content[:8])),
             system=SYSTEM,
             field="image",
         )
