@@ -4,17 +4,27 @@ settings' table (another group, or a shop category by id). The first time, a cat
 with the same title under the same parent is linked instead of made twice.
 
 Used by the category units of a run (before its products) and by a product whose category is not there yet.
+
+Made once across workers, on any machine: the shop can't delete a category (the API has no DELETE), so two
+made for one group could never be undone. Before creating, a worker claims the group with a link only one
+can write (the links' unique source key); the others wait for its category link and use it. A claim left by a
+worker that stopped is taken over after a while, by one worker only, which first looks in the shop for the
+category the stopped one may have made.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from koppel.connectors.accountview.models import ArticleGroup
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.mijnwebwinkel.models import Category, CategoryInput
-from koppel.errors import NeedsAttention, Outcome
+from koppel.errors import NeedsAttention, Outcome, RetryableError
 from koppel.flows.links import Link, Links, Record
 from koppel.flows.product_mapping import ProductMaps, body, payload_hash
 from koppel.flows.products_settings import ProductsSettings
@@ -22,6 +32,9 @@ from koppel.reasons import reason
 from koppel.sync.links import BulkLinks
 
 CATEGORY = "category"
+CLAIM = "category-claim"  # source: group code; target: "<token> <moment>" of the worker making its category now
+STALE = timedelta(minutes=10)  # a claim this old was left by a worker that stopped (a POST takes seconds)
+WAIT_SECONDS = 30.0  # how long a worker waits for another's category before its unit is tried again later
 
 
 def links_by_key(links: Links, entity: str, keys: list[str]) -> dict[str, Link]:
@@ -125,16 +138,56 @@ class Categories:
                       payload_in=payload_in, payload_out=changes, link=True)
 
     def _make(self, code: str) -> tuple[int, str]:
-        """Create the category (or link the shop's own of the same title and parent); link it."""
-        wanted = self._create_body(code)
-        existing = self._same_in_shop(wanted["title"], wanted.get("parent_category_id"))
-        if existing is not None:
-            category_id, how = existing.id, reason("linked the existing")
-        else:
-            category_id, how = self.shop.create_category(CategoryInput.model_validate(wanted)).id, reason("created")
-        self.links.write(CATEGORY, code, str(category_id), self.fingerprint(code))
+        """Create the category (or link the shop's own of the same title and parent) and link it, once across
+        workers: under this worker's claim, or by waiting for the link of the worker that holds it."""
+        wanted = self._create_body(code)  # its parent first (made now when it has none yet)
+        claim = self._claim(code)
+        try:
+            link = self.links.find(CATEGORY, code)  # made by another worker between our look and our claim
+            if link is not None:
+                self._made[code] = reason("linked the one another worker made")
+                return int(link.target_key), self._made[code]
+            existing = self._same_in_shop(wanted["title"], wanted.get("parent_category_id"), fresh=claim.took_over)
+            if existing is not None:
+                category_id, how = existing.id, reason("linked the existing")
+            else:
+                category_id = self.shop.create_category(CategoryInput.model_validate(wanted)).id
+                how = reason("created")
+            self.links.write(CATEGORY, code, str(category_id), self.fingerprint(code))
+        finally:
+            if claim.held:
+                self.links.forget(CLAIM, code)
         self._made[code] = how
         return category_id, how
+
+    def _claim(self, code: str) -> _Claim:
+        """Claim the making of this group's category; when another worker holds the claim, wait for its link
+        (a claim comes back not held: the link is there), or take a stale claim over."""
+        mine = f"{uuid.uuid4().hex} {datetime.now(UTC).isoformat()}"
+        deadline = time.monotonic() + WAIT_SECONDS
+        pause = 0.05
+        while True:
+            held = self.links.write(CLAIM, code, mine)
+            if held.target_key == mine:
+                return _Claim(held=True)
+            if self.links.find(CATEGORY, code) is not None:
+                return _Claim(held=False)
+            if _stale(held.target_key) and self._take_over(code, held.target_key, mine):
+                return _Claim(held=True, took_over=True)
+            if time.monotonic() > deadline:
+                raise RetryableError(reason("another worker is making the shop category of article group {group}; "
+                                            "tried again later", group=code))
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+    def _take_over(self, code: str, stale: str, mine: str) -> bool:
+        """Take a stale claim over: of the workers that find it stale, the one that writes the link named
+        after it first. (That link stays: a later worker that read the same stale claim must lose too.)"""
+        token = stale.split(" ", 1)[0]
+        if self.links.write(CLAIM, f"{code}/{token}", mine).target_key != mine:
+            return False
+        self.links.forget(CLAIM, code)
+        return self.links.write(CLAIM, code, mine).target_key == mine
 
     def _create_body(self, code: str) -> dict[str, Any]:
         group = self._group(code)
@@ -159,8 +212,8 @@ class Categories:
             )
         return self.category_id(parent)
 
-    def _same_in_shop(self, title: str, parent: int | None) -> Category | None:
-        if self._shop_tree is None:
+    def _same_in_shop(self, title: str, parent: int | None, *, fresh: bool = False) -> Category | None:
+        if self._shop_tree is None or fresh:
             self._shop_tree = list(_flatten(self.shop.category_tree()))
         folded = title.strip().casefold()
         same = [c for c in self._shop_tree if c.title.strip().casefold() == folded and c.parent_category_id == parent]
@@ -176,6 +229,23 @@ class Categories:
                 value=code,
             )
         return group
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A claim on making one category: `held` by this worker (to release), `took_over` from a stopped one."""
+
+    held: bool
+    took_over: bool = False
+
+
+def _stale(claim: str) -> bool:
+    """Whether a claim ("<token> <moment>") is older than STALE (or unreadable: nothing can finish it)."""
+    try:
+        made = datetime.fromisoformat(claim.split(" ", 1)[1])
+    except (IndexError, ValueError):
+        return True
+    return datetime.now(UTC) - made > STALE
 
 
 def _flatten(categories: list[Category], parent: int | None = None) -> list[Category]:

@@ -1,0 +1,97 @@
+"""A category is made once across workers: two runs of the products flow (each with its own caches and locks,
+as on two machines) racing on the same new article group leave one shop category; a claim left by a worker
+that stopped is taken over, and the category it may have made is linked, not made again."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from koppel.connectors.mijnwebwinkel.sandbox import catalog
+from koppel.connectors.sandboxkit.faults import Fault
+from koppel.errors import RetryableError
+from koppel.flows import product_categories
+from koppel.flows.links import Record
+from tests.flows.products_world import ProductsWorld, start_products_world
+
+GROUP = "TUIN"
+
+
+@pytest.fixture
+def world() -> Iterator[ProductsWorld]:
+    world = start_products_world(articles=12)
+    with world.books_sandbox.state.lock:
+        world.books_sandbox.state.tables["ART_GRP"][GROUP] = {"AG_CODE": GROUP, "AG_DESC": "Tuin en terras"}
+    yield world
+    world.stop()
+
+
+def titled(world: ProductsWorld, title: str) -> list[int]:
+    return [c["id"] for c in world.categories().values() if c["title"] == title]
+
+
+def race(world: ProductsWorld, key: str) -> list[Record]:
+    """Both workers sync the same unit at once."""
+    flows = [world.flow(), world.flow()]
+    for flow in flows:
+        flow.fetch(None)  # each reads the catalogue itself, and finds the group without a category
+    start = threading.Barrier(len(flows))
+    results: list[Record] = []
+
+    def work(flow):  # type: ignore[no-untyped-def]
+        start.wait()
+        results.append(flow.sync(key))
+
+    threads = [threading.Thread(target=work, args=(flow,)) for flow in flows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_two_workers_racing_on_a_new_group_make_one_category(world: ProductsWorld) -> None:
+    # the shop takes its time answering: both workers are sure to ask within that second
+    world.shop_sandbox.add_fault(Fault("latency", path="/v1/categories", method="POST", seconds=1.0))
+    results = race(world, f"category:{GROUP}")
+    assert [r.outcome.value for r in results] == ["sent", "sent"], [r.reason for r in results]
+    assert len(titled(world, "Tuin en terras")) == 1
+    made = titled(world, "Tuin en terras")[0]
+    assert {r.target_key for r in results} == {str(made)}
+    assert sorted(r.reason for r in results) == [f"created shop category {made}",
+                                                 f"linked the one another worker made shop category {made}"]
+    assert world.links.find("category", GROUP).target_key == str(made)
+    assert world.links.find(product_categories.CLAIM, GROUP) is None  # released
+
+
+def test_two_workers_racing_on_a_product_of_a_new_group_make_one_category(world: ProductsWorld) -> None:
+    world.change("KP-001-00001", AG_CODE=GROUP)
+    world.shop_sandbox.add_fault(Fault("latency", path="/v1/categories", method="POST", seconds=1.0))
+    race(world, "KP-001-00001")
+    assert len(titled(world, "Tuin en terras")) == 1
+
+
+def test_a_stale_claim_is_taken_over_and_what_its_worker_made_is_linked(world: ProductsWorld) -> None:
+    # a worker claimed the group, made the category and stopped before linking it
+    long_ago = (datetime.now(UTC) - product_categories.STALE - timedelta(minutes=1)).isoformat()
+    world.links.write(product_categories.CLAIM, GROUP, f"stopped {long_ago}")
+    with world.shop_sandbox.state.lock:
+        made = catalog.save_category(world.shop_sandbox.state, {"title": "Tuin en terras"})["id"]
+    results = race(world, f"category:{GROUP}")
+    assert all(r.outcome.value == "sent" for r in results), [r.reason for r in results]
+    assert titled(world, "Tuin en terras") == [made]
+    assert world.links.find("category", GROUP).target_key == str(made)
+
+
+def test_a_fresh_claim_of_another_worker_is_waited_for_then_tried_again_later(world: ProductsWorld,
+                                                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(product_categories, "WAIT_SECONDS", 0.3)
+    world.links.write(product_categories.CLAIM, GROUP, f"busy {datetime.now(UTC).isoformat()}")
+    flow = world.flow()
+    flow.fetch(None)
+    with pytest.raises(RetryableError, match="another worker is making"):  # the runner parks it as retry
+        flow.sync(f"category:{GROUP}")
+    assert titled(world, "Tuin en terras") == []
