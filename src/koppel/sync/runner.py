@@ -34,9 +34,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from koppel.errors import KoppelError, Outcome, RetryableError
-from koppel.reasons import Reason, from_args, reason
+from koppel.reasons import Reason, from_args, joined, reason
 from koppel.sync import units
 from koppel.sync.clients import IntegrationClients
 from koppel.sync.links import PARKED, EngineLinks, Ledger, Links, Record
@@ -188,11 +189,19 @@ def settings_problem(flow: Flow, raw: dict[str, Any] | None) -> str:
     try:
         flow.settings.model_validate(raw or {})
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or flow.name}: {e['msg']} (value {_short(e.get('input'))})"
-            for e in error.errors())
-        return f"The {flow.name} settings are invalid: {problems}. Correct them in the integration's settings."
+        problems = joined([reason("{setting}: {problem} (value {value})",
+                                  setting=".".join(str(p) for p in e["loc"]) or flow.name,
+                                  problem=_said(e), value=_short(e.get("input")))
+                           for e in error.errors()])
+        return reason("The {flow} settings are invalid: {problems}. Correct them in the integration's settings.",
+                      flow=flow.name, problems=problems)
     return ""
+
+
+def _said(error: ErrorDetails) -> str:
+    """A settings refusal's reason (translatable) when a validator gave one, else pydantic's English."""
+    given = (error.get("ctx") or {}).get("reason")
+    return given if isinstance(given, Reason) else error["msg"]
 
 
 def _short(value: Any) -> str:
