@@ -66,6 +66,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
         setup()  # reads the settings now, once: the Django settings keep this data directory
     get_settings.cache_clear()
+    from django.conf import settings
+
+    # A real password hash costs 0.35 s CPU (PBKDF2, a million rounds) and nearly every web test makes a user
+    # or signs one in; what the tests check is who may do what, not the hash (koppel web's own stays real).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -73,6 +78,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for fixture, marker in MARKED_BY_FIXTURE.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(marker)
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_active() -> Iterator[None]:
+    """A page rendered in German leaves German active in this thread; the next test starts in the default."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
 
 
 @pytest.fixture
