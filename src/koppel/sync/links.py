@@ -104,6 +104,11 @@ class TargetLinks(Links, Protocol):
         """The link pointing to this target record, if one does."""
         ...
 
+    def find_by_target_prefix(self, entity: str, prefix: str) -> list[Link]:
+        """The links whose target key starts with `prefix` (the products flow: every variant linked to one
+        shop article, "<article id>/")."""
+        ...
+
 
 class Ledger(Links, Protocol):
     """Links, plus what the runner keeps: outcomes, cursors and runs."""
@@ -170,6 +175,19 @@ class EngineLinks:
         from koppel.sync import units
 
         return units.find_link_by_target(self.integration_id, entity, target_key)
+
+    def find_by_target_prefix(self, entity: str, prefix: str) -> list[Link]:
+        from django.db import close_old_connections, connection
+
+        from koppel.core.activity.models import Link as LinkRow
+
+        try:
+            rows = LinkRow.objects.filter(integration_id=self.integration_id, entity=entity,
+                                          target_key__startswith=prefix)
+            return [Link(entity, row.source_key, row.target_key, row.payload_hash) for row in rows]
+        finally:
+            if not connection.in_atomic_block:
+                close_old_connections()
 
     def find_many(self, entities: Sequence[str], source_keys: list[str]) -> list[Link]:
         from koppel.sync import units
@@ -251,6 +269,11 @@ class MemoryLinks:
         with self.lock:
             return next((link for (kind, _), link in self.links.items()
                          if kind == entity and link.target_key == target_key), None)
+
+    def find_by_target_prefix(self, entity: str, prefix: str) -> list[Link]:
+        with self.lock:
+            return [link for (kind, _), link in self.links.items() if kind == entity
+                    and link.target_key.startswith(prefix)]
 
     def find_many(self, entities: Sequence[str], source_keys: list[str]) -> list[Link]:
         with self.lock:
