@@ -150,6 +150,12 @@ class DraftLinks:
         stored: Link | None = self.stored.find_by_target(entity, target_key)
         return None if stored is None or (entity, stored.source_key) in self.forgotten else stored
 
+    def find_by_target_prefix(self, entity: str, prefix: str) -> list[Link]:
+        stored = [link for link in self.stored.find_by_target_prefix(entity, prefix)
+                  if (entity, link.source_key) not in self.forgotten
+                  and self.draft.find(entity, link.source_key) is None]
+        return [*stored, *self.draft.find_by_target_prefix(entity, prefix)]
+
 
 @dataclass(frozen=True)
 class DryResult:
