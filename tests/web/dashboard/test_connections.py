@@ -96,6 +96,18 @@ def test_connect_accountview_shows_the_companies_and_test_connection_names_the_c
     assert f"Connected to the AccountView company {books_box.company_code}" in try_connection(owner, row)
 
 
+def test_a_company_entered_by_its_code_is_stored_by_its_id_once_the_grant_reaches_it(
+        world: World, owner: Client, books_box: AccountViewSandbox) -> None:
+    """The form's help offers the company's code (as AccountView shows it); AccountView's API wants the id."""
+    add_books(owner, world, books_box, company_id=books_box.company_code)
+    row = books_row(world)
+    assert f"AccountView is connected to {books_box.company_code}" in connect(owner, row)
+    stored = Connection.objects.get(pk=row.pk)
+    assert stored.settings["company_id"] == books_box.company_id
+    assert stored.credentials["tokens"]["refresh_token"]  # the grant's tokens are kept beside it
+    assert f"Connected to the AccountView company {books_box.company_code}" in try_connection(owner, row)
+
+
 def test_reconnect_after_the_sandbox_revoked_the_grant_replaces_the_tokens(
         world: World, owner: Client, books_box: AccountViewSandbox) -> None:
     add_books(owner, world, books_box)

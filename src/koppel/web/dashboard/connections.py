@@ -130,6 +130,7 @@ def accountview_callback(request: HttpRequest) -> HttpResponse:
                                         "companies it reaches: change the company to one of those listed.")
                              % {"company": connection.settings.get("company_id", "")})
         else:
+            _store_company_id(connection, result.company.id)
             messages.success(request, _("AccountView is connected to %(company)s.")
                              % {"company": f"{result.company.code} — {result.company.description}"})
     back = request.session.get(RETURN_TO, {})
@@ -138,6 +139,14 @@ def accountview_callback(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(return_to, allowed_hosts=None):
         return_to = reverse("dashboard:connection", args=[connection.workspace_id, connection.pk])
     return HttpResponseRedirect(return_to)
+
+
+def _store_company_id(connection: Connection, company_id: str) -> None:
+    """The form offers the company's code, as AccountView shows it, but AccountView's API names a company
+    by its id: once the grant has found the company, its id is what the connection keeps. Only the
+    settings are written: the grant has just stored fresh tokens on the same row."""
+    if connection.settings.get("company_id") != company_id:
+        Connection.objects.filter(pk=connection.pk).update(settings={**connection.settings, "company_id": company_id})
 
 
 @require_POST
