@@ -24,7 +24,7 @@ the CPU only when the web and the worker leave it. Two sets of children, so that
 and one tenant cannot slow another's preview (sizes in koppel.settings, KOPPEL_EXPRESSION_*):
 
 - the flows' (`expression_workers`): an evaluation outside `evaluating_for` waits for a free child; never
-  refused, and the wait is bounded, as every evaluation ends within its wall limit and only flows use these;
+  refused, and the wait is bounded, as every evaluation ahead of it ends within its wall limit;
 - the dashboard's (`expression_preview_workers` kept ready, started ahead in the background, at most
   `expression_preview_workers_max`): an evaluation inside `evaluating_for(caller)` (a workspace's previews
   and saves) is refused at once with EvaluatorBusy when that caller already has its share in evaluation
