@@ -183,7 +183,7 @@ class AccountViewClient:
         tokens = self.token_store.load()
         if tokens is None:
             raise BrokenConnection(
-                "AccountView is not authorised yet: connect the administration", system=SYSTEM
+                reason("AccountView is not authorised yet: connect the administration"), system=SYSTEM
             )
         if tokens.expires_within(self.options.refresh_margin):
             return self._refresh(used=tokens)
@@ -346,7 +346,7 @@ class AccountViewClient:
         if self.company_id is None:
             found = self.companies()
             if not found:
-                raise BrokenConnection("this AccountView user has no companies", system=SYSTEM)
+                raise BrokenConnection(reason("this AccountView user has no companies"), system=SYSTEM)
             self.company_id = found[0].id  # as S2/S5 do when nothing is configured
         return self.company_id
 
@@ -847,7 +847,7 @@ class AccountViewClient:
         it is returned instead; AccountView assigns the order number. `look_first=False` when the caller
         has just looked it up itself (a lost answer is still found again before anyone retries)."""
         if not order.lines:
-            raise NeedsAttention("a sales order needs at least one line", system=SYSTEM, field="SO_LINE")
+            raise NeedsAttention(reason("a sales order needs at least one line"), system=SYSTEM, field="SO_LINE")
         header, lines = records.sales_order_rows(order, self.profile)
 
         def write() -> SalesOrder:
@@ -934,7 +934,7 @@ class AccountViewClient:
         """Post a sales invoice as a journal page with lines, once per external reference (invoices cannot
         be updated in AccountView, so the existence check comes first)."""
         if not invoice.lines:
-            raise NeedsAttention("an invoice needs at least one line", system=SYSTEM, field="DJ_LINE")
+            raise NeedsAttention(reason("an invoice needs at least one line"), system=SYSTEM, field="DJ_LINE")
         header, lines = records.sales_invoice_rows(invoice, self.profile)
 
         def write() -> SalesInvoice:

@@ -173,8 +173,8 @@ class OAuthEndpoints:
         )
         if not tokens.refresh_token:
             raise BrokenConnection(
-                "AccountView granted access without a refresh token: access ends when the token expires; "
-                "check the app's scopes and connect again",
+                reason("AccountView granted access without a refresh token: access ends when the token expires; "
+                       "check the app's scopes and connect again"),
                 system=SYSTEM,
             )
         return tokens
@@ -230,7 +230,7 @@ def refresh_tokens(store: TokenStore, endpoints: OAuthEndpoints, *, used: TokenS
     with store.refresh_lock():
         current = store.load()
         if current is None:
-            raise BrokenConnection("AccountView tokens are gone: reconnect the administration", system=SYSTEM)
+            raise BrokenConnection(reason("AccountView tokens are gone: reconnect the administration"), system=SYSTEM)
         if current.access_token != used.access_token and not current.expires_within(margin):
             return current  # another worker refreshed while we waited for the lock
         crash_point("before_token_request")

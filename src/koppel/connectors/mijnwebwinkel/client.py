@@ -112,7 +112,7 @@ class MijnWebwinkelClient:
         rate_limiter: RateLimiter | None = None,
     ) -> None:
         if not token or not partner_token:
-            raise ValueError("MijnWebwinkel needs a store token and a partner token")
+            raise ValueError(reason("MijnWebwinkel needs a store token and a partner token"))
         self.base_url = base_url.rstrip("/")
         self.api_version = api_version
         self.language = language
@@ -332,7 +332,8 @@ class MijnWebwinkelClient:
             # /orders/count knows no debtor filter: without one, the count cross-checks the listing.
             count = None if debtor_email else filters
             for item in self._pages("/orders", params, count_params=count):
-                yield self._decode(Order, item, f"order {item.get('number') if isinstance(item, dict) else ''}")
+                number = item.get("number") if isinstance(item, dict) else ""
+                yield self._decode(Order, item, reason("order {number}", number=number))
 
     def count_orders(
         self,
@@ -356,7 +357,7 @@ class MijnWebwinkelClient:
         )
 
     def get_order(self, number: str | int) -> Order:
-        return self._decode(Order, self._call("GET", f"/orders/{number}"), f"order {number}")
+        return self._decode(Order, self._call("GET", f"/orders/{number}"), reason("order {number}", number=number))
 
     def update_order(
         self,
@@ -379,7 +380,8 @@ class MijnWebwinkelClient:
             body["reference"] = reference
         if not body:
             raise ValueError("update_order needs at least one change")
-        return self._decode(Order, self._call("PATCH", f"/orders/{number}", body=body), f"order {number}")
+        answer = self._call("PATCH", f"/orders/{number}", body=body)
+        return self._decode(Order, answer, reason("order {number}", number=number))
 
     def order_statuses(self) -> list[OrderStatus]:
         """The store's status table (partner token only): map ids by description, they are opaque."""
@@ -500,7 +502,7 @@ class MijnWebwinkelClient:
 
     def get_article(self, article_id: int, *, use_url_id: bool = False) -> Article:
         data = self._call("GET", f"/articles/{article_id}", params={"use_url_id": _flag(use_url_id)})
-        return self._decode(Article, data, f"article {article_id}")
+        return self._decode(Article, data, reason("article {article}", article=article_id))
 
     def create_article(self, article: ArticleInput) -> Article:
         """POST a new article (1 call; needs `name` and `categories`). Not retried. When its answer is
@@ -539,7 +541,7 @@ class MijnWebwinkelClient:
             body=body,
             idempotent=idempotent,
         )
-        return self._decode(Article, data, f"article {article_id}")
+        return self._decode(Article, data, reason("article {article}", article=article_id))
 
     def delete_article(self, article_id: int) -> None:
         self._call("DELETE", f"/articles/{article_id}", params={"use_url_id": "false"})
@@ -622,7 +624,7 @@ class MijnWebwinkelClient:
             body=dict(fields),
             params={"visible": _flag(visible), "use_url_id": "false"},
         )
-        return self._decode(Article, data, f"article {article_id}")
+        return self._decode(Article, data, reason("article {article}", article=article_id))
 
     def remove_extra_fields(self, article_id: int, names: Iterable[str], *, visible: bool = False) -> Article:
         data = self._call(
@@ -631,7 +633,7 @@ class MijnWebwinkelClient:
             body=list(names),
             params={"visible": _flag(visible), "use_url_id": "false"},
         )
-        return self._decode(Article, data, f"article {article_id}")
+        return self._decode(Article, data, reason("article {article}", article=article_id))
 
     # option lists and variants
     #
@@ -640,22 +642,23 @@ class MijnWebwinkelClient:
     # articles (`index_articles().option_list_id(name)`) or by id, and add the options it lacks.
 
     def get_option_list(self, list_id: int) -> ArticleOptionList:
-        return self._decode(ArticleOptionList, self._call("GET", f"/articlelists/{list_id}"), f"option list {list_id}")
+        return self._decode(ArticleOptionList, self._call("GET", f"/articlelists/{list_id}"),
+                            reason("option list {list}", list=list_id))
 
     def attach_option_lists(self, article_id: int, list_ids: Iterable[int]) -> Article:
         data = self._call("POST", f"/articlelists/{article_id}", body=list(list_ids), params={"use_url_id": "false"})
-        return self._decode(Article, data, f"article {article_id}")
+        return self._decode(Article, data, reason("article {article}", article=article_id))
 
     def detach_option_lists(self, article_id: int, list_ids: Iterable[int]) -> Article:
         data = self._call("DELETE", f"/articlelists/{article_id}", body=list(list_ids), params={"use_url_id": "false"})
-        return self._decode(Article, data, f"article {article_id}")
+        return self._decode(Article, data, reason("article {article}", article=article_id))
 
     def add_list_options(self, list_id: int, options: Iterable[ListOptionCreate]) -> ArticleOptionList:
         """Add options to a list. Not retried: a lost answer would add them twice (see ensure_list_options)."""
         data = self._call(
             "POST", f"/articlelistoptions/{list_id}", body=[o.to_body() for o in options], idempotent=False
         )
-        return self._decode(ArticleOptionList, data, f"option list {list_id}")
+        return self._decode(ArticleOptionList, data, reason("option list {list}", list=list_id))
 
     def ensure_list_options(self, list_id: int, options: Mapping[str, Decimal | None]) -> ArticleOptionList:
         """The list with every option in `options` ({name: default surcharge}) present, found by name
@@ -681,7 +684,7 @@ class MijnWebwinkelClient:
 
     def remove_list_options(self, list_id: int, names: Iterable[str]) -> ArticleOptionList:
         data = self._call("DELETE", f"/articlelistoptions/{list_id}", body=list(names))
-        return self._decode(ArticleOptionList, data, f"option list {list_id}")
+        return self._decode(ArticleOptionList, data, reason("option list {list}", list=list_id))
 
     # images
 
@@ -694,7 +697,8 @@ class MijnWebwinkelClient:
         image's id). Checked first: no call for bytes that are no image or exceed `max_image_bytes`
         (NeedsAttention, field "image"). Not retried; a lost answer is looked for on the article by
         `filename` (1 GET): name files with `image_filename(stem, content)` so the name is unique."""
-        check_image(content, f"image {filename} of article {article_id}", max_bytes=self.max_image_bytes)
+        check_image(content, reason("image {image} of article {article}", image=filename, article=article_id),
+                    max_bytes=self.max_image_bytes)
         body: dict[str, Any] = {"filename": filename, "content": base64.b64encode(content).decode()}
         if position is not None:
             body["position"] = position
@@ -723,7 +727,8 @@ class MijnWebwinkelClient:
         new file name, to remember. 1 GET, + 1 upload when the image is not there yet, + 1 delete when
         the previous one is."""
         filename = image_filename(stem, content)
-        check_image(content, f"image {filename} of article {article_id}", max_bytes=self.max_image_bytes)
+        check_image(content, reason("image {image} of article {article}", image=filename, article=article_id),
+                    max_bytes=self.max_image_bytes)
         article = self.get_article(article_id)
         if article.image_named(filename) is None:
             self.upload_image(article_id, filename, content, position)
@@ -763,7 +768,8 @@ class MijnWebwinkelClient:
         return self._count("/categories/count", {})
 
     def get_category(self, category_id: int) -> Category:
-        return self._decode(Category, self._call("GET", f"/categories/{category_id}"), f"category {category_id}")
+        return self._decode(Category, self._call("GET", f"/categories/{category_id}"),
+                            reason("category {category}", category=category_id))
 
     def category_articles(self, category_id: int) -> Iterator[CategoryArticle]:
         for item in self._pages(f"/categories/{category_id}/articles", {}):
@@ -791,7 +797,7 @@ class MijnWebwinkelClient:
 
     def update_category(self, category_id: int, changes: CategoryInput) -> Category:
         data = self._call("PATCH", f"/categories/{category_id}", body=changes.to_body())
-        return self._decode(Category, data, f"category {category_id}")
+        return self._decode(Category, data, reason("category {category}", category=category_id))
 
     # ------------------------------------------------------------------------------- shipping and tax
 
@@ -808,7 +814,7 @@ class MijnWebwinkelClient:
         data = self._call("GET", f"/tax-policy/regions/{code.upper()}")
         if isinstance(data, dict) and "region" in data:
             data = data["region"]
-        return self._decode(TaxRegion, data, f"tax region {code}")
+        return self._decode(TaxRegion, data, reason("tax region {region}", region=code))
 
 
 def _maybe_done(exc: RetryableError) -> bool:
