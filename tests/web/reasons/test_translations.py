@@ -25,6 +25,11 @@ SOURCES = sorted((SRC / "flows").glob("*.py")) + [SRC / "sync" / "runner.py", SR
                                                    SRC / "sync" / "record_actions.py",
                                                    *(SRC / "mapping" / f"{name}.py"
                                                      for name in ("errors", "engine", "transforms", "address"))]
+# The connectors' messages: they reach the dashboard inside a record's reason, a run's error and a connection check.
+CONNECTOR_SOURCES = [SRC / "connectors" / name for name in (
+    "mijnwebwinkel/errors.py", "mijnwebwinkel/client.py", "mijnwebwinkel/catalogue.py", "mijnwebwinkel/images.py",
+    "accountview/client.py", "accountview/oauth.py", "http/paging.py", "http/postgres_rate_limit.py")]
+SOURCES += CONNECTOR_SOURCES
 # Words in the literal text of an f-string: prose a person reads, not a key such as f"line:{id}".
 PROSE = re.compile(r"[A-Za-z]{2,}\s|\s[A-Za-z]{2,}")
 # What a reason may not be handed as: a made-up English sentence where a reason is expected.
@@ -38,9 +43,6 @@ NOT_REASONS = {
     ("stock.py", "ARTICLE. false"): "a field and its value, inside a translated reason",
     ("runner.py", "flow  is declared twice"): "a programming error at start-up",
     ("runner.py", "no flow ; known: "): "the CLI's answer to a flow name it does not know",
-    ("runner.py", ":  (value )"): "part of a run's settings error (Run.error keeps no translatable form)",
-    ("runner.py", "The  settings are invalid: . Correct them in the integration's settings."):
-        "a run's settings error (Run.error keeps no translatable form); the settings pages show their own",
     ("errors.py", "Invalid overrides for map : "): "the datamapper's refusal of overrides, not a record's reason",
     ("stock_settings.py", "formula custom: a JSONata expression over the figures , e.g. 'available - reserved - 2' "
                           "(a safety margin); the AccountView profile says which field holds each"):
@@ -67,6 +69,19 @@ NOT_REASONS = {
         "a record action's note",
     ("record_actions.py", " is not an e-mail address"): "the erasure form's refusal",
     ("dry_run.py", "dry run: not sent: "): "the refused write's exception; its reason is 'passes every check…'",
+    # The connectors: what is not a message to a person.
+    ("client.py", "MijnWebwinkelClient(, api_version=, token=***)"): "a client's repr, for logs",
+    ("client.py", "GET "): "an HTTP operation (method and path), the same in every language",
+    ("client.py", "Bearer "): "an HTTP header",
+    ("client.py", "update_order needs at least one change"): "a programming error",
+    ("client.py", "set_variant_stocks needs at least one variant"): "a programming error",
+    ("postgres_rate_limit.py", "give a dsn or a connect function"): "a programming error",
+    ("postgres_rate_limit.py", "rate_per_second must be positive"): "a programming error",
+    **{("postgres_rate_limit.py", sql): "SQL" for sql in (
+        "\nCREATE TABLE IF NOT EXISTS  (\n    account text PRIMARY KEY,\n    next_free timestamptz NOT NULL\n)",
+        "\nUPDATE  SET next_free = GREATEST(next_free, clock_timestamp()) + make_interval(secs => %(interval)s)\n"
+        "WHERE account = %(account)s\nRETURNING EXTRACT(EPOCH FROM (next_free - clock_timestamp()))::float8\n",
+        "INSERT INTO  VALUES (%s, '-infinity') ON CONFLICT DO NOTHING")},
 }
 def _calls(tree: ast.AST) -> list[ast.Call]:
     return [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name | ast.Attribute)]
@@ -170,3 +185,24 @@ def test_a_field_with_a_format_is_refused() -> None:
         reason("total {amount:.2f}", amount=1)
     with pytest.raises(ValueError, match="needs a value for order"):
         reason("Order {order}")
+
+
+def test_the_scan_covers_the_connectors_messages() -> None:
+    found = templates()
+    for expected in ("the AccountView link to the administration is offline",
+                     "AccountView refused the authorisation ({error}); reconnect the administration",
+                     "AccountView refuses access: {problem}. Check the company and the user's rights in AccountView",
+                     "{problem} (check the store token and partner token of this connection)",
+                     "MijnWebwinkel {operation} answered {status}: {detail}"):
+        assert expected in found
+
+
+def test_an_untranslated_connector_message_fails_the_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    client = tmp_path / "client.py"
+    client.write_text('def get(number):\n'
+                      '    raise RetryableError(reason("MijnWebwinkel lost order {number}", number=number))\n')
+    monkeypatch.setattr(f"{__name__}.SOURCES", [*CONNECTOR_SOURCES, client])
+    with pytest.raises(AssertionError) as failed:
+        test_every_reason_template_is_translated_with_the_same_fields("de")
+    assert "client.py:2: MijnWebwinkel lost order {number}" in str(failed.value)
+    assert "the AccountView link" not in str(failed.value)  # the connectors' own are translated
