@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils.translation import gettext
 
-from koppel.reasons import Reason, from_args
+from koppel.reasons import Reason, from_args, reason_in
 
 
 def translated(text: str, args: Mapping[str, Any] | None = None) -> str:
@@ -21,6 +21,11 @@ def translated(text: str, args: Mapping[str, Any] | None = None) -> str:
     if not isinstance(rebuilt, Reason) or str(rebuilt) != str(text):
         return str(text)
     return _in_language(rebuilt)
+
+
+def said(error: BaseException) -> str:
+    """What an error says (a connector's, a flow's), in the active language when it was made with a reason."""
+    return translated(reason_in(error))
 
 
 def _in_language(reason: Reason) -> str:
