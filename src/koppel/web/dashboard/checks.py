@@ -22,6 +22,7 @@ from koppel.connectors.accountview.models import Company
 from koppel.core.integrations.models import Connection
 from koppel.errors import BrokenConnection, KoppelError, RetryableError
 from koppel.sync.clients import books_client, shop_client
+from koppel.web.reasons.translate import said
 
 
 @dataclass
@@ -107,7 +108,7 @@ def _check_books(connection: Connection) -> CheckResult:
                 return _unreachable("AccountView", exc, companies)
             except KoppelError as exc:
                 return CheckResult(False, _("AccountView answered a read of %(what)s (%(code)s) with an error: "
-                                            "%(error)s") % {"what": label(), "code": code, "error": exc},
+                                            "%(error)s") % {"what": label(), "code": code, "error": said(exc)},
                                    companies=companies)
     reached = f"{company.code} — {company.description}"
     return CheckResult(True, _("Connected to the AccountView company %(company)s.") % {"company": reached},
@@ -125,5 +126,5 @@ def _unreachable(system: str, exc: KoppelError, companies: list[Any] | None = No
                     "relay at your office is not running. Start it, then test again.")
     else:
         message = _("%(system)s could not be reached: %(error)s. Try again in a minute; if it lasts, check "
-                    "the address.") % {"system": system, "error": exc}
+                    "the address.") % {"system": system, "error": said(exc)}
     return CheckResult(False, message, companies=companies or [])
