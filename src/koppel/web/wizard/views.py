@@ -29,6 +29,7 @@ from koppel.errors import KoppelError
 from koppel.sync import dry_run as dry_runs
 from koppel.sync import runner
 from koppel.web.dashboard.connections import COMPANIES, start_connect
+from koppel.web.reasons.translate import said
 from koppel.web.records.offers import after_settings_saved
 from koppel.web.tenancy import Role, get_scoped, workspace_view, workspaces_of
 from koppel.web.wizard import texts
@@ -140,7 +141,7 @@ def _test_shop(connection: Connection, form: ConnectionForm) -> tuple[str, str]:
         with open_shop(connection) as client:
             store = client.check_connection()
     except (KoppelError, ValueError) as error:
-        return _("The shop did not accept these credentials: %(error)s") % {"error": error}, ""
+        return _("The shop did not accept these credentials: %(error)s") % {"error": said(error)}, ""
     return "", store.name or store.primary_domain or str(store.id or "")
 
 
@@ -244,7 +245,7 @@ def _test_books(connection: Connection) -> str:
         with open_books(connection) as client:
             client.vat_codes()
     except KoppelError as error:
-        return _("AccountView could not be read: %(error)s") % {"error": error}
+        return _("AccountView could not be read: %(error)s") % {"error": said(error)}
     return ""
 
 
