@@ -5,6 +5,7 @@ unskips it (which starts its retry)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.contrib.auth import get_user_model
 
 from koppel.core.accounts.models import Membership, Workspace
 from koppel.core.activity.models import Activity, RecordAction, Skip
+from koppel.core.integrations.models import Integration
 from koppel.sync import record_actions
 from tests.web.browser_thread import BrowserThread
 from tests.web.records.test_views import LONG_REASON, integration_of, record
@@ -76,3 +78,39 @@ def test_the_reason_fits_at_1280_px_and_a_member_skips_and_unskips(
     assert "no longer skipped" in unskipped and started == [["1001"]]
     assert Activity.objects.get(pk=parked.pk).outcome == "needs_attention"
     assert list(RecordAction.objects.values_list("kind", flat=True).order_by("pk")) == ["skip", "unskip"]
+
+
+
+def test_the_fix_link_opens_more_settings_on_the_setting(live_server: Any, browser: BrowserThread,
+                                                         tmp_path: Path) -> None:
+    from koppel.demo import INTEGRATION, prepare
+    from koppel.reasons import fixed_in, reason
+
+    demo = prepare(tmp_path, orders=12, articles=10)  # the settings page reads AccountView's codes: real systems
+    try:
+        workspace = Workspace.objects.get(name="demo")
+        user = get_user_model().objects.create_user("anna", "anna@example.nl", PASSWORD)
+        Membership.objects.create(workspace=workspace, user=user, role="member")
+        why = fixed_in("credit_orders", reason("Order {order} is a credit order.", order="7001"))
+        parked = record(Integration.objects.get(name=INTEGRATION), "7001", reason=why, reason_args=why.as_args())
+        site = live_server.url
+
+        def follow_the_fix_link(page: Any) -> dict[str, Any]:
+            page.goto(f"{site}/login/")
+            page.fill("input[name=username]", "anna")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{site}/")
+            page.goto(f"{site}/records/w/{workspace.pk}/records/{parked.pk}/")
+            link = str(page.inner_text("a.fix"))
+            page.click("a.fix")
+            page.locator("#q-credit_orders").wait_for(state="visible")  # no click on "More settings": it opened
+            return {"link": link, "url": page.url, "folded_in": page.evaluate(
+                "() => { const d = document.getElementById('q-credit_orders').closest('details');"
+                " return d ? d.open : null; }")}
+
+        followed = browser(follow_the_fix_link)
+    finally:
+        demo.sandboxes.stop()
+    assert followed["link"] == "Fix it in the settings: Credit orders", followed
+    assert followed["url"].endswith("/flows/orders/#q-credit_orders") and followed["folded_in"] is True, followed
