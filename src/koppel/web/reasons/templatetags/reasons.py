@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from django import template
 
@@ -12,13 +13,14 @@ register = template.Library()
 
 
 @register.filter(name="reason")
-def reason(value: object) -> str:
+def reason(value: object, args: Mapping[str, Any] | None = None) -> str:
     """The reason of an activity row, a run's record (a dict with `reason` and `reason_args`), or a
-    reason itself; "" when there is none."""
+    reason itself; "" when there is none. A stored text with its stored form beside it, such as a run's
+    error: `{{ run.error|reason:run.error_args }}`."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return translated(value)
+        return translated(value, args)
     if isinstance(value, Mapping):
         return translated(value.get("reason") or "", value.get("reason_args"))
     return translated(getattr(value, "reason", "") or "", getattr(value, "reason_args", None))
