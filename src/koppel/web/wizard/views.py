@@ -407,7 +407,8 @@ def runs(request: HttpRequest, workspace: Workspace, integration_id: int) -> Htt
     """The integration's latest runs: a page, or (HTMX) the part the activate page polls until one finished."""
     integration = _integration(request, workspace, integration_id)
     latest = list(Run.objects.filter(integration=integration).order_by("-started_at")[:5])
-    rows = [{"flow": texts.flow_label(r.flow)[0], "status": r.status, "error": r.error, "started_at": r.started_at,
+    rows = [{"flow": texts.flow_label(r.flow)[0], "status": r.status, "error": r.error, "error_args": r.error_args,
+             "started_at": r.started_at,
              "counts": [(texts.outcome(k), v) for k, v in sorted((r.counts or {}).items()) if v]} for r in latest]
     finished = any(r.finished_at for r in latest)
     context = {"rows": rows, "finished": finished, "workspace": workspace, "integration": integration}
