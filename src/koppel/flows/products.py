@@ -41,7 +41,7 @@ from koppel.connectors.mijnwebwinkel.catalogue import ArticleIndex
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.connectors.mijnwebwinkel.images import check_image, content_hash, image_filename
 from koppel.connectors.mijnwebwinkel.models import Article as ShopArticle
-from koppel.connectors.mijnwebwinkel.models import ArticleInput
+from koppel.connectors.mijnwebwinkel.models import ArticleInput, VariantInput
 from koppel.errors import NeedsAttention, Outcome, RetryableError
 from koppel.flows.links import Link, Record
 from koppel.flows.product_articles import BooksArticles
@@ -53,7 +53,7 @@ from koppel.flows.products_settings import ProductsSettings
 from koppel.mapping import Mode
 from koppel.reasons import Reason, joined, reason
 from koppel.sync.clients import IntegrationClients
-from koppel.sync.links import BulkLinks, Links, SourceKeys
+from koppel.sync.links import BulkLinks, Links, SourceKeys, TargetLinks
 from koppel.sync.runner import Flow, declare
 
 ENTITY = "product"  # source: article code, or a variant product's parent code; target: shop article id
@@ -140,9 +140,11 @@ class ProductsFlow:
         for page in _pages(self.articles.changed(since), PAGE):
             self._look_at(page, changed, seen)
         self._duplicate_eans, self._duplicate_codes = seen.shared, seen.twins
-        if cursor is None:  # a full read saw every article: a linked product it did not see was removed
+        if cursor is None:  # a full read saw every article: a linked product or variant it did not see was removed
             for key in self._removed(seen, changed):
                 changed[key] = ""
+            for key in self._lost_a_variant(seen):
+                changed.setdefault(key, "")
         for key in {k for codes in self._duplicate_codes.values() for k in codes} | set(self._duplicate_eans):
             changed.setdefault(key.upper(), cursor or "")
         templates = links_by_key(self.links, VARIANT_PRODUCT, [k for k in changed if k not in self._variant_keys])
@@ -162,9 +164,20 @@ class ProductsFlow:
         return [k for k in linked if k not in seen.codes and k not in seen.products and k not in changed
                 and k not in hidden]
 
+    def _lost_a_variant(self, seen: _Seen) -> list[str]:
+        """Variant products with a linked variant whose article a full read did not see (removed from
+        AccountView): each is rebuilt from a read of its whole group, which retires that variant."""
+        gone = [code for code in cast(SourceKeys, self.links).source_keys(VARIANT) if code.upper() not in seen.codes]
+        articles = {link.target_key.partition("/")[0] for link in links_by_key(self.links, VARIANT, gone).values()}
+        owners = [cast(TargetLinks, self.links).find_by_target(VARIANT_PRODUCT, a) for a in sorted(articles)]
+        found = [owner.source_key for owner in owners if owner is not None]
+        self._variant_keys |= set(found)
+        return found
+
     def _look_at(self, page: list[Article], changed: dict[str, str], seen: _Seen) -> None:
         codes = [a.code for a in page if a.code]
         as_product, as_variant = links_by_key(self.links, ENTITY, codes), links_by_key(self.links, VARIANT, codes)
+        leaving: list[tuple[str, Place, str]] = []  # (shop article a linked variant was in, its place now, moment)
         for article in page:
             if not article.code:
                 self._codeless.append(article.description or "(no name)")
@@ -182,6 +195,23 @@ class ProductsFlow:
             changed[place.product] = max(changed.get(place.product, ""), moment)
             if place.variant:
                 self._variant_keys.add(place.product)
+            if article.code in as_variant:
+                leaving.append((as_variant[article.code].target_key.partition("/")[0], place, moment))
+        if leaving:
+            self._old_products_of(leaving, changed)
+
+    def _old_products_of(self, leaving: list[tuple[str, Place, str]], changed: dict[str, str]) -> None:
+        """A variant that moved to another parent (or became a simple article) leaves its old product: that
+        product is rebuilt too, in the same run, so the variant is never in both."""
+        owners = links_by_key(self.links, ENTITY, [place.product for _, place, _ in leaving if place.variant])
+        for article_id, place, moment in leaving:
+            owner = owners.get(place.product) if place.variant else None
+            if owner is not None and owner.target_key == article_id:
+                continue  # still in the same product
+            old = cast(TargetLinks, self.links).find_by_target(VARIANT_PRODUCT, article_id)
+            if old is not None and old.source_key != place.product:
+                changed[old.source_key] = max(changed.get(old.source_key, ""), moment)
+                self._variant_keys.add(old.source_key)
 
     def _fingerprint(self, article: Article, place: Place) -> str:
         """The hash of what the maps read of an article (stock figures and its change date left out), where
@@ -456,6 +486,10 @@ class ProductsFlow:
     def _gone(self, key: str) -> Record:
         link = self.links.find(ENTITY, key)
         why = reason("article {article} is not in AccountView (any more)", article=key)
+        if link is not None and self.links.find(VARIANT_PRODUCT, key) is not None:
+            retired = self._retire_variants(self._strays(link.target_key, []))
+            if retired:
+                why = joined([why, *retired])
         return self._hide(key, link, why, "", None)
 
     # -- a variant product ----------------------------------------------------------------------------------
@@ -479,7 +513,9 @@ class ProductsFlow:
         notes = [n for m in members for n in self._leave_simple_product(m.code)]
         moved = [m.code for m in members if m.code in variant_links and link is not None
                  and variant_links[m.code].target_key.split("/")[0] != link.target_key]
-        settled = link is not None and not notes and not moved and not self._hidden(key) and all(
+        shape = payload_hash(sorted(m.code for m in members))[:HALF]
+        strays = self._shape_changed(key, link, members, shape)
+        settled = link is not None and not notes and not moved and not strays and not self._hidden(key) and all(
             c in variant_links and variant_links[c].payload_hash == p for c, p in prints.items())
         if settled and link is not None and link.payload_hash[:HALF] == own_print:
             return Record(ENTITY, key, Outcome.SKIPPED, _UP_TO_DATE, link.target_key, payload_in=payload_in)
@@ -514,6 +550,8 @@ class ProductsFlow:
         self.links.write(ENTITY, key, str(article_id))  # its hash follows once all that hangs on it is done
         self.links.write(VARIANT_PRODUCT, key, str(article_id))
         notes += self._link_variants(shop_article, active, members, places, prints, variant_links)
+        notes += self._retire_variants(strays)
+        self.links.remember_sent(VARIANT_PRODUCT, key, shape)
         notes += self._send_image(key, article_id, image)
         notes += self._show_again(key, article_id)
         self.links.remember_sent(ENTITY, key, own_print + sent_print)
@@ -561,7 +599,7 @@ class ProductsFlow:
             target = f"{shop_article.id}/{variant.id}"
             old = variant_links.get(member.code)
             if old is not None and old.target_key != target:
-                notes += self._zero_old_variant(member.code, old)
+                notes += self._zero_old_variant(member.code, old, now_in=shop_article.id)
                 self.links.forget(VARIANT, member.code)
                 old = None
             if old is None:
@@ -574,11 +612,13 @@ class ProductsFlow:
                 self.links.remember_sent(VARIANT, member.code, prints[member.code])
                 notes.append(reason("variant {article} is blocked or left the selection: no stock in the shop",
                                     article=member.code))
-        for variant in shop_article.variants:
-            if variant.id not in matched and variant.stock != 0:
-                stocks[variant.id] = 0
-        if stocks:
-            self.shop.set_variant_stocks(shop_article.id, stocks)
+        # a combination no active article has can't be ordered: no stock, no backorder (the API can't delete
+        # or switch off a variant)
+        unavailable = [VariantInput(id=v.id, stock=0, can_backorder=False) for v in shop_article.variants
+                       if v.id not in matched and (v.stock != 0 or v.can_backorder)]
+        changes = [VariantInput(id=i, stock=s) for i, s in stocks.items()] + unavailable
+        if changes:
+            self.shop.update_article(shop_article.id, ArticleInput(variants=changes))
         return notes
 
     @staticmethod
@@ -598,7 +638,7 @@ class ProductsFlow:
         old = self.links.find(VARIANT, code)
         if old is None:
             return []
-        notes = self._zero_old_variant(code, old)
+        notes = self._zero_old_variant(code, old, now_in=None)
         self.links.forget(VARIANT, code)
         return notes
 
@@ -612,12 +652,58 @@ class ProductsFlow:
         return [reason("{code} became a variant: its own shop article {article} is hidden (not deleted)", code=code,
                        article=old.target_key)]
 
-    def _zero_old_variant(self, code: str, old: Link) -> list[str]:
+    def _zero_old_variant(self, code: str, old: Link, *, now_in: int | None) -> list[str]:
+        """The variant an article had in a shop article it left can't be ordered any more (when the shop still
+        has it: the old product, rebuilt first, may have dropped its option)."""
         article_id, _, variant_id = old.target_key.partition("/")
-        if variant_id:
-            self.shop.set_variant_stocks(int(article_id), {int(variant_id): 0})
+        if not variant_id or int(article_id) == now_in:
+            return []  # a combination the same product regenerated: nothing left behind
+        there = self.shop.get_article(int(article_id))
+        if any(v.id == int(variant_id) and (v.stock != 0 or v.can_backorder) for v in there.variants):
+            self.shop.update_article(int(article_id), ArticleInput(
+                variants=[VariantInput(id=int(variant_id), stock=0, can_backorder=False)]))
         return [reason("{code} moved from shop article {article}: its variant there has no stock now", code=code,
                        article=article_id)]
+
+    def _shape_changed(self, key: str, link: Link | None, members: list[Article], shape: str) -> list[Link]:
+        """When the group is not the one last linked (its codes' hash differs): the variant links of its shop
+        article whose articles are no longer in the group (removed from AccountView, or moved)."""
+        if link is None:
+            return []
+        last = self.links.find(VARIANT_PRODUCT, key)
+        if last is not None and last.payload_hash == shape:
+            return []
+        strays = self._strays(link.target_key, members)
+        if not strays and last is not None:
+            self.links.remember_sent(VARIANT_PRODUCT, key, shape)
+        return strays
+
+    def _strays(self, article_id: str, members: list[Article]) -> list[Link]:
+        codes = {m.code for m in members}
+        linked = cast(TargetLinks, self.links).find_by_target_prefix(VARIANT, f"{article_id}/")
+        return [variant for variant in linked if variant.source_key not in codes]
+
+    def _retire_variants(self, strays: list[Link]) -> list[str]:
+        """Retire the links of variants that left their product (their combinations got no stock with the
+        product's other unused ones), saying where each went: gone from AccountView, or to another product."""
+        if not strays:
+            return []
+        now = self.books.get_articles([s.source_key for s in strays])
+        notes: list[str] = []
+        for stray in strays:
+            current = self.links.find(VARIANT, stray.source_key)
+            if current is not None and current.target_key == stray.target_key:  # not relinked by its new product
+                self.links.forget(VARIANT, stray.source_key)
+            article = now.get(stray.source_key)
+            if article is None:
+                notes.append(reason("variant {code} is not in AccountView any more: its combination can't be ordered "
+                                    "and its link is retired", code=stray.source_key))
+                continue
+            place = self.grouper.place(article.row)
+            notes.append(reason("variant {code} moved to {product}: its combination here can't be ordered and its "
+                                "link is retired", code=stray.source_key,
+                                product=place.product if place.variant else reason("a simple product")))
+        return notes
 
     # -- the activity -----------------------------------------------------------------------------------------
 
