@@ -111,6 +111,30 @@ class OrdersFlow:
         self._ask_books_first([number for number in found if number not in linked])
         return sorted(found.items(), key=lambda item: (item[1], item[0]))
 
+    def newly_selected(self, before: OrdersSettings, most: int) -> list[str]:
+        """The orders these settings select and `before` left out (a status added, test orders taken in,
+        `orders_from` moved earlier), not linked: the newest `most`, newest first. The runs' cursor moved past
+        them while they were left out, so no run looks at them again by itself. Reads only; the orders stay
+        here for `sync`."""
+        settings = self.settings
+        added = [status for status in settings.statuses if status not in before.statuses]
+        wider = (settings.include_test_orders and not before.include_test_orders) or (
+            before.orders_from is not None and (settings.orders_from is None
+                                                or settings.orders_from < before.orders_from))
+        if not added and not wider:
+            return []
+        left_out = [
+            order for order in self.shop.iter_orders(  # only the added statuses, unless more than they widened
+                statuses=settings.statuses if wider else added, created_since=settings.orders_from,
+                include_test=settings.include_test_orders)
+            if not _selected(order, before) and (settings.include_test_orders or not order.is_test)]
+        linked = self.links.linked(ENTITY, [order.number for order in left_out])
+        newest = sorted((o for o in left_out if o.number not in linked), key=lambda o: (o.created_at, o.number))
+        chosen = newest[-most:][::-1] if most > 0 else []
+        with self._lock:
+            self._fetched.update((order.number, order) for order in chosen)
+        return [order.number for order in chosen]
+
     def _ask_books_first(self, numbers: list[str]) -> None:
         """Which of the fetched orders and customers AccountView has already, in one read per hundred
         instead of one per order. Each answer serves the first try of its order only; a later try
@@ -461,6 +485,12 @@ def _open(integration: IntegrationClients, settings: OrdersSettings, links: Link
     return OrdersFlow(
         integration.shop, integration.books, settings, links, mapping_overrides=integration.mapping_overrides
     )
+
+
+def _selected(order: Order, settings: OrdersSettings) -> bool:
+    """Whether these settings take this order in (the first run's selection: statuses, test orders, orders_from)."""
+    return (order.status in settings.statuses and (settings.include_test_orders or not order.is_test)
+            and (settings.orders_from is None or order.created_at.date() >= settings.orders_from))
 
 
 ORDERS = declare(Flow(name="orders", entity=ENTITY, settings=OrdersSettings, open=_open))
