@@ -11,6 +11,8 @@ from koppel.connectors.sandboxkit import Fault
 from tests.flows.test_orders import eligible
 from tests.flows.world import World, snapshot, start_world, sync_orders
 
+pytestmark = pytest.mark.slow  # 60 orders through hundreds of injected faults, twice
+
 
 @pytest.fixture(scope="module")
 def seeded() -> Iterator[tuple[World, dict]]:

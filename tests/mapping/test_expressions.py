@@ -145,6 +145,7 @@ def test_an_expression_asking_for_gigabytes_is_refused_and_the_process_does_not_
     assert evaluate_expression('$pad("x", 3)', {}) == "x  "  # the next record gets a healthy evaluator
 
 
+@pytest.mark.slow  # kills every evaluator of the pool and starts them again: seconds of CPU
 def test_every_evaluator_killed_at_once_leaves_the_pool_usable():
     from concurrent.futures import ThreadPoolExecutor
 

@@ -53,6 +53,7 @@ def test_a_sync_killed_after_a_remote_write_is_finished_by_the_next_exactly_once
     assert run["status"] == "succeeded" and run["counts"]["sent"] == 7 and run["counts"]["skipped"] == 1
 
 
+@pytest.mark.slow  # three engine processes (Django, DBOS, a fresh database): ~9 s of CPU
 def test_an_unexpected_error_parks_its_record_and_a_link_without_activity_is_healed(backend: Backend) -> None:
     toy(backend, records=4, explode=["2"], linked=["3"])
     summary = backend.run("toy_sync")
@@ -67,6 +68,7 @@ def test_an_unexpected_error_parks_its_record_and_a_link_without_activity_is_hea
     assert run["status"] == "partial" and run["counts"]["needs_attention"] == 1 and run["error"] == ""
 
 
+@pytest.mark.slow  # three engine processes, as above
 def test_invalid_settings_fail_the_run_naming_the_setting(backend: Backend) -> None:
     toy(backend, records=0)
     summary = backend.run("toy_sync")

@@ -177,6 +177,7 @@ WORKER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # two Python processes racing
 def test_two_processes_refreshing_at_once_never_lose_the_grant(
     sandbox: AccountViewSandbox, tmp_path: Path
 ) -> None:
