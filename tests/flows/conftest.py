@@ -1,5 +1,6 @@
 """Flow tests run the flow in this process against both sandboxes over real HTTP; the sandboxes are
-started once per module and reset to their seed before every test."""
+started once per module and reset to their seed before every test. The engine tests (test_engine.py) fork
+their children from a server that imported the scenarios once; only they start it (`_fork_server`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tests.flows.world import World, restore, snapshot, start_world
 from tests.sync.forks import start_fork_server
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def _fork_server() -> None:
     start_fork_server(["tests.flows.scenarios"])
 

@@ -19,6 +19,8 @@ from tests.flows.test_orders import eligible
 from tests.flows.world import SETTINGS, World, start_world
 from tests.postgres import PostgresServer
 
+pytestmark = pytest.mark.usefixtures("_fork_server")  # children fork from a server that imported the scenarios
+
 
 @pytest.fixture
 def big_world(request: pytest.FixtureRequest) -> Iterator[World]:
