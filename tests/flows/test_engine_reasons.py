@@ -14,6 +14,8 @@ from tests.flows.test_engine import environment, integrate
 from tests.flows.test_orders import eligible
 from tests.flows.world import start_world
 
+pytestmark = pytest.mark.usefixtures("_fork_server")  # children fork from a server that imported the scenarios
+
 
 def stored_reasons(integration_id: int) -> dict[str, Any]:
     """Each order's reason and its form, as the activity table keeps them."""
