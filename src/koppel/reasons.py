@@ -16,6 +16,7 @@ Every layer may import this module; it imports nothing of Koppel and nothing of 
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -97,6 +98,12 @@ def fields(template: str) -> list[str]:
             raise ValueError(f"reason {template!r}: field {{{name}}} must be a plain name (format the value first)")
         names.append(name)
     return names
+
+
+def worded(template: str) -> bool:
+    """A template with words to translate (one of only fields and punctuation, such as `joined`'s, reads the
+    same in every language)."""
+    return bool(re.search(r"[^\W\d_]", re.sub(r"\{\w+\}", "", template)))
 
 
 def _rebuild(args: Mapping[str, Any]) -> Reason:
