@@ -23,6 +23,24 @@ def translated(text: str, args: Mapping[str, Any] | None = None) -> str:
     return _in_language(rebuilt)
 
 
+def outline(template: str, blank: str = "…") -> str:
+    """A reason's template in the active language with each of its fields shown as `blank`: what the reasons
+    made with it have in common (e.g. "Order … is a credit order …"), to head a group of them."""
+    try:
+        return gettext(template).format_map(_Blank(blank))
+    except (KeyError, ValueError, IndexError):
+        return template.format_map(_Blank(blank))
+
+
+class _Blank(dict[str, str]):
+    def __init__(self, blank: str) -> None:
+        super().__init__()
+        self.blank = blank
+
+    def __missing__(self, key: str) -> str:
+        return self.blank
+
+
 def said(error: BaseException) -> str:
     """What an error says (a connector's, a flow's), in the active language when it was made with a reason."""
     return translated(reason_in(error))
