@@ -17,7 +17,7 @@ import pytest
 from django.utils import translation
 from django.utils.translation import trans_real
 
-from koppel.reasons import fields, reason
+from koppel.reasons import fields, reason, worded
 from koppel.web.reasons.translate import translated
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "koppel"
@@ -99,11 +99,6 @@ def templates() -> dict[str, str]:
             if _name(call) == "reason" and call.args and isinstance(call.args[0], ast.Constant):
                 found.setdefault(str(call.args[0].value), f"{path.name}:{call.lineno}")
     return found
-
-
-def worded(template: str) -> bool:
-    """A template with words to translate (one of fields and punctuation reads the same everywhere)."""
-    return bool(re.search(r"[^\W\d_]", re.sub(r"\{\w+\}", "", template)))
 
 
 def test_the_scan_finds_the_reasons_of_every_flow() -> None:
