@@ -66,7 +66,7 @@ def test_a_parked_order_fixed_in_the_settings_and_retried_is_sent_exactly_once(
 
     found = browser(find_it_and_read_why)
     assert "credit_orders" in found["reason"] and str(original["number"]) in found["reason"], found
-    assert "Fix it in the settings: credit_orders" in found["reason"] and found["outcome"] == "needs_attention"
+    assert "Fix it in the settings: Credit orders" in found["reason"] and found["outcome"] == "parked: needs attention"
 
     def fix_the_setting_and_retry(page: Any) -> str:
         page.click("a.fix")
