@@ -9,7 +9,9 @@ The recipe (`ProductsFlow`):
  2. group: each article goes to its shop product: a simple article is its own, a variant article its
     parent's (the settings' grouping rule); a variant product is checked whole before anything is written;
  3. skip: an article blocked in AccountView, left the selection or gone is hidden in the shop (a setting:
-    hide or leave; never deleted); up to date? skip;
+    hide or leave; never deleted); a variant blocked, gone (seen by a full read, or by the read of its whole
+    group) or moved to another product leaves its combination unorderable (no stock, no backorder: the API
+    can't delete or switch off a variant) and, unless blocked, its link retired; up to date? skip;
  4. dependencies: the category of its article group (made now if it has none yet), the option lists and
     options of its attributes (found by name, options added once);
  5. map through the one mapper (`product_mapping.py`) and validate everything (EAN, price, lengths, image,
