@@ -67,7 +67,7 @@ def test_the_figures_of_an_integration() -> None:
     assert (found.p50, found.p95) == (timedelta(minutes=5), timedelta(minutes=10))
     assert found.parked_total == 3
     (vat, vat_example), (token, _) = found.parked
-    assert vat.count == 2 and "VAT rate … has no VAT code" in vat.label and "order 400" in vat_example
+    assert vat.count == 2 and "VAT rate … has no VAT code" in vat.label and "order 400" in vat_example["reason"]
     assert token.count == 1
     (runs,) = found.last_runs
     assert runs["flow"] == "orders" and runs["succeeded_at"] == yesterday + timedelta(minutes=1)

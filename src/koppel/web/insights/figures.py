@@ -30,8 +30,10 @@ from django.utils.formats import number_format
 from koppel.core.activity.models import Activity, DailyTotal, Run
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
+from koppel.reasons import worded
 from koppel.sync import api_usage
 from koppel.sync.daily_totals import REVENUE
+from koppel.web.reasons.translate import outline
 
 SHOP_TIME_ZONE = ZoneInfo("Europe/Amsterdam")
 PARKED = (Outcome.NEEDS_ATTENTION.value, Outcome.BROKEN_CONNECTION.value)
@@ -115,7 +117,8 @@ class Insights:
     days: int
     sent_per_day: list[Bar] = field(default_factory=list)
     sent_total: int = 0
-    parked: list[tuple[Bar, str]] = field(default_factory=list)  # (reason as grouped, one reason in full)
+    # (reasons as grouped, one of them in full: its text and its translatable form, for the reason filter)
+    parked: list[tuple[Bar, dict[str, Any]]] = field(default_factory=list)
     parked_total: int = 0
     p50: timedelta | None = None
     p95: timedelta | None = None
@@ -188,18 +191,28 @@ def _daily_totals(found: Insights, integration: Integration, now: datetime) -> N
 
 
 def _parked(found: Insights, integration: Integration) -> None:
-    """Parked records now, grouped by their reason with the numbers in it (order numbers, amounts) left out,
-    so 'VAT rate 9 has no VAT code' parks of a hundred orders are one line."""
+    """Parked records now, grouped by the template of their reason (so the order numbers, amounts and codes
+    in it don't split a group: 'VAT rate … has no VAT code' parks of a hundred orders are one line), headed
+    by that template in the user's language. A reason stored without its form (or one that is only
+    punctuation between other reasons) is grouped by its first line with the numbers left out."""
     groups: Counter[str] = Counter()
-    example: dict[str, str] = {}
-    reasons = Activity.objects.filter(integration=integration, outcome__in=PARKED).values_list("reason", flat=True)
-    for reason in reasons.iterator():
-        key = _NUMBERS.sub("…", reason.splitlines()[0] if reason else "")[:200]
+    label: dict[str, str] = {}
+    example: dict[str, dict[str, Any]] = {}
+    parked = Activity.objects.filter(integration=integration, outcome__in=PARKED)
+    for text, args in parked.values_list("reason", "reason_args").iterator():
+        template = args.get("template") if isinstance(args, dict) else None
+        if isinstance(template, str) and worded(template):
+            key = "template:" + template
+            label.setdefault(key, outline(template))
+        else:
+            key = "text:" + _NUMBERS.sub("…", text.splitlines()[0] if text else "")[:200]
+            label.setdefault(key, key.removeprefix("text:"))
         groups[key] += 1
-        example.setdefault(key, reason)
+        example.setdefault(key, {"reason": text, "reason_args": args})
     found.parked_total = sum(groups.values())
     top = groups.most_common(REASONS_SHOWN)
-    found.parked = list(zip(_bars(top), [example[key] for key, _n in top], strict=True))
+    found.parked = list(zip(_bars([(label[key], n) for key, n in top]), [example[key] for key, _n in top],
+                            strict=True))
 
 
 def _delays(found: Insights, integration: Integration, since: datetime) -> None:
