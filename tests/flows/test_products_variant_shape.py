@@ -139,3 +139,19 @@ def test_a_variant_product_with_every_article_gone_is_hidden_and_its_variant_lin
     assert variant_links(world, article_id) == {}
     assert not any(link["is_active"] for link in world.shop_article("SHIRT-0001")["categories"])
     assert world.sync(full=True).results == []
+
+
+def test_a_variant_blocked_then_unblocked_whose_option_went_comes_back_orderable(world: ProductsWorld) -> None:
+    world.books_sandbox_add("SHIRT-0001-GROEN-M", "SHIRT-0001", colour="groen", size="M")
+    world.sync()
+    article_id = world.shop_article("SHIRT-0001")["id"]
+    world.change("SHIRT-0001-GROEN-M", REC_BLK=True)
+    blocked = world.sync()
+    assert "SHIRT-0001-GROEN-M is blocked" in outcome(blocked, "SHIRT-0001")[1]
+    assert not any(o["name"] == "groen" for v in shop_variants(world, article_id).values() for o in v["options"])
+    world.change("SHIRT-0001-GROEN-M", REC_BLK=False)
+    back = world.sync()
+    assert outcome(back, "SHIRT-0001")[0] == "sent", outcome(back, "SHIRT-0001")[1]
+    assert "moved" not in outcome(back, "SHIRT-0001")[1]  # the same product regenerated the combination
+    variant = int(world.links.find("variant", "SHIRT-0001-GROEN-M").target_key.split("/")[1])
+    assert shop_variants(world, article_id)[variant]["stock"] == 7  # AccountView's, as a new variant starts
