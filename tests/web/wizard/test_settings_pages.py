@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from koppel.connectors.sandboxes import Sandboxes, start_sandboxes
 from koppel.core.accounts.models import Membership, Workspace
@@ -214,12 +215,32 @@ def test_the_dry_run_page_tells_what_would_happen_and_writes_nothing(merchant: C
     assert not Link.objects.exists() and not Activity.objects.exists() and not Run.objects.exists()
 
 
-def test_the_runs_are_a_page_and_the_part_the_activate_page_polls(merchant: Client) -> None:
+def test_the_runs_the_activate_page_polls_are_its_part_and_the_page_is_the_one_runs_page(merchant: Client) -> None:
     integration = Integration.objects.get(name=INTEGRATION)
     url = f"/setup/w/{integration.workspace_id}/i/{integration.pk}/runs/"
-    assert "<html" in merchant.get(url).content.decode()
+    page = merchant.get(url)  # the integration has one runs page (Sync now and runs), not a second one here
+    assert page.status_code == 302
+    assert page["Location"] == f"/runs/w/{integration.workspace_id}/integrations/{integration.pk}/"
     polled = merchant.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "<html" not in polled and 'hx-trigger="every 2s"' in polled  # no run finished yet: it polls on
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", ["finished, some records parked", "sent: 3", "parked: needs attention: 1"]),
+    ("nl", ["klaar, enkele records geparkeerd", "verstuurd: 3", "geparkeerd: vraagt aandacht: 1"]),
+])
+def test_the_polled_runs_name_states_and_outcomes_in_words_without_the_total(
+        merchant: Client, language: str, said: list[str]) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    Run.objects.create(integration=integration, flow="orders", status=Run.Status.PARTIAL,
+                       counts={"sent": 3, "needs_attention": 1, "total": 4},
+                       started_at=timezone.now(), finished_at=timezone.now())
+    polled = merchant.get(f"/setup/w/{integration.workspace_id}/i/{integration.pk}/runs/",
+                          headers={"HX-Request": "true", "Accept-Language": language}).content.decode()
+    for words in said:
+        assert words in polled, (words, polled)
+    for raw in ("total", "needs_attention", ">partial", "partial:"):
+        assert raw not in polled, (raw, polled)
 
 
 def test_a_first_visit_offers_answers_read_from_both_systems(merchant: Client) -> None:

@@ -31,6 +31,7 @@ from koppel.sync import runner
 from koppel.web.dashboard.connections import COMPANIES, start_connect
 from koppel.web.reasons.translate import said
 from koppel.web.records.offers import after_settings_saved
+from koppel.web.runs.views import outcome_counts, status_label
 from koppel.web.tenancy import Role, get_scoped, workspace_view, workspaces_of
 from koppel.web.wizard import texts
 from koppel.web.wizard.forms import NEW, BooksForm, ConnectionForm, FlowChoiceForm, ShopForm, StartForm
@@ -404,12 +405,16 @@ def activate(request: HttpRequest, workspace: Workspace, integration_id: int) ->
 
 @workspace_view()
 def runs(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
-    """The integration's latest runs: a page, or (HTMX) the part the activate page polls until one finished."""
+    """(HTMX) the latest runs, the part the activate page polls until one finished; in a browser's address
+    bar, the integration's one runs page (Sync now and runs)."""
     integration = _integration(request, workspace, integration_id)
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect("runs:integration", workspace.pk, integration.pk)
     latest = list(Run.objects.filter(integration=integration).order_by("-started_at")[:5])
-    rows = [{"flow": texts.flow_label(r.flow)[0], "status": r.status, "error": r.error, "error_args": r.error_args,
-             "started_at": r.started_at,
-             "counts": [(texts.outcome(k), v) for k, v in sorted((r.counts or {}).items()) if v]} for r in latest]
+    # "total" is the run's own sum, not an outcome: the outcomes' counts already say it.
+    rows = [{"flow": texts.flow_label(r.flow)[0], "status": status_label(r.status), "run": r,
+             "started_at": r.started_at, "counts": [(label, number) for _value, label, number in outcome_counts(
+                 {k: v for k, v in (r.counts or {}).items() if k != "total"})]} for r in latest]
     finished = any(r.finished_at for r in latest)
     context = {"rows": rows, "finished": finished, "workspace": workspace, "integration": integration}
-    return render(request, "wizard/_runs.html" if request.htmx else "wizard/runs.html", context)
+    return render(request, "wizard/_runs.html", context)
