@@ -159,3 +159,70 @@ def test_retention_deletes_an_offer_older_than_the_workspaces_retention() -> Non
     new = RetryOffer.objects.create(integration=integration, flow="products", status="ready", started_at=now)
     purge(now, workflows=False)
     assert list(RetryOffer.objects.values_list("pk", flat=True)) == [new.pk] and old.pk != new.pk
+
+
+def test_orders_a_status_left_out_of_the_shops_listing_are_found_offered_and_sent_once(
+        demo: DemoWorld, in_place: list[list[str]]) -> None:
+    """The issue's example: orders in status 2 exist before the integration ever ran; the first run, with
+    statuses [3], never lists them (no activity, and the cursor moves past them). Adding status 2 finds them in
+    the shop (reading only), offers exactly them, and one retry sends each exactly once; saving again without a
+    change offers nothing new."""
+    integration = Integration.objects.get(name=INTEGRATION)
+    shop, books = demo.sandboxes.shop, demo.sandboxes.books
+    orders = [o for o in shop.state.orders.values() if not str(o["number"]).upper().startswith("T")]
+    status_2 = sorted(str(o["number"]) for o in orders if o["status"] == 2)
+    paid = {str(o["number"]) for o in orders if o["status"] == 3}
+    assert len(status_2) >= 3 and paid
+    integration.flows = {**integration.flows, "orders": {**integration.flows["orders"], "statuses": [3]}}
+    integration.save()
+    first = run_orders(integration.pk)
+    assert {r["key"] for r in first["records"]} <= paid and any(r["outcome"] == "sent" for r in first["records"])
+    assert not Activity.objects.filter(integration=integration, key__in=status_2).exists()  # never looked at
+
+    before = integration.flows["orders"]
+    integration.flows = {**integration.flows, "orders": {**before, "statuses": [2, 3]}}
+    integration.save()
+    assert retry_offers.changed_flows({**integration.flows, "orders": before}, integration.flows) == ["orders"]
+    offer = retry_offers.settings_changed(integration, "orders", "anna", before=before)
+    assert offer is not None
+    offer.refresh_from_db()
+    assert offer.status == "ready" and offer.error == ""
+    assert sorted(offer.would_send) == status_2  # exactly the orders the old selection left out
+    assert all(books.sales_orders_for(number) == 0 for number in status_2)  # the check wrote nothing
+    left_out = Activity.objects.filter(integration=integration, key__in=status_2)
+    assert {a.outcome for a in left_out} == {"skipped"} and len(left_out) == len(status_2)
+    assert all(a.reason.startswith("left out by the settings before the change") and a.reason_args
+               for a in left_out)
+    assert sorted(a.key for a in retry_offers.waiting(offer)) == status_2
+
+    assert retry_offers.take(offer, "anna") == len(status_2)
+    assert in_place == [status_2]
+    assert all(books.sales_orders_for(number) == 1 for number in status_2)  # each exactly once
+    assert {a.outcome for a in Activity.objects.filter(integration=integration, key__in=status_2)} == {"sent"}
+
+    assert retry_offers.changed_flows(dict(integration.flows), integration.flows) == []  # saved again unchanged
+    again = retry_offers.settings_changed(integration, "orders", "anna", before=integration.flows["orders"])
+    if again is not None and RetryOffer.objects.filter(pk=again.pk).exists():
+        again.refresh_from_db()
+        assert again.would_send == []
+    assert retry_offers.take(offer, "anna") == 0 and len(in_place) == 1
+    assert all(books.sales_orders_for(number) == 1 for number in status_2)
+    assert Activity.objects.filter(integration=integration, key__in=status_2).count() == len(status_2)
+
+
+def test_the_offer_leaves_out_what_no_setting_could_free() -> None:
+    from koppel.reasons import fixed_in, reason
+    from koppel.sync.dry_run import DryResult
+
+    could = retry_offers._a_setting_could_free
+    summary = reason("this cycle: {n} articles unchanged", n="12")
+    shop_only = reason("shop article {article} ({named}): no AccountView article is linked to it or has its SKU; "
+                       "its stock is left as the shop has it", article="77", named="Taart")
+    assert not could("stock", DryResult("@summary", "skipped", summary))
+    assert not could("stock", DryResult("shop-only:77", "skipped", shop_only))
+    assert could("stock", DryResult("A-1", "needs_attention", reason("article {code} has no stock", code="A-1")))
+    status = fixed_in("statuses", reason("status {status} is not one of the statuses to send ({statuses})",
+                                         status=2, statuses="[3]"))
+    assert could("orders", DryResult("1001", "skipped", status))
+    assert not could("orders", DryResult("1002", "skipped", reason("already in AccountView as {kind} {target}",
+                                                                    kind="sales order", target="SO-1")))

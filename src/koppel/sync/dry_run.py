@@ -10,6 +10,10 @@ link, activity, run or cursor.
 
     report = dry_run(integration_id, "orders", limit=10, newest=True)
     report.results   # [DryResult(key, "would_send" | "skipped" | "needs_attention" | …, reason), …]
+
+With `before` (the flow's settings before a change) and `keys`, a recipe that can tell (`WiderSelection`) also
+finds in the source the records the new settings take in and the old ones left out; they are tried after
+`keys` and named in `report.newly_selected`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qs
 
 import httpx
@@ -157,6 +161,15 @@ class DraftLinks:
         return [*stored, *self.draft.find_by_target_prefix(entity, prefix)]
 
 
+@runtime_checkable
+class WiderSelection(Protocol):
+    """A recipe that can list the records its settings take in and `before` left out (`flows/orders.py`)."""
+
+    def newly_selected(self, before: Any, most: int) -> list[str]:
+        """Their keys, not linked, the newest `most`, newest first; reads only."""
+        ...
+
+
 @dataclass(frozen=True)
 class DryResult:
     key: str
@@ -171,6 +184,7 @@ class DryRunReport:
     results: list[DryResult] = field(default_factory=list)
     error: str = ""  # the dry run could not list the records (a broken connection, invalid settings)
     refused_writes: list[str] = field(default_factory=list)  # every write held back, for the record
+    newly_selected: list[str] = field(default_factory=list)  # found with `before`: the new settings take them in
 
     @property
     def counts(self) -> dict[str, int]:
@@ -181,10 +195,12 @@ class DryRunReport:
 
 
 def dry_run(integration_id: int, flow_name: str, *, limit: int = 10, newest: bool = True,
-            settings: dict[str, Any] | None = None, keys: Sequence[str] | None = None) -> DryRunReport:
+            settings: dict[str, Any] | None = None, keys: Sequence[str] | None = None,
+            before: dict[str, Any] | None = None) -> DryRunReport:
     """What the flow's first run would do to `limit` of its records (the newest, or the first ones), with the
     integration's stored settings (or `settings`, the flow's, not yet saved), writing nothing anywhere.
-    `keys`: these records instead, in this order, as a person's retry would take them (no listing)."""
+    `keys`: these records instead, in this order, as a person's retry would take them (no listing); with
+    `before`, then also up to `limit` records the settings take in and `before` left out."""
     from koppel.core.integrations.models import Integration
 
     report = DryRunReport(flow_name)
@@ -222,6 +238,14 @@ def dry_run(integration_id: int, flow_name: str, *, limit: int = 10, newest: boo
         if keys is None:
             _try_records(recipe, report, refused, limit=limit, newest=newest)
         else:
+            if before is not None and isinstance(recipe, WiderSelection) and not runner.settings_problem(flow, before):
+                try:
+                    found = recipe.newly_selected(flow.settings.model_validate(before), limit)
+                except (KoppelError, WriteRefused) as error:
+                    report.error = str(error)
+                    return report
+                report.newly_selected = [key for key in found if key not in set(keys)]
+            keys = [*keys, *report.newly_selected]
             report.looked_at = len(keys)
             _try_keys(recipe, report, refused, keys)
     finally:

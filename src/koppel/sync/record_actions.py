@@ -92,19 +92,20 @@ def flow_of(entity: str) -> str:
     return next((name for name in units.flows() if runner.find(name).entity == entity), "")
 
 
-def settings_to_fix(flow: str, activity: Activity) -> list[str]:
-    """The flow's setting that fixes a record's reason, as the reason's form says it (`reasons.fixed_in`: the
-    flow knows which setting it checked). A reason stored without one (older records, a flow that doesn't say
-    yet) falls back to the settings its text names in their own spelling, e.g. "(credit_orders)"."""
+def settings_to_fix(flow: str, text: str, args: dict[str, Any] | None) -> list[str]:
+    """The flow's setting that fixes a reason (its `text` and stored form `args`), as the form says it
+    (`reasons.fixed_in`: the flow knows which setting it checked). A reason stored without one (older records,
+    a flow that doesn't say yet) falls back to the settings its text names in their own spelling, e.g.
+    "(credit_orders)"."""
     from koppel.sync import runner
 
     if not flow:
         return []
     names = list(runner.find(flow).settings.model_fields)
-    fixing = setting_to_fix(activity.reason_args)
+    fixing = setting_to_fix(args)
     if fixing:
         return [fixing] if fixing in names else []
-    return [name for name in names if re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", activity.reason)]
+    return [name for name in names if re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text)]
 
 
 def retry(activities: list[Activity], by: str) -> int:

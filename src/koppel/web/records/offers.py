@@ -32,9 +32,10 @@ def after_settings_saved(request: HttpRequest, integration: Integration, before:
                          after: dict[str, Any]) -> None:
     """For each flow whose settings changed: start the check, and tell what it found (or that it runs)."""
     for flow in retry_offers.changed_flows(before, after):
-        offer = retry_offers.settings_changed(integration, flow, request.user.get_username())
-        if offer is not None:
-            _banner(request, integration, retry_offers.wait(offer, WAIT_SECONDS))
+        offer = retry_offers.settings_changed(integration, flow, request.user.get_username(), before=before.get(flow))
+        checked = retry_offers.wait(offer, WAIT_SECONDS) if offer is not None else None
+        if checked is not None:
+            _banner(request, integration, checked)
 
 
 def _banner(request: HttpRequest, integration: Integration, offer: RetryOffer) -> None:

@@ -255,7 +255,7 @@ def fix_settings(flow: str, activity: Activity) -> list[dict[str, Any]]:
     if activity.outcome == Outcome.SENT.value:
         return []
     return [{"name": name, "label": texts.label(flow, name, None)[0], "anchor": f"q-{name}"}
-            for name in record_actions.settings_to_fix(flow, activity)]
+            for name in record_actions.settings_to_fix(flow, activity.reason, activity.reason_args)]
 
 
 @workspace_view(Role.READ_ONLY)
