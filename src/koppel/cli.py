@@ -131,11 +131,13 @@ def integration_apply(file: Path) -> None:
 def _offer_freed_records(integration: Any, before: dict[str, Any]) -> None:
     """After a flow's settings changed: which parked or setting-skipped records would now go through (a dry
     run each, here and now), offered on the records page and named here with the command that retries them."""
+    from koppel.core.activity.models import RetryOffer
     from koppel.sync import retry_offers
 
     for flow in retry_offers.changed_flows(before, integration.flows or {}):
-        offer = retry_offers.settings_changed(integration, flow, "koppel integration apply", now=True)
-        if offer is None:
+        offer = retry_offers.settings_changed(integration, flow, "koppel integration apply", now=True,
+                                              before=before.get(flow))
+        if offer is None or not RetryOffer.objects.filter(pk=offer.pk).exists():  # nothing to try
             continue
         offer.refresh_from_db()
         if offer.error:
