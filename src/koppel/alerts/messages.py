@@ -1,5 +1,6 @@
 """Alerts in words, in the workspace's language (Dutch, English or German): what failed, since when, how
-many records are affected, what to do, and a link.
+many records are affected, what to do, and a link. The reasons it quotes (why records were parked, what
+broke a connection) are shown in that language too, through the dashboard's catalog of reasons.
 
 A message is made from an alert's kind, the notice's event and the facts stored with the notice, so a
 message sent again after a crash says exactly what the first would have said.
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from koppel.reasons_shown import in_language
 
 LANGUAGES = ("nl", "en", "de")
 SYSTEMS = {"accountview": "AccountView", "mijnwebwinkel": "MijnWebwinkel"}
@@ -268,7 +271,7 @@ def render(kind: str, event: str, facts: dict[str, Any], *, language: str = "nl"
         if values["more"]:
             lines.append(f"- … {values['more']}")
     if kind == "broken_connection" and facts.get("detail"):
-        lines.append(f"{words['details']}: {facts['detail']}")
+        lines.append(f"{words['details']}: {in_language(language, str(facts['detail']), facts.get('detail_args'))}")
     lines.append("")
     lines.append(f"{words['since']}: {values['since']}")
     if facts.get("affected"):
@@ -293,7 +296,10 @@ def _values(kind: str, facts: dict[str, Any], language: str, time_zone: str) -> 
         cause, fix = CAUSES[str(facts.get("cause", "other"))][language]
         values.update(cause=cause.format(system=system), fix=fix.format(system=system))
     if kind == "parked":
-        groups = [(str(reason), int(count)) for reason, count in facts.get("groups", [])]
+        # A group is [reason, count] or [reason, count, its translatable form] (koppel.reasons): its reason is
+        # quoted in the message's language where it has that form.
+        groups = [(in_language(language, str(group[0]), group[2] if len(group) > 2 else None), int(group[1]))
+                  for group in facts.get("groups", [])]
         count = int(facts.get("count", 0))
         shown = groups[:REASONS_SHOWN]
         values.update(groups=shown, more=sum(c for _, c in groups[REASONS_SHOWN:]),
