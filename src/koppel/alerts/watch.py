@@ -23,6 +23,7 @@ from koppel.core.activity.models import Activity, Executor, Run
 from koppel.core.alerts.models import Alert, Kind, Watermark
 from koppel.core.integrations.models import Integration, Schedule
 from koppel.errors import Outcome
+from koppel.reasons import as_args, from_args, reason
 
 FINISHED_WELL = (Run.Status.SUCCEEDED, Run.Status.PARTIAL)
 LEARN_FROM_DAYS = 14          # the history an order silence threshold is learned from …
@@ -61,19 +62,34 @@ def parked(now: datetime | None = None) -> list[int]:
         new = waiting.filter(updated_at__gt=mark.value, updated_at__lte=now)
         if not new.exists():
             continue
-        groups = list(new.values("entity", "reason").annotate(count=Count("pk")).order_by("-count", "reason"))
+        groups = list(new.values("entity", "reason").annotate(count=Count("pk"), example=Min("pk"))
+                      .order_by("-count", "reason"))
         entities = {g["entity"] for g in groups}
         count = sum(g["count"] for g in groups)
         facts = {"integration": integration.name, "entity": groups[0]["entity"] if len(entities) == 1 else "",
                  "count": count, "affected": waiting.count(), "link": _link(integration),
                  "since": new.aggregate(first=Min("updated_at"))["first"].isoformat(),
-                 "groups": [[g["reason"] if len(entities) == 1 else f"{g['entity']}: {g['reason']}", g["count"]]
-                            for g in groups]}
+                 "groups": _parked_groups(groups, several_entities=len(entities) > 1)}
         if not Watermark.objects.filter(pk=mark.pk, value=mark.value).update(value=now):
             continue  # another worker's monitor told this batch this instant
         notices += raising.raise_alert(Kind.PARKED, key, workspace_id=integration.workspace_id,
                                        integration_id=integration.pk, facts=facts, update=True, now=now)
     return notices
+
+
+def _parked_groups(groups: list[dict[str, Any]], *, several_entities: bool) -> list[list[Any]]:
+    """[reason, count] per group, and the reason's translatable form third when it has one, so the message
+    quotes it in the workspace's language (the form of one of its records: a group shares its text, so its
+    form)."""
+    forms = dict(Activity.objects.filter(pk__in=[g["example"] for g in groups]).values_list("pk", "reason_args"))
+    told = []
+    for group in groups:
+        said = from_args(group["reason"], forms.get(group["example"]))
+        if several_entities:
+            said = reason("{entity}: {reason}", entity=group["entity"], reason=said)
+        form = as_args(said)
+        told.append([str(said), group["count"], *([form] if form else [])])
+    return told
 
 
 # ---- silence ------------------------------------------------------------------------------------
