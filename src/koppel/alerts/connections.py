@@ -24,6 +24,7 @@ from koppel.core.activity.models import Activity
 from koppel.core.alerts.models import ConnectionHealth, Kind
 from koppel.core.integrations.models import Connection, Integration
 from koppel.errors import BrokenConnection, KoppelError, Outcome, RetryableError
+from koppel.reasons import as_args
 
 log = logging.getLogger(__name__)
 PAUSED_BY_KOPPEL = "Paused by Koppel: "
@@ -119,6 +120,7 @@ def mark_broken(connection: Connection, error: str, now: datetime, *, since: dat
     health.save()
     affected = Activity.objects.filter(integration__in=using, outcome=Outcome.BROKEN_CONNECTION).count()
     facts = {"system": connection.system, "connection": connection.name, "cause": cause, "detail": error[:500],
+             "detail_args": as_args(error),  # the detail in the workspace's language, when made as a reason
              "since": health.broken_since.isoformat(), "affected": affected,
              "paused": sorted(using.filter(pk__in=health.paused).values_list("name", flat=True)),
              "link": f"{base_url()}/w/{connection.workspace_id}/connections/{connection.pk}/"}
