@@ -14,6 +14,8 @@ from django.test import Client
 from django.utils import translation
 
 import koppel.web.wizard
+from koppel.core.accounts.models import Membership, Workspace
+from koppel.core.integrations.models import Connection
 
 WIZARD = Path(koppel.web.wizard.__file__).parent
 LANGUAGES = ("nl", "de")
@@ -70,3 +72,44 @@ def test_the_wizard_speaks_the_users_language(language: str, words: list[str]) -
         assert translated in html and english not in html
     with translation.override(language):  # the dashboard's catalogue may say it in its own words
         assert translation.gettext("Set up an integration") in html
+
+
+def compiled(catalogue: Path, language: str) -> dict[str, str]:
+    with (catalogue / language / "LC_MESSAGES" / "django.mo").open("rb") as found:
+        return {str(k): str(v) for k, v in gettext.GNUTranslations(found)._catalog.items() if k}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_message_the_dashboard_and_the_wizard_both_hold_is_said_alike(language: str) -> None:
+    """Django takes a message from the first catalogue that holds it (the dashboard's comes first), so two
+    translations of one message mix the two words on one page (the books step said "Verbinden" over a
+    button "Koppelen")."""
+    dashboard = compiled(WIZARD.parent / "locale", language)
+    wizard = compiled(WIZARD / "locale", language)
+    assert {key: (dashboard[key], wizard[key]) for key in dashboard.keys() & wizard.keys()
+            if dashboard[key] != wizard[key]} == {}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("language", "said", "not_said"), [
+    ("nl", ["Onderneming", '"Koppelen" brengt je', ">Koppelen</button>"], ["Bedrijf", "Verbind", "verbind"]),
+    ("de", ["Unternehmen", '"Verbinden" führt Sie', ">Verbinden</button>"], ["Firma", "Koppeln"])])
+def test_the_books_step_names_the_company_and_the_button_as_the_guide_and_accountview_do(
+        language: str, said: list[str], not_said: list[str]) -> None:
+    user = User.objects.create_user("merchant", password="correct horse battery")
+    workspace = Workspace.objects.create(name="acme")
+    Membership.objects.create(workspace=workspace, user=user, role="owner")
+    shop = Connection(workspace=workspace, name="acme-shop", system="mijnwebwinkel", settings={})
+    shop.credentials = {"token": "t", "partner_token": "p"}
+    shop.save()
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session["koppel.wizard"] = {"workspace": workspace.pk, "name": "acme-shop", "shop": shop.pk}
+    session.save()
+    html = client.get(f"/setup/w/{workspace.pk}/books/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    main = html[html.index("<main"):]
+    for words in said:
+        assert words in main, words
+    for words in not_said:
+        assert words not in main, words

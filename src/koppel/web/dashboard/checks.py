@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.accountview.models import Company
@@ -71,7 +72,7 @@ BOOKS_OBJECTS: tuple[tuple[str, Callable[[], str]], ...] = (
     ("article_bo", lambda: _("articles")),
     ("article_group_bo", lambda: _("article groups")),
     ("sales_order_bo", lambda: _("sales orders")),
-    ("vat_bo", lambda: _("VAT codes")),
+    ("vat_bo", lambda: pgettext("business object", "VAT codes")),  # a word in a sentence, not a label
     ("journal_bo", lambda: _("journals")),
 )
 
