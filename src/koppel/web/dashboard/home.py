@@ -9,6 +9,7 @@ from django.shortcuts import render
 from koppel.core.accounts.models import Workspace
 from koppel.core.integrations.models import Connection, Integration
 from koppel.web.tenancy import Role, get_scoped, workspace_view, workspaces_of
+from koppel.web.wizard import texts
 
 
 @login_required
@@ -33,6 +34,12 @@ def integration(request: HttpRequest, workspace: Workspace, integration_id: int)
     found = get_scoped(Integration.objects.filter(workspace=workspace).select_related("shop", "books"),
                        request.user, pk=integration_id)
     return render(request, "dashboard/integration.html", {
-        "workspace": workspace, "integration": found, "flows": sorted((found.flows or {}).keys()),
+        "workspace": workspace, "integration": found, "flows": switched_on(found),
         "connections": [found.shop, found.books], "systems": Connection.System,
     })
+
+
+def switched_on(integration: Integration) -> list[str]:
+    """The names of the flows the integration runs, in the user's language (a flow switched off is not one)."""
+    return [str(texts.flow_label(name)[0]) for name, settings in (integration.flows or {}).items()
+            if isinstance(settings, dict) and settings.get("enabled")]

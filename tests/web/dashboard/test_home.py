@@ -1,0 +1,30 @@
+"""An integration's page: the flows it runs, named in the user's language, and one entry to its runs."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from koppel.core.integrations.models import Integration
+from tests.web.world import World, build_world
+
+pytestmark = pytest.mark.django_db
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
+@pytest.mark.parametrize(("language", "on", "off"), [("en", "Orders", "Products"), ("nl", "Bestellingen", "Producten"),
+                                                     ("de", "Bestellungen", "Produkte")])
+def test_the_integration_page_lists_the_flows_switched_on_by_their_names(language: str, on: str, off: str) -> None:
+    world: World = build_world()
+    integration: Integration = world.mine.records[Integration][0]
+    integration.flows = {"orders": {"enabled": True}, "products": {"enabled": False}, "stock": {}}
+    integration.save()
+    client = Client()
+    client.force_login(world.mine.users["read_only"], backend=MODEL_BACKEND)
+    page = client.get(f"/w/{integration.workspace_id}/integrations/{integration.pk}/",
+                      HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    flows = page[page.index("<main"):]
+    assert f"<li>{on}</li>" in flows
+    assert f"<li>{off}</li>" not in flows and "<li>stock</li>" not in flows and "<li>orders</li>" not in flows
+    assert flows.count(f"/runs/w/{integration.workspace_id}/integrations/{integration.pk}/") == 1
+    assert f"/setup/w/{integration.workspace_id}/i/{integration.pk}/runs/" not in flows
