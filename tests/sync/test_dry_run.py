@@ -111,3 +111,36 @@ def test_the_first_products_and_stock_are_tried_and_nothing_is_written(demo: Dem
     assert report.looked_at >= len(report.results)
     assert writes_received(demo) == []
     assert not Link.objects.exists() and not Activity.objects.exists() and not Run.objects.exists()
+
+
+def test_with_the_settings_before_a_change_it_finds_the_orders_they_left_out_newest_first(demo: DemoWorld) -> None:
+    """`orders_from` moved earlier: the paid orders created before the old day were never listed; the dry run
+    finds them in the shop (the newest `limit`, newest first; not those linked), tries them, writes nothing."""
+    from datetime import date
+
+    from koppel.sync.clients import integration_clients
+
+    integration = Integration.objects.get(name=INTEGRATION)
+    after = integration.flows["orders"]
+    with integration_clients(integration.pk).shop as shop:
+        orders = [o for o in shop.iter_orders(statuses=after["statuses"]) if not o.is_test]
+    days = sorted({o.created_at.date() for o in orders})
+    cut = days[len(days) // 2]
+    older = sorted((o for o in orders if o.created_at.date() < cut), key=lambda o: (o.created_at, o.number))
+    assert len(older) >= 4
+    write_link(integration.pk, "order", older[-1].number, "SO-1")  # in AccountView already: not offered
+    before = {**after, "orders_from": cut.isoformat()}
+
+    report = dry_run(integration.pk, "orders", keys=[], before=before, limit=3)
+    assert report.error == ""
+    expected = [o.number for o in reversed(older[:-1])][:3]
+    assert report.newly_selected == expected and [r.key for r in report.results] == expected
+    with_a_key = dry_run(integration.pk, "orders", keys=[expected[0]], before=before, limit=3)
+    assert with_a_key.newly_selected == expected[1:]  # the newest 3, one of them among the keys: not twice
+    assert [r.key for r in with_a_key.results] == expected
+    unchanged = dry_run(integration.pk, "orders", keys=[], before=after, limit=3)
+    assert unchanged.newly_selected == [] and unchanged.results == []
+    narrower = dry_run(integration.pk, "orders", keys=[], before={**after, "orders_from": None},
+                       settings={**after, "orders_from": date.today().isoformat()}, limit=3)
+    assert narrower.newly_selected == []
+    assert writes_received(demo) == [] and not Activity.objects.exists()
