@@ -30,6 +30,7 @@ from django.core import signing
 from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.accountview.models import Company
 from koppel.errors import KoppelError
+from koppel.reasons import reason
 from koppel.sync.clients import books_client
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def start_grant(connection_id: int, redirect_uri: str, *, bound_to: str = "") ->
 
     row = Connection.objects.filter(pk=connection_id, system=Connection.System.ACCOUNTVIEW).first()
     if row is None:
-        raise GrantError(f"no AccountView connection with id {connection_id}")
+        raise GrantError(reason("no AccountView connection with id {connection}", connection=connection_id))
     state = signing.dumps({"c": connection_id, "r": redirect_uri, "b": _fingerprint(bound_to),
                            "n": secrets.token_urlsafe(8)}, salt=_SALT, compress=True)
     with _client(row) as client:
@@ -82,25 +83,27 @@ def finish_grant(state: str, *, code: str | None, error: str | None = None, boun
 
     issued = _read_state(state)
     if issued["b"] != _fingerprint(bound_to):
-        raise GrantError("this AccountView answer belongs to a connect started elsewhere: start again")
+        raise GrantError(reason("this AccountView answer belongs to a connect started elsewhere: start again"))
     if error:
-        reason = "access was denied" if error == "access_denied" else f"AccountView answered {error}"
-        raise GrantError(f"AccountView was not connected: {reason}")
+        why = (reason("access was denied") if error == "access_denied"
+               else reason("AccountView answered {status}", status=error))
+        raise GrantError(reason("AccountView was not connected: {reason}", reason=why))
     if not code:
-        raise GrantError("AccountView's answer has no authorization code: start again")
+        raise GrantError(reason("AccountView's answer has no authorization code: start again"))
     row = Connection.objects.filter(pk=issued["c"], system=Connection.System.ACCOUNTVIEW).first()
     if row is None:
-        raise GrantError("the AccountView connection was deleted meanwhile")
+        raise GrantError(reason("the AccountView connection was deleted meanwhile"))
     with _client(row) as client:
         try:
             client.exchange_code(code, issued["r"])  # saved (committed) in the connection before it returns
         except KoppelError as exc:
-            raise GrantError(f"AccountView was not connected: {exc}") from exc
+            raise GrantError(reason("AccountView was not connected: {reason}", reason=exc)) from exc
         Connection.objects.filter(pk=row.pk).update(broken_reason="")
         try:
             companies = client.companies()
         except KoppelError as exc:
-            raise GrantError(f"AccountView is connected, but its companies could not be read: {exc}") from exc
+            raise GrantError(reason("AccountView is connected, but its companies could not be read: {reason}",
+                                    reason=exc)) from exc
     wanted = str(row.settings.get("company_id") or "")
     company = next((c for c in companies if wanted and wanted.lower() in (c.id.lower(), c.code.lower())), None)
     return GrantResult(connection_id=row.pk, companies=companies, company=company)
@@ -110,7 +113,7 @@ def finish_grant_from_url(redirected_url: str, *, bound_to: str = "") -> GrantRe
     """`finish_grant` with the URL AccountView redirected the browser to (its query carries code and state)."""
     query = {k: v[0] for k, v in parse_qs(urlparse(redirected_url.strip()).query).items()}
     if "state" not in query:
-        raise GrantError("that is not AccountView's answer: the URL has no state (copy the whole address)")
+        raise GrantError(reason("that is not AccountView's answer: the URL has no state (copy the whole address)"))
     return finish_grant(query["state"], code=query.get("code"), error=query.get("error"), bound_to=bound_to)
 
 
@@ -118,9 +121,10 @@ def _read_state(state: str) -> dict[str, str]:
     try:
         issued: dict[str, str] = signing.loads(state, salt=_SALT, max_age=STATE_MAX_AGE)
     except signing.SignatureExpired:
-        raise GrantError(f"the connect took longer than {STATE_MAX_AGE // 60} minutes: start again") from None
+        raise GrantError(reason("the connect took longer than {minutes} minutes: start again",
+                                minutes=STATE_MAX_AGE // 60)) from None
     except signing.BadSignature:
-        raise GrantError("this AccountView answer was not asked for by Koppel (unknown state)") from None
+        raise GrantError(reason("this AccountView answer was not asked for by Koppel (unknown state)")) from None
     return issued
 
 
@@ -133,8 +137,12 @@ def _client(row: Connection) -> AccountViewClient:
     credentials = row.credentials
     missing = [key for key in ("client_id", "client_secret") if not credentials.get(key)]
     if missing:
-        raise GrantError(f"the AccountView connection {row.name} has no {' and no '.join(missing)} yet")
+        raise GrantError(reason("the AccountView connection {name} has no {setting} yet", name=row.name,
+                                setting=missing[0]) if len(missing) == 1 else
+                         reason("the AccountView connection {name} has no {first} and no {second} yet",
+                                name=row.name, first=missing[0], second=missing[1]))
     try:
         return books_client(row.pk, row.settings, credentials)
     except KoppelError as exc:
-        raise GrantError(f"the AccountView connection {row.name} can't connect: {exc}") from exc
+        raise GrantError(reason("the AccountView connection {name} can't connect: {reason}", name=row.name,
+                                reason=exc)) from exc
