@@ -23,6 +23,7 @@ from koppel.core.integrations.models import Connection
 from koppel.sync.grants import GrantError, finish_grant, grant_connection, start_grant
 from koppel.web.dashboard.checks import check_connection
 from koppel.web.dashboard.forms import FORMS
+from koppel.web.reasons.translate import said
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 
 COMPANIES = "koppel.accountview.companies"  # session key: what the last grant reached, per connection
@@ -95,7 +96,7 @@ def start_connect(request: HttpRequest, connection: Connection, return_to: str) 
     try:
         started = start_grant(connection.pk, _redirect_uri(request), bound_to=_session_key(request))
     except GrantError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, said(exc))
         return HttpResponseRedirect(return_to)
     back = request.session.get(RETURN_TO, {})
     back[str(connection.pk)] = return_to
@@ -111,14 +112,14 @@ def accountview_callback(request: HttpRequest) -> HttpResponse:
     try:
         connection_id = grant_connection(state)
     except GrantError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, said(exc))
         return redirect("dashboard:home")
     connection: Connection = get_scoped(Connection, request.user, pk=connection_id, role=Role.MEMBER)
     try:
         result = finish_grant(state, code=request.GET.get("code"), error=request.GET.get("error"),
                               bound_to=_session_key(request))
     except GrantError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, said(exc))
     else:
         reached = request.session.get(COMPANIES, {})
         reached[str(connection.pk)] = [{"code": c.code, "description": c.description,
