@@ -386,7 +386,7 @@ class MijnWebwinkelClient:
     def order_statuses(self) -> list[OrderStatus]:
         """The store's status table (partner token only): map ids by description, they are opaque."""
         data = self._call("GET", "/orderstatuses", partner_only=True)
-        return [self._decode(OrderStatus, item, "order status") for item in self._list(data)]
+        return [self._decode(OrderStatus, item, reason("order status")) for item in self._list(data)]
 
     # --------------------------------------------------------------------------------------- articles
     #
