@@ -28,7 +28,8 @@ SOURCES = sorted((SRC / "flows").glob("*.py")) + [SRC / "sync" / "runner.py", SR
 # The connectors' messages: they reach the dashboard inside a record's reason, a run's error and a connection check.
 CONNECTOR_SOURCES = [SRC / "connectors" / name for name in (
     "mijnwebwinkel/errors.py", "mijnwebwinkel/client.py", "mijnwebwinkel/catalogue.py", "mijnwebwinkel/images.py",
-    "accountview/client.py", "accountview/oauth.py", "http/paging.py", "http/postgres_rate_limit.py")]
+    "accountview/client.py", "accountview/oauth.py", "http/paging.py", "http/postgres_rate_limit.py")] + [
+    SRC / "sync" / "grants.py"]  # connecting AccountView: its refusals are shown on the connection's page
 SOURCES += CONNECTOR_SOURCES
 # Words in the literal text of an f-string: prose a person reads, not a key such as f"line:{id}".
 PROSE = re.compile(r"[A-Za-z]{2,}\s|\s[A-Za-z]{2,}")
