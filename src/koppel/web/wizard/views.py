@@ -26,10 +26,10 @@ from koppel.core.activity.models import Run
 from koppel.core.integrations.models import Connection, Integration, Schedule
 from koppel.core.integrations.settings import flow_settings_model
 from koppel.errors import KoppelError
+from koppel.reasons_shown import said
 from koppel.sync import dry_run as dry_runs
 from koppel.sync import runner
 from koppel.web.dashboard.connections import COMPANIES, start_connect
-from koppel.web.reasons.translate import said
 from koppel.web.records.offers import after_settings_saved
 from koppel.web.runs.views import outcome_counts, status_label
 from koppel.web.tenancy import Role, get_scoped, workspace_view, workspaces_of
