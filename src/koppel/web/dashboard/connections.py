@@ -20,10 +20,10 @@ from django.views.decorators.http import require_POST
 
 from koppel.core.accounts.models import Workspace
 from koppel.core.integrations.models import Connection
+from koppel.reasons_shown import said
 from koppel.sync.grants import GrantError, finish_grant, grant_connection, start_grant
 from koppel.web.dashboard.checks import check_connection
 from koppel.web.dashboard.forms import FORMS
-from koppel.web.reasons.translate import said
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 
 COMPANIES = "koppel.accountview.companies"  # session key: what the last grant reached, per connection
