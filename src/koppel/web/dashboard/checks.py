@@ -22,8 +22,8 @@ from koppel.connectors.accountview.client import AccountViewClient
 from koppel.connectors.accountview.models import Company
 from koppel.core.integrations.models import Connection
 from koppel.errors import BrokenConnection, KoppelError, RetryableError
+from koppel.reasons_shown import said
 from koppel.sync.clients import books_client, shop_client
-from koppel.web.reasons.translate import said
 
 
 @dataclass
