@@ -7,7 +7,7 @@ from typing import Any
 
 from django import template
 
-from koppel.web.reasons.translate import translated
+from koppel.reasons_shown import translated
 
 register = template.Library()
 
