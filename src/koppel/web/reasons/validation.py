@@ -11,7 +11,7 @@ from django.utils.translation import gettext, ngettext
 from pydantic_core import ErrorDetails
 
 from koppel.reasons import SETTING_ERROR, Reason
-from koppel.web.reasons.translate import translated
+from koppel.reasons_shown import translated
 
 
 def _counted(singular: str, plural: str, name: str) -> Callable[[Mapping[str, Any]], str]:
