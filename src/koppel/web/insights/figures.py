@@ -31,9 +31,9 @@ from koppel.core.activity.models import Activity, DailyTotal, Run
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
 from koppel.reasons import worded
+from koppel.reasons_shown import outline
 from koppel.sync import api_usage
 from koppel.sync.daily_totals import REVENUE
-from koppel.web.reasons.translate import outline
 
 SHOP_TIME_ZONE = ZoneInfo("Europe/Amsterdam")
 PARKED = (Outcome.NEEDS_ATTENTION.value, Outcome.BROKEN_CONNECTION.value)
