@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.translation import trans_real
 
 from koppel.reasons import fields, reason, worded
-from koppel.web.reasons.translate import translated
+from koppel.reasons_shown import translated
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "koppel"
 SOURCES = sorted((SRC / "flows").glob("*.py")) + [SRC / "sync" / "runner.py", SRC / "sync" / "dry_run.py",
