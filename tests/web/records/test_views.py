@@ -306,3 +306,15 @@ def test_an_offer_with_records_waiting_stays_and_one_with_none_goes_after_a_week
     RetryOffer.objects.filter(pk=offer.pk).update(started_at=timezone.now())
     recent = page(anna, url)
     assert 'id="offer-orders"' in recent and "The records that would go through were sent meanwhile." in recent
+
+
+def test_an_offer_looking_up_the_shop_says_so_in_three_languages(mine: Workspace, shop: Integration) -> None:
+    anna = user_in(mine, "anna")
+    RetryOffer.objects.create(integration=shop, flow="orders", status="checking", started_at=timezone.now(),
+                              by="olga", candidates=0)  # no activity to check: only the shop's left-out orders
+    url = f"/records/w/{mine.pk}/integrations/{shop.pk}/records/"
+    shown = page(anna, url)
+    assert "Looking for the records the new settings take in and the old ones left out." in shown
+    assert "Checking 0" not in shown and "left out of the shop's listing altogether" in shown
+    assert "Bezig met zoeken naar de records" in anna.get(url, HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert "Suche nach den Datensätzen" in anna.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()

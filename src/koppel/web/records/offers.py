@@ -40,6 +40,10 @@ def after_settings_saved(request: HttpRequest, integration: Integration, before:
 
 def _banner(request: HttpRequest, integration: Integration, offer: RetryOffer) -> None:
     url = reverse("records:list", args=[integration.workspace_id, integration.pk]) + f"#offer-{offer.flow}"
+    if offer.status == RetryOffer.Status.CHECKING and not offer.candidates:  # only the shop's records to look up
+        text = _("Looking for the records the new settings take in and the old ones left out.")
+        messages.info(request, format_html('{} <a href="{}">{}</a>', text, url, _("See what would go through")))
+        return
     if offer.status == RetryOffer.Status.CHECKING:
         text = ngettext("Checking %(count)d parked or skipped record against the new settings.",
                         "Checking %(count)d parked or skipped records against the new settings.",
