@@ -113,3 +113,12 @@ def test_the_books_step_names_the_company_and_the_button_as_the_guide_and_accoun
         assert words in main, words
     for words in not_said:
         assert words not in main, words
+
+
+def test_dutch_keeps_koppeling_for_the_integration_and_verbinding_for_a_connection() -> None:
+    """In Dutch an integration is a "koppeling" (the wizard, the guides); a connection to one system called
+    that too made "Koppelingen" on an integration's page list its two systems."""
+    mixed = {key: value for catalogue in (WIZARD.parent / "locale", WIZARD / "locale")
+             for key, value in compiled(catalogue, "nl").items()
+             if "connection" in key.lower() and "koppeling" in value.lower() and key != "Test connection"}
+    assert mixed == {}  # "Koppeling testen" is the guides' name of that button
