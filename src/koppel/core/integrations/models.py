@@ -31,6 +31,8 @@ class Connection(models.Model):
     settings = models.JSONField(default=dict, blank=True, help_text="non-secret settings")
     secrets_encrypted = models.TextField(blank=True, default="", editable=False)
     broken_reason = models.TextField(blank=True, default="")
+    # broken_reason's translatable form (koppel.reasons.as_args); null when it is plain text
+    broken_reason_args = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,6 +70,8 @@ class Integration(models.Model):
     mapping_overrides = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     paused_reason = models.TextField(blank=True, default="")
+    # paused_reason's translatable form (koppel.reasons.as_args); null when it is plain text
+    paused_reason_args = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
