@@ -53,13 +53,16 @@ class Articles:
         wanted: dict[str, OrderLine | None] = {}
         problems: list[str] = []
         by_line: dict[str, str] = {}  # variant lines: "line:<id>" → the variant's AV article code
+        cost_setting: dict[str, str] = {}  # a cost line's AV article code → the setting that names it
         for order_line in order.orderlines:
             variant = self._variant_code(order_line)
             if variant is not None:
                 by_line[f"line:{order_line.id}"] = variant
                 wanted.setdefault(variant, None)
             elif order_line.type in COST_SETTINGS:
-                wanted.setdefault(getattr(self.settings, COST_SETTINGS[order_line.type]).strip().upper(), None)
+                code = getattr(self.settings, COST_SETTINGS[order_line.type]).strip().upper()
+                cost_setting[code] = COST_SETTINGS[order_line.type]
+                wanted.setdefault(code, None)
             elif not (order_line.sku or "").strip():
                 problems.append(reason("line '{line}' has no SKU", line=order_line.description or order_line.type))
             else:
@@ -85,10 +88,12 @@ class Articles:
             problems.insert(0, reason("AccountView has no article with {how} {codes}", how=how,
                                       codes=", ".join(missing)))
         if problems:
+            named = {cost_setting.get(code) for code in missing}  # only cost articles of one setting: that setting
             raise NeedsAttention(
                 reason("{problems}. Create the articles in AccountView (or correct the SKU in the shop, or the cost "
                        "articles in the settings) and retry the order.", problems=joined(problems)),
-                field="orderlines.articles.sku",
+                field=next(iter(named)) if len(problems) == 1 and len(named) == 1 and None not in named
+                else "orderlines.articles.sku",
                 value=missing or None,
             )
         return codes
