@@ -1,6 +1,7 @@
 """A parked order's record page links the setting that fixes it, as the orders flow said when it parked the
-order (the reason's form, not its words): a VAT rate with no VAT code and a payment method AccountView lacks,
-parked by the flow against both sandboxes, each link to their question on the flow's settings page."""
+order (the reason's form, not its words): a VAT rate with no VAT code, a payment method AccountView lacks and a
+cost article it doesn't have, parked by the flow against both sandboxes, each link to their question on the
+flow's settings page."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ def record_page(shop: Integration, result: Result, client: object) -> str:
     return page(client, f"/records/w/{shop.workspace_id}/records/{activity.pk}/")  # type: ignore[arg-type]
 
 
-def test_a_vat_park_and_a_payment_method_park_link_to_their_settings(world: World) -> None:
+def test_a_vat_a_payment_method_and_a_cost_article_park_link_to_their_settings(world: World) -> None:
     mine = Workspace.objects.create(name="bakkerij")
     shop = integration_of(mine, "bakkerij-shop")
     anna = user_in(mine, "anna")
@@ -65,3 +66,8 @@ def test_a_vat_park_and_a_payment_method_park_link_to_their_settings(world: Worl
     dutch = anna.get(f"/records/w/{mine.pk}/records/{Activity.objects.get(key=payment.key).pk}/",  # type: ignore[attr-defined]
                      HTTP_ACCEPT_LANGUAGE="nl").content.decode()
     assert f"{settings}#q-payment_methods" in dutch and "Betaalwijzen" in dutch
+
+    cost = parked_by(world, shipping_article="VERZEND-ONBEKEND")  # a cost article AccountView doesn't have
+    assert "VERZEND-ONBEKEND" in cost.reason and "shipping_article" not in cost.reason
+    text = record_page(shop, cost, anna)
+    assert f'href="{settings}#q-shipping_article"' in text
