@@ -53,7 +53,7 @@ from koppel.flows.product_mapping import ProductMaps, body, payload_hash, starti
 from koppel.flows.product_options import OptionLists, surcharges
 from koppel.flows.products_settings import ProductsSettings
 from koppel.mapping import Mode
-from koppel.reasons import Reason, joined, reason
+from koppel.reasons import Reason, fixed_in, joined, reason
 from koppel.sync.clients import IntegrationClients
 from koppel.sync.links import BulkLinks, Links, SourceKeys, TargetLinks
 from koppel.sync.runner import Flow, declare
@@ -254,8 +254,10 @@ class ProductsFlow:
             if lead is None:
                 return self._gone(key)
             return self._send_simple(lead)
-        except NeedsAttention as error:
-            return Record(ENTITY, key, error.outcome, str(error), payload_in=self._payload_in(articles))
+        except NeedsAttention as error:  # a field that is a setting (variants, category_parents): it fixes it
+            setting = error.field if error.field in ProductsSettings.model_fields else None
+            return Record(ENTITY, key, error.outcome, fixed_in(setting, str(error)),
+                          payload_in=self._payload_in(articles))
 
     def _may_have_variants(self, key: str) -> bool:
         return self.grouper.enabled and (key in self._variant_keys or not self.articles.expected(key))
