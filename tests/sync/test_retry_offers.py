@@ -226,3 +226,30 @@ def test_the_offer_leaves_out_what_no_setting_could_free() -> None:
     assert could("orders", DryResult("1001", "skipped", status))
     assert not could("orders", DryResult("1002", "skipped", reason("already in AccountView as {kind} {target}",
                                                                     kind="sales order", target="SO-1")))
+
+
+def test_a_stock_offer_lists_only_what_a_setting_could_free_and_goes_when_that_is_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.utils import timezone
+
+    from koppel.reasons import reason
+    from koppel.sync.dry_run import DryResult, DryRunReport
+    from tests.sync.scenarios import integration as made
+
+    integration = Integration.objects.get(pk=made("offers-stock"))
+    summary = DryResult("@summary", "skipped", reason("this cycle: {n} articles unchanged", n="12"))
+    shop_only = DryResult("shop-only:77", "skipped", reason("no AccountView article"))
+    parked = DryResult("A-1", "needs_attention", reason("article {code} has no stock figure", code="A-1"))
+    answers = [DryRunReport("stock", results=[summary, shop_only, parked]), DryRunReport("stock", results=[summary])]
+    monkeypatch.setattr(retry_offers, "dry_run", lambda *args, **kwargs: answers.pop(0))
+    keys = ["@summary", "shop-only:77", "A-1"]
+
+    started = timezone.now()
+    offer = RetryOffer.objects.create(integration=integration, flow="stock", status="checking", started_at=started)
+    retry_offers.check(offer.pk, started, keys)
+    offer.refresh_from_db()
+    assert offer.status == "ready" and [entry["key"] for entry in offer.still_parked] == ["A-1"]  # no noise
+
+    RetryOffer.objects.filter(pk=offer.pk).update(status="checking")
+    retry_offers.check(offer.pk, started, keys[:1])
+    assert not RetryOffer.objects.filter(pk=offer.pk).exists()  # nothing a setting could free: no offer

@@ -98,7 +98,7 @@ def check(offer_id: int, started_at: datetime, keys: list[str], before: dict[str
           most: int = 0) -> None:
     """Try these records against the flow's saved settings, and with `before` the newest `most` the earlier
     settings left out of the source, and keep the answer in the offer, unless a later change started a newer
-    check meanwhile. A check that found nothing to try removes the offer."""
+    check meanwhile. A check that found nothing to try, or nothing a setting could free, removes the offer."""
     offer = RetryOffer.objects.get(pk=offer_id)
     answer: dict[str, Any]
     try:
@@ -118,6 +118,9 @@ def check(offer_id: int, started_at: datetime, keys: list[str], before: dict[str
             "would_send": [r.key for r in tried if r.outcome == WOULD_SEND],
             "still_parked": [{"key": r.key, "outcome": r.outcome, "reason": r.reason}
                              for r in tried if r.outcome != WOULD_SEND and _a_setting_could_free(offer.flow, r)]}
+        if not report.error and not answer["would_send"] and not answer["still_parked"]:  # nothing to say
+            RetryOffer.objects.filter(pk=offer_id, started_at=started_at).delete()
+            return
     RetryOffer.objects.filter(pk=offer_id, started_at=started_at).update(**answer, finished_at=timezone.now())
 
 
