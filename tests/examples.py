@@ -11,4 +11,4 @@ FULL = settings.get_profile("default").max_examples
 
 def examples(full: int) -> int:
     """`full` examples in the full profile, proportionally fewer (at least 10) in a lighter one."""
-    return max(10, full * settings.default.max_examples // FULL)
+    return max(10, full * settings().max_examples // FULL)  # settings(): the active profile's
