@@ -24,7 +24,7 @@ from koppel.core.activity.models import Activity
 from koppel.core.alerts.models import ConnectionHealth, Kind
 from koppel.core.integrations.models import Connection, Integration
 from koppel.errors import BrokenConnection, KoppelError, Outcome, RetryableError
-from koppel.reasons import as_args
+from koppel.reasons import Reason, as_args, from_args, reason, reason_in
 
 log = logging.getLogger(__name__)
 PAUSED_BY_KOPPEL = "Paused by Koppel: "
@@ -43,9 +43,10 @@ def after_run(integration_id: int, outcome: dict[str, Any]) -> None:
 
     failure = outcome.get("failure") or {}
     broken = [r for r in outcome.get("records", []) if r.get("outcome") == Outcome.BROKEN_CONNECTION]
-    reason = next((str(r.get("reason", "")) for r in broken if not str(r.get("reason", "")).startswith("not tried")),
-                  "")
-    dispatch(judge_run(integration_id, str(outcome.get("error", "")), failure, len(broken), reason))
+    said = next((from_args(str(r.get("reason", "")), r.get("reason_args")) for r in broken
+                 if not str(r.get("reason", "")).startswith("not tried")), "")
+    error = outcome.get("error") or ""  # a Reason kept as one, so the connection's page can translate it
+    dispatch(judge_run(integration_id, error if isinstance(error, str) else str(error), failure, len(broken), said))
 
 
 @DBOS.step(name="alerts.judge_run")
@@ -107,12 +108,14 @@ def mark_broken(connection: Connection, error: str, now: datetime, *, since: dat
     rules = raising.policy(connection.workspace_id)
     health, _ = ConnectionHealth.objects.get_or_create(connection=connection)
     cause = messages.cause_of(error)
-    Connection.objects.filter(pk=connection.pk).update(broken_reason=error[:2000])  # not .save(): updated_at
-    using = Integration.objects.filter(Q(shop=connection) | Q(books=connection))  # is the reconnect signal
-    pause = f"{PAUSED_BY_KOPPEL}the {messages.SYSTEMS.get(connection.system, connection.system)} connection " \
-            f"{connection.name} is broken: {error}"[:2000]
+    Connection.objects.filter(pk=connection.pk).update(  # not .save(): updated_at is the reconnect signal
+        broken_reason=error[:2000], broken_reason_args=_args_of(error))
+    using = Integration.objects.filter(Q(shop=connection) | Q(books=connection))
+    pause = reason("Paused by Koppel: the {system} connection {connection} is broken: {error}",  # PAUSED_BY_KOPPEL
+                   system=messages.SYSTEMS.get(connection.system, connection.system), connection=connection.name,
+                   error=error)
     newly = list(using.filter(paused_reason="").values_list("pk", flat=True))
-    using.filter(pk__in=newly).update(paused_reason=pause)
+    using.filter(pk__in=newly).update(paused_reason=pause[:2000], paused_reason_args=_args_of(pause))
     health.broken_since = health.broken_since or since or now
     health.paused = sorted({*health.paused, *newly})
     health.next_probe_at = now + timedelta(minutes=max(1, rules.probe_minutes)) if probe_again else None
@@ -133,12 +136,13 @@ def mark_broken(connection: Connection, error: str, now: datetime, *, since: dat
 def recover(connection: Connection, now: datetime) -> list[int]:
     """The connection works again: clear it, resume what it paused, tell the recovery."""
     health = ConnectionHealth.objects.get(connection=connection)
-    Connection.objects.filter(pk=connection.pk).update(broken_reason="")
+    Connection.objects.filter(pk=connection.pk).update(broken_reason="", broken_reason_args=None)
     still_broken = ConnectionHealth.objects.filter(broken_since__isnull=False).exclude(pk=health.pk)
     blocked = set(Integration.objects.filter(
         Q(shop__health__in=still_broken) | Q(books__health__in=still_broken)).values_list("pk", flat=True))
     resume = [pk for pk in health.paused if pk not in blocked]
-    Integration.objects.filter(pk__in=resume, paused_reason__startswith=PAUSED_BY_KOPPEL).update(paused_reason="")
+    Integration.objects.filter(pk__in=resume, paused_reason__startswith=PAUSED_BY_KOPPEL).update(paused_reason="",
+                                                                                             paused_reason_args=None)
     for other in still_broken:  # an integration also paused by another broken connection waits for that one
         handed = [pk for pk in health.paused if pk in blocked]
         if handed:
@@ -165,12 +169,12 @@ def probe(connection: Connection) -> tuple[str, str]:
                 shop.check_connection()
             finally:
                 shop.close()
-    except BrokenConnection as error:
-        return "broken", str(error)
+    except BrokenConnection as error:  # the error's reason as made (a Reason): shown translated where kept
+        return "broken", reason_in(error)
     except RetryableError as error:
-        return "unreachable", str(error)
+        return "unreachable", reason_in(error)
     except KoppelError as error:
-        return "broken", str(error)
+        return "broken", reason_in(error)
     except (KeyError, ValueError) as error:  # credentials missing or unreadable
         return "broken", f"the connection's credentials are incomplete: {error}"
     finally:
@@ -197,8 +201,15 @@ def probe_due(now: datetime | None = None) -> list[int]:
             next_probe_at=now + timedelta(minutes=max(1, minutes)), probed_version=str(connection.updated_at),
             last_error=message[:2000])
         if not connection.broken_reason:
-            Connection.objects.filter(pk=connection.pk).update(broken_reason=health.last_error or message)
+            said = health.last_error or message
+            Connection.objects.filter(pk=connection.pk).update(broken_reason=said, broken_reason_args=_args_of(said))
     return notices
+
+
+def _args_of(text: str) -> dict[str, Any] | None:
+    """The stored form of a reason kept as text: None for plain text, and for one cut to the column's 2000
+    characters (that is no longer the text the reason makes)."""
+    return as_args(text) if isinstance(text, Reason) and len(text) <= 2000 else None
 
 
 def escalate_unreachable(now: datetime | None = None) -> list[int]:
