@@ -9,13 +9,19 @@ an integration and `--orders` recent orders read from the MijnWebwinkel sandbox 
 ordinary requests, one after another: the dashboard, the integration's records, its maps, and a preview with a
 harmless expression (which needs an expression evaluator, as a hostile one does). They are timed first with
 nobody attacking, then while each of `--attackers` clients sends hostile previews back to back (the
-`$toMillis` backtracking picture, ten million numbers, gigabytes, endless recursion). Prints p50/p95/max per
-phase and per kind, the ratios to the quiet phase, and the slowest answer against the 1 s claim.
+`$toMillis` backtracking picture, ten million numbers, gigabytes, endless recursion). Each attacker is a member
+of a workspace of its own (another tenant: the threat the dashboard must withstand; a workspace's own previews
+beyond its share are answered "busy" at once). Prints p50/p95/max per phase and per kind, the ratios to the
+quiet phase, what the hostile previews were answered, the load average before and after, the scheduling
+priority of the server and of its evaluators, and the slowest answer against the 1 s claim. The evaluators'
+lower priority counts relative to the server's: run it with koppel web at the nice it has in production (0),
+e.g. `nice -n $((0 - $(nice))) .venv/bin/python bench/…` from a shell that runs at another nice (as root).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -49,25 +55,33 @@ class Site:
     """The server and what its requests need: the member's session and the integration's addresses."""
 
     url: str
-    session: str
-    workspace: int
-    integration: int
+    member: Member
+    attackers: list[Member]
     process: subprocess.Popen[bytes]
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, cookies={"sessionid": self.session}, timeout=120)
+    def client(self, member: Member | None = None) -> httpx.Client:
+        session = (member or self.member).session
+        return httpx.Client(base_url=self.url, cookies={"sessionid": session}, timeout=120)
 
     def ordinary(self) -> dict[str, tuple[str, dict[str, str]]]:
-        mapper = f"/datamapper/w/{self.workspace}/integrations/{self.integration}/"
+        mapper = self.member.mapper()
         return {
             "dashboard": ("/", {}),
-            "records": (f"/records/w/{self.workspace}/integrations/{self.integration}/records/", {}),
+            "records": (f"/records/w/{self.member.workspace}/integrations/{self.member.integration}/records/", {}),
             "maps": (mapper, {}),
             "preview": (mapper + "preview/", preview(HARMLESS)),
         }
 
-    def hostile(self, expression: str) -> tuple[str, dict[str, str]]:
-        return f"/datamapper/w/{self.workspace}/integrations/{self.integration}/preview/", preview(expression)
+    def priorities(self) -> str:
+        """The server's scheduling priority (nice) and its child processes' (the expression evaluators)."""
+        children = [int(pid) for tasks in Path(f"/proc/{self.process.pid}/task").glob("*/children")
+                    for pid in tasks.read_text().split()]
+        nices: set[int] = set()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):  # an evaluator may just have ended
+                nices.add(os.getpriority(os.PRIO_PROCESS, pid))
+        server = os.getpriority(os.PRIO_PROCESS, self.process.pid)
+        return f"koppel web at nice {server}, its evaluators at {sorted(nices)}"
 
     def stop(self) -> None:
         self.process.terminate()
@@ -78,13 +92,25 @@ class Site:
             self.process.wait()
 
 
+@dataclass
+class Member:
+    """A signed-in member of a workspace and its integration."""
+
+    session: str
+    workspace: int
+    integration: int
+
+    def mapper(self) -> str:
+        return f"/datamapper/w/{self.workspace}/integrations/{self.integration}/"
+
+
 def preview(expression: str) -> dict[str, str]:
     return {"map": SALES_ORDER, "target": FIELD, "origin": "expr", "value": expression}
 
 
-def prepare(data_dir: Path, orders: int) -> dict[str, Any]:
-    """A migrated database with a member, an integration and `orders` orders in its activity log; returns
-    the member's session and the ids."""
+def prepare(data_dir: Path, orders: int, attackers: int) -> tuple[Member, list[Member]]:
+    """A migrated database with a member, an integration and `orders` orders in its activity log, and
+    `attackers` other workspaces, each with a member and an integration holding a few of those orders."""
     os.environ.update({"KOPPEL_DATA_DIR": str(data_dir), "KOPPEL_LOG_LEVEL": "WARNING"})
     from koppel.core import setup
     from koppel.log_config import configure_logging
@@ -105,32 +131,36 @@ def prepare(data_dir: Path, orders: int) -> dict[str, Any]:
     from koppel.flows.order_mapping import order_source
 
     call_command("migrate", interactive=False, verbosity=0)
-    workspace = Workspace.objects.create(name="bakkerij")
-    shop = Connection.objects.create(workspace=workspace, name="winkel", system="mijnwebwinkel")
-    books = Connection.objects.create(workspace=workspace, name="boeken", system="accountview",
-                                      settings={"base_url": "http://127.0.0.1:9", "company_id": "1"})
-    integration = Integration.objects.create(workspace=workspace, name="bakkerij-shop", shop=shop, books=books,
-                                             flows={"orders": ORDER_SETTINGS})
     sandbox = MijnWebwinkelSandbox(seed=1, sizes=SeedSizes(articles=40, orders=orders))
     info = sandbox.start()
     try:
         with MijnWebwinkelClient(info.url, info.token, info.partner_token, rate_per_second=None) as client:
-            now = timezone.now()
-            for number in list(sandbox.state.orders)[:orders]:
-                Activity.objects.create(integration=integration, entity="order", key=str(number), outcome="sent",
-                                        payload_in=order_source(client.get_order(number)),
-                                        created_at=now, updated_at=now)
+            payloads = {str(n): order_source(client.get_order(n)) for n in list(sandbox.state.orders)[:orders]}
     finally:
         sandbox.stop()
-    user = get_user_model().objects.create_user("anna", "anna@example.nl", "a long enough passphrase 7")
-    Membership.objects.create(workspace=workspace, user=user, role="member")
-    browser = Client()
-    browser.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return {"session": browser.cookies["sessionid"].value, "workspace": workspace.pk,
-            "integration": integration.pk}
+
+    def member(name: str, records: dict[str, Any]) -> Member:
+        workspace = Workspace.objects.create(name=name)
+        shop = Connection.objects.create(workspace=workspace, name="winkel", system="mijnwebwinkel")
+        books = Connection.objects.create(workspace=workspace, name="boeken", system="accountview",
+                                          settings={"base_url": "http://127.0.0.1:9", "company_id": "1"})
+        integration = Integration.objects.create(workspace=workspace, name=f"{name}-shop", shop=shop, books=books,
+                                                 flows={"orders": ORDER_SETTINGS})
+        now = timezone.now()
+        for key, payload in records.items():
+            Activity.objects.create(integration=integration, entity="order", key=key, outcome="sent",
+                                    payload_in=payload, created_at=now, updated_at=now)
+        user = get_user_model().objects.create_user(name, f"{name}@example.nl", "a long enough passphrase 7")
+        Membership.objects.create(workspace=workspace, user=user, role="member")
+        browser = Client()
+        browser.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return Member(browser.cookies["sessionid"].value, workspace.pk, integration.pk)
+
+    few = dict(list(payloads.items())[:3])
+    return member("bakkerij", payloads), [member(f"aanvaller{i}", few) for i in range(attackers)]
 
 
-def serve(data_dir: Path, made: dict[str, Any]) -> Site:
+def serve(data_dir: Path, member: Member, attackers: list[Member]) -> Site:
     from koppel.connectors.sandboxkit.serve import free_port
 
     port = free_port()
@@ -138,7 +168,7 @@ def serve(data_dir: Path, made: dict[str, Any]) -> Site:
            "KOPPEL_DATA_DIR": str(data_dir), "KOPPEL_LOG_LEVEL": "WARNING"}
     log = (data_dir / "web.log").open("wb")
     process = subprocess.Popen([*KOPPEL, "web", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    site = Site(f"http://127.0.0.1:{port}", made["session"], made["workspace"], made["integration"], process)
+    site = Site(f"http://127.0.0.1:{port}", member, attackers, process)
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -173,13 +203,15 @@ class Attack:
             thread.join(120)
 
     def _attack(self, index: int) -> None:
-        with self.site.client() as client:
+        attacker = self.site.attackers[index]
+        with self.site.client(attacker) as client:
             turn = index
             while not self.stop.is_set():
-                path, params = self.site.hostile(HOSTILE[turn % len(HOSTILE)])
                 started = time.monotonic()
-                body = client.get(path, params=params).text
-                said = next((w for w in ("time limit", "memory", "recursed") if w in body), "no error shown")
+                answer = client.get(attacker.mapper() + "preview/", params=preview(HOSTILE[turn % len(HOSTILE)]))
+                body = answer.text
+                said = "busy (429)" if answer.status_code == 429 else \
+                    next((w for w in ("time limit", "memory", "recursed") if w in body), "no error shown")
                 self.answers.append((time.monotonic() - started, said))
                 turn += 1
 
@@ -239,23 +271,28 @@ def main() -> None:
                         help="phases under attack: how many clients send hostile previews at once")
     parser.add_argument("--orders", type=int, default=50, help="recent orders in the activity log")
     args = parser.parse_args()
-    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="koppel-bench-") as directory:
         data_dir = Path(directory) / "var"
-        site = serve(data_dir, prepare(data_dir, args.orders))
+        site = serve(data_dir, *prepare(data_dir, args.orders, max(args.attackers)))
+        load = os.getloadavg()
         try:
             measure(site, 8)  # warm up: the first requests compile templates and start an evaluator
             phases = {"quiet": measure(site, args.requests)}
             attacks = {}
+            priorities = ""
             for count in args.attackers:
                 name = f"{count} attacker{'s' if count > 1 else ''}"
                 with Attack(site, count) as attack:
                     phases[name] = measure(site, args.requests)
+                    priorities = site.priorities()
                 attacks[name] = attack
         finally:
             site.stop()
+    after = os.getloadavg()
     print(f"{args.requests} ordinary requests per phase, {args.orders} orders in the activity log, koppel web on "
-          f"{os.cpu_count()} CPUs (load average before: {load:.1f})")
+          f"{os.cpu_count()} CPUs; load average (1, 5, 15 min) before: {', '.join(f'{x:.1f}' for x in load)}, "
+          f"after: {', '.join(f'{x:.1f}' for x in after)}")
+    print(priorities)
     report(phases, attacks)
 
 
