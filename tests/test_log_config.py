@@ -17,9 +17,14 @@ from koppel.log_config import configure_logging
 
 @pytest.fixture(autouse=True)
 def logging_at_info() -> Iterator[None]:
+    """INFO for this test; afterwards the logging as it was (a test after it in the same process counts the
+    events it logs: tests/connectors/sandboxkit/test_faults.py)."""
+    saved, root = structlog.get_config(), logging.getLogger()
+    level = root.level
     configure_logging("INFO")
     yield
-    configure_logging("WARNING")
+    structlog.configure(**saved)
+    root.setLevel(level)
 
 
 def test_a_real_request_line_keeps_the_tokens_out(caplog: pytest.LogCaptureFixture) -> None:
