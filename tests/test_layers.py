@@ -17,6 +17,9 @@ sync, web and the CLI, never by connectors or mapping. So:
 - nothing but the CLI imports the CLI or the demo.
 - koppel.reasons (a reason as English text plus its translatable form) is below every layer, so that
   flows, mapping, sync and web all speak it: it imports nothing of Koppel, Django or the engine.
+- koppel.reasons_shown (a stored reason in a language) sits just above it, read by web and alerts alike:
+  of Koppel and Django it imports only koppel.reasons and Django's translation utilities
+  (django.utils.translation), so showing a reason never pulls in the data model, the engine or a view.
 
 "Every import" is every `import` and `from … import` anywhere in a module (inside functions and
 `if TYPE_CHECKING:` blocks too: a lazy import is still a dependency), relative ones resolved, and every
@@ -43,6 +46,7 @@ class Rule:
     layer: str  # a package under koppel, e.g. "koppel.flows"
     forbidden: tuple[str, ...]  # modules (and everything under them) the layer must not import
     why: str
+    except_for: tuple[str, ...] = ()  # modules under `forbidden` the layer may import all the same
 
 
 RULES = (
@@ -62,6 +66,9 @@ RULES = (
     Rule("koppel.alerts", ("koppel.flows", "koppel.web", *TOP), "alerts are told by the engine, not the flows"),
     Rule("koppel.reasons", ("koppel", "django", "dbos", "sqlalchemy", "psycopg", "httpx"),
          "every layer reads reasons, so they read nothing of Koppel, Django or the engine"),
+    Rule("koppel.reasons_shown", ("koppel", "django", "dbos", "sqlalchemy", "psycopg", "httpx"),
+         "web and alerts both show reasons through it: it reads only koppel.reasons and Django's translation",
+         except_for=("koppel.reasons", "django.utils.translation")),
 )
 
 # Today's remaining violations, each (file under src/koppel, imported module, why it is still here).
@@ -77,6 +84,12 @@ class Import:
     path: Path
     line: int
     module: str
+    member: str = ""  # the name taken from `module` by `from module import member`
+
+    def is_of(self, prefix: str) -> bool:
+        """It imports `prefix` or something under it (`from django.utils import translation` imports
+        django.utils.translation)."""
+        return _within(self.module, prefix) or bool(self.member) and _within(f"{self.module}.{self.member}", prefix)
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,8 @@ def imports_of(path: Path, package: Path) -> Iterator[Import]:
                     else node.module or "")
             # `from koppel import web` imports koppel.web: name each imported member under the base.
             for alias in node.names:
-                yield Import(path, node.lineno, f"{base}.{alias.name}" if base == package.name else base)
+                yield Import(path, node.lineno, f"{base}.{alias.name}" if base == package.name else base,
+                             alias.name)
         elif isinstance(node, ast.Call) and (target := _literal_import_call(node)):
             yield Import(path, node.lineno, target)
 
@@ -156,7 +170,8 @@ def violations(package: Path) -> list[Violation]:
         rules = [r for r in RULES if _within(importer, r.layer)]
         for imported in imports_of(path, package):
             for rule in rules:
-                if any(_within(imported.module, f) for f in rule.forbidden):
+                if (any(_within(imported.module, f) for f in rule.forbidden)
+                        and not any(imported.is_of(allowed) for allowed in rule.except_for)):
                     found.append(Violation(path.relative_to(package).as_posix(), imported.line, imported.module,
                                            rule))
     return found
@@ -237,3 +252,23 @@ def test_a_violation_anywhere_in_a_module_is_caught(tmp_path: Path) -> None:
     ]
     first = str(violations(package)[0])
     assert first.startswith("connectors/shop.py:5 imports koppel.flows (connectors know nothing")
+
+
+def test_reasons_shown_reads_only_reasons_and_django_translation(tmp_path: Path) -> None:
+    package = tmp_path / "koppel"
+    (package / "reasons_shown.py").parent.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "reasons_shown.py").write_text(
+        "from django.utils import translation\n"
+        "from django.utils.translation import gettext\n"
+        "from koppel.reasons import Reason\n"
+        "from koppel import reasons\n"
+        "from django.utils import timezone\n"  # line 5: Django, but not its translation
+        "from koppel.core.integrations.models import Connection\n"  # line 6
+        "import koppel.web.reasons\n"  # line 7: the web's reasons app is not koppel.reasons
+        "from collections.abc import Mapping\n"
+    )
+
+    found = [(v.line, v.module) for v in violations(package)]
+
+    assert found == [(5, "django.utils"), (6, "koppel.core.integrations.models"), (7, "koppel.web.reasons")]
