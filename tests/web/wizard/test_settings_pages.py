@@ -277,3 +277,17 @@ def test_a_system_that_does_not_answer_is_said_on_the_page_and_nothing_is_saved(
     assert response.status_code == 200  # the VAT codes can't be chosen from an AccountView that does not answer
     assert "Nothing was saved" in response.content.decode()
     assert Integration.objects.get(pk=integration.pk).flows == before
+
+
+@pytest.mark.parametrize(("on", "said", "not_said"), [
+    ({"orders"}, "What would happen to your newest 10 orders if", "products"),
+    ({"products"}, "What would happen to your first 10 products if", "orders"),
+    ({"orders", "products"}, "newest 10 orders (and first 10 products)", "?")])
+def test_the_dry_run_page_names_only_what_it_tries(merchant: Client, on: set[str], said: str, not_said: str) -> None:
+    integration = Integration.objects.get(name=INTEGRATION)
+    stored = FlowSettings.model_validate(integration.flows or {}).model_dump(mode="json")
+    integration.flows = {name: {**settings, "enabled": name in on} for name, settings in stored.items()}
+    integration.save()
+    page = merchant.get(f"/setup/w/{integration.workspace_id}/i/{integration.pk}/dry-run/").content.decode()
+    intro = page[page.index("What would happen"):page.index("Nothing is written")]
+    assert said in page and not_said not in intro

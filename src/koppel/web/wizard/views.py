@@ -375,7 +375,15 @@ def dry_run(request: HttpRequest, workspace: Workspace, integration_id: int) -> 
         if request.htmx:
             return render(request, "wizard/_dry_run_results.html", {"reports": reports})
     return _page(request, "dry_run.html", "dry_run", workspace=workspace, integration=integration,
-                 reports=reports, in_wizard=_in_wizard(request, integration), records=DRY_RUN_RECORDS)
+                 reports=reports, in_wizard=_in_wizard(request, integration), records=DRY_RUN_RECORDS,
+                 tried=_tried(integration))
+
+
+def _tried(integration: Integration) -> str:
+    """What the dry run tries, for its page to say: "orders", "products", or "both"."""
+    on = {name for name, settings in _stored(integration).items() if settings.get("enabled") and _available(name)}
+    orders, others = "orders" in on, bool(on - {"orders"})
+    return "both" if orders and others else "orders" if orders else "products"
 
 
 def _dry_report(integration: Integration, flow: str) -> dict[str, Any]:
