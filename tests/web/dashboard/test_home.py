@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 
 from koppel.core.integrations.models import Integration
@@ -28,3 +29,9 @@ def test_the_integration_page_lists_the_flows_switched_on_by_their_names(languag
     assert f"<li>{off}</li>" not in flows and "<li>stock</li>" not in flows and "<li>orders</li>" not in flows
     assert flows.count(f"/runs/w/{integration.workspace_id}/integrations/{integration.pk}/") == 1
     assert f"/setup/w/{integration.workspace_id}/i/{integration.pk}/runs/" not in flows
+
+
+def test_every_page_names_its_icon_so_no_browser_asks_for_a_missing_favicon(client: Client) -> None:
+    page = client.get("/login/").content.decode()
+    assert '<link rel="icon" href="/static/koppel/icon.svg"' in page
+    assert finders.find("koppel/icon.svg")  # a file of ours, served with the other static files
