@@ -100,6 +100,9 @@ def test_accountview_is_connected_through_its_consent_page_and_the_integration_m
     back = consent(sandboxes, merchant.post(url, fields)["Location"])
     page = merchant.get(back, follow=True).content.decode()
     assert "AccountView is connected" in page and "DEMO" in page
+    # Connected: the way on is the one button; the credentials form, folded, is for another grant only.
+    folded = page.index('<details class="card"><summary>Connect with other credentials</summary>')
+    assert page.index("Next: the flows") < folded < page.index('name="client_id"')
     assert Connection.objects.filter(system="accountview").count() == 1
     response = merchant.post(f"/setup/w/{workspace}/books/done/")
     integration = Integration.objects.get()
