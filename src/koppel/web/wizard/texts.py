@@ -142,3 +142,13 @@ def row_label(key: str) -> Text:
 
 def outcome(value: str) -> Text:
     return OUTCOMES.get(value, value)
+
+
+def counted(counts: dict[str, int]) -> list[tuple[Text, int]]:
+    """(label, number) per outcome, in the order a merchant reads them: would send and sent first, parked last."""
+    order = list(OUTCOMES)
+
+    def place(name: str) -> tuple[int, str]:
+        return (order.index(name) if name in order else len(order), name)
+
+    return [(outcome(name), counts[name]) for name in sorted(counts, key=place)]

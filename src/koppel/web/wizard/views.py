@@ -390,7 +390,7 @@ def _dry_report(integration: Integration, flow: str) -> dict[str, Any]:
     report = dry_runs.dry_run(integration.pk, flow, limit=DRY_RUN_RECORDS, newest=flow == "orders")
     rows = [{"key": r.key, "outcome": r.outcome, "label": texts.outcome(r.outcome), "reason": r.reason}
             for r in report.results]
-    counts = [(texts.outcome(outcome), number) for outcome, number in sorted(report.counts.items())]
+    counts = texts.counted(report.counts)
     return {"flow": flow, "label": texts.flow_label(flow)[0], "looked_at": report.looked_at, "rows": rows,
             "counts": counts, "error": report.error}
 
