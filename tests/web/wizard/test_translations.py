@@ -122,3 +122,9 @@ def test_dutch_keeps_koppeling_for_the_integration_and_verbinding_for_a_connecti
              for key, value in compiled(catalogue, "nl").items()
              if "connection" in key.lower() and "koppeling" in value.lower() and key != "Test connection"}
     assert mixed == {}  # "Koppeling testen" is the guides' name of that button
+
+
+def test_dutch_calls_an_integration_a_koppeling_as_the_wizard_and_the_guides_do() -> None:
+    said = {key: value for catalogue in (WIZARD.parent / "locale", WIZARD / "locale")
+            for key, value in compiled(catalogue, "nl").items() if "integratie" in value.lower()}
+    assert said == {}
