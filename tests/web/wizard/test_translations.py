@@ -128,3 +128,9 @@ def test_dutch_calls_an_integration_a_koppeling_as_the_wizard_and_the_guides_do(
     said = {key: value for catalogue in (WIZARD.parent / "locale", WIZARD / "locale")
             for key, value in compiled(catalogue, "nl").items() if "integratie" in value.lower()}
     assert said == {}
+
+
+def test_german_calls_an_integration_a_verknuepfung_as_the_wizard_and_the_guides_do() -> None:
+    said = {key: value for catalogue in (WIZARD.parent / "locale", WIZARD / "locale")
+            for key, value in compiled(catalogue, "de").items() if "integration" in value.lower()}
+    assert said == {}
