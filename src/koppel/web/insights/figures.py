@@ -75,12 +75,11 @@ def waited(seconds: float) -> str:
     return f"{whole // 60} min {whole % 60:02d} s" if whole >= 60 else f"{whole} s"
 
 
-@dataclass
-class UsageDay:
-    bar: Bar  # the day's calls
-    rate_limited: int
-    limiter_wait: float  # seconds
-    retry_after: float  # seconds
+class Waits:
+    """Seconds waited on our rate limit and asked by the system (Retry-After), as the page writes them."""
+
+    limiter_wait: float
+    retry_after: float
 
     @property
     def limiter_waited(self) -> str:
@@ -92,7 +91,15 @@ class UsageDay:
 
 
 @dataclass
-class SystemUsage:
+class UsageDay(Waits):
+    bar: Bar  # the day's calls
+    rate_limited: int
+    limiter_wait: float  # seconds
+    retry_after: float  # seconds
+
+
+@dataclass
+class SystemUsage(Waits):
     """One system's API calls and rate-limit waits: per day, and in the period."""
 
     system: str
@@ -102,14 +109,6 @@ class SystemUsage:
     rate_limited: int = 0
     limiter_wait: float = 0.0
     retry_after: float = 0.0
-
-    @property
-    def limiter_waited(self) -> str:
-        return waited(self.limiter_wait)
-
-    @property
-    def retry_after_waited(self) -> str:
-        return waited(self.retry_after)
 
 
 @dataclass
