@@ -35,3 +35,19 @@ def test_every_page_names_its_icon_so_no_browser_asks_for_a_missing_favicon(clie
     page = client.get("/login/").content.decode()
     assert '<link rel="icon" href="/static/koppel/icon.svg"' in page
     assert finders.find("koppel/icon.svg")  # a file of ours, served with the other static files
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", ["Alerts", "Insights", "Alert settings"]),
+                                                 ("nl", ["Meldingen", "Inzichten"])])
+def test_alerts_insights_and_the_guides_are_reached_from_the_pages_not_only_by_their_addresses(
+        language: str, words: list[str]) -> None:
+    world: World = build_world()
+    workspace = world.mine.workspace
+    client = Client()
+    client.force_login(world.mine.users["owner"], backend=MODEL_BACKEND)
+    page = client.get(f"/w/{workspace.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    for href in ('href="/alerts/"', 'href="/setup/guides/"', f'href="/insights/w/{workspace.pk}/"',
+                 f'href="/alerts/w/{workspace.pk}/settings/"'):
+        assert href in page, href
+    for word in words:
+        assert f">{word}</a>" in page, word
