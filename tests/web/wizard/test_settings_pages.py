@@ -291,3 +291,27 @@ def test_the_dry_run_page_names_only_what_it_tries(merchant: Client, on: set[str
     page = merchant.get(f"/setup/w/{integration.workspace_id}/i/{integration.pk}/dry-run/").content.decode()
     intro = page[page.index("What would happen"):page.index("Nothing is written")]
     assert said in page and not_said not in intro
+
+
+def test_a_custom_stock_formula_is_tried_in_the_dashboards_evaluators_and_busy_saves_nothing(
+        merchant: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The formula is tried while the settings are validated: as the workspace's evaluation (the dashboard's
+    evaluators, never the flows'), and when the workspace's share is in use the page says so and saves nothing."""
+    from koppel.flows import stock_settings
+    from koppel.mapping import expressions
+
+    integration = Integration.objects.get(name=INTEGRATION)
+    before = Integration.objects.get(pk=integration.pk).flows
+    callers: list[str | None] = []
+
+    def busy(expression: str) -> None:
+        callers.append(expressions._CALLER.get())
+        raise expressions.EvaluatorBusy(yours=True)
+
+    monkeypatch.setattr(stock_settings, "check_custom", busy)
+    response = merchant.post(page(integration, "stock"),
+                             answer(merchant, integration, "stock", formula="custom", expression="available - 1"))
+    assert response.status_code == 200
+    assert "an expression of yours is still being evaluated" in response.content.decode()
+    assert callers == [f"workspace {integration.workspace_id}"]
+    assert Integration.objects.get(pk=integration.pk).flows == before

@@ -26,10 +26,12 @@ from koppel.core.activity.models import Run
 from koppel.core.integrations.models import Connection, Integration, Schedule
 from koppel.core.integrations.settings import flow_settings_model
 from koppel.errors import KoppelError
+from koppel.mapping.expressions import EvaluatorBusy
 from koppel.reasons_shown import said
 from koppel.sync import dry_run as dry_runs
 from koppel.sync import runner
 from koppel.web.dashboard.connections import COMPANIES, start_connect
+from koppel.web.datamapper.maps import evaluating_for
 from koppel.web.records.offers import after_settings_saved
 from koppel.web.runs.views import outcome_counts, status_label
 from koppel.web.tenancy import Role, get_scoped, workspace_view, workspaces_of
@@ -328,13 +330,22 @@ def _save_flows(request: HttpRequest, integration: Integration, answer: dict[str
                 form: FlowSettingsForm | None) -> bool:
     """Check the integration's flow settings with the one settings model and save them with their schedules,
     all or nothing (as `koppel integration apply` does); False with the model's complaints on the form."""
-    try:
-        complete = flow_settings_model().model_validate(answer).model_dump(mode="json")
+    try:  # a custom stock formula is tried while validating: in the dashboard's evaluators, never the flows'
+        with evaluating_for(integration.workspace_id):
+            complete = flow_settings_model().model_validate(answer).model_dump(mode="json")
     except ValidationError as error:
         if form is not None:
             form.refuse(error)
         else:
             messages.error(request, "; ".join(str(p["msg"]) for p in error.errors()))
+        return False
+    except EvaluatorBusy as busy:  # nothing saved; the same words as the datamapper's
+        message = (_("Busy: an expression of yours is still being evaluated. Try again in a moment.") if busy.yours
+                   else _("Busy: every expression evaluator is in use. Try again in a moment."))
+        if form is not None:
+            form.add_error(None, message)
+        else:
+            messages.error(request, message)
         return False
     before = _stored(integration)
     with transaction.atomic():
