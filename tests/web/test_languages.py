@@ -6,6 +6,7 @@ the browser asks for."""
 from __future__ import annotations
 
 import ast
+import gettext
 import re
 from pathlib import Path
 
@@ -132,6 +133,25 @@ def test_every_python_string_of_the_web_and_the_roles_is_translated(language: st
     missing = {str(path.relative_to(WEB.parent)): missing_translations(python_messages(path), language)
                for path in sources}
     assert {path: found for path, found in missing.items() if found} == {}
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_a_message_two_catalogues_hold_is_said_alike_in_both(language: str) -> None:
+    """Each part of the dashboard keeps its own catalogue, and Django takes a message from the first one that
+    holds it: two translations of one message would mix two words for one thing across pages (the alerts'
+    "Bewaren" beside "Opslaan" everywhere else, the insights' "Flow" beside the wizard's "Stroom")."""
+    said: dict[str, tuple[str, Path]] = {}
+    differ = []
+    for compiled in sorted(WEB.rglob(f"locale/{language}/LC_MESSAGES/django.mo")):
+        with compiled.open("rb") as found:
+            catalogue = gettext.GNUTranslations(found)._catalog  # type: ignore[attr-defined]
+        for key, text in catalogue.items():
+            if isinstance(key, str) and key:
+                first = said.setdefault(key, (text, compiled))
+                if first[0] != text:
+                    differ.append((key, first[0], str(first[1].relative_to(WEB)), text,
+                                   str(compiled.relative_to(WEB))))
+    assert differ == []
 
 
 def test_the_languages_are_dutch_english_and_german() -> None:
