@@ -271,6 +271,20 @@ def test_the_pages_speak_dutch_and_german(mine: Workspace, shop: Integration) ->
     assert "Jetzt erneut versuchen" in german and "Was ankam" in german
 
 
+def test_what_a_record_is_is_said_in_the_users_language(mine: Workspace, shop: Integration) -> None:
+    """The kind column, the kind filter and a record's heading name an order as the language does, not by
+    the flows' entity name."""
+    member = user_in(mine, "anna")
+    parked = record(shop, "5002", reason="VAT code 21 unknown")
+    url = f"/records/w/{mine.pk}/integrations/{shop.pk}/records/"
+    dutch = member.get(url, HTTP_ACCEPT_LANGUAGE="nl").content.decode()
+    assert '<td class="kind">bestelling</td>' in dutch and '<option value="order">bestelling</option>' in dutch
+    german = member.get(f"/records/w/{mine.pk}/records/{parked.pk}/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "<h1>Bestellung 5002</h1>" in german
+    english = member.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<td class="kind">order</td>' in english
+
+
 def test_a_parked_reason_that_names_a_setting_links_to_it(mine: Workspace, shop: Integration) -> None:
     member = user_in(mine, "anna")
     reason = ("Order 6001 is a credit order (for order 5999). Book the credit in AccountView, or set credit orders "

@@ -39,6 +39,13 @@ from koppel.web.wizard.texts import flow_label
 PAGE_SIZE = 50
 OFFER_SHOWN_DAYS = 7   # a settings change's offer with nothing left to retry stays on the records page this long
 PARKED_FILTER = "parked"   # the outcome filter that means any parked outcome
+# What a record is, as the merchant reads it (the flows' entities; another shows as stored).
+KINDS = {"order": gettext_lazy("order"), "product": gettext_lazy("product"), "variant": gettext_lazy("variant"),
+         "category": gettext_lazy("category"), "stock": gettext_lazy("stock"), "debtor": gettext_lazy("debtor")}
+
+
+def kind(entity: str) -> str:
+    return str(KINDS.get(entity, entity))
 
 
 # ---- the list --------------------------------------------------------------------------------------
@@ -58,7 +65,7 @@ class Filters(forms.Form):
         outcome.choices = [("", _("any")), (PARKED_FILTER, _("parked (any reason)"))] + [
             (o.value, texts.outcome(o.value)) for o in Outcome]
         entity: Any = self.fields["entity"]
-        entity.choices = [("", _("any"))] + [(e, e) for e in entities]
+        entity.choices = [("", _("any"))] + [(e, kind(e)) for e in entities]
 
     def apply(self, records: QuerySet[Activity]) -> QuerySet[Activity]:
         if not self.is_valid():
@@ -121,8 +128,8 @@ def record_list(request: HttpRequest, workspace: Workspace, integration_id: int)
     integration = _integration(request, workspace, integration_id)
     filters, records = _filtered(request, integration, request.GET)
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"activity": a, "email": email_of(a.payload_in), "outcome": texts.outcome(a.outcome)}
-            for a in page.object_list]
+    rows = [{"activity": a, "email": email_of(a.payload_in), "outcome": texts.outcome(a.outcome),
+             "kind": kind(a.entity)} for a in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "records/list.html", {
@@ -266,7 +273,7 @@ def record(request: HttpRequest, workspace: Workspace, activity_id: int) -> Http
                                           key=activity.key).order_by("-at", "-pk")
     return render(request, "records/record.html", {
         "workspace": workspace, "integration": activity.integration, "activity": activity,
-        "outcome": texts.outcome(activity.outcome),
+        "outcome": texts.outcome(activity.outcome), "kind": kind(activity.entity),
         "came_in": fields_of(activity.payload_in) if activity.payload_in is not None else [],
         "went_out": fields_of(activity.payload_out) if activity.payload_out is not None else [],
         "changes": changes_of(activity), "email": email_of(activity.payload_in),
