@@ -105,3 +105,16 @@ def test_a_bad_invitation_is_named_and_nothing_is_sent(world: World) -> None:
     assert answer.status_code == 200 and "Enter a valid email address." in text
     assert "Select a valid choice." in text
     assert Invitation.objects.filter(workspace=world.mine.workspace).count() == 1  # the world's own
+
+
+def test_inviting_an_address_again_replaces_its_open_invitation(world: World) -> None:
+    """One person, one open invitation: inviting the same address again (in other letters, with another role)
+    leaves the new one open with its role, the earlier link dead; another workspace's invitation stays."""
+    first = invite(world, "twice@example.nl", role="read_only")
+    Invitation.send(world.other.workspace, "twice@example.nl", "member", world.other.users["owner"])
+    second = invite(world, "Twice@Example.nl", role="member")
+    open_here = Invitation.objects.filter(workspace=world.mine.workspace, email__iexact="twice@example.nl")
+    assert [i.role for i in open_here] == ["member"]
+    assert Invitation.objects.filter(workspace=world.other.workspace, email="twice@example.nl").count() == 1
+    assert Client().get(first).status_code == 404
+    assert "as Member" in Client().get(second).content.decode()

@@ -9,7 +9,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -77,11 +77,15 @@ class Invitation(models.Model):
 
     @classmethod
     def send(cls, workspace: Workspace, email: str, role: str, invited_by: object) -> tuple[Invitation, str]:
-        """A new invitation and its token (to put in the link; never stored)."""
+        """A new invitation and its token (to put in the link; never stored). It replaces an open invitation
+        of the workspace for the same address: one person, one open invitation (and its latest role); the
+        earlier link stops working, since its token was never kept to be sent again."""
         token = secrets.token_urlsafe(32)
-        invitation = cls.objects.create(
-            workspace=workspace, email=email, role=role, token_hash=cls.hash(token), invited_by=invited_by,
-            expires_at=timezone.now() + timedelta(days=INVITATION_DAYS))
+        with transaction.atomic():
+            cls.objects.filter(workspace=workspace, email__iexact=email, accepted_at=None).delete()
+            invitation = cls.objects.create(
+                workspace=workspace, email=email, role=role, token_hash=cls.hash(token), invited_by=invited_by,
+                expires_at=timezone.now() + timedelta(days=INVITATION_DAYS))
         return invitation, token
 
     @property
