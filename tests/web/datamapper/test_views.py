@@ -61,6 +61,7 @@ def test_the_maps_are_shown_with_the_overrides_marked(mine: Integration) -> None
     assert "av_article_to_mww_article" in page  # the products flow's maps too
     dutch = user_in(mine.workspace, "bert").get(url(mine), HTTP_ACCEPT_LANGUAGE="nl").content.decode()
     assert "Doelveld" in dutch and "gewijzigd" in dutch
+    assert "<h2>Bestellingen</h2>" in dutch and "<h2>Orders</h2>" in page  # each flow by its name
     integration_page = user_in(mine.workspace, "carla").get(
         f"/w/{mine.workspace_id}/integrations/{mine.pk}/").content.decode()
     assert url(mine) in integration_page  # the integration's page links here

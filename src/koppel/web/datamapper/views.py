@@ -28,6 +28,7 @@ from koppel.mapping import FieldMap, InvalidOverrides, load_default_map, merge_o
 from koppel.mapping.expressions import EvaluatorBusy
 from koppel.web.datamapper import maps
 from koppel.web.tenancy import Role, get_scoped, workspace_view
+from koppel.web.wizard.texts import flow_label
 
 log = logging.getLogger(__name__)
 ORIGINS = ("source", "const", "expr")
@@ -54,7 +55,7 @@ def _map_name(data: QueryDict) -> str:
 @workspace_view()
 def index(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
     integration = _integration(request, workspace, integration_id)
-    flows = [(flow, [maps.map_table(integration, name) for name in names])
+    flows = [(flow_label(flow)[0], [maps.map_table(integration, name) for name in names])
              for flow, (_entity, names) in maps.FLOW_MAPS.items()]
     return render(request, "datamapper/index.html", {
         "workspace": workspace, "integration": integration, "flows": flows,
