@@ -51,6 +51,16 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
+def driver() -> Iterator[Any]:
+    """Chromium in a thread of its own (tests.web.browser_thread), for browser tests that also use the ORM."""
+    from tests.web.browser_thread import BrowserThread
+
+    thread = BrowserThread()
+    yield thread
+    thread.close()
+
+
+@pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh browser context (no cookies from other tests) and a page in it."""
     context = browser.new_context()

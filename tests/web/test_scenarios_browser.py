@@ -23,13 +23,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.
 
 
 @pytest.fixture
-def browser() -> Iterator[BrowserThread]:
-    driver = BrowserThread()
-    yield driver
-    driver.close()
-
-
-@pytest.fixture
 def world() -> Iterator[World]:
     started = start_world(orders=4, articles=20)
     yield started
@@ -41,7 +34,7 @@ def outcome_on_the_page(page: Any) -> str:
 
 
 def test_a_parked_order_fixed_in_the_settings_and_retried_is_sent_exactly_once(
-        live_server: Any, browser: BrowserThread, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+        live_server: Any, driver: BrowserThread, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     retries = retries_worked_by_the_test(monkeypatch)
     # Credit orders are parked until the settings say to book them (the shop's credit status is sent); their
     # reason names the setting (credit_orders), which the record's page links.
@@ -64,7 +57,7 @@ def test_a_parked_order_fixed_in_the_settings_and_retried_is_sent_exactly_once(
         return {"url": page.url, "reason": page.inner_text("dt:text-is('Reason') + dd"),
                 "outcome": outcome_on_the_page(page)}
 
-    found = browser(find_it_and_read_why)
+    found = driver(find_it_and_read_why)
     assert "credit_orders" in found["reason"] and str(original["number"]) in found["reason"], found
     assert "Fix it in the settings: Credit orders" in found["reason"] and found["outcome"] == "parked: needs attention"
 
@@ -82,7 +75,7 @@ def test_a_parked_order_fixed_in_the_settings_and_retried_is_sent_exactly_once(
         page.wait_for_selector(f"text={number} is being sent again.")
         return outcome_on_the_page(page)
 
-    browser(fix_the_setting_and_retry)
+    driver(fix_the_setting_and_retry)
     merchant.integration.refresh_from_db()
     assert merchant.integration.flows["orders"]["credit_orders"] == "book"
     assert [(r["key"], r["outcome"]) for r in retries.work()] == [(number, "sent")]
@@ -91,7 +84,7 @@ def test_a_parked_order_fixed_in_the_settings_and_retried_is_sent_exactly_once(
         page.reload()
         return outcome_on_the_page(page)
 
-    assert browser(see_it_sent) == "sent"
+    assert driver(see_it_sent) == "sent"
     assert world.sales_orders(number) == 1
 
     def retry_again(page: Any) -> str:
@@ -100,9 +93,9 @@ def test_a_parked_order_fixed_in_the_settings_and_retried_is_sent_exactly_once(
         return outcome_on_the_page(page)
 
     for _ in range(2):
-        browser(retry_again)
+        driver(retry_again)
         assert [(r["key"], r["outcome"]) for r in retries.work()] == [(number, "skipped")]
-        assert browser(see_it_sent) == "sent"
+        assert driver(see_it_sent) == "sent"
     assert world.sales_orders(number) == 1
     sent = Activity.objects.get(integration_id=iid, entity="order", key=number)
     assert sent.outcome == "sent" and sent.target_key
@@ -110,7 +103,7 @@ def test_a_parked_order_fixed_in_the_settings_and_retried_is_sent_exactly_once(
 
 
 def test_an_order_deleted_in_accountview_is_sent_again_once_its_link_is_forgotten(
-        live_server: Any, browser: BrowserThread, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+        live_server: Any, driver: BrowserThread, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     retries = retries_worked_by_the_test(monkeypatch)
     merchant = merchant_on(world, "bakkerij")
     iid = merchant.integration.pk
@@ -129,7 +122,7 @@ def test_an_order_deleted_in_accountview_is_sent_again_once_its_link_is_forgotte
         page.wait_for_selector(f"text=The link of {number} is forgotten; it is being sent again.")
         return outcome_on_the_page(page)
 
-    browser(search_it_and_forget_its_link)
+    driver(search_it_and_forget_its_link)
     assert [(r["key"], r["outcome"]) for r in retries.work()] == [(number, "sent")]
 
     def see_it_sent(page: Any) -> dict[str, str]:
@@ -137,7 +130,7 @@ def test_an_order_deleted_in_accountview_is_sent_again_once_its_link_is_forgotte
         return {"outcome": outcome_on_the_page(page),
                 "target": page.inner_text("dt:text-is('Key in the target') + dd")}
 
-    shown = browser(see_it_sent)
+    shown = driver(see_it_sent)
     assert world.sales_orders(number) == 1
     assert shown["outcome"] == "sent" and shown["target"] not in ("", "—", sent["target_key"]), shown
     assert list(RecordAction.objects.filter(key=number).values_list("kind", "by")) == [("resync", "anna")]

@@ -26,19 +26,12 @@ def books_box(koppel_data_dir: Path) -> Iterator[AccountViewSandbox]:
         yield box
 
 
-@pytest.fixture
-def browser() -> Iterator[BrowserThread]:
-    driver = BrowserThread()
-    yield driver
-    driver.close()
-
-
 def allow_on_accountview(page: Any, box: AccountViewSandbox) -> None:
     page.wait_for_url(f"{box.url}/ams/authorize.aspx?**")
     page.click("button[value=approve]")  # "Toestaan", as AccountView's consent page says
 
 
-def test_connect_see_companies_revoke_and_reconnect(live_server: Any, browser: BrowserThread,
+def test_connect_see_companies_revoke_and_reconnect(live_server: Any, driver: BrowserThread,
                                                     books_box: AccountViewSandbox, tmp_path: Path) -> None:
     world = build_world()
     owner = world.mine.users["owner"]
@@ -78,19 +71,19 @@ def test_connect_see_companies_revoke_and_reconnect(live_server: Any, browser: B
         page.wait_for_selector("#test-message")
         return str(page.inner_text("#test-message"))
 
-    browser(sign_in_and_add_the_connection)
-    assert f"AccountView is connected to {books_box.company_code}" in browser(connect)
-    browser(lambda page: page.screenshot(path=str(tmp_path / "connected.png")))
+    driver(sign_in_and_add_the_connection)
+    assert f"AccountView is connected to {books_box.company_code}" in driver(connect)
+    driver(lambda page: page.screenshot(path=str(tmp_path / "connected.png")))
     row = Connection.objects.get(workspace_id=workspace, name="books")
     first = row.credentials["tokens"]
-    assert "Connected to the AccountView company" in browser(test_connection)
+    assert "Connected to the AccountView company" in driver(test_connection)
 
     httpx.post(f"{books_box.url}/_sandbox/tokens/revoke").raise_for_status()
     books_box.expire_tokens()
-    assert "revoked or has expired. Click Reconnect" in browser(test_connection)
-    assert browser(lambda page: page.inner_text("#connect")) == "Reconnect"
+    assert "revoked or has expired. Click Reconnect" in driver(test_connection)
+    assert driver(lambda page: page.inner_text("#connect")) == "Reconnect"
 
-    browser(connect)
+    driver(connect)
     fresh = Connection.objects.get(pk=row.pk).credentials["tokens"]
     assert fresh["refresh_token"] != first["refresh_token"] and fresh["access_token"] != first["access_token"]
-    assert "Connected to the AccountView company" in browser(test_connection)
+    assert "Connected to the AccountView company" in driver(test_connection)

@@ -3,7 +3,6 @@ preview (HTMX) show the value a recent order maps to, save, and the next sync ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.
 PASSWORD = "a long enough passphrase 7"
 
 
-@pytest.fixture
-def browser() -> Iterator[BrowserThread]:
-    driver = BrowserThread()
-    yield driver
-    driver.close()
-
-
 def test_an_override_previewed_and_saved_in_the_browser_reaches_the_wire(
-    live_server: Any, browser: BrowserThread, world: World, koppel_data_dir: Path
+    live_server: Any, driver: BrowserThread, world: World, koppel_data_dir: Path
 ) -> None:
     mine = integration_of(Workspace.objects.create(name="bakkerij"), "bakkerij-shop")
     order = an_order(world)
@@ -61,8 +53,8 @@ def test_an_override_previewed_and_saved_in_the_browser_reaches_the_wire(
         page.wait_for_selector(".messages")
         return str(page.inner_text("main"))
 
-    assert f"Koppel {order['number']}" in browser(change_and_preview)
-    assert "The mapping of COMMENT2 is saved." in browser(save)
+    assert f"Koppel {order['number']}" in driver(change_and_preview)
+    assert "The mapping of COMMENT2 is saved." in driver(save)
     mine.refresh_from_db()
     assert mine.mapping_overrides[SALES_ORDER]["fields"]["COMMENT2"]["expr"] == expression
 

@@ -25,13 +25,6 @@ PASSWORD = "a long enough passphrase 7"
 
 
 @pytest.fixture
-def browser() -> Iterator[BrowserThread]:
-    driver = BrowserThread()
-    yield driver
-    driver.close()
-
-
-@pytest.fixture
 def demo(tmp_path: Path) -> Iterator[DemoWorld]:
     world = prepare(tmp_path, orders=30, articles=30)
     yield world
@@ -39,7 +32,7 @@ def demo(tmp_path: Path) -> Iterator[DemoWorld]:
 
 
 def test_adding_a_status_offers_the_orders_it_held_back_and_one_click_sends_them_once(
-        live_server: Any, browser: BrowserThread, demo: DemoWorld, in_place: list[list[str]]) -> None:  # noqa: F811
+        live_server: Any, driver: BrowserThread, demo: DemoWorld, in_place: list[list[str]]) -> None:  # noqa: F811
     integration = Integration.objects.get(name=INTEGRATION)
     books = demo.sandboxes.books
     status_2 = sorted(str(o["number"]) for o in demo.sandboxes.shop.state.orders.values() if o["status"] == 2)
@@ -64,7 +57,7 @@ def test_adding_a_status_offers_the_orders_it_held_back_and_one_click_sends_them
         page.wait_for_selector("ul.messages")
         return str(page.inner_text("ul.messages"))
 
-    banner = browser(add_status_2)
+    banner = driver(add_status_2)
     assert f"{len(status_2)} records would now go through." in banner, banner
 
     def take_the_offer(page: Any) -> str:
@@ -75,7 +68,7 @@ def test_adding_a_status_offers_the_orders_it_held_back_and_one_click_sends_them
         page.wait_for_selector("text=records are being sent again")
         return offer
 
-    offer = browser(take_the_offer)
+    offer = driver(take_the_offer)
     assert all(number in offer.split("The rest would still park")[0] for number in status_2), offer
     assert all(number in offer.split("The rest would still park")[1] for number in parked), offer
     assert in_place == [status_2]

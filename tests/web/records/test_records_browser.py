@@ -4,7 +4,6 @@ unskips it (which starts its retry)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.
 PASSWORD = "a long enough passphrase 7"
 
 
-@pytest.fixture
-def browser() -> Iterator[BrowserThread]:
-    driver = BrowserThread()
-    yield driver
-    driver.close()
-
-
 def test_the_reason_fits_at_1280_px_and_a_member_skips_and_unskips(
-        live_server: Any, browser: BrowserThread, monkeypatch: pytest.MonkeyPatch) -> None:
+        live_server: Any, driver: BrowserThread, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[list[str]] = []
     monkeypatch.setattr(record_actions, "starter", lambda flow, name, keys: started.append(keys))
     workspace = Workspace.objects.create(name="bakkerij")
@@ -57,7 +49,7 @@ def test_the_reason_fits_at_1280_px_and_a_member_skips_and_unskips(
                     scroll: document.documentElement.scrollWidth};
         }"""))
 
-    measured = browser(sign_in_and_read_the_list)
+    measured = driver(sign_in_and_read_the_list)
     assert measured["right"] <= measured["width"] and measured["scroll"] <= measured["width"], measured
 
     def skip_it(page: Any) -> str:
@@ -66,7 +58,7 @@ def test_the_reason_fits_at_1280_px_and_a_member_skips_and_unskips(
         page.wait_for_selector("text=Unskip and send")
         return str(page.inner_text("main"))
 
-    skipped = browser(skip_it)
+    skipped = driver(skip_it)
     assert "skipped by anna" in skipped and Skip.objects.filter(key="1001").exists()
 
     def unskip_it(page: Any) -> str:
@@ -74,14 +66,14 @@ def test_the_reason_fits_at_1280_px_and_a_member_skips_and_unskips(
         page.wait_for_selector("text=Skip: never send")
         return str(page.inner_text("main"))
 
-    unskipped = browser(unskip_it)
+    unskipped = driver(unskip_it)
     assert "no longer skipped" in unskipped and started == [["1001"]]
     assert Activity.objects.get(pk=parked.pk).outcome == "needs_attention"
     assert list(RecordAction.objects.values_list("kind", flat=True).order_by("pk")) == ["skip", "unskip"]
 
 
 
-def test_the_fix_link_opens_more_settings_on_the_setting(live_server: Any, browser: BrowserThread,
+def test_the_fix_link_opens_more_settings_on_the_setting(live_server: Any, driver: BrowserThread,
                                                          tmp_path: Path) -> None:
     from koppel.demo import INTEGRATION, prepare
     from koppel.reasons import fixed_in, reason
@@ -109,7 +101,7 @@ def test_the_fix_link_opens_more_settings_on_the_setting(live_server: Any, brows
                 "() => { const d = document.getElementById('q-credit_orders').closest('details');"
                 " return d ? d.open : null; }")}
 
-        followed = browser(follow_the_fix_link)
+        followed = driver(follow_the_fix_link)
     finally:
         demo.sandboxes.stop()
     assert followed["link"] == "Fix it in the settings: Credit orders", followed
