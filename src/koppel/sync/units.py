@@ -250,6 +250,8 @@ def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome 
               "payload_in": payload_in, "payload_out": payload_out, "run_id": run_id, "updated_at": now}
     where = {"integration_id": integration_id, "entity": entity, "key": key}
     with transaction.atomic():
+        earlier = Activity.objects.filter(**where)
+        previous = earlier.values("outcome", "payload_out", "changes", "updated_at", "attempts").first()
         if link:
             try:
                 with transaction.atomic():
@@ -258,16 +260,14 @@ def record_outcome(integration_id: int, entity: str, key: str, outcome: Outcome 
             except IntegrityError:
                 pass  # linked already (by an earlier try, or another worker): that link stands
             else:
-                if measures and not Activity.objects.filter(**where, outcome=Outcome.SENT.value).exists():
+                if measures and (previous is None or previous["outcome"] != Outcome.SENT.value):
                     from koppel.sync import daily_totals
 
                     daily_totals.add(integration_id, timezone.localdate(now), measures)
-        earlier = Activity.objects.filter(**where)
-        if earlier_stands and earlier.exists():
-            return int(earlier.values_list("attempts", flat=True).get())
+        if earlier_stands and previous is not None:
+            return int(previous["attempts"])
         fields["changes"] = changes.kept_with(  # what changed since the last send (for the record's page)
-            earlier.values("outcome", "payload_out", "changes", "updated_at").first(),
-            Outcome(outcome) == Outcome.SENT, payload_out, now)
+            previous, Outcome(outcome) == Outcome.SENT, payload_out, now)
         if not earlier.update(attempts=F("attempts") + 1, **fields):
             try:
                 with transaction.atomic():
