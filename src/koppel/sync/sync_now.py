@@ -30,8 +30,7 @@ from koppel.sync import engine, units
 log = logging.getLogger(__name__)
 
 WAITING = ["ENQUEUED", "PENDING", "DELAYED"]   # DBOS statuses of a run not finished yet
-SYNC = "sync"      # RecordAction.kind of a sync now started by a person (the entry's key is the run's workflow id)
-RUN_ENTITY = "run"  # RecordAction.entity of such an entry: a run, not a record
+RUN_ENTITY = "run"  # RecordAction.entity of a sync now started by a person (Kind.SYNC): a run, not a record
 FULL = "full resync"  # how its detail ends for a full resync ("sync now" otherwise)
 
 
@@ -126,15 +125,16 @@ def start(flow: str, integration_id: int, *, full: bool = False, by: str) -> Sta
     queued = client().enqueue(options, integration_id, full).get_workflow_id()
     if queued != workflow_id:
         return Started(queued, new=False)
-    RecordAction.objects.create(integration_id=integration_id, entity=RUN_ENTITY, key=workflow_id, kind=SYNC,
-                                by=by, detail=f"{flow}: {FULL if full else 'sync now'}", at=timezone.now())
+    RecordAction.objects.create(integration_id=integration_id, entity=RUN_ENTITY, key=workflow_id,
+                                kind=RecordAction.Kind.SYNC, by=by, detail=f"{flow}: {FULL if full else 'sync now'}",
+                                at=timezone.now())
     return Started(workflow_id, new=True)
 
 
 def started_by(integration_id: int, workflow_ids: list[str]) -> dict[str, tuple[str, str]]:
     """Who started which of these runs from the dashboard, and how: workflow id → (user, detail)."""
-    entries = RecordAction.objects.filter(integration_id=integration_id, entity=RUN_ENTITY, kind=SYNC,
-                                          key__in=[w for w in workflow_ids if w])
+    entries = RecordAction.objects.filter(integration_id=integration_id, entity=RUN_ENTITY,
+                                          kind=RecordAction.Kind.SYNC, key__in=[w for w in workflow_ids if w])
     return {entry.key: (entry.by, entry.detail) for entry in entries}
 
 

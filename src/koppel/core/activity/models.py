@@ -6,6 +6,7 @@ No business data beyond the activity payloads, which are purged after the worksp
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
@@ -119,15 +120,19 @@ class Skip(models.Model):
 
 
 class RecordAction(models.Model):
-    """Who did what to a record from the dashboard (retry, skip, unskip, forget the link, erase, export)."""
+    """Who did what to a record from the dashboard (retry, skip, unskip, forget the link, erase, export), or to
+    a flow (sync now)."""
 
+    # The labels are what the record page's "Who did what" shows (`get_kind_display`), in the reader's language
+    # (web/records/locale).
     class Kind(models.TextChoices):
-        RETRY = "retry"
-        SKIP = "skip"
-        UNSKIP = "unskip"
-        RESYNC = "resync"     # the link forgotten and the record sent again
-        ERASE = "erase"       # a customer's data erased (the entry names counts, never the e-mail)
-        EXPORT = "export"
+        RETRY = "retry", _("retried")
+        SKIP = "skip", _("skipped")
+        UNSKIP = "unskip", _("unskipped")
+        RESYNC = "resync", _("resynced")     # the link forgotten and the record sent again
+        ERASE = "erase", _("erased")         # a customer's data erased (the entry names counts, never the e-mail)
+        EXPORT = "export", _("exported")
+        SYNC = "sync", _("started a sync")   # sync now from the dashboard: entity "run", key the run's workflow id
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="record_actions")
     entity = models.CharField(max_length=32, blank=True, default="")
