@@ -75,6 +75,11 @@ class Links(Protocol):
 
     def forget(self, entity: str, source_key: str) -> None: ...
 
+    def forget_if(self, entity: str, source_key: str, *, target_key: str) -> bool:
+        """Drop the link only while it still points to `target_key`, in one conditional delete: a link another
+        worker pointed elsewhere since it was read stands. True when it was dropped."""
+        ...
+
     def remember_sent(self, entity: str, source_key: str, payload_hash: str) -> None: ...
 
 
@@ -153,6 +158,19 @@ class EngineLinks:
         from koppel.sync import units
 
         units.forget_link(self.integration_id, entity, source_key)
+
+    def forget_if(self, entity: str, source_key: str, *, target_key: str) -> bool:
+        from django.db import close_old_connections, connection
+
+        from koppel.core.activity.models import Link as LinkRow
+
+        try:  # a single DELETE … WHERE target_key = …: no read first that a concurrent relink could slip past
+            deleted, _ = LinkRow.objects.filter(integration_id=self.integration_id, entity=entity,
+                                                source_key=source_key, target_key=target_key).delete()
+            return deleted > 0
+        finally:
+            if not connection.in_atomic_block:
+                close_old_connections()
 
     def remember_sent(self, entity: str, source_key: str, payload_hash: str) -> None:
         from koppel.sync import units
@@ -254,6 +272,14 @@ class MemoryLinks:
     def forget(self, entity: str, source_key: str) -> None:
         with self.lock:
             self.links.pop((entity, source_key), None)
+
+    def forget_if(self, entity: str, source_key: str, *, target_key: str) -> bool:
+        with self.lock:
+            link = self.links.get((entity, source_key))
+            if link is None or link.target_key != target_key:
+                return False
+            del self.links[(entity, source_key)]
+            return True
 
     def remember_sent(self, entity: str, source_key: str, payload_hash: str) -> None:
         with self.lock:
