@@ -127,6 +127,13 @@ class DraftLinks:
         self.draft.forget(entity, source_key)
         self.forgotten.add((entity, source_key))
 
+    def forget_if(self, entity: str, source_key: str, *, target_key: str) -> bool:
+        found = self.find(entity, source_key)
+        if found is None or found.target_key != target_key:
+            return False
+        self.forget(entity, source_key)
+        return True
+
     def remember_sent(self, entity: str, source_key: str, payload_hash: str) -> None:
         self.draft.remember_sent(entity, source_key, payload_hash)
 
