@@ -172,6 +172,11 @@ class FileLinks:
         with self.lock:
             self.db.execute("delete from link where entity = ? and source = ?", (entity, source_key))
 
+    def forget_if(self, entity: str, source_key: str, *, target_key: str) -> bool:
+        with self.lock:
+            return self.db.execute("delete from link where entity = ? and source = ? and target = ?",
+                                   (entity, source_key, target_key)).rowcount > 0
+
     def remember_sent(self, entity: str, source_key: str, payload_hash: str) -> None:
         with self.lock:
             self.db.execute("update link set hash = ? where entity = ? and source = ?",
