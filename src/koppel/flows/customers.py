@@ -128,7 +128,7 @@ class Customers:
             debtor, warnings = self.maps.debtor(order)
             update, _ = self.maps.debtor(order, mode="update")  # its warnings are the create row's, or fewer
             plan = DebtorPlan(how=how, email=email, number=number, debtor=debtor, update=update, warnings=warnings)
-        if self._ships_elsewhere(order):
+        if self.ships_elsewhere(order):
             plan.delivery, more = self.maps.delivery_address(order, plan.number or "-")
             plan.warnings += more
         return plan
@@ -153,7 +153,9 @@ class Customers:
         return number
 
     @staticmethod
-    def _ships_elsewhere(order: Order) -> bool:
+    def ships_elsewhere(order: Order) -> bool:
+        """The order goes to another address than its invoice address (then the debtor gets a delivery address;
+        the datamapper previews that map on such an order)."""
         delivery = order.debtor.address.delivery
         if delivery is None:
             return False
