@@ -29,7 +29,9 @@ def world() -> Iterator[ProductsWorld]:
 
 
 def what_changed(text: str) -> str:
-    return text.split("What changed", 1)[1].split("</section>", 1)[0] if "What changed" in text else ""
+    """The "What changed" card's HTML, without the places a long value may wrap (`<wbr>`)."""
+    shown = text.split("What changed", 1)[1].split("</section>", 1)[0] if "What changed" in text else ""
+    return shown.replace("<wbr>", "")
 
 
 def test_a_price_changed_in_accountview_shows_as_old_and_new_on_the_records_page(world: ProductsWorld) -> None:

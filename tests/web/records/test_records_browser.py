@@ -1,6 +1,7 @@
 """The records pages in a real browser at 1280 px: the reason of a parked order is readable in full (no
 column off-screen, no sideways scrolling), and on its page a member skips it, sees it skipped, and
-unskips it (which starts its retry)."""
+unskips it (which starts its retry). Long e-mail addresses and field names wrap only after @ . _ / (never
+"jan@exam|ple.nl" or "ARTI|CLE"), and the pages still fit 1280 px."""
 
 from __future__ import annotations
 
@@ -19,6 +20,27 @@ from tests.web.records.test_views import LONG_REASON, integration_of, record
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
 PASSWORD = "a long enough passphrase 7"
+LONG_EMAIL = "johannes.van.den.bergh-vermeulen@bakkerij-van-den-bergh-voorbeeld.nl"
+LONG_FIELD = "SalesOrderIn.DeliveryAddress.ContactPerson.MAIL_BUS_SECONDARY_CONTACT"
+# Where each line of an element's text ends: the last character before every line break (read from the
+# rectangles of the characters, as the browser laid them out), and the text itself.
+LINE_ENDS = """(selector) => {
+    const element = document.querySelector(selector);
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    const chars = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        for (let i = 0; i < node.length; i++) {
+            const range = document.createRange();
+            range.setStart(node, i);
+            range.setEnd(node, i + 1);
+            const box = range.getClientRects()[0];
+            if (box) chars.push([node.data[i], box.top]);
+        }
+    }
+    const ends = [];
+    for (let i = 1; i < chars.length; i++) if (chars[i][1] > chars[i - 1][1] + 2) ends.push(chars[i - 1][0]);
+    return {text: chars.map(c => c[0]).join(''), ends: ends};
+}"""
 
 
 def test_the_reason_fits_at_1280_px_and_a_member_skips_and_unskips(
@@ -106,3 +128,48 @@ def test_the_fix_link_opens_more_settings_on_the_setting(live_server: Any, drive
         demo.sandboxes.stop()
     assert followed["link"] == "Fix it in the settings: Credit orders", followed
     assert followed["url"].endswith("/flows/orders/#q-credit_orders") and followed["folded_in"] is True, followed
+
+
+def sign_in(page: Any, site: str) -> None:
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{site}/login/")
+    page.fill("input[name=username]", "anna")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site}/")
+
+
+def test_long_addresses_and_field_names_wrap_only_after_at_dot_underscore_and_fit_1280_px(
+        live_server: Any, driver: BrowserThread) -> None:
+    workspace = Workspace.objects.create(name="bakkerij")
+    user = get_user_model().objects.create_user("anna", "anna@example.nl", PASSWORD)
+    Membership.objects.create(workspace=workspace, user=user, role="member")
+    shop = integration_of(workspace, "bakkerij-shop")
+    parked = record(shop, "1001", reason=LONG_REASON, email=LONG_EMAIL,
+                    payload_out={"SalesOrderIn": {"DeliveryAddress": {
+                        "ContactPerson": {"MAIL_BUS_SECONDARY_CONTACT": LONG_EMAIL}, "ARTICLE.X": "KOFFIE-1"}}})
+    site = live_server.url
+
+    def measure(page: Any) -> dict[str, Any]:
+        sign_in(page, site)
+        page.goto(f"{site}/records/w/{workspace.pk}/integrations/{shop.pk}/records/")
+        measured = {"list": page.evaluate(LINE_ENDS, "table.records tbody td.key small"),
+                    "list_width": page.evaluate("() => document.documentElement.scrollWidth")}
+        page.goto(f"{site}/records/w/{workspace.pk}/records/{parked.pk}/")
+        cells = page.locator(".side-by-side .fields th")
+        field = next(i for i in range(cells.count()) if "ContactPerson" in cells.nth(i).inner_text())
+        page.evaluate("(i) => document.querySelectorAll('.side-by-side .fields th')[i].id = 'long-field'", field)
+        page.evaluate("(i) => document.querySelectorAll('.side-by-side .fields th')[i]"
+                      ".nextElementSibling.id = 'long-value'", field)
+        measured |= {"field": page.evaluate(LINE_ENDS, "#long-field"), "value": page.evaluate(LINE_ENDS, "#long-value"),
+                     "email": page.evaluate(LINE_ENDS, "dd.email"),
+                     "record_width": page.evaluate("() => document.documentElement.scrollWidth")}
+        return measured
+
+    measured = driver(measure)
+    assert measured["list_width"] <= 1280 and measured["record_width"] <= 1280, measured
+    assert measured["list"]["text"] == LONG_EMAIL and measured["list"]["ends"], measured  # it had to wrap
+    for shown in ("list", "field", "value", "email"):
+        assert set(measured[shown]["ends"]) <= {"@", ".", "_", "/", "-"}, (shown, measured[shown])
+    assert measured["value"]["text"] == LONG_EMAIL, measured
+    assert measured["field"]["text"] == LONG_FIELD and measured["field"]["ends"], measured

@@ -68,9 +68,10 @@ def foreign() -> Activity:
 
 
 def page(client: Client, url: str) -> str:
+    """The page's HTML, without the places a long value may wrap (`<wbr>`, tested in a browser)."""
     answer = client.get(url)
     assert answer.status_code == 200, url
-    return str(answer.content.decode())
+    return str(answer.content.decode()).replace("<wbr>", "")
 
 
 def test_the_list_searches_filters_and_shows_the_reason_in_full(mine: Workspace, shop: Integration,
@@ -332,3 +333,23 @@ def test_an_offer_looking_up_the_shop_says_so_in_three_languages(mine: Workspace
     assert "Checking 0" not in shown and "left out of the shop's listing altogether" in shown
     assert "Bezig met zoeken naar de records" in anna.get(url, HTTP_ACCEPT_LANGUAGE="nl").content.decode()
     assert "Suche nach den Datensätzen" in anna.get(url, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+
+
+def test_the_offers_fragment_opened_by_itself_is_the_records_page_and_by_htmx_a_fragment(
+        mine: Workspace, shop: Integration, foreign: Activity) -> None:
+    reader = user_in(mine, "rita", role="read_only")
+    RetryOffer.objects.create(integration=shop, flow="orders", started_at=timezone.now(), status="ready",
+                              still_parked=[{"key": "5001", "outcome": "needs_attention", "reason": "VAT code 9"}])
+    url = f"/records/w/{mine.pk}/integrations/{shop.pk}/records/offers/"
+    direct = reader.get(url)  # a link or the address bar: no HX-Request
+    assert direct.status_code == 302
+    assert direct["Location"] == f"/records/w/{mine.pk}/integrations/{shop.pk}/records/#offers"
+    shown = page(reader, direct["Location"])
+    assert "<html" in shown and 'id="offers"' in shown and "VAT code 9" in shown
+    fragment = reader.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    text = fragment.content.decode()
+    assert text.startswith('<div id="offers"') and "<html" not in text and "VAT code 9" in text
+    foreign_url = f"/records/w/{mine.pk}/integrations/{foreign.integration_id}/records/offers/"
+    assert reader.get(foreign_url).status_code == 404
+    assert reader.get(foreign_url, headers={"HX-Request": "true"}).status_code == 404

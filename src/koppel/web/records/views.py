@@ -11,6 +11,7 @@ writes to a remote system itself.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, time
 from typing import Any
 
@@ -20,8 +21,11 @@ from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -44,8 +48,20 @@ KINDS = {"order": gettext_lazy("order"), "product": gettext_lazy("product"), "va
          "category": gettext_lazy("category"), "stock": gettext_lazy("stock"), "debtor": gettext_lazy("debtor")}
 
 
+# Where a long value may wrap: after these, the way an e-mail address, a dotted field name or a path reads (not
+# in a number: "60.50" stays whole).
+BREAK_AFTER = re.compile(r"([@_/]|\.(?!\d))")
+
+
 def kind(entity: str) -> str:
     return str(KINDS.get(entity, entity))
+
+
+def breakable(text: str) -> SafeString:
+    """A value shown in a narrow cell (an e-mail address, a field name like `SalesOrderIn.Lines.1.ART_CODE`): it
+    may wrap after @ . _ and /, never inside a word ("jan@exam|ple.nl"); the style breaks a word only when one
+    piece alone is wider than its cell."""
+    return mark_safe(BREAK_AFTER.sub(r"\1<wbr>", escape(text)))  # noqa: S308  (escaped first; only <wbr> added)
 
 
 # ---- the list --------------------------------------------------------------------------------------
@@ -128,7 +144,7 @@ def record_list(request: HttpRequest, workspace: Workspace, integration_id: int)
     integration = _integration(request, workspace, integration_id)
     filters, records = _filtered(request, integration, request.GET)
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [{"activity": a, "email": email_of(a.payload_in), "outcome": texts.outcome(a.outcome),
+    rows = [{"activity": a, "email": breakable(email_of(a.payload_in)), "outcome": texts.outcome(a.outcome),
              "kind": kind(a.entity)} for a in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
@@ -182,8 +198,11 @@ def offers_of(integration: Integration) -> list[dict[str, Any]]:
 
 @workspace_view(Role.READ_ONLY)
 def offers(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
-    """The offers part of the records page, which polls it (HTMX) while a check runs."""
+    """The offers part of the records page, which polls it (HTMX) while a check runs; opened by itself (a link,
+    the address bar) it is the records page, at the offers."""
     integration = _integration(request, workspace, integration_id)
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect(reverse("records:list", args=[workspace.pk, integration.pk]) + "#offers")
     return render(request, "records/_offers.html", {
         "workspace": workspace, "integration": integration, "can_act": _can_act(request),
         **_offers_context(integration)})
@@ -240,11 +259,16 @@ def changes_of(activity: Activity) -> dict[str, Any] | None:
     kept = activity.changes
     if not isinstance(kept, dict) or not isinstance(kept.get("fields"), list):
         return None
-    rows = [{"path": c["path"], "kind": c["kind"], "old": _shown(c["old"]), "new": _shown(c["new"])}
+    rows = [{"path": breakable(c["path"]), "kind": c["kind"], "old": breakable(_shown(c["old"])),
+             "new": breakable(_shown(c["new"]))}
             for c in kept["fields"] if c.get("kind") != "more"]
     more = sum(int(c["new"]) for c in kept["fields"] if c.get("kind") == "more")
     since = parse_datetime(str(kept.get("since") or ""))
     return {"since": since, "rows": rows, "more": more}
+
+
+def _shown_fields(payload: Any) -> list[tuple[SafeString, SafeString]]:
+    return [(breakable(name), breakable(value)) for name, value in fields_of(payload)] if payload is not None else []
 
 
 def _shown(value: Any) -> str:
@@ -274,9 +298,8 @@ def record(request: HttpRequest, workspace: Workspace, activity_id: int) -> Http
     return render(request, "records/record.html", {
         "workspace": workspace, "integration": activity.integration, "activity": activity,
         "outcome": texts.outcome(activity.outcome), "kind": kind(activity.entity),
-        "came_in": fields_of(activity.payload_in) if activity.payload_in is not None else [],
-        "went_out": fields_of(activity.payload_out) if activity.payload_out is not None else [],
-        "changes": changes_of(activity), "email": email_of(activity.payload_in),
+        "came_in": _shown_fields(activity.payload_in), "went_out": _shown_fields(activity.payload_out),
+        "changes": changes_of(activity), "email": breakable(email_of(activity.payload_in)),
         "actions": actions, "skipped": record_actions.is_skipped(activity),
         "pages": remote_pages.pages_of(activity.integration, activity.entity, activity.key, activity.target_key),
         "flow": flow, "parked": activity.outcome in PARKED,
