@@ -28,6 +28,7 @@ APP_NAME = "koppel"
 FINISHED = ["SUCCESS", "ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"]  # DBOS workflow statuses
 FLOW_PACKAGES = ("koppel.flows",)  # imported at launch: their workflows must be declared to recover
 ALERT_MODULES = ("koppel.alerts.delivery", "koppel.alerts.connections")  # the alerts' workflows and steps
+ENGINE_MODULES = ("koppel.sync.erasure",)  # the engine's own workflows: a customer's erasure, asked for by the web
 RUN_QUEUE = "koppel-runs"     # flow runs, partitioned per (integration, flow): one run at a time each
 UNIT_QUEUE = "koppel-units"   # units of work, partitioned per integration
 
@@ -137,7 +138,7 @@ def launch(*, executor_id: str | None = None, supervisor: bool = True, scheduler
     from koppel.core import setup
 
     setup()
-    declare_workflows((*packages, *ALERT_MODULES))
+    declare_workflows((*packages, *ALERT_MODULES, *ENGINE_MODULES))
     from koppel.sync import supervisor as supervision
 
     settings = get_settings()
