@@ -42,6 +42,7 @@ def set_books_stock(world: World, code: str, **columns: Any) -> None:
     with state.lock:
         row = state.tables["ARTICLE"][code]
         row.update(columns)
+        state.changed()  # reads cache their rows per version: a listing after this must see the change
 
 
 def books_article(world: World, code: str) -> dict[str, Any]:
@@ -54,6 +55,7 @@ def add_books_article(world: World, code: str, *, like: str, **columns: Any) -> 
     with state.lock:
         row = {**state.tables["ARTICLE"][like], "ART_CODE": code, **columns}
         state.tables["ARTICLE"][code] = row
+        state.changed()
 
 
 def shop_article(world: World, sku: str) -> dict[str, Any]:

@@ -11,7 +11,8 @@ The recipe, once per cycle (`StockFlow.fetch`), then per changed article (`Stock
     unchanged articles are counted in the cycle's one summary record;
  5. per changed article: write the shop's stock (1 PATCH), remember the value sent, record from → to with
     the formula's inputs. A bad article (an empty or absurd figure, a SKU twice, a shop article gone) is
-    parked naming it; the others go on.
+    parked naming it, and the stock setting that decides it where one does (the dashboard links there: the
+    formula or expression for a figure, managed, unit factors, max_stock, match_on_sku); the others go on.
 
 Why the value last sent, and not the shop's own, by default (measured with bench/stock.py, both sides at
 10 calls/s): comparing with the shop means reading its whole catalogue every cycle, 1 count call + 1 call
@@ -52,7 +53,7 @@ from koppel.flows.links import Link, Links, Record
 from koppel.flows.stock_formula import FIGURES, Computed, Formula, StockProblem, parse_factor
 from koppel.flows.stock_settings import StockSettings
 from koppel.flows.stock_shop import UNLIMITED, ShopStock, Target, as_text, write_stock
-from koppel.reasons import reason
+from koppel.reasons import fixed_in, reason
 from koppel.sync.clients import IntegrationClients
 from koppel.sync.links import BulkLinks
 from koppel.sync.runner import Flow, declare
@@ -192,9 +193,9 @@ class StockFlow:
         try:
             computed = self._compute(stock)
         except StockProblem as problem:
-            return Plan(stock.code, target, via, problem=reason(
+            return Plan(stock.code, target, via, problem=fixed_in(problem.setting, reason(
                 "AccountView article {code}: {problem}; its shop stock is left as it is", code=stock.code,
-                problem=problem))
+                problem=problem)))
         if isinstance(computed, str):
             return Plan(stock.code, target, via, None, note=computed)
         return Plan(stock.code, target, via, computed.value, computed=computed)
@@ -235,7 +236,7 @@ class StockFlow:
         if managed is None:
             detail = stock.problems.get(f"ARTICLE.{column}") or reason("is empty")
             raise StockProblem(reason("whether AccountView keeps its stock (ARTICLE.{field}) {detail}", field=column,
-                                      detail=detail))
+                                      detail=detail), setting="managed")
         if not managed:
             why = (reason("all unlimited (managed = none)") if self.settings.managed == "none"
                    else f"ARTICLE.{column} false")
@@ -245,23 +246,24 @@ class StockFlow:
             figures[name] = getattr(stock, name)
             problem = stock.problems.get(f"ARTICLE.{self.columns[name]}")
             if figures[name] is None and problem:
-                raise StockProblem(reason("the {label} {problem}", label=self.labels[name], problem=problem))
+                raise StockProblem(reason("the {label} {problem}", label=self.labels[name], problem=problem),
+                                   setting=self.formula.setting)
         return self.formula.shop_stock(figures, self._factor(stock), labels=self.labels)
 
     def _factor(self, stock: ArticleStock) -> Fraction:
         given = self.settings.unit_factors.get(stock.code)
         if given:
-            return parse_factor(given, what=f"unit_factors[{stock.code}]")
+            return _factor_of("unit_factors", given, f"unit_factors[{stock.code}]")
         column = self.settings.unit_factor_field
         if not column:
             return ONE
         raw = stock.figures.get(column)
         if raw is None and f"ARTICLE.{column}" in stock.problems:
             raise StockProblem(reason("the unit factor (ARTICLE.{field}) {problem}", field=column,
-                                      problem=stock.problems[f"ARTICLE.{column}"]))
+                                      problem=stock.problems[f"ARTICLE.{column}"]), setting="unit_factor_field")
         if raw is None or raw == 0:
             return ONE
-        return parse_factor(raw, what=reason("the unit factor (ARTICLE.{field})", field=column))
+        return _factor_of("unit_factor_field", raw, reason("the unit factor (ARTICLE.{field})", field=column))
 
     def _match_skus(self, cycle: Cycle, since: datetime | None) -> None:
         """Articles no link names, matched on SKU among the shop's articles (all of them when the shop was
@@ -281,7 +283,8 @@ class StockFlow:
             matched.update(ids)
             for plan in candidates:
                 problem = self._sku_problem(key, [c.code for c in candidates], ids, cycle.linked, shop)
-                plan = replace(plan, target=Target(ids[0]), problem=problem or plan.problem)
+                # Only matching on SKU brings these about: its setting is where the fix link goes.
+                plan = replace(plan, target=Target(ids[0]), problem=fixed_in("match_on_sku", problem) or plan.problem)
                 self._decide(plan, None, cycle, shop)
         cycle.linked.update(matched)
 
@@ -321,8 +324,10 @@ class StockFlow:
         log.info("stock.cycle", unchanged=cycle.unchanged, changed=changed, parked=parked,
                  not_in_shop=cycle.not_in_shop, shop_only=cycle.shop_only)
         compared = reason("the shop's current stock") if with_shop else reason("the values last sent")
+        # Worded without a setting's name ("formula"): a reason that names none is read for the names in its text
+        # (`record_actions.settings_to_fix`), and no setting fixes a summary.
         return reason("{unchanged} articles unchanged, {changed} changed, {parked} parked, {not_in_shop} not linked "
-                      "to a shop article, {shop_only} shop articles without an AccountView article; formula "
+                      "to a shop article, {shop_only} shop articles without an AccountView article; shop stock = "
                       "{formula}, compared with {compared}", unchanged=f"{cycle.unchanged:,}", changed=f"{changed:,}",
                       parked=f"{parked:,}", not_in_shop=f"{cycle.not_in_shop:,}", shop_only=f"{cycle.shop_only:,}",
                       formula=self.formula.label, compared=compared)
@@ -364,6 +369,15 @@ class StockFlow:
                              wanted=wanted, explanation=plan.explanation, target=target.describe(), via=plan.via),
                       target_key=target.key, payload_in=payload_in,
                       payload_out={"target": target.key, "stock": plan.value})
+
+
+def _factor_of(setting: str, raw: Any, what: str) -> Fraction:
+    """A unit factor, or StockProblem naming the setting it came from."""
+    try:
+        return parse_factor(raw, what=what)
+    except StockProblem as problem:
+        problem.setting = setting
+        raise
 
 
 def _place(code: str, variants: dict[str, Link], products: dict[str, Link],

@@ -7,8 +7,9 @@
 A figure is one of AccountView's stock quantities by its role (available, reserved, free, technical);
 which ARTICLE field holds it is the AccountView profile's business. The result is divided by the article's
 unit factor (AccountView units per shop unit), floored, and never below 0. A figure that is empty, not a
-number, or absurd, and a result beyond `max_stock`, raise `StockProblem` naming the figure and value: the
-article is parked, nothing is guessed.
+number, or absurd, and a result beyond `max_stock`, raise `StockProblem` naming the figure and value, and the
+stock setting that decides it: the article is parked (the dashboard links its fix to that setting), nothing
+is guessed.
 """
 
 from __future__ import annotations
@@ -50,7 +51,13 @@ _REMEMBERED = 10_000  # custom formula results kept per figures, oldest dropped 
 
 
 class StockProblem(ValueError):
-    """This article's stock can't be computed as it is (the message names the figure and value)."""
+    """This article's stock can't be computed as it is (the message names the figure and value). `setting`: the
+    stock setting that decides it, where the dashboard sends the user to fix it (None: none does, e.g. a
+    settings model's own check)."""
+
+    def __init__(self, why: str, *, setting: str | None = None) -> None:
+        super().__init__(why)
+        self.setting = setting
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,11 @@ class Formula:
     def label(self) -> str:
         return BUILT_IN[self.name][1] if self.name in BUILT_IN else self.expression
 
+    @property
+    def setting(self) -> str:
+        """The stock setting that says which figures are read and how: the custom expression, or the formula."""
+        return "formula" if self.name in BUILT_IN else "expression"
+
     def shop_stock(self, figures: dict[str, Any], factor: Fraction = Fraction(1), *,
                    labels: dict[str, str] | None = None) -> Computed:
         """The stock the shop should show for these figures (raw values as AccountView sent them);
@@ -116,17 +128,21 @@ class Formula:
             raise StockProblem(reason(
                 "the computed stock {value} ({explanation}) is above max_stock {most}: check the figures in "
                 "AccountView, or raise max_stock in the stock settings",
-                value=f"{value:,}", explanation=computed.explanation, most=f"{self.max_stock:,}"))
+                value=f"{value:,}", explanation=computed.explanation, most=f"{self.max_stock:,}"), setting="max_stock")
         return computed
 
     def _figure(self, name: str, raw: Any, labels: dict[str, str] | None) -> Decimal:
         label = (labels or {}).get(name) or reason("{figure} stock", figure=name)
-        value = parse_quantity(raw, what=reason("the {label}", label=label))
+        try:
+            value = parse_quantity(raw, what=reason("the {label}", label=label))
+        except StockProblem as problem:  # the figure is AccountView's to fix, or the formula's not to read
+            problem.setting = self.setting
+            raise
         if abs(value) > self.max_stock:
             raise StockProblem(reason(
                 "the {label} is {value}, beyond any plausible quantity (max_stock {most}): correct the article in "
                 "AccountView, or raise max_stock in the stock settings",
-                label=label, value=_text(value), most=f"{self.max_stock:,}"))
+                label=label, value=_text(value), most=f"{self.max_stock:,}"), setting="max_stock")
         return value
 
     def _raw(self, values: dict[str, Decimal]) -> Decimal:
@@ -143,7 +159,7 @@ class Formula:
                 result = evaluate_expression(self.expression, {k: float(v) for k, v in values.items()})
             except ExpressionError as error:
                 raise StockProblem(reason("the stock formula {formula} failed: {error}", formula=repr(self.expression),
-                                          error=error)) from None
+                                          error=error), setting="expression") from None
             known = _expression_result(self.expression, result)
             if len(self._results) >= _REMEMBERED:
                 self._results.pop(next(iter(self._results)))
@@ -233,7 +249,7 @@ def _figures(sample: dict[str, float]) -> str:
 def _expression_result(expression: str, result: Any) -> Decimal:
     if isinstance(result, bool) or not isinstance(result, int | float) or not math.isfinite(result):
         raise StockProblem(reason("the stock formula {formula} gave {result}, not a number", formula=repr(expression),
-                                  result=repr(result)))
+                                  result=repr(result)), setting="expression")
     # Quantities have at most a few decimals: round away float noise (2.3 − 0.3 = 1.9999999999999998)
     # before the floor, or a whole result would lose one.
     return Decimal(repr(round(float(result), 6)))
