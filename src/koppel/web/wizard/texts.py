@@ -43,13 +43,27 @@ LABELS: dict[tuple[str, str], tuple[Text, Text]] = {
         "Keep a known customer's debtor up to date with the shop's address.")),
     ("orders", "credit_orders"): (_("Credit orders"), _(
         "Park credit orders for booking by hand, or book them as a credit of the original.")),
+    ("orders", "total_tolerance"): (_("Rounding tolerance"), _(
+        "The largest difference in an order's totals taken for rounding (a rounding line carries it); a larger one "
+        "parks the order.")),
     ("products", "interval_seconds"): (_("Check every (seconds)"), ""),
+    ("products", "select"): (_("Articles for the shop"), _(
+        "All articles, those of the article groups below, or those whose webshop flag is set in AccountView.")),
+    ("products", "groups"): (_("Article groups"), _(
+        "The AccountView article group codes whose articles go to the shop (with 'Articles of these groups').")),
+    ("products", "variants"): (_("Variant products"), _(
+        "How AccountView articles form one shop product with variants: the rule (parent_field, code_pattern or "
+        "table) and the attributes the variants differ in.")),
+    ("products", "category_parents"): (_("Parent categories"), _(
+        "Per article group code its parent: another article group code, or a shop category id (digits).")),
     ("products", "features"): (_("Article fields (features)"), _(
         "The shop's article fields (country of origin, delivery time…) filled from AccountView fields, e.g. "
         "[{\"field\": \"CNT_ORIG\", \"name\": \"Land van herkomst\", \"visible\": true}]; visible: false keeps "
         "a field from shop visitors.")),
     ("stock", "interval_seconds"): (_("Check every (seconds)"), ""),
     ("stock", "formula"): (_("Stock to show in the shop"), ""),
+    ("stock", "max_stock"): (_("Maximum stock"), _(
+        "A stock figure above this is taken for a mistake: the article is parked.")),
 }
 ESSENTIAL: dict[str, tuple[str, ...]] = {
     "orders": ("statuses", "write_as", "default_debtor", "force_default_debtor", "vat_codes", "payment_methods",
@@ -63,6 +77,9 @@ CHOICES: dict[str, Text] = {
     "invoice": _("Invoice"),
     "park": _("Park for booking by hand"),
     "book": _("Book as a credit"),
+    "all": _("All articles"),
+    "groups": _("Articles of these groups"),
+    "flag": _("Articles with the webshop flag"),
     "transliterate": _("Closest letters, with a warning"),
     "available_minus_reserved": _("Available minus reserved for sales orders"),
     "available": _("Available"),
