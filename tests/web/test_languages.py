@@ -157,12 +157,12 @@ def test_a_message_two_catalogues_hold_is_said_alike_in_both(language: str) -> N
 def test_the_languages_are_dutch_english_and_german() -> None:
     assert [code for code, _name in settings.LANGUAGES] == ["en", "nl", "de"]
     with translation.override("nl"):
-        assert translation.gettext("Your workspaces") == "Uw werkruimtes"
+        assert translation.gettext("Your workspaces") == "Jouw werkruimtes"
 
 
 # --- rendered pages ------------------------------------------------------------------------------------
 
-EXPECTED = {"en": ("Your workspaces", "Sign out"), "nl": ("Uw werkruimtes", "Afmelden"),
+EXPECTED = {"en": ("Your workspaces", "Sign out"), "nl": ("Jouw werkruimtes", "Afmelden"),
             "de": ("Ihre Arbeitsbereiche", "Abmelden")}
 
 
@@ -216,7 +216,7 @@ def test_without_a_choice_the_browser_decides_and_the_switch_remembers() -> None
     switched = client.post("/language/", {"language": "nl", "next": f"/w/{world.mine.workspace.pk}/"},
                            HTTP_ACCEPT_LANGUAGE="de")
     assert switched.status_code == 302 and switched["Location"] == f"/w/{world.mine.workspace.pk}/"
-    assert "Uw werkruimtes" in client.get("/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Jouw werkruimtes" in client.get("/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert '<option value="nl" selected>' in client.get("/").content.decode()
     assert client.post("/language/", {"language": "xx", "next": "https://evil.example/"})["Location"] == "/"
     assert Profile.objects.get(user=world.mine.users["member"]).language == "nl"

@@ -65,13 +65,17 @@ def invite(request: HttpRequest, workspace: Workspace) -> HttpResponse:
     try:
         mail_invitation(invitation, link, request.user.get_username())
     except NoMailServer:
-        messages.warning(request, _("Invitation for %(email)s made, but not mailed: no mail server is configured "
-                                    "(KOPPEL_SMTP_HOST). Pass the link below on to them; it works once, for a "
-                                    "week.") % facts)
+        messages.warning(request, _("Invitation for %(email)s made, but not mailed: this Koppel installation sends "
+                                    "no mail. Pass the link below on to them; it works once, for a week. To have "
+                                    "invitations mailed, ask whoever runs Koppel to set up a mail server.") % facts)
+        _tell_operators(request, _("For operators: the mail server is set with %(setting)s.")
+                        % {"setting": "KOPPEL_SMTP_HOST"})
     except ChannelError as error:
-        messages.warning(request, _("Invitation for %(email)s made, but the mail could not be sent (%(error)s). "
-                                    "Pass the link below on to them; it works once, for a week.")
-                         % {**facts, "error": error})
+        messages.warning(request, _("Invitation for %(email)s made, but the mail could not be sent: the mail server "
+                                    "of this Koppel installation did not take it. Pass the link below on to them; "
+                                    "it works once, for a week. If this keeps happening, ask whoever runs Koppel "
+                                    "to check the mail server.") % facts)
+        _tell_operators(request, _("For operators: sending failed with %(error)s") % {"error": error})
     else:
         messages.success(request, _("Invitation mailed to %(email)s. The link is below too; it works once, for "
                                     "a week.") % facts)
@@ -114,6 +118,13 @@ def withdraw(request: HttpRequest, workspace: Workspace, invitation_id: int) -> 
     invitation.delete()
     messages.success(request, _("The invitation for %(email)s is withdrawn.") % {"email": invitation.email})
     return redirect("dashboard:members", workspace.pk)
+
+
+def _tell_operators(request: HttpRequest, text: str) -> None:
+    """What only the people running Koppel can act on (a setting's name, a mail server's error) is shown to
+    staff users alone: a merchant can't change the installation, and its words mean nothing to them."""
+    if request.user.is_staff:
+        messages.info(request, text)
 
 
 def _last_owner(workspace: Workspace) -> bool:
