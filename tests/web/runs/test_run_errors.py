@@ -74,9 +74,9 @@ def page(client: Client, url: str, language: str) -> str:
 
 @pytest.mark.parametrize(("language", "said"), [
     ("nl", "De instellingen van orders zijn ongeldig: statuses: kies minstens één orderstatus om te versturen "
-           "(waarde []). Corrigeer ze in de instellingen van de integratie."),
+           "(waarde []). Corrigeer ze in de instellingen van de koppeling."),
     ("de", "Die Einstellungen von orders sind ungültig: statuses: wählen Sie mindestens einen zu sendenden "
-           "Bestellstatus (Wert []). Korrigieren Sie sie in den Einstellungen der Integration."),
+           "Bestellstatus (Wert []). Korrigieren Sie sie in den Einstellungen der Verknüpfung."),
 ])
 def test_a_runs_settings_error_in_the_users_language(mine: Workspace, shop: Integration, language: str,
                                                        said: str) -> None:
