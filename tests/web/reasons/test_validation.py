@@ -67,7 +67,7 @@ def test_a_refused_settings_page_speaks_the_users_language_and_saves_nothing(mer
     (OrdersSettings, {"write_as": "fax"}, "Input should be 'sales_order' or 'invoice'",
      "Wählen Sie eines von 'sales_order', 'invoice'."),
     (ProductsSettings, {"category_parents": {"A": "B", "B": "A"}}, "category_parents has a loop",
-     "category_parents enthält eine Schleife über Artikelgruppe"),
+     "Übergeordnete Kategorien: eine Schleife über Artikelgruppe"),
     (StockSettings, {"formula": "custom", "expression": "available / free"},
      "with free 0 (available 12, reserved 3, free 0, technical 15) it divides by zero",
      "mit free 0 (available 12, reserved 3, free 0, technical 15) teilt sie durch null"),
