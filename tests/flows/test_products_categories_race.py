@@ -81,7 +81,9 @@ def test_a_stale_claim_is_taken_over_and_what_its_worker_made_is_linked(world: P
     with world.shop_sandbox.state.lock:
         made = catalog.save_category(world.shop_sandbox.state, {"title": "Tuin en terras"})["id"]
     results = race(world, f"category:{GROUP}")
-    assert all(r.outcome.value == "sent" for r in results), [r.reason for r in results]
+    # the second worker may start only once the first has linked it (a loaded machine): then it is up to date
+    assert sorted(r.outcome.value for r in results) in (["sent", "sent"], ["sent", "skipped"]), [
+        r.reason for r in results]
     assert titled(world, "Tuin en terras") == [made]
     assert world.links.find("category", GROUP).target_key == str(made)
 

@@ -9,9 +9,10 @@ The recipe (`ProductsFlow`):
  2. group: each article goes to its shop product: a simple article is its own, a variant article its
     parent's (the settings' grouping rule); a variant product is checked whole before anything is written;
  3. skip: an article blocked in AccountView, left the selection or gone is hidden in the shop (a setting:
-    hide or leave; never deleted); a variant blocked, gone (seen by a full read, or by the read of its whole
-    group) or moved to another product leaves its combination unorderable (no stock, no backorder: the API
-    can't delete or switch off a variant) and, unless blocked, its link retired; up to date? skip;
+    hide or leave; never deleted); a variant blocked (under "hide"), gone (seen by a full read, or by the read
+    of its whole group) or moved to another product leaves its combination unorderable (no stock, no
+    backorder: the API can't delete or switch off a variant) and, unless blocked, its link retired; under
+    "leave" a blocked variant's shop variant stays as it is; up to date? skip;
  4. dependencies: the category of its article group (made now if it has none yet), the option lists and
     options of its attributes (found by name, options added once);
  5. map through the one mapper (`product_mapping.py`) and validate everything (EAN, price, lengths, image,
@@ -299,7 +300,7 @@ class ProductsFlow:
         article_id = str(shop_article.id) if shop_article else str(target)
         # 7. link, then what hangs on it
         self.links.write(ENTITY, key, article_id)  # its hash follows once all that hangs on it is done
-        notes += self._send_image(key, int(article_id), image)
+        notes += self._send_image(key, int(article_id), image, fresh=target is None)
         notes += self._show_again(key, int(article_id))
         self.links.remember_sent(ENTITY, key, fingerprint + sent_print)
         sent_reason = reason("{how} shop article {article}{notes}", how=how, article=article_id,
@@ -436,16 +437,17 @@ class ProductsFlow:
         link = self.links.find(IMAGE, key)
         return link is None or (self.settings.update_product_info and link.payload_hash != content_hash(image))
 
-    def _send_image(self, key: str, article_id: int, image: bytes | None) -> list[str]:
-        """Upload the image when it is due; remove the one we sent before. Images the merchant added stay."""
+    def _send_image(self, key: str, article_id: int, image: bytes | None, *, fresh: bool) -> list[str]:
+        """Upload the image when it is due; remove the one we sent before. Images the merchant added stay.
+        `fresh`: the article was created by this try, so it has no image of ours yet."""
         if image is None or not self._image_due(key, image):
             return []
         link = self.links.find(IMAGE, key)
-        if link is None:  # the upload finds its own lost answer by the file name
+        if link is None and fresh:  # the upload finds its own lost answer by the file name
             name = image_filename(key, image)
             self.shop.upload_image(article_id, name, image)
-        else:
-            name = self.shop.replace_image(article_id, key, image, previous=link.target_key)
+        else:  # an earlier try may have uploaded it and stopped before linking it: look on the article first
+            name = self.shop.replace_image(article_id, key, image, previous=link.target_key if link else None)
         self.links.forget(IMAGE, key)
         self.links.write(IMAGE, key, name, content_hash(image))
         if link is None:
@@ -533,7 +535,10 @@ class ProductsFlow:
         mapped = self.maps.article(lead, sku=key, variant_product=True, mode=mode)
         prices = [(m.code, places[m.code], self._shop_price(m)) for m in active]
         base, extra, rounded = surcharges(key, self.settings.variants, prices)
-        lists = self._lists(active, places, extra)
+        kept, kept_surcharges = self._left_as_they_are(link, members, active, places, variant_links)
+        for option, surcharge in kept_surcharges.items():
+            extra.setdefault(option, surcharge)  # an option only left variants have keeps its surcharge
+        lists = self._lists([*active, *(m for m in members if m.code in kept)], places, extra)
         sent = body(mapped)
         sent.setdefault("price", {})["default"] = str(base)
         sent["lists"] = lists
@@ -553,10 +558,10 @@ class ProductsFlow:
         article_id = shop_article.id
         self.links.write(ENTITY, key, str(article_id))  # its hash follows once all that hangs on it is done
         self.links.write(VARIANT_PRODUCT, key, str(article_id))
-        notes += self._link_variants(shop_article, active, members, places, prints, variant_links)
+        notes += self._link_variants(shop_article, active, members, places, prints, variant_links, kept)
         notes += self._retire_variants(strays)
         self.links.remember_sent(VARIANT_PRODUCT, key, shape)
-        notes += self._send_image(key, article_id, image)
+        notes += self._send_image(key, article_id, image, fresh=target is None)
         notes += self._show_again(key, article_id)
         self.links.remember_sent(ENTITY, key, own_print + sent_print)
         if rounded:
@@ -584,13 +589,19 @@ class ProductsFlow:
         return lists
 
     def _link_variants(self, shop_article: ShopArticle, active: list[Article], members: list[Article],
-                       places: dict[str, Place], prints: dict[str, str], variant_links: dict[str, Link]) -> list[str]:
+                       places: dict[str, Place], prints: dict[str, str], variant_links: dict[str, Link],
+                       kept: dict[str, int]) -> list[str]:
         """Link each variant article to its shop variant; a new variant starts with AccountView's stock, a
-        combination no active article has (blocked, or missing from the group) gets none."""
+        combination no active article has (blocked, or missing from the group) gets none, except a blocked
+        variant the settings leave as it is (`kept`: its code → its shop variant).
+
+        The shop is written before the links: a worker stopped in between finds the variants unlinked next
+        time and writes their starting stock again; linked first, it would take them for settled and their
+        stock would never be written."""
         options = self._option_ids_of(shop_article)
+        targets: dict[str, str] = {}
         stocks: dict[int, int | None] = {}
         notes: list[str] = []
-        matched: set[int] = set()
         for member in active:
             chosen = {options[(name, value)][0]: options[(name, value)][1]
                       for name, value in places[member.code].options.items()}
@@ -599,31 +610,81 @@ class ProductsFlow:
                 raise NeedsAttention(reason("the shop made no variant for {article} ({options})", article=member.code,
                                             options=str(places[member.code].options)),
                                      field="variants", value=member.code)
-            matched.add(variant.id)
-            target = f"{shop_article.id}/{variant.id}"
+            targets[member.code] = target = f"{shop_article.id}/{variant.id}"
             old = variant_links.get(member.code)
             if old is not None and old.target_key != target:
                 notes += self._zero_old_variant(member.code, old, now_in=shop_article.id)
-                self.links.forget(VARIANT, member.code)
-                old = None
-            if old is None:
-                self.links.write(VARIANT, member.code, target, prints[member.code])
+            if old is None or old.target_key != target:
                 stocks[variant.id] = starting_stock(member)
-            else:
-                self.links.remember_sent(VARIANT, member.code, prints[member.code])
-        for member in members:
-            if member not in active and member.code in variant_links:
-                self.links.remember_sent(VARIANT, member.code, prints[member.code])
-                notes.append(reason("variant {article} is blocked or left the selection: no stock in the shop",
-                                    article=member.code))
-        # a combination no active article has can't be ordered: no stock, no backorder (the API can't delete
-        # or switch off a variant)
+        matched = {int(target.partition("/")[2]) for target in targets.values()}
+        left = {code: variant for code, variant in kept.items() if variant not in matched}
+        # A combination no active article has can't be ordered: no stock, no backorder (the API can't delete
+        # or switch off a variant). Only a blocked variant the settings leave keeps what it has; a variant
+        # removed from AccountView or moved to another product never does, under either setting: an order of
+        # the first could not be booked (the article is gone), and the second is sold, and its stock kept, in
+        # its new product (its links went there), so its old combination's stock would never go down.
         unavailable = [VariantInput(id=v.id, stock=0, can_backorder=False) for v in shop_article.variants
-                       if v.id not in matched and (v.stock != 0 or v.can_backorder)]
+                       if v.id not in matched and v.id not in left.values() and (v.stock != 0 or v.can_backorder)]
         changes = [VariantInput(id=i, stock=s) for i, s in stocks.items()] + unavailable
         if changes:
             self.shop.update_article(shop_article.id, ArticleInput(variants=changes))
+        for member in active:
+            self._link_variant(member.code, targets[member.code], prints[member.code], variant_links.get(member.code))
+        for member in members:
+            if member not in active and member.code in variant_links:
+                self.links.remember_sent(VARIANT, member.code, prints[member.code])
+                if member.code in left:
+                    notes.append(reason("variant {article} is blocked or left the selection: its shop variant is "
+                                        "left as it is (settings)", article=member.code))
+                else:
+                    notes.append(reason("variant {article} is blocked or left the selection: no stock in the shop",
+                                        article=member.code))
         return notes
+
+    def _link_variant(self, code: str, target: str, print_: str, old: Link | None) -> None:
+        """Link one variant article to its shop variant (`target`), or relink it from where it was (`old`)."""
+        if old is not None and old.target_key == target:
+            self.links.remember_sent(VARIANT, code, print_)
+            return
+        if old is not None:  # only the link we read: one another worker made since stands, and is found below
+            self.links.forget_if(VARIANT, code, target_key=old.target_key)
+        linked = self.links.write(VARIANT, code, target, print_)
+        if linked.target_key != target:
+            raise RetryableError(reason("variant {article} was linked to shop variant {other} by another worker at "
+                                        "the same time; tried again", article=code, other=linked.target_key))
+
+    def _left_as_they_are(self, link: Link | None, members: list[Article], active: list[Article],
+                          places: dict[str, Place], variant_links: dict[str, Link]
+                          ) -> tuple[dict[str, int], dict[tuple[str, str], Decimal]]:
+        """With `blocked = "leave"`: the linked variants blocked in AccountView (or out of the selection) that
+        stay as they are in the shop, code → shop variant id, and the surcharges their options have there
+        now. Their options stay on the article (dropped, the shop would drop their combinations); their
+        stock and backorder are not touched. One read of the shop article, only when there are some."""
+        if self.settings.blocked != "leave" or link is None:
+            return {}, {}
+        inside = f"{link.target_key}/"
+        candidates = [m for m in members if m not in active and m.code in variant_links
+                      and variant_links[m.code].target_key.startswith(inside)]
+        if not candidates:
+            return {}, {}
+        current = self.shop.get_article(int(link.target_key))
+        options = self._option_ids_of(current)
+        charged = {(entry.id, option.id): option.price for entry in current.lists for option in entry.options}
+        kept: dict[str, int] = {}
+        surcharges_now: dict[tuple[str, str], Decimal] = {}
+        for member in candidates:
+            values = places[member.code].options
+            try:
+                chosen = dict(options[(name, value)] for name, value in values.items())
+            except NeedsAttention:
+                continue  # an option of it is gone from the shop article, and its combination with it
+            variant = current.variant_for(chosen)
+            if variant is None or variant_links[member.code].target_key != f"{inside}{variant.id}":
+                continue  # its linked combination is not in the shop any more: nothing to leave
+            kept[member.code] = variant.id
+            for name, value in values.items():
+                surcharges_now[(name, value)] = charged.get(options[(name, value)]) or Decimal(0)
+        return kept, surcharges_now
 
     @staticmethod
     def _option_ids_of(shop_article: ShopArticle) -> dict[tuple[str, str], tuple[int, int]]:
@@ -643,7 +704,7 @@ class ProductsFlow:
         if old is None:
             return []
         notes = self._zero_old_variant(code, old, now_in=None)
-        self.links.forget(VARIANT, code)
+        self.links.forget_if(VARIANT, code, target_key=old.target_key)  # a product that took it since keeps it
         return notes
 
     def _leave_simple_product(self, code: str) -> list[str]:
@@ -652,7 +713,7 @@ class ProductsFlow:
         if old is None or self.links.find(VARIANT_PRODUCT, code) is not None:
             return []
         self.shop.set_visible(int(old.target_key), False)
-        self.links.forget(ENTITY, code)
+        self.links.forget_if(ENTITY, code, target_key=old.target_key)
         return [reason("{code} became a variant: its own shop article {article} is hidden (not deleted)", code=code,
                        article=old.target_key)]
 
@@ -695,9 +756,8 @@ class ProductsFlow:
         now = self.books.get_articles([s.source_key for s in strays])
         notes: list[str] = []
         for stray in strays:
-            current = self.links.find(VARIANT, stray.source_key)
-            if current is not None and current.target_key == stray.target_key:  # not relinked by its new product
-                self.links.forget(VARIANT, stray.source_key)
+            # one conditional delete, not a read then a delete: its new product may relink it at any instant
+            self.links.forget_if(VARIANT, stray.source_key, target_key=stray.target_key)
             article = now.get(stray.source_key)
             if article is None:
                 notes.append(reason("variant {code} is not in AccountView any more: its combination can't be ordered "

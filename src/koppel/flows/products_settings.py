@@ -176,7 +176,8 @@ class ProductsSettings(_Strict):
         None, description="shop category id for articles without an article group; none: park them"
     )
     blocked: Literal["hide", "leave"] = Field(
-        "hide", description="an article blocked in AccountView: hidden in the shop (never deleted), or left as it is"
+        "hide", description="an article blocked in AccountView: hidden in the shop (never deleted), or left as it is; "
+        "a blocked variant: its combination made unorderable (no stock, no backorder), or left as it is"
     )
     features: list[Feature] = Field(
         default_factory=list,
