@@ -80,8 +80,14 @@ name = "{WORKSPACE}"
 
 [connections.shop]
 system = "mijnwebwinkel"
-settings = {{ base_url = "{shop.url}", rate_per_second = 50 }}
 credentials = {{ token = "{shop.token}", partner_token = "{shop.partner_token}" }}
+
+[connections.shop.settings]
+base_url = "{shop.url}"
+rate_per_second = 50
+# The dashboard links an order or an article to the sandbox's back-office pages, not to www.mijnwebwinkel.nl.
+admin_article_url = "{shop.admin_article_url}"
+admin_order_url = "{shop.admin_order_url}"
 
 [connections.books]
 system = "accountview"

@@ -1,6 +1,7 @@
 """Where a record lives in the systems' own screens: the shop's back office (an order, an article) and, where
 the installation has one, a web address of an AccountView record. The addresses are connection settings
-(`admin_order_url`, `admin_article_url`, `record_url`); an unknown one links nothing.
+(`admin_order_url`, `admin_article_url`, `record_url`); an unknown one links nothing. A connection to the shop
+sandbox links to the sandbox's own back-office pages (`koppel demo` sets them: `SandboxInfo.admin_order_url`).
 
 An article's back-office address takes its `article_url_id`, which the shop holds and Koppel does not keep: it
 is read from the shop once (a read only: the dry run's read-only transport), when a record's page asks.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from koppel.core.integrations.models import Integration
 from koppel.core.integrations.settings import AccountViewSettings, MijnWebwinkelSettings
@@ -35,7 +37,8 @@ def pages_of(integration: Integration, entity: str, key: str, target_key: str) -
     pages: list[RemotePage] = []
     if entity == "order":
         if shop.admin_order_url:
-            pages.append(RemotePage(SHOP, key, shop.admin_order_url.format(number=key)))
+            # A number goes into a query string: one with "&", "#" or a space must arrive whole.
+            pages.append(RemotePage(SHOP, key, shop.admin_order_url.format(number=quote(key, safe=""))))
         document = ORDER_DOCUMENT.get(str(((integration.flows or {}).get("orders") or {}).get("write_as")), "SO1")
         pages += _books_page(books, document, target_key)
     elif entity in ("product", "stock"):

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from koppel.connectors.mijnwebwinkel.sandbox import back_office
 from koppel.connectors.mijnwebwinkel.sandbox.app import MijnWebwinkelAdmin, create_app
 from koppel.connectors.mijnwebwinkel.sandbox.orders import build_order
 from koppel.connectors.mijnwebwinkel.sandbox.quirks import Quirks
@@ -29,6 +30,16 @@ class SandboxInfo:
     token: str  # store token
     partner_token: str
     admin_url: str
+
+    # The back office's read-only pages (`back_office`), as a connection's `admin_article_url` / `admin_order_url`
+    # patterns: set them on a connection to this sandbox, and the dashboard's links open the sandbox's record.
+    @property
+    def admin_article_url(self) -> str:
+        return back_office.article_url(self.url)
+
+    @property
+    def admin_order_url(self) -> str:
+        return back_office.order_url(self.url)
 
 
 class MijnWebwinkelSandbox:
@@ -84,6 +95,8 @@ class MijnWebwinkelSandbox:
             "token": info.token,
             "partner_token": info.partner_token,
             "admin_url": info.admin_url,
+            "admin_article_url": info.admin_article_url,
+            "admin_order_url": info.admin_order_url,
             "fault_seed": self.faults.seed,
         }
 

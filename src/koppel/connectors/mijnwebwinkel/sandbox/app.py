@@ -1,7 +1,7 @@
 """The sandbox's HTTP surface: the MyOnlineStore Connect paths under `/v1` and `/v2-beta` (same handlers),
 with the API's auth, bare-array lists, `…/count` endpoints, filters and paging; plus the admin surface under
-`/_sandbox/` (see README.md). The sandbox kit's rate limit, call counter and fault injection wrap everything
-except the admin surface.
+`/_sandbox/` (see README.md) and the read-only back-office pages under `/beheer/` (`back_office`). The sandbox
+kit's rate limit, call counter and fault injection wrap everything except the admin surface and the back office.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from koppel.connectors.mijnwebwinkel.sandbox import catalog
+from koppel.connectors.mijnwebwinkel.sandbox import back_office, catalog
 from koppel.connectors.mijnwebwinkel.sandbox.orders import build_credit_order, build_order
 from koppel.connectors.mijnwebwinkel.sandbox.seed import SeedSizes, seed_state
 from koppel.connectors.mijnwebwinkel.sandbox.state import SandboxError, SandboxState, public
@@ -689,10 +689,11 @@ def _caller(scope: dict[str, Any]) -> str:
 
 
 def create_app(state: SandboxState, controls: Controls | None = None) -> Any:
-    """The sandbox as an ASGI app: API + admin, behind the kit's rate limit, call counter and faults."""
+    """The sandbox as an ASGI app: API + admin, behind the kit's rate limit, call counter and faults; the back
+    office beside them."""
     controls = controls or Controls(state.quirks, Faults(), Limits())
-    app = Starlette(routes=_routes() + controls.routes())
+    app = Starlette(routes=_routes() + controls.routes() + back_office.routes())
     app.state.sandbox = state
     app.state.faults = controls.faults
     app.state.controls = controls
-    return controls.wrap(app, _caller)
+    return back_office.beside_the_api(controls.wrap(app, _caller), app)
