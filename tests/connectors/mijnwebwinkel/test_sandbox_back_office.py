@@ -62,7 +62,7 @@ def test_every_seeded_order_and_article_has_its_page(sandbox: MijnWebwinkelSandb
 
 def test_what_the_shop_does_not_have_is_404(info: SandboxInfo) -> None:
     for answer in (order_page(info, "99999999"), order_page(info, ""), article_page(info, 987654),
-                   article_page(info, "abc"), article_page(info, "")):
+                   article_page(info, "abc"), article_page(info, "²"), article_page(info, "")):
         assert answer.status_code == 404 and "Niet gevonden" in answer.text
 
 

@@ -65,7 +65,7 @@ async def article_page(request: Request) -> HTMLResponse:
     wanted = request.query_params.get("categoryArticleId", "").strip()
     with state.lock:
         try:
-            article = state.article(int(wanted), by_url_id=True) if wanted.isdigit() else None
+            article = state.article(int(wanted), by_url_id=True) if wanted.isascii() and wanted.isdigit() else None
         except SandboxError:
             article = None
         if article is None:
