@@ -88,3 +88,76 @@ def test_killed_after_an_image_upload_before_it_was_linked_the_image_is_not_uplo
     link = world.links.find("image", key)
     assert link is not None and images[0]["original_name"] == link.target_key
     assert world.sync(full=True).results == []
+
+
+NEW_PRODUCTS = ("JAS-1", "KP-001-00001")  # a new variant product with a new colour; a new simple one with an image
+
+
+def new_to_the_shop(world: ProductsWorld) -> None:
+    """After a first sync: a variant product AccountView just got, in a colour the shop's list lacks, and a
+    simple article with an image the shop has not got (its shop article and links gone)."""
+    world.sync()
+    world.books_sandbox_add("JAS-1-ORANJE-M", "JAS-1", colour="oranje", size="M")
+    world.books_sandbox_add("JAS-1-ORANJE-L", "JAS-1", colour="oranje", size="L")
+    for entity in ("product", "image"):
+        world.links.forget(entity, "KP-001-00001")
+    with world.shop_sandbox.state.lock:
+        shop = world.shop_sandbox.state.articles
+        del shop[next(i for i, a in shop.items() if a.get("sku") == "KP-001-00001")]
+
+
+def shop_writes(world: ProductsWorld) -> list[tuple[str, str]]:
+    """Every shop write the new products take, in order (method, path)."""
+    flow = world.flow()
+    flow.fetch(None)
+    writes: list[tuple[str, str]] = []
+    real = world.shop._call
+
+    def call(method: str, path: str, **kwargs: Any) -> Any:
+        if method != "GET":
+            writes.append((method, path))
+        return real(method, path, **kwargs)
+
+    world.shop._call = call  # type: ignore[method-assign]
+    try:
+        for key in NEW_PRODUCTS:
+            flow.sync(key)
+    finally:
+        del world.shop._call
+    return writes
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
+@pytest.mark.parametrize("write", range(5))
+def test_killed_at_any_shop_write_of_new_products_nothing_is_lost_or_made_twice(
+        world: ProductsWorld, monkeypatch: pytest.MonkeyPatch, write: int, after: bool) -> None:
+    new_to_the_shop(world)
+    count = iter(range(write + 1))
+    kill_at(monkeypatch, world, "_call", lambda method, path, **kwargs: method != "GET" and next(count) == write,
+            after=after)
+    flow = world.flow()
+    flow.fetch(None)
+    with pytest.raises(Killed):
+        for key in NEW_PRODUCTS:
+            flow.sync(key)
+
+    summary = world.sync(full=True)  # a fresh worker: the next run
+    assert summary.counts["needs_attention"] == 0, summary.parked
+    jas = world.shop_article("JAS-1")  # made once
+    linked = {link.source_key: int(link.target_key.split("/")[1])
+              for link in world.links.find_by_target_prefix("variant", f"{jas['id']}/")}
+    assert sorted(linked) == ["JAS-1-ORANJE-L", "JAS-1-ORANJE-M"]
+    stock = {v["id"]: v["stock"] for v in jas["variants"]}
+    assert [stock[linked[code]] for code in sorted(linked)] == [7, 7]
+    with world.shop_sandbox.state.lock:
+        colours = world.shop_sandbox.state.option_lists[world.lists["Kleur"]]["options"]
+        assert [o["name"] for o in colours].count("oranje") == 1
+    images = world.shop_article("KP-001-00001")["images"]  # made once, with one image
+    assert len(images) == 1 and images[0]["original_name"] == world.links.find("image", "KP-001-00001").target_key
+    assert world.sync(full=True).results == []
+
+
+def test_the_new_products_take_the_five_shop_writes_the_kills_aim_at(world: ProductsWorld) -> None:
+    new_to_the_shop(world)
+    writes = shop_writes(world)
+    assert [method for method, _ in writes] == ["POST", "POST", "PATCH", "POST", "POST"], writes
