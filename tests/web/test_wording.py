@@ -13,9 +13,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
-from django.test import Client
+from django.contrib.auth import get_user_model
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
 from django.utils import translation
 from pydantic import BaseModel
 
@@ -196,6 +199,24 @@ def test_a_failing_mail_server_is_named_to_staff_alone(world: World) -> None:
     assert "mailserver van deze Koppel-installatie" in merchant and "127.0.0.1" not in merchant
     staff = invitation_page(world, "nl", staff=True)
     assert "Voor beheerders" in staff and "127.0.0.1" in staff
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "nl", "de"])
+def test_a_run_waiting_for_a_worker_tells_only_staff_the_command_that_starts_one(language: str) -> None:
+    def progress(staff: bool) -> str:
+        request = RequestFactory().get("/")
+        request.user = get_user_model().objects.create(username=f"staff-{staff}", is_staff=staff)
+        with translation.override(language):
+            return render_to_string("runs/_progress.html", {
+                "progress": SimpleNamespace(state="queued", finished=False), "workers_running": False,
+                "flow": "orders", "follow_url": "/progress/"}, request=request)
+
+    merchant, staff = progress(staff=False), progress(staff=True)
+    assert "koppel worker" not in merchant and "koppel run" not in merchant
+    assert {"en": "Ask whoever runs Koppel", "nl": "Vraag wie Koppel beheert",
+            "de": "Bitten Sie den Betreiber von Koppel"}[language] in merchant
+    assert "<code>koppel worker</code>" in staff
 
 
 # --- settings by their label --------------------------------------------------------------------------------
