@@ -161,3 +161,46 @@ def test_the_new_products_take_the_five_shop_writes_the_kills_aim_at(world: Prod
     new_to_the_shop(world)
     writes = shop_writes(world)
     assert [method for method, _ in writes] == ["POST", "POST", "PATCH", "POST", "POST"], writes
+
+
+MOVING = "SHIRT-0001-ROOD-M"
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
+@pytest.mark.parametrize("write", range(4))
+@pytest.mark.parametrize("order", [("JAS-1", "SHIRT-0001"), ("SHIRT-0001", "JAS-1")], ids=["new-first", "old-first"])
+def test_killed_at_any_shop_write_of_a_variant_moving_to_another_product_it_ends_in_the_new_one_only(
+        world: ProductsWorld, monkeypatch: pytest.MonkeyPatch, order: tuple[str, str], write: int,
+        after: bool) -> None:
+    """Four shop writes, in either order of the two products: the new product's lists and its variants' stock,
+    the old product's lists and its old combination made unorderable."""
+    world.books_sandbox_add("JAS-1-ROOD-M", "JAS-1", colour="rood", size="M")
+    world.sync()
+    shirt_id = world.shop_article("SHIRT-0001")["id"]
+    was = world.links.find("variant", MOVING)
+    with world.shop_sandbox.state.lock:
+        stock = next(v["stock"] for v in world.shop_sandbox.state.articles[shirt_id]["variants"]
+                     if f"{shirt_id}/{v['id']}" == was.target_key)
+    world.change(MOVING, ART_PARENT="JAS-1", ART_COLOUR="blauw")
+    count = iter(range(write + 1))
+    kill_at(monkeypatch, world, "_call", lambda method, path, **kwargs: method != "GET" and next(count) == write,
+            after=after)
+    flow = world.flow()
+    flow.fetch(None)
+    with pytest.raises(Killed):
+        for key in order:
+            flow.sync(key)
+
+    summary = world.sync(full=True)  # a fresh worker: the next run
+    assert summary.counts["needs_attention"] == 0, summary.parked
+    jas_id = world.shop_article("JAS-1")["id"]
+    link = world.links.find("variant", MOVING)
+    assert link is not None and link.target_key.startswith(f"{jas_id}/"), link
+    with world.shop_sandbox.state.lock:
+        articles = world.shop_sandbox.state.articles
+        now = next(v for v in articles[jas_id]["variants"] if f"{jas_id}/{v['id']}" == link.target_key)
+        left = next(v for v in articles[shirt_id]["variants"] if f"{shirt_id}/{v['id']}" == was.target_key)
+    assert now["stock"] == stock  # AccountView's, as it started in its new product
+    assert left["stock"] == 0 and left["can_backorder"] is False
+    assert len(world.links.find_by_target_prefix("variant", f"{shirt_id}/")) == 5
+    assert world.sync(full=True).results == []
