@@ -23,7 +23,7 @@ from tests.web.datamapper.test_views import url, user_in
 pytestmark = pytest.mark.django_db
 BUSY = {
     "en": "Busy: an expression of yours is still being evaluated. Try again in a moment.",
-    "nl": "Bezig: een expressie van u wordt nog uitgerekend. Probeer het zo opnieuw.",
+    "nl": "Bezig: een expressie van jou wordt nog uitgerekend. Probeer het zo opnieuw.",
     "de": "Beschäftigt: Ein Ausdruck von Ihnen wird noch ausgewertet. Versuchen Sie es gleich noch einmal.",
 }
 

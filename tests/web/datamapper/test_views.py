@@ -167,7 +167,9 @@ def test_read_only_members_see_the_form_without_save_and_a_new_field_of_a_produc
     form = page[page.index('id="mapping-form"'):page.index("</form>", page.index('id="mapping-form"'))]
     assert "order.debtor.address.invoice.phone" in form and 'type="submit"' not in form
     new = user_in(mine.workspace, "carla").get(url(mine, "edit/"), {"map": "av_article_to_mww_article"})
-    assert new.status_code == 200 and "No recent record yet" in new.content.decode()
+    # no article read yet: the fields offered are the example article's
+    assert new.status_code == 200 and "Fields of the example record" in new.content.decode()
+    assert "article.long_description" in new.content.decode()
     assert reader.get(url(mine, "edit/"), {"map": "no_such_map"}).status_code == 404
 
 

@@ -26,7 +26,7 @@ from koppel.core.accounts.models import Workspace
 from koppel.core.integrations.models import Integration
 from koppel.mapping import FieldMap, InvalidOverrides, load_default_map, merge_overrides
 from koppel.mapping.expressions import EvaluatorBusy
-from koppel.web.datamapper import maps
+from koppel.web.datamapper import maps, words
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 from koppel.web.wizard.texts import flow_label
 
@@ -56,7 +56,7 @@ def _map_name(data: QueryDict) -> str:
 def index(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
     integration = _integration(request, workspace, integration_id)
     flows = [(flow_label(flow)[0], [maps.map_table(integration, name) for name in names])
-             for flow, (_entity, names) in maps.FLOW_MAPS.items()]
+             for flow, names in maps.FLOW_MAPS.items()]
     return render(request, "datamapper/index.html", {
         "workspace": workspace, "integration": integration, "flows": flows,
         "can_change": request.membership.allows(Role.MEMBER),  # type: ignore[attr-defined]
@@ -125,13 +125,14 @@ def _tidy(overrides: dict[str, Any]) -> dict[str, Any]:
 def _form_context(request: HttpRequest, workspace: Workspace, integration: Integration, change: Change,
                   ) -> dict[str, Any]:
     default = load_default_map(change.map_name)
-    records = maps.recent_records(integration, change.map_name)
-    inputs = next((maps.map_inputs(change.map_name, r.payload) for r in records
-                   if maps.map_inputs(change.map_name, r.payload)), [])
+    default_field = default.field(change.target)
+    samples = maps.samples(integration, change.map_name)
+    inputs = next((found for r in samples.records if (found := maps.map_inputs(change.map_name, r))), [])
     return {
         "workspace": workspace, "integration": integration, "change": change, "spec": default,
-        "dictionary": sorted(default.targets().values(), key=lambda t: t.name),
-        "default_field": default.field(change.target), "records": records,
+        "dictionary": [(name, words.target_text(t)) for name, t in sorted(default.targets().items())],
+        "default_field": default_field, "default_note": words.said(default_field.note) if default_field else "",
+        "description": words.said(default.description), "samples": samples,
         "paths": maps.source_paths(inputs[0]) if inputs else [],
         "can_change": request.membership.allows(Role.MEMBER),  # type: ignore[attr-defined]
     }
@@ -218,23 +219,24 @@ def preview(request: HttpRequest, workspace: Workspace, integration_id: int) -> 
     change = Change.read(map_name, request.GET)
     overrides = change.overrides(maps.overrides_of(integration, map_name)) if change.target else \
         maps.overrides_of(integration, map_name)
-    records = maps.recent_records(integration, map_name)
-    chosen = next((r for r in records if r.key == request.GET.get("record")), records[0] if records else None)
+    samples = maps.samples(integration, map_name)
+    chosen = next((r for r in samples.records if r.key == request.GET.get("record")), samples.records[0])
     results = []
     try:
         merge_overrides(load_default_map(map_name), overrides)
     except InvalidOverrides as exc:
         change.errors += exc.problems
     status = 200
-    if chosen is not None and not change.errors:
+    if not change.errors:
         try:
             with maps.evaluating_for(workspace.pk):
                 results = [(source, maps.preview(integration, map_name, overrides, source))
-                           for source in maps.map_inputs(map_name, chosen.payload)]
+                           for source in maps.map_inputs(map_name, chosen)]
         except EvaluatorBusy as exc:
             change.errors.append(_busy(exc))
             status = 429  # the edit page tells HTMX to show it (htmx-config there)
     return render(request, "datamapper/_preview.html", {
-        "change": change, "chosen": chosen, "results": results,
-        "targets": load_default_map(map_name).targets(),
+        "change": change, "chosen": chosen, "samples": samples, "results": results,
+        "sent_for": words.sent_for(maps.KINDS[map_name].entity, chosen.key, chosen.is_example),
+        "worked_out": maps.KINDS[map_name].worked_out,
     }, status=status)
