@@ -9,12 +9,13 @@ as a `koppel retry` process of its own, which works the queue like any one-off c
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import close_old_connections, connection, transaction
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from koppel.core.accounts.models import Workspace
 from koppel.core.activity.models import Activity, Link, RecordAction, RetryOffer, Run, Skip
+from koppel.core.alerts.models import Alert, Delivery, Notice
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
 from koppel.reasons import as_args, reason, setting_to_fix
@@ -175,12 +177,15 @@ def _start_retry(integration: Integration, flow: str, keys: list[str]) -> None:
 
 @dataclass(frozen=True)
 class Erased:
-    """What an erasure changed: records whose data went, and texts the address was removed from."""
+    """What an erasure changed: records whose data went, texts the address was removed from (reasons, run
+    errors, the facts of alerts and their notices), and what the engine stored (`erasure.EngineErased`)."""
 
     records: int
     payloads: int
     reasons: int
     runs: int
+    alerts: int = 0
+    engine: erasure.EngineErased = erasure.EngineErased(0, 0, 0)
 
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -189,11 +194,13 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 def erase_customer(workspace: Workspace, email: str, by: str) -> Erased:
     """The right to erasure: every activity of the workspace whose data names this e-mail address loses its
     payloads (what came in and went out: the customer's name, address and order lines), and the address is
-    removed from reasons, run errors and the reasons of retry offers. The entry saying so names the counts,
-    never the address."""
+    removed from reasons, run errors, the reasons of retry offers, the facts of the workspace's alerts and
+    notices (a parked record's reason, quoted), and what the engine stored (`erasure.erase_from_engine`). The
+    entry saying so names the counts, never the address. The dashboard runs it on a worker
+    (`erasure.request`); it takes as long as the workspace's activity and the engine's store are big."""
     email = email.strip()
     if not EMAIL.match(email):
-        raise ValueError(f"{email!r} is not an e-mail address")
+        raise ValueError(f"{email!r} is not an e-mail address")  # the worker's step takes the address out of it
     pattern = re.compile(re.escape(email), re.IGNORECASE)
     mentions = (Q(payload_in__icontains=email) | Q(payload_out__icontains=email) | Q(changes__icontains=email)
                 | Q(reason__icontains=email))
@@ -218,12 +225,31 @@ def erase_customer(workspace: Workspace, email: str, by: str) -> Erased:
         for offer in RetryOffer.objects.filter(integration__workspace=workspace, still_parked__icontains=email):
             RetryOffer.objects.filter(pk=offer.pk).update(still_parked=[
                 {**entry, "reason": pattern.sub(ERASED, entry["reason"])} for entry in offer.still_parked])
-        erased = Erased(records=records, payloads=payloads, reasons=reasons, runs=runs)
+        alerts = _erase_from_alerts(workspace, email, pattern)
+        erased = Erased(records=records, payloads=payloads, reasons=reasons, runs=runs, alerts=alerts)
         for integration in workspace.integrations.all():
             RecordAction.objects.create(integration=integration, kind=RecordAction.Kind.ERASE, by=by,
                                         at=timezone.now(), detail=_erase_detail(erased))
-    erasure.erase_from_engine(workspace, email, by)  # and from what the engine stored (sync/erasure.py)
-    return erased
+    # and from what the engine stored (sync/erasure.py)
+    return replace(erased, engine=erasure.erase_from_engine(workspace, email, by))
+
+
+def _erase_from_alerts(workspace: Workspace, email: str, pattern: re.Pattern[str]) -> int:
+    """The address out of the facts of the workspace's alerts and their notices (a parked-records alert quotes
+    the reasons, and the reasons' translatable forms) and out of their deliveries' errors; returns how many
+    alerts and notices named it."""
+    changed = 0
+    for model in (Alert, Notice):
+        for pk, facts in model.objects.filter(  # type: ignore[attr-defined]
+                **{"alert__workspace" if model is Notice else "workspace": workspace},
+                facts__icontains=email).values_list("pk", "facts"):
+            model.objects.filter(pk=pk).update(  # type: ignore[attr-defined]
+                facts=json.loads(pattern.sub(ERASED, json.dumps(facts))))
+            changed += 1
+    for pk, error in Delivery.objects.filter(notice__alert__workspace=workspace,
+                                             last_error__icontains=email).values_list("pk", "last_error"):
+        Delivery.objects.filter(pk=pk).update(last_error=pattern.sub(ERASED, error))
+    return changed
 
 
 def drop_payloads(workspace: Workspace) -> int:

@@ -5,6 +5,7 @@ filtered selection, the privacy settings, erasure by e-mail reported as counts, 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -14,9 +15,11 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
+from koppel.alerts import raising
 from koppel.core.accounts.models import Workspace
 from koppel.core.activity.models import Activity, RecordAction, RetryOffer, Skip
 from koppel.core.activity.models import Link as LinkRow
+from koppel.core.alerts.models import Alert, Kind, Notice
 from koppel.core.integrations.models import Integration
 from koppel.sync import record_actions
 from tests.web.alerts.test_views import user_in
@@ -215,9 +218,16 @@ def test_owners_change_retention_and_metadata_only_members_read_them(mine: Works
     assert "yes: no data is stored" in page(member, url)
 
 
+def parked_alert(workspace: Workspace, integration: Integration, said: str) -> Alert:
+    """A parked-records alert of the workspace quoting a reason, told once (a notice), as the monitor raises it."""
+    facts = {"integration": integration.name, "count": 1, "groups": [[said, 1, {"text": said}]]}
+    raising.raise_alert(Kind.PARKED, f"parked:{integration.pk}", workspace_id=workspace.pk,
+                        integration_id=integration.pk, facts=facts, update=True)
+    return Alert.objects.get(key=f"parked:{integration.pk}")
+
+
 def test_erasure_removes_the_address_everywhere_and_reports_counts(mine: Workspace, shop: Integration,
-                                                                  foreign: Activity) -> None:
-    owner, member = user_in(mine, "olga", role="owner"), user_in(mine, "anna")
+                                                                  foreign: Activity, koppel_data_dir: Any) -> None:
     second = integration_of(mine, "bakkerij-tweede")
     record(shop, "3001", email="Klant@Example.nl", reason="debtor for klant@example.nl is blocked")
     record(second, "3002", "sent", email="klant@example.nl",
@@ -229,23 +239,76 @@ def test_erasure_removes_the_address_everywhere_and_reports_counts(mine: Workspa
     offer = RetryOffer.objects.create(integration=shop, flow="orders", started_at=timezone.now(), status="ready",
                                       still_parked=[{"key": "3001", "outcome": "needs_attention",
                                                      "reason": "debtor for KLANT@example.nl is blocked"}])
-    url = f"/records/w/{mine.pk}/privacy/erase/"
-    assert member.post(url, {"email": "klant@example.nl"}).status_code == 403
+    alert = parked_alert(mine, shop, "debtor for Klant@example.nl is blocked")
+    other_alert = parked_alert(foreign.integration.workspace, foreign.integration, "debtor for klant@example.nl")
 
-    answer = owner.post(url, {"email": " klant@example.nl "})
-    assert "Erased: 2 records, 2 with data, 1 reasons, 0 run errors." in answer.content.decode()
+    erased = record_actions.erase_customer(mine, " klant@example.nl ", "olga")
+    assert (erased.records, erased.payloads, erased.reasons, erased.runs, erased.alerts) == (2, 2, 1, 0, 2)
     everything = json.dumps(list(Activity.objects.filter(integration__workspace=mine).values(
         "payload_in", "payload_out", "changes", "reason")))
     assert "klant@example.nl" not in everything.lower()
     assert Activity.objects.get(key="3001").reason == "debtor for [erased] is blocked"
     assert RetryOffer.objects.get(pk=offer.pk).still_parked[0]["reason"] == "debtor for [erased] is blocked"
+    told = json.dumps([Alert.objects.get(pk=alert.pk).facts, *Notice.objects.filter(alert=alert).values_list(
+        "facts", flat=True)])
+    assert "klant@example.nl" not in told.lower() and "debtor for [erased] is blocked" in told
+    assert "klant@example.nl" in json.dumps(Alert.objects.get(pk=other_alert.pk).facts)  # another workspace's
     assert Activity.objects.get(pk=kept.pk).payload_in is not None  # another customer's data stays
     foreign.refresh_from_db()
     assert foreign.payload_in is not None  # another workspace is not touched
     assert not RecordAction.objects.filter(detail__icontains="klant").exists()
-    refused = owner.post(url, {"email": "ander"})  # not an address: the form says so and erases nothing
-    assert "valid email" in refused.content.decode() and "Erased:" not in refused.content.decode()
+    with pytest.raises(ValueError):
+        record_actions.erase_customer(mine, "ander", "olga")
     assert Activity.objects.get(pk=kept.pk).payload_in is not None
+
+
+FOLLOWED = re.compile(r'hx-get="([^"]+/privacy/erasures/[^"]+/)"')
+
+
+def system_database_text(data_dir: Any) -> str:
+    """Every byte of the engine's SQLite system database (its file and write-ahead log), as text."""
+    return "".join(path.read_bytes().decode("latin-1") for path in sorted(data_dir.glob("dbos.sqlite*")))
+
+
+def test_erasure_is_queued_for_a_worker_and_the_page_follows_it(mine: Workspace, shop: Integration,
+                                                                 foreign: Activity, koppel_data_dir: Any) -> None:
+    owner, member = user_in(mine, "olga", role="owner"), user_in(mine, "anna")
+    waiting = record(shop, "3001", email="klant@example.nl", reason="debtor for klant@example.nl is blocked")
+    url = f"/records/w/{mine.pk}/privacy/erase/"
+    assert member.post(url, {"email": "klant@example.nl"}).status_code == 403
+
+    answer = owner.post(url, {"email": " Klant@Example.nl "}).content.decode()  # answers at once: queued
+    assert "Erasure of Klant@Example.nl requested." in answer
+    assert 'data-state="queued"' in answer and "No worker is running" in answer
+    waiting.refresh_from_db()
+    assert waiting.payload_in is not None  # the request erased nothing itself: a worker does
+    assert "klant@example.nl" not in system_database_text(koppel_data_dir).lower()  # not kept in clear
+    followed = FOLLOWED.search(answer)
+    assert followed is not None
+    fragment = owner.get(followed[1], headers={"HX-Request": "true"})
+    assert fragment.status_code == 200 and 'data-state="queued"' in fragment.content.decode()
+    assert "<html" not in fragment.content.decode() and "klant@" not in fragment.content.decode().lower()
+    direct = owner.get(followed[1])  # opened by itself: the privacy page, which lists it
+    assert direct.status_code == 302 and direct["Location"].startswith(f"/records/w/{mine.pk}/privacy/#erasure-")
+    listed = page(owner, f"/records/w/{mine.pk}/privacy/")
+    assert "Earlier erasures" in listed and followed[1] in listed and "klant@" not in listed.lower()
+
+    again = owner.post(url, {"email": "klant@example.nl"}).content.decode()  # the same address again: followed
+    assert "you follow that one" in again and FOLLOWED.search(again)[1] == followed[1]  # type: ignore[index]
+    other = owner.post(url, {"email": "ander@example.nl"}).content.decode()
+    assert FOLLOWED.search(other)[1] != followed[1]  # type: ignore[index]
+    refused = owner.post(url, {"email": "ander"}).content.decode()  # not an address: the form says so
+    assert "valid email" in refused and "requested." not in refused
+
+    assert member.get(followed[1], headers={"HX-Request": "true"}).status_code == 403
+    erasure_id = followed[1].rstrip("/").rsplit("/", 1)[1]
+    stranger_workspace = foreign.integration.workspace
+    stranger = user_in(stranger_workspace, "sam", role="owner")
+    assert stranger.get(f"/records/w/{stranger_workspace.pk}/privacy/erasures/{erasure_id}/",
+                        headers={"HX-Request": "true"}).status_code == 404  # another workspace's erasure
+    assert stranger.get(followed[1], headers={"HX-Request": "true"}).status_code == 404
+    assert owner.get(f"/records/w/{mine.pk}/privacy/erasures/20261130T000000.000000Z-abcdef/",
+                     headers={"HX-Request": "true"}).status_code == 404
 
 
 def test_the_export_is_one_records_activity_as_json_and_scoped(mine: Workspace, shop: Integration,
@@ -353,3 +416,17 @@ def test_the_offers_fragment_opened_by_itself_is_the_records_page_and_by_htmx_a_
     foreign_url = f"/records/w/{mine.pk}/integrations/{foreign.integration_id}/records/offers/"
     assert reader.get(foreign_url).status_code == 404
     assert reader.get(foreign_url, headers={"HX-Request": "true"}).status_code == 404
+
+
+def test_the_dutch_texts_address_the_merchant_with_je_never_u() -> None:
+    import gettext
+    from pathlib import Path
+
+    import koppel.web.records
+
+    catalog = Path(koppel.web.records.__file__).parent / "locale" / "nl" / "LC_MESSAGES" / "django.mo"
+    with catalog.open("rb") as compiled:
+        texts = gettext.GNUTranslations(compiled)._catalog  # type: ignore[attr-defined]
+    formal = {text for text in texts.values() if re.search(r"\b(?:[Uu]|[Uu]w|[Uu]we)\b", str(text))}
+    assert formal == set()
+    assert any(re.search(r"\bje\b", str(text)) for text in texts.values())  # and it does address them

@@ -22,4 +22,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(R + "shop-article/", views.shop_article, name="shop_article"),
     path(W + "privacy/", views.privacy, name="privacy"),
     path(W + "privacy/erase/", views.erase, name="erase"),
+    path(W + "privacy/erasures/<str:erasure_id>/", views.erasure_state, name="erasure"),
 ]

@@ -2,7 +2,8 @@
 what went out, side by side), and the actions on records (retry now, skip and unskip, forget the link
 and resync, bulk retry of a filtered selection of parked records), each written down with who did it.
 Per workspace, its privacy settings: retention and metadata-only (owners change them), erasing a
-customer's data by e-mail, and exporting one record's activity.
+customer's data by e-mail (queued for a worker, its state followed on the page), and exporting one record's
+activity.
 
 Every action goes through `koppel.sync.record_actions`: the web starts work on the engine, it never
 writes to a remote system itself.
@@ -11,6 +12,7 @@ writes to a remote system itself.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from datetime import date, datetime, time
 from typing import Any
@@ -19,7 +21,7 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -34,12 +36,13 @@ from koppel.core.accounts.models import Workspace
 from koppel.core.activity.models import Activity, RecordAction, RetryOffer
 from koppel.core.integrations.models import Integration
 from koppel.errors import Outcome
-from koppel.sync import record_actions, remote_pages, retry_offers
+from koppel.sync import erasure, record_actions, remote_pages, retry_offers, sync_now
 from koppel.sync.links import PARKED
 from koppel.web.tenancy import Role, get_scoped, workspace_view
 from koppel.web.wizard import texts
 from koppel.web.wizard.texts import flow_label
 
+log = logging.getLogger(__name__)
 PAGE_SIZE = 50
 OFFER_SHOWN_DAYS = 7   # a settings change's offer with nothing left to retry stays on the records page this long
 PARKED_FILTER = "parked"   # the outcome filter that means any parked outcome
@@ -414,21 +417,60 @@ def privacy(request: HttpRequest, workspace: Workspace) -> HttpResponse:
 
 
 def _privacy_page(request: HttpRequest, workspace: Workspace, form: PrivacyForm, erase_form: EraseForm,
-                  erased: record_actions.Erased | None = None) -> HttpResponse:
+                  requested: dict[str, Any] | None = None) -> HttpResponse:
+    is_owner = request.membership.allows(Role.OWNER)  # type: ignore[attr-defined]
+    erasures: list[dict[str, Any]] | None = []
+    if is_owner:
+        try:
+            shown = [e for e in erasure.recent(workspace.pk) if not requested or e.erasure != requested["erasure"]]
+            erasures = [_erasure_context(workspace, e) for e in shown]
+        except Exception:
+            log.warning("could not read the erasures of workspace %s", workspace.pk, exc_info=True)
+            erasures = None  # the page says the queue can't be read
     return render(request, "records/privacy.html", {
-        "workspace": workspace, "form": form, "erase_form": erase_form, "erased": erased,
-        "integrations": workspace.integrations.order_by("name"),
-        "is_owner": request.membership.allows(Role.OWNER)})  # type: ignore[attr-defined]
+        "workspace": workspace, "form": form, "erase_form": erase_form, "requested": requested,
+        "erasures": erasures, "integrations": workspace.integrations.order_by("name"), "is_owner": is_owner})
+
+
+def _erasure_context(workspace: Workspace, state: erasure.ErasureState) -> dict[str, Any]:
+    """What an erasure's fragment shows, and where it polls while the erasure is not finished."""
+    context: dict[str, Any] = {"workspace": workspace, "e": state,
+                               "follow_url": reverse("records:erasure", args=[workspace.pk, state.erasure])}
+    if state.state == "queued":
+        context["workers_running"] = sync_now.workers_running()
+    return context
 
 
 @workspace_view(Role.OWNER)
 @require_POST
 def erase(request: HttpRequest, workspace: Workspace) -> HttpResponse:
-    """The right to erasure: the customer's data removed from the activity log, reported as counts."""
+    """The right to erasure: queued for a worker (on a big store it takes minutes); the page says it was asked
+    for, with the address (only in this answer: it is kept nowhere), and follows its state."""
     erase_form = EraseForm(request.POST)
-    erased = None
+    requested = None
     if erase_form.is_valid():
-        erased = record_actions.erase_customer(workspace, erase_form.cleaned_data["email"],
-                                               request.user.get_username())
+        email = erase_form.cleaned_data["email"]
+        try:
+            asked = erasure.request(workspace, email, request.user.get_username())
+        except Exception:
+            log.exception("an erasure for workspace %s could not be queued", workspace.pk)  # the address is not logged
+            messages.error(request, _("The workers' queue can't be reached right now: nothing was erased. "
+                                      "Try again in a moment."))
+            return _privacy_page(request, workspace, PrivacyForm(instance=workspace), erase_form)
+        state = erasure.state_of(workspace.pk, asked.erasure) or erasure.ErasureState(asked.erasure, "unreadable")
+        requested = {"email": email, "erasure": asked.erasure, "new": asked.new,
+                     "state": _erasure_context(workspace, state)}
         erase_form = EraseForm()
-    return _privacy_page(request, workspace, PrivacyForm(instance=workspace), erase_form, erased)
+    return _privacy_page(request, workspace, PrivacyForm(instance=workspace), erase_form, requested)
+
+
+@workspace_view(Role.OWNER)
+def erasure_state(request: HttpRequest, workspace: Workspace, erasure_id: str) -> HttpResponse:
+    """One erasure's state, which the privacy page polls (HTMX) until it is done or failed; opened by itself,
+    the privacy page (which lists the latest erasures)."""
+    state = erasure.state_of(workspace.pk, erasure_id)
+    if state is None:
+        raise Http404
+    if not request.htmx:  # type: ignore[attr-defined]
+        return redirect(reverse("records:privacy", args=[workspace.pk]) + f"#erasure-{state.erasure}")
+    return render(request, "records/_erasure.html", _erasure_context(workspace, state))
