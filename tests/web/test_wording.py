@@ -19,11 +19,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
-from django.utils import translation
+from django.utils import timezone, translation
 from pydantic import BaseModel
 
 from koppel.alerts.settings import smtp_settings
 from koppel.core.accounts.models import Profile
+from koppel.core.alerts.models import Channel, Delivery
 from koppel.core.integrations.settings import flow_settings_model
 from koppel.web.wizard import texts
 from tests.alerts.servers import free_port
@@ -36,7 +37,8 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 FORMAL = {"nl": {"u", "uw", "uwe", "uzelf", "alstublieft"},
           "de": {"du", "dein", "deine", "deinen", "deinem", "deiner", "deines", "dich", "dir"}}
 # What is not a word of the sentence: placeholders (%(u)s, %s, {u}), Markdown code and link targets, tags.
-NOT_WORDS = re.compile(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdifr]|%[sdif]|\{\w*\}|`[^`]*`|\]\([^)]*\)|<[^>]*>|https?://\S+")
+PLACEHOLDERS = r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[sdifr]|%[sdif]|\{\w*\}"
+NOT_WORDS = re.compile(PLACEHOLDERS + r"|`[^`]*`|\]\([^)]*\)|<[^>]*>|https?://\S+")
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")  # "u-bocht" and "Koppel-leverancier" are one word each
 # The operator's words: environment settings, the engine and what a crash prints.
 JARGON = re.compile(r"\bKOPPEL_[A-Z_]+|\bDBOS\b|\bworkflows?\b|Traceback|\bstack trace", re.I)
@@ -132,12 +134,22 @@ def test_the_scan_reads_every_translation_of_a_catalogue(tmp_path: Path) -> None
 # --- the operator's words -----------------------------------------------------------------------------------
 
 
+def jargon(text: str) -> list[str]:
+    """The operator's words in `text` (a placeholder such as %(workflows)s is a value's name, not a word)."""
+    return JARGON.findall(re.sub(PLACEHOLDERS, " ", text))
+
+
+def test_the_jargon_check_reads_the_text_not_the_placeholders() -> None:
+    assert jargon("%(workflows)s done; set `KOPPEL_SMTP_HOST`; a DBOS workflow, {workflow}") == [
+        "KOPPEL_SMTP_HOST", "DBOS", "workflow"]
+
+
 def test_no_message_of_the_dashboard_names_a_setting_of_the_operator_or_the_engine() -> None:
     """A merchant can't set KOPPEL_SMTP_HOST; what only operators act on is passed in as a value and shown to
     staff alone (see the invitation below)."""
     found = [f"{message.where} says {hit!r}" for language in ("nl", "de") for path in catalogues(language)
              for message in messages(path) for text in (message.msgid, *message.msgstrs)
-             for hit in JARGON.findall(text)]
+             for hit in jargon(text)]
     assert found == []
 
 
@@ -217,6 +229,35 @@ def test_a_run_waiting_for_a_worker_tells_only_staff_the_command_that_starts_one
     assert {"en": "Ask whoever runs Koppel", "nl": "Vraag wie Koppel beheert",
             "de": "Bitten Sie den Betreiber von Koppel"}[language] in merchant
     assert "<code>koppel worker</code>" in staff
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("via", "error", "merchant_reads_it"), [
+    ("email", "no mail server is configured (KOPPEL_SMTP_HOST)", False),
+    ("email", "mail server smtp.internal:25: [Errno 111] Connection refused", False),
+    ("webhook", "webhook https://hooks.example.org/koppel: answered 404", True),  # the merchant's own endpoint
+])
+def test_a_failing_channel_shows_the_mail_servers_error_to_staff_alone(world: World, via: str, error: str,
+                                                                      merchant_reads_it: bool) -> None:
+    channels = Channel.objects.filter(workspace=world.mine.workspace)
+    assert channels.update(via=via, failing_since=timezone.now(), last_error=error)
+    assert Delivery.objects.filter(channel__in=channels).update(last_error=error)
+    owner = world.mine.users["owner"]
+    pages = ["/alerts/?state=all", f"/alerts/w/{world.mine.workspace.pk}/settings/"]
+
+    def shown(staff: bool) -> str:
+        owner.is_staff = staff
+        owner.save(update_fields=["is_staff"])
+        client = Client()
+        client.force_login(owner, backend=MODEL_BACKEND)
+        answers = [client.get(page) for page in pages]
+        assert [answer.status_code for answer in answers] == [200, 200]
+        return "".join(answer.content.decode() for answer in answers)
+
+    merchant = shown(staff=False)
+    assert (error in merchant) is merchant_reads_it and "KOPPEL_" not in merchant
+    assert ("ask whoever runs Koppel to check its mail server" in merchant) is not merchant_reads_it
+    assert shown(staff=True).count(error) >= 2  # the list's warning and the settings' tooltip at least
 
 
 # --- settings by their label --------------------------------------------------------------------------------
