@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from koppel.connectors.mijnwebwinkel.sandbox import catalog
 from koppel.connectors.sandboxkit.faults import Fault
 from koppel.errors import RetryableError
 from koppel.flows import product_categories
-from koppel.flows.links import Record
+from koppel.flows.links import Link, Record
 from tests.flows.products_world import ProductsWorld, start_products_world
 
 GROUP = "TUIN"
@@ -97,3 +98,54 @@ def test_a_fresh_claim_of_another_worker_is_waited_for_then_tried_again_later(wo
     with pytest.raises(RetryableError, match="another worker is making"):  # the runner parks it as retry
         flow.sync(f"category:{GROUP}")
     assert titled(world, "Tuin en terras") == []
+
+
+def test_a_worker_whose_claim_was_taken_over_as_stale_leaves_the_new_holders_claim_when_done(
+        world: ProductsWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    theirs = f"theirs {datetime.now(UTC).isoformat()}"
+    create = world.shop.create_category
+
+    def slow_create(*args, **kwargs):  # type: ignore[no-untyped-def]
+        # this worker took so long that another took its claim over as stale, at this instant
+        world.links.forget(product_categories.CLAIM, GROUP)
+        world.links.write(product_categories.CLAIM, GROUP, theirs)
+        return create(*args, **kwargs)
+
+    monkeypatch.setattr(world.shop, "create_category", slow_create)
+    flow = world.flow()
+    flow.fetch(None)
+    assert flow.sync(f"category:{GROUP}").outcome.value == "sent"
+    assert world.links.find(product_categories.CLAIM, GROUP).target_key == theirs  # not released by us
+
+
+class _ReleasedMeanwhile:
+    """The world's links for a worker taking a stale claim over: the instant it wins the take-over, the
+    stale claim's worker releases it and a fresh worker claims the group."""
+
+    def __init__(self, world: ProductsWorld, fresh: str) -> None:
+        self.inner, self.fresh = world.links, fresh
+
+    def write(self, entity: str, source_key: str, target_key: str, payload_hash: str = "") -> Link:
+        written = self.inner.write(entity, source_key, target_key, payload_hash)
+        if entity == product_categories.CLAIM and source_key.startswith(f"{GROUP}/"):
+            self.inner.forget(product_categories.CLAIM, GROUP)
+            self.inner.write(product_categories.CLAIM, GROUP, self.fresh)
+        return written
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_stale_claim_released_and_claimed_afresh_while_it_is_taken_over_stays_the_fresh_workers(
+        world: ProductsWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(product_categories, "WAIT_SECONDS", 0.3)
+    long_ago = (datetime.now(UTC) - product_categories.STALE - timedelta(minutes=1)).isoformat()
+    world.links.write(product_categories.CLAIM, GROUP, f"stopped {long_ago}")
+    fresh = f"fresh {datetime.now(UTC).isoformat()}"
+    flow = world.flow()
+    flow.links = _ReleasedMeanwhile(world, fresh)  # type: ignore[assignment]
+    flow.fetch(None)
+    with pytest.raises(RetryableError, match="another worker is making"):  # waits for the fresh one's category
+        flow.sync(f"category:{GROUP}")
+    assert world.links.find(product_categories.CLAIM, GROUP).target_key == fresh
+    assert titled(world, "Tuin en terras") == []  # only the fresh worker makes it

@@ -155,8 +155,8 @@ class Categories:
                 how = reason("created")
             self.links.write(CATEGORY, code, str(category_id), self.fingerprint(code))
         finally:
-            if claim.held:
-                self.links.forget(CLAIM, code)
+            if claim.held:  # ours only: a worker that took it over as stale meanwhile keeps its own
+                self.links.forget_if(CLAIM, code, target_key=claim.value)
         self._made[code] = how
         return category_id, how
 
@@ -169,11 +169,11 @@ class Categories:
         while True:
             held = self.links.write(CLAIM, code, mine)
             if held.target_key == mine:
-                return _Claim(held=True)
+                return _Claim(held=True, value=mine)
             if self.links.find(CATEGORY, code) is not None:
                 return _Claim(held=False)
             if _stale(held.target_key) and self._take_over(code, held.target_key, mine):
-                return _Claim(held=True, took_over=True)
+                return _Claim(held=True, value=mine, took_over=True)
             if time.monotonic() > deadline:
                 raise RetryableError(reason("another worker is making the shop category of article group {group}; "
                                             "tried again later", group=code))
@@ -186,7 +186,8 @@ class Categories:
         token = stale.split(" ", 1)[0]
         if self.links.write(CLAIM, f"{code}/{token}", mine).target_key != mine:
             return False
-        self.links.forget(CLAIM, code)
+        # only the stale claim: one its worker released since, and a fresh worker claimed again, stands
+        self.links.forget_if(CLAIM, code, target_key=stale)
         return self.links.write(CLAIM, code, mine).target_key == mine
 
     def _create_body(self, code: str) -> dict[str, Any]:
@@ -233,9 +234,11 @@ class Categories:
 
 @dataclass(frozen=True)
 class _Claim:
-    """A claim on making one category: `held` by this worker (to release), `took_over` from a stopped one."""
+    """A claim on making one category: `held` by this worker (to release; `value`: what it wrote), `took_over`
+    from a stopped one."""
 
     held: bool
+    value: str = ""
     took_over: bool = False
 
 
