@@ -1,4 +1,5 @@
-"""The privacy page's erasure runs on a worker, end to end against the engine's real SQLite system database.
+"""The privacy page's erasure runs on a worker, end to end against the engine's real system database, on SQLite
+and on PostgreSQL.
 
 A first child process leaves what a real one would: units of work and alert-notice workflows whose stored values
 quote a customer's address (finished, and one still running), in two workspaces, with the activity log and the
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from dbos import DBOS, SetWorkflowID
 
 from koppel.sync import units
 from tests.flows.scenarios import spawn
+from tests.postgres import PostgresServer
 
 ADDRESS = "jan@example.nl"
 SAID = f"AccountView refused the debtor: the e-mail address {ADDRESS} is in use"
@@ -175,39 +179,56 @@ def follow_the_page(client: Any, url: str) -> str:
 
 
 def statuses(url: str) -> dict[str, str]:
-    database = sa.create_engine(url)
-    try:
-        with database.connect() as connection:
-            return dict(connection.execute(sa.text("SELECT workflow_uuid, status FROM workflow_status")).all())
-    finally:
-        database.dispose()
+    with system_database(url) as (connection, schema):
+        return dict(connection.execute(sa.text(f"SELECT workflow_uuid, status FROM {schema}workflow_status")).all())
 
 
 def stored(url: str, workflow: str) -> dict[str, Any]:
     """What the system database keeps of a workflow: its status row and its input row."""
-    database = sa.create_engine(url)
+    with system_database(url) as (connection, schema):
+        status = connection.execute(sa.text(
+            f"SELECT status, inputs, output, error, deduplication_id FROM {schema}workflow_status "
+            "WHERE workflow_uuid = :w"), {"w": workflow}).mappings().first()
+        inputs = connection.execute(sa.text(f"SELECT inputs FROM {schema}workflow_input WHERE workflow_uuid = :w"),
+                                    {"w": workflow}).scalar()
+    return {**dict(status or {}), "input_row": inputs}
+
+
+@contextmanager
+def system_database(url: str) -> Iterator[tuple[sa.Connection, str]]:
+    """A connection to the engine's system database, and the prefix of its tables (DBOS's schema on PostgreSQL)."""
+    database = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with database.connect() as connection:
-            status = connection.execute(sa.text(
-                "SELECT status, inputs, output, error, deduplication_id FROM workflow_status WHERE workflow_uuid = :w"),
-                {"w": workflow}).mappings().first()
-            inputs = connection.execute(sa.text("SELECT inputs FROM workflow_input WHERE workflow_uuid = :w"),
-                                        {"w": workflow}).scalar()
+            yield connection, "dbos." if connection.dialect.name == "postgresql" else ""
     finally:
         database.dispose()
-    return {**dict(status or {}), "input_row": inputs}
 
 
 SCENARIOS = {"prepare": prepare, "erase_by_the_page": erase_by_the_page}
 
 
-@pytest.mark.slow  # two child processes with the engine
-def test_the_page_queues_the_erasure_a_worker_runs_it_and_the_address_is_kept_nowhere(tmp_path: Path) -> None:
+def erase_in_children(tmp_path: Path, database_url: str | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     env = {"KOPPEL_DATA_DIR": str(tmp_path / "var"), "KOPPEL_LOG_LEVEL": "WARNING"}
+    if database_url:
+        env["KOPPEL_DATABASE_URL"] = database_url  # the engine's system database beside it, on the same server
     prepared = spawn(env, tmp_path, "prepare", scenarios=__name__).wait(timeout=120)
     made = prepared["made"]
-    outcome = spawn(env, tmp_path, "erase_by_the_page", made["een"], made["twee"], scenarios=__name__).wait(180)
+    return prepared, spawn(env, tmp_path, "erase_by_the_page", made["een"], made["twee"], scenarios=__name__).wait(180)
 
+
+@pytest.mark.slow  # two child processes with the engine
+def test_the_page_queues_the_erasure_a_worker_runs_it_and_the_address_is_kept_nowhere(tmp_path: Path) -> None:
+    check(*erase_in_children(tmp_path))
+
+
+@pytest.mark.slow
+def test_the_same_on_postgres(tmp_path: Path, postgres_server: PostgresServer) -> None:
+    check(*erase_in_children(tmp_path, postgres_server.create_database()))
+
+
+def check(prepared: dict[str, Any], outcome: dict[str, Any]) -> None:
+    made = prepared["made"]
     queued = outcome["queued"]
     assert "Erasure of Jan@Example.nl requested." in queued["asked"]
     assert 'data-state="queued"' in queued["asked"] and "No worker is running" in queued["asked"]
