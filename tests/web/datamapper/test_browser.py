@@ -1,21 +1,29 @@
 """The datamapper in a real browser (Debian's Chromium): change a field to an expression, watch the live
-preview (HTMX) show the value a recent order maps to, save, and the next sync carries it to AccountView."""
+preview (HTMX) show the value a recent order maps to, save, and the next sync carries it to AccountView; in
+Dutch and German at 1280 px, no English description, and the company-debtor map previewed on a company's
+order."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
-from koppel.core.accounts.models import Membership, Workspace
-from koppel.flows.order_mapping import SALES_ORDER
+from koppel.connectors.mijnwebwinkel.models import Order
+from koppel.core.accounts.models import Membership, Profile, Workspace
+from koppel.core.activity.models import Activity
+from koppel.flows.order_mapping import DEBTOR_COMPANY, SALES_ORDER, order_source
 from koppel.flows.orders import OrdersFlow
 from koppel.flows.settings import OrdersSettings
 from tests.flows.world import SETTINGS, World, sync_orders
+from tests.mapping.test_defaults import B2B_NL, B2C
 from tests.web.browser_thread import BrowserThread
 from tests.web.datamapper.shared import an_order, integration_of, read_order
+from tests.web.datamapper.test_words import descriptions
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
 PASSWORD = "a long enough passphrase 7"
@@ -62,3 +70,44 @@ def test_an_override_previewed_and_saved_in_the_browser_reaches_the_wire(
                       mapping_overrides=mine.mapping_overrides)
     assert [r for r in sync_orders(flow) if r.outcome == "sent"]
     assert f"Koppel {order['number']}" in {row.get("COMMENT2") for row in world.books_sandbox.rows("SO_HDR")}
+
+
+@pytest.mark.parametrize(("language", "company_hint"), [
+    ("nl", "Voor een bestelling met een bedrijfsnaam."),
+    ("de", "Für eine Bestellung mit Firmennamen."),
+])
+def test_the_datamapper_in_dutch_and_german_fits_1280_px_and_says_no_english(
+    live_server: Any, driver: BrowserThread, language: str, company_hint: str
+) -> None:
+    mine = integration_of(Workspace.objects.create(name="bakkerij"), "bakkerij-shop")
+    company = order_source(Order.model_validate(B2B_NL))
+    consumer = order_source(Order.model_validate(B2C))
+    for minutes, order in ((30, company), (1, consumer)):  # the newest order is a consumer's
+        at = timezone.now() - timedelta(minutes=minutes)
+        Activity.objects.create(integration=mine, entity="order", key=str(order["number"]), outcome="sent",
+                                payload_in=order, created_at=at, updated_at=at)
+    user = get_user_model().objects.create_user("anna", "anna@example.nl", PASSWORD)
+    Membership.objects.create(workspace=mine.workspace, user=user, role="member")
+    Profile.objects.create(user=user, language=language)
+    site = live_server.url
+    english = descriptions()
+
+    def look(page: Any) -> tuple[str, int, str, int]:
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.goto(f"{site}/login/")
+        page.fill("input[name=username]", "anna")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{site}/")
+        page.goto(f"{site}/datamapper/w/{mine.workspace_id}/integrations/{mine.pk}/")
+        index = (str(page.inner_text("main")), int(page.evaluate("document.documentElement.scrollWidth")))
+        page.click(f"#{DEBTOR_COMPANY} tr:has-text('ACCT_NAME') a")
+        page.wait_for_selector("#preview table.mapped")
+        return (*index, str(page.inner_text("main")), int(page.evaluate("document.documentElement.scrollWidth")))
+
+    index, index_width, edit, edit_width = driver(look)
+    assert index_width <= 1280 and edit_width <= 1280
+    assert [text for text in english if text in index or text in edit] == []
+    assert company_hint in index
+    # the company-debtor map's preview is the company's order, not the newest (a consumer's)
+    assert "Voorbeeldig BV" in edit and "Jan Jansen" not in edit
