@@ -28,4 +28,34 @@ def make_category(integration_id: int, key: str, barrier: str) -> dict[str, Any]
     return {"outcome": record.outcome.value, "reason": str(record.reason), "target": record.target_key}
 
 
-SCENARIOS = {"make_category": make_category}
+
+def forget_if_on_the_database() -> dict[str, Any]:
+    """A variant link relinked elsewhere, then dropped conditionally, on this process's database: what each
+    call did, and the SQL of the drop."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from koppel.core.accounts.models import Workspace
+    from koppel.core.integrations.models import Connection, Integration
+    from koppel.sync.links import EngineLinks
+
+    call_command("migrate", interactive=False, verbosity=0)
+    workspace = Workspace.objects.create(name="forget-if")
+    shop = Connection.objects.create(workspace=workspace, name="winkel", system="mijnwebwinkel")
+    books = Connection.objects.create(workspace=workspace, name="boeken", system="accountview",
+                                      settings={"base_url": "http://127.0.0.1:9", "company_id": "1"})
+    links = EngineLinks(Integration.objects.create(workspace=workspace, name="forget-if", shop=shop, books=books).pk)
+    links.write("variant", "SHIRT-ROOD-M", "12/701")
+    links.forget("variant", "SHIRT-ROOD-M")  # another worker relinks it after we read "12/701"
+    links.write("variant", "SHIRT-ROOD-M", "13/901")
+    stale = links.forget_if("variant", "SHIRT-ROOD-M", target_key="12/701")
+    kept = links.find("variant", "SHIRT-ROOD-M")
+    with CaptureQueriesContext(connection) as queries:
+        current = links.forget_if("variant", "SHIRT-ROOD-M", target_key="13/901")
+    return {"vendor": connection.vendor, "stale": stale, "kept": kept.target_key if kept else None,
+            "current": current, "after": links.find("variant", "SHIRT-ROOD-M") is not None,
+            "sql": [q["sql"] for q in queries.captured_queries]}
+
+
+SCENARIOS = {"make_category": make_category, "forget_if_on_the_database": forget_if_on_the_database}

@@ -4,17 +4,20 @@ in a dry run's draft."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from koppel.sync.dry_run import DraftLinks
 from koppel.sync.links import EngineLinks, MemoryLinks
+from tests.flows.scenarios import spawn
+from tests.flows.test_engine import environment
 from tests.sync.test_links_by_target_prefix import engine_links
 
-pytestmark = pytest.mark.django_db
 
-
+@pytest.mark.django_db
 @pytest.mark.parametrize("store", ["database", "memory", "draft"])
 def test_a_link_relinked_elsewhere_stands_and_one_still_pointing_there_goes(store: str) -> None:
     links: EngineLinks | MemoryLinks | DraftLinks = {
@@ -38,6 +41,7 @@ def test_a_link_relinked_elsewhere_stands_and_one_still_pointing_there_goes(stor
     assert kept is not None and kept.target_key == "12/701"
 
 
+@pytest.mark.django_db
 def test_the_database_drops_a_link_in_one_conditional_delete_without_reading_it_first() -> None:
     links = engine_links()
     links.write("variant", "SHIRT-ROOD-M", "12/701")
@@ -48,3 +52,15 @@ def test_the_database_drops_a_link_in_one_conditional_delete_without_reading_it_
     assert len(statements) == 1 and statements[0].startswith("DELETE"), statements
     assert "TARGET_KEY" in statements[0]
     assert links.find("variant", "SHIRT-ROOD-M") is None
+
+
+@pytest.mark.postgres
+def test_postgresql_drops_a_link_only_while_it_points_where_it_was_read(tmp_path: Path,
+                                                                        postgres_database: str) -> None:
+    seen = spawn(environment(tmp_path, postgres_database), tmp_path, "forget_if_on_the_database",
+                 scenarios="tests.flows.products_scenarios").wait()
+    assert seen["vendor"] == "postgresql"
+    assert (seen["stale"], seen["kept"], seen["current"], seen["after"]) == (False, "13/901", True, False), seen
+    statements = [sql.lstrip().upper() for sql in seen["sql"]
+                  if not sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))]
+    assert len(statements) == 1 and statements[0].startswith("DELETE") and "TARGET_KEY" in statements[0], seen
