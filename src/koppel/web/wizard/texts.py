@@ -46,6 +46,19 @@ LABELS: dict[tuple[str, str], tuple[Text, Text]] = {
     ("orders", "total_tolerance"): (_("Rounding tolerance"), _(
         "The largest difference in an order's totals taken for rounding (a rounding line carries it); a larger one "
         "parks the order.")),
+    ("orders", "match_debtor_on"): (_("Find customers by"), _(
+        "Koppel finds a customer's debtor in AccountView by this.")),
+    ("orders", "match_articles_on_ean"): (_("Find articles by EAN too"), _(
+        "Find an order line's AccountView article by its EAN when no article has its SKU as code.")),
+    ("orders", "truncate_long_fields"): (_("Shorten over-long texts"), _(
+        "Cut a text longer than its AccountView field allows, with a warning, instead of parking the "
+        "order.")),
+    ("orders", "text_outside_code_page"): (_("Letters AccountView can't store"), _(
+        "Letters and signs outside AccountView's code page (Ł, emoji): the closest letters with a "
+        "warning, or park the order.")),
+    ("orders", "overlap_minutes"): (_("Look back (minutes)"), _(
+        "Each check reads again this many minutes before the previous one, so nothing that changed "
+        "meanwhile is missed.")),
     ("products", "interval_seconds"): (_("Check every (seconds)"), ""),
     ("products", "select"): (_("Articles for the shop"), _(
         "All articles, those of the article groups below, or those whose webshop flag is set in AccountView.")),
@@ -56,6 +69,23 @@ LABELS: dict[tuple[str, str], tuple[Text, Text]] = {
         "table) and the attributes the variants differ in.")),
     ("products", "category_parents"): (_("Parent categories"), _(
         "Per article group code its parent: another article group code, or a shop category id (digits).")),
+    ("products", "update_product_info"): (_("Update product texts too"), _(
+        "On every update, also send names, descriptions, images, features and categories; off: they "
+        "are sent when the product is made, and what the shop added stays.")),
+    ("products", "match_on"): (_("Find shop products by"), _(
+        "How Koppel finds a product already in the shop (on the first sync, or after a lost answer).")),
+    ("products", "default_category"): (_("Default category"), _(
+        "The shop category id for articles without an article group; empty: such articles are parked.")),
+    ("products", "blocked"): (_("Blocked articles"), _(
+        "An article blocked in AccountView: hidden in the shop (never deleted), or left as it is; a "
+        "blocked variant can no longer be ordered, or is left as it is.")),
+    ("products", "images"): (_("Send images"), _(
+        "Send the AccountView article's image to the shop.")),
+    ("products", "max_image_bytes"): (_("Largest image (bytes)"), _(
+        "A larger image is refused, and its article parked.")),
+    ("products", "overlap_minutes"): (_("Look back (minutes)"), _(
+        "Each check reads again this many minutes before the previous one, so nothing that changed "
+        "meanwhile is missed.")),
     ("products", "features"): (_("Article fields (features)"), _(
         "The shop's article fields (country of origin, delivery time…) filled from AccountView fields, e.g. "
         "[{\"field\": \"CNT_ORIG\", \"name\": \"Land van herkomst\", \"visible\": true}]; visible: false keeps "
@@ -64,6 +94,27 @@ LABELS: dict[tuple[str, str], tuple[Text, Text]] = {
     ("stock", "formula"): (_("Stock to show in the shop"), ""),
     ("stock", "max_stock"): (_("Maximum stock"), _(
         "A stock figure above this is taken for a mistake: the article is parked.")),
+    ("stock", "expression"): (_("Own formula"), _(
+        "With 'Own formula (below)': an expression over available, reserved, free and technical, e.g."
+        " available - reserved - 2 (a safety margin).")),
+    ("stock", "managed"): (_("Stock kept by the shop"), _(
+        "For which articles the shop keeps stock: all, none (all unlimited in the shop), or per "
+        "article as AccountView marks it.")),
+    ("stock", "unit_factor_field"): (_("Field with the unit factor"), _(
+        "The AccountView article field holding how many AccountView units make one shop unit (e.g. "
+        "the pack content); empty or 0 counts as 1.")),
+    ("stock", "unit_factors"): (_("Unit factors"), _(
+        "Per article code: AccountView units per shop unit ('6': sold per six; '1/12': AccountView "
+        "counts dozens, the shop pieces); wins over the field above.")),
+    ("stock", "match_on_sku"): (_("Find unlinked articles by SKU"), _(
+        "Articles the products flow never linked: find them in the shop by SKU (the AccountView "
+        "article code).")),
+    ("stock", "compare_with"): (_("Compare with"), _(
+        "Send an article's stock when it differs from what Koppel last sent (no reads from the shop),"
+        " or from the shop's own figure.")),
+    ("stock", "sku_overlap_minutes"): (_("Look back for new shop articles (minutes)"), _(
+        "With 'Find unlinked articles by SKU': shop articles made this long before the last run are "
+        "looked at again.")),
 }
 ESSENTIAL: dict[str, tuple[str, ...]] = {
     "orders": ("statuses", "write_as", "default_debtor", "force_default_debtor", "vat_codes", "payment_methods",
@@ -80,6 +131,15 @@ CHOICES: dict[str, Text] = {
     "all": _("All articles"),
     "groups": _("Articles of these groups"),
     "flag": _("Articles with the webshop flag"),
+    "hide": _("Hide in the shop"),
+    "leave": _("Leave as it is"),
+    "free": _("Free stock"),
+    "technical": _("Technical stock"),
+    "custom": _("Own formula (below)"),
+    "none": _("None"),
+    "per_article": _("Per article, as AccountView marks it"),
+    "last_sent": _("What Koppel last sent"),
+    "shop": _("The shop's stock"),
     "transliterate": _("Closest letters, with a warning"),
     "available_minus_reserved": _("Available minus reserved for sales orders"),
     "available": _("Available"),
