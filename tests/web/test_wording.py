@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Literal, get_args, get_origin
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -27,6 +28,7 @@ from koppel.core.accounts.models import Profile
 from koppel.core.alerts.models import Channel, Delivery
 from koppel.core.integrations.settings import flow_settings_model
 from koppel.web.wizard import texts
+from koppel.web.wizard.settings_form import NOT_ASKED
 from tests.alerts.servers import free_port
 from tests.web.world import World, build_world
 
@@ -273,6 +275,22 @@ def setting_labels(language: str) -> dict[str, set[str]]:
             for key, info in model.model_fields.items():
                 labels.setdefault(key, set()).add(str(texts.label(flow, key, info.description)[0]))
     return labels
+
+
+def test_every_setting_the_settings_pages_ask_has_a_label_and_its_choices_have_words() -> None:
+    """Without one the page shows the key itself ("Max stock", "per article") in every language, and a
+    reason could not name the setting as the page does."""
+    unlabelled, bare_choices = [], []
+    for flow, field in flow_settings_model().model_fields.items():
+        for key, info in field.annotation.model_fields.items():  # type: ignore[union-attr]
+            if key in NOT_ASKED:
+                continue
+            if (flow, key) not in texts.LABELS:
+                unlabelled.append(f"{flow}.{key}")
+            if get_origin(info.annotation) is Literal:
+                bare_choices += [f"{flow}.{key} = {value}" for value in get_args(info.annotation)
+                                 if str(value) not in texts.CHOICES]
+    assert unlabelled == [] and bare_choices == []
 
 
 def named_settings(text: str, keys: set[str]) -> set[str]:
