@@ -117,9 +117,15 @@ def test_products_maps_are_previewed_on_their_own_records(mine: Integration) -> 
 
     variants = maps.examples(ARTICLE_MAP)[1].payload[1:]  # a variant product without an article of its own
     read(mine, "product", "SHIRT-0001", variants, minutes_ago=1)
-    product = preview(mine, ARTICLE_MAP)
+    Integration.objects.filter(pk=mine.pk).update(flows={**mine.flows, "products": {"variants": {
+        "rule": "parent_field", "parent_field": "ART_PARENT",
+        "attributes": [{"list_name": "Kleur", "field": "ART_COLOUR"}, {"list_name": "Maat", "field": "ART_SIZE"}]}}})
+    mine.refresh_from_db()
+    product = preview(mine, ARTICLE_MAP).replace("\n", "")
     assert "product SHIRT-0001" in product
-    assert "<td>sku</td><td><code>SHIRT-0001</code>" in product.replace("\n", "")
+    assert "<td>sku</td><td><code>SHIRT-0001</code>" in product
+    # named as the flow names it: the first variant's name without its option values ("… blauw L")
+    assert "<td>name</td><td><code>Handgemaakte shirt</code>" in product
     assert "barcode" not in product  # a variant product has no EAN of its own
     assert "stock" not in product.split("Value sent")[1]  # nor a starting stock: each variant has its own
 
@@ -131,7 +137,7 @@ def test_every_map_has_a_kind_and_its_examples_map_without_a_problem(mine: Integ
         assert examples, map_name
         for example in examples:
             assert kind.applies(example.payload), (map_name, example.key)
-            inputs = maps.map_inputs(map_name, example)
+            inputs = maps.map_inputs(mine, map_name, example)
             assert inputs, (map_name, example.key)
             for source in inputs:
                 result = maps.preview(mine, map_name, {}, source)

@@ -36,7 +36,9 @@ from koppel.flows import product_mapping as pm
 from koppel.flows import products as products_flow
 from koppel.flows.customers import Customers
 from koppel.flows.product_categories import CATEGORY
+from koppel.flows.product_grouping import Grouper
 from koppel.flows.product_mapping import ProductMaps, article_source, starting_stock
+from koppel.flows.products import _without_options as without_options  # the flow's own naming rule
 from koppel.flows.products_settings import ProductsSettings
 from koppel.flows.settings import OrdersSettings
 from koppel.mapping import (
@@ -312,7 +314,7 @@ def recent_records(integration: Integration, map_name: str, limit: int = 10) -> 
     return list(found.values())
 
 
-def map_inputs(map_name: str, sample: Sample) -> list[dict[str, Any]]:
+def map_inputs(integration: Integration, map_name: str, sample: Sample) -> list[dict[str, Any]]:
     """The inputs the flow hands `map_name` for `sample` (one per line for the line maps; none when the record
     has nothing this map reads, e.g. an order without cost lines)."""
     payload = sample.payload
@@ -325,21 +327,23 @@ def map_inputs(map_name: str, sample: Sample) -> list[dict[str, Any]]:
     if map_name == pm.CATEGORY_MAP:
         return [{"group": {"code": payload["code"], "description": payload.get("description") or ""}}] \
             if _is_group(payload) else []
-    return [source] if (source := _article_input(sample)) is not None else []
+    grouping = _settings(integration, "products", ProductsSettings).variants
+    return [source] if (source := _article_input(sample, Grouper(grouping))) is not None else []
 
 
-def _article_input(sample: Sample) -> dict[str, Any] | None:
+def _article_input(sample: Sample, grouper: Grouper) -> dict[str, Any] | None:
     """A product as the products flow maps it: a simple article by its own code; a variant product (the
-    record's key is the parent code) from its own article, else its first variant, with no EAN of its own and
-    no starting stock (each variant has its own)."""
+    record's key is the parent code) from its own article, else its first variant with its option values taken
+    out of its name, with no EAN of its own and no starting stock (each variant has its own)."""
     try:
         articles = [Article.model_validate(a) for a in _articles(sample.payload)]
     except ValidationError:
         return None
     if not articles:
         return None
-    lead = next((a for a in articles if a.code == sample.key), articles[0])
-    variant_product = len(articles) > 1 or lead.code != sample.key
+    own = next((a for a in articles if a.code == sample.key), None)
+    lead = own or without_options(articles[0], grouper.place(articles[0].row))
+    variant_product = len(articles) > 1 or own is None
     source = article_source(lead.model_copy(update={"ean": ""}) if variant_product else lead)
     source["context"] = {**EXAMPLE_ARTICLE_CONTEXT, "sku": sample.key,
                          "stock": None if variant_product else starting_stock(lead)}
@@ -432,7 +436,7 @@ def check_change(integration: Integration, map_name: str, overrides: dict[str, A
         return []  # a source path may be empty on one record: the preview shows it, the flow parks that record
     # tried on real records only: an example must not refuse what the shop's own records would allow
     records = recent_records(integration, map_name, SAMPLES)
-    inputs = [i for record in records for i in map_inputs(map_name, record)]
+    inputs = [i for record in records for i in map_inputs(integration, map_name, record)]
     if fieldmap.expr is not None:
         try:
             check_expression(fieldmap.expr, samples=inputs)

@@ -127,7 +127,7 @@ def _form_context(request: HttpRequest, workspace: Workspace, integration: Integ
     default = load_default_map(change.map_name)
     default_field = default.field(change.target)
     samples = maps.samples(integration, change.map_name)
-    inputs = next((found for r in samples.records if (found := maps.map_inputs(change.map_name, r))), [])
+    inputs = next((found for r in samples.records if (found := maps.map_inputs(integration, change.map_name, r))), [])
     return {
         "workspace": workspace, "integration": integration, "change": change, "spec": default,
         "dictionary": [(name, words.target_text(t)) for name, t in sorted(default.targets().items())],
@@ -231,7 +231,7 @@ def preview(request: HttpRequest, workspace: Workspace, integration_id: int) -> 
         try:
             with maps.evaluating_for(workspace.pk):
                 results = [(source, maps.preview(integration, map_name, overrides, source))
-                           for source in maps.map_inputs(map_name, chosen)]
+                           for source in maps.map_inputs(integration, map_name, chosen)]
         except EvaluatorBusy as exc:
             change.errors.append(_busy(exc))
             status = 429  # the edit page tells HTMX to show it (htmx-config there)
