@@ -59,7 +59,7 @@ class Sandbox:
         self.version = 0  # raised by every change of rows; reads cache their sorted, filtered rows per version
         self._templates: dict[str, Row] = {}
         # query signature → ((version, rows in table), keys of the matching rows in order, key order?): query.py
-        self.read_cache: dict[Any, tuple[Any, list[str], bool]] = {}
+        self.read_cache: dict[Any, tuple[Any, list[Any], bool]] = {}
         self.clock: Callable[[], datetime] = lambda: datetime.now().replace(microsecond=0)
         self.reset()
 
