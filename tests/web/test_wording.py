@@ -212,7 +212,7 @@ def test_a_failing_mail_server_is_named_to_staff_alone(world: World) -> None:
     merchant = invitation_page(world, "nl", staff=False)
     assert "mailserver van deze Koppel-installatie" in merchant and "127.0.0.1" not in merchant
     staff = invitation_page(world, "nl", staff=True)
-    assert "Voor beheerders" in staff and "127.0.0.1" in staff
+    assert "Voor operators" in staff and "127.0.0.1" in staff
 
 
 @pytest.mark.django_db
