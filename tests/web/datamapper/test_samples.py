@@ -106,6 +106,8 @@ def test_the_cost_line_map_skips_orders_without_cost_lines(mine: Integration) ->
     read_order(mine, plain, minutes_ago=1)
     page = preview(mine, COST_LINE)
     assert f"order {with_costs['number']}" in page and "nothing this map reads" not in page
+    costs = [line for line in with_costs["orderlines"] if line["type"] in ("shipping", "payment", "discount")]
+    assert costs and all(f"Line “{line['description']}”" in page for line in costs)  # each line headed by its name
 
 
 def test_products_maps_are_previewed_on_their_own_records(mine: Integration) -> None:
