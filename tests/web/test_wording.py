@@ -1,7 +1,8 @@
 """One voice to the merchant. Dutch says "je/jouw" as MijnWebwinkel does, never the formal "u/uw"; German
 says "Sie", never "du". What a merchant reads names no setting of the operator (KOPPEL_*), no engine part
-(DBOS, workflow) and no stack trace, and a reason in Dutch or German names an integration's setting the way
-the settings page labels it, not by its key.
+(DBOS, workflow) and no stack trace: what only operators can act on (a setting's name, the mail server's
+error, the command that starts a worker) is shown to staff users alone. Every setting has a label, and a
+reason in Dutch or German names a setting the way the settings page labels it, not by its key.
 
 The scans read every catalogue of the dashboard (the records' and the datamapper's too) and every guide; a
 failure names the file, the message and the word."""
