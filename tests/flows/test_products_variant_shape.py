@@ -155,3 +155,36 @@ def test_a_variant_blocked_then_unblocked_whose_option_went_comes_back_orderable
     assert "moved" not in outcome(back, "SHIRT-0001")[1]  # the same product regenerated the combination
     variant = int(world.links.find("variant", "SHIRT-0001-GROEN-M").target_key.split("/")[1])
     assert shop_variants(world, article_id)[variant]["stock"] == 7  # AccountView's, as a new variant starts
+
+
+def visible(world: ProductsWorld, sku: str) -> bool:
+    return all(link["is_active"] for link in world.shop_article(sku)["categories"])
+
+
+def test_a_simple_article_that_became_a_variant_and_then_simple_again_is_shown_again(world: ProductsWorld) -> None:
+    simple = world.shop_article("KP-001-00001")["id"]
+    world.books_sandbox_add("JAS-1-ROOD-M", "JAS-1", colour="rood", size="M")
+    world.change("KP-001-00001", ART_PARENT="JAS-1", ART_COLOUR="blauw", ART_SIZE="M")
+    summary = world.sync()
+    assert f"KP-001-00001 became a variant: its own shop article {simple} is hidden" in outcome(summary, "JAS-1")[1]
+    assert not visible(world, "KP-001-00001") and world.links.find("product", "KP-001-00001") is None
+
+    world.change("KP-001-00001", ART_PARENT="", ART_COLOUR="", ART_SIZE="")
+    summary = world.sync()
+    result, why = outcome(summary, "KP-001-00001")
+    assert result == "sent" and "shown again" in why, why
+    assert world.shop_article("KP-001-00001")["id"] == simple and visible(world, "KP-001-00001")  # not made anew
+    assert world.links.find("product", "KP-001-00001").target_key == str(simple)
+    assert "KP-001-00001" not in variant_links(world, world.shop_article("JAS-1")["id"])
+    assert world.sync(full=True).results == []
+
+
+def test_a_simple_article_joining_a_group_that_is_parked_is_left_as_it_was(world: ProductsWorld) -> None:
+    simple = world.shop_article("KP-001-00001")["id"]
+    world.books_sandbox_add("JAS-1-ROOD-M", "JAS-1", colour="rood", size="M")
+    world.change("KP-001-00001", ART_PARENT="JAS-1", ART_COLOUR="rood", ART_SIZE="M")  # the same combination
+    summary = world.sync()
+    result, why = outcome(summary, "JAS-1")
+    assert result == "needs_attention" and "share the combination" in why, why
+    assert visible(world, "KP-001-00001")  # nothing written before the group was found wrong
+    assert world.links.find("product", "KP-001-00001").target_key == str(simple)

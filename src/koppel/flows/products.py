@@ -516,12 +516,12 @@ class ProductsFlow:
                                                 product=key), own_print, payload_in)
         prints = {m.code: self._fingerprint(m, places[m.code]) for m in members}
         variant_links = links_by_key(self.links, VARIANT, list(prints))
-        notes = [n for m in members for n in self._leave_simple_product(m.code)]
+        was_simple = self._simple_products_among(members)
         moved = [m.code for m in members if m.code in variant_links and link is not None
                  and variant_links[m.code].target_key.split("/")[0] != link.target_key]
         shape = payload_hash(sorted(m.code for m in members))[:HALF]
         strays = self._shape_changed(key, link, members, shape)
-        settled = link is not None and not notes and not moved and not strays and not self._hidden(key) and all(
+        settled = link is not None and not was_simple and not moved and not strays and not self._hidden(key) and all(
             c in variant_links and variant_links[c].payload_hash == p for c, p in prints.items())
         if settled and link is not None and link.payload_hash[:HALF] == own_print:
             return Record(ENTITY, key, Outcome.SKIPPED, _UP_TO_DATE, link.target_key, payload_in=payload_in)
@@ -548,7 +548,8 @@ class ProductsFlow:
         if settled and link is not None and link.payload_hash[HALF:] == sent_print and not self._image_due(key, image):
             self.links.remember_sent(ENTITY, key, own_print + sent_print)
             return Record(ENTITY, key, Outcome.SKIPPED, _OWNED, link.target_key, payload_in=payload_in)
-        # 6. write the product, then its variants' links and stock
+        # 6. write: the former simple products among its variants hidden, the product, its variants' links and stock
+        notes = [n for code, old in was_simple.items() for n in self._leave_simple_product(code, old)]
         if target is None:
             shop_article = self._create(key, sent, category)
             how = "created"
@@ -707,12 +708,19 @@ class ProductsFlow:
         self.links.forget_if(VARIANT, code, target_key=old.target_key)  # a product that took it since keeps it
         return notes
 
-    def _leave_simple_product(self, code: str) -> list[str]:
-        """A former simple product that is now a variant: its own shop article is hidden, its link goes."""
-        old = self.links.find(ENTITY, code)
-        if old is None or self.links.find(VARIANT_PRODUCT, code) is not None:
-            return []
+    def _simple_products_among(self, members: list[Article]) -> dict[str, Link]:
+        """The variants that were simple products until now (not a variant product's own article): code → the
+        link of their own shop article."""
+        codes = [m.code for m in members]
+        own = links_by_key(self.links, ENTITY, codes)
+        templates = links_by_key(self.links, VARIANT_PRODUCT, list(own))
+        return {code: link for code, link in own.items() if code not in templates}
+
+    def _leave_simple_product(self, code: str, old: Link) -> list[str]:
+        """A former simple product that is now a variant: its own shop article is hidden, and remembered as
+        hidden (should the article be simple again, it is found by its SKU and shown again), its link goes."""
         self.shop.set_visible(int(old.target_key), False)
+        self.links.write(HIDDEN, code, old.target_key)
         self.links.forget_if(ENTITY, code, target_key=old.target_key)
         return [reason("{code} became a variant: its own shop article {article} is hidden (not deleted)", code=code,
                        article=old.target_key)]
