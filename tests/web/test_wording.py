@@ -19,9 +19,11 @@ from typing import Literal, get_args, get_origin
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE, REASON_NO_REFERER
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 from django.utils import timezone, translation
+from django.views.csrf import csrf_failure
 from pydantic import BaseModel
 
 from koppel.alerts.settings import smtp_settings
@@ -132,6 +134,20 @@ def test_the_scan_reads_every_translation_of_a_catalogue(tmp_path: Path) -> None
     assert [(m.msgid, m.msgstrs) for m in found] == [
         ("Sign in first", ("Meld u eerst aan",)), ("%(n)s code", ("%(n)s code", "%(n)s codes van uw app"))]
     assert [formal_words(text, "nl") for m in found for text in m.msgstrs] == [["u"], [], ["uw"]]
+
+
+@pytest.mark.django_db
+def test_the_pages_django_words_say_je_in_dutch_too(world: World) -> None:
+    """Signing up through an invitation shows Django's password rules, and a refused form Django's CSRF page:
+    Django's own Dutch says "uw", so our catalogue says them again."""
+    sign_up = Client().get(f"/invitation/{world.mine.invitation_token}/", HTTP_ACCEPT_LANGUAGE="nl")
+    assert sign_up.status_code == 200
+    with translation.override("nl"):
+        refused = [csrf_failure(RequestFactory().post("/"), reason=why).content.decode()
+                   for why in (REASON_NO_CSRF_COOKIE, REASON_NO_REFERER)]
+    pages = [sign_up.content.decode(), *refused]
+    assert "Je wachtwoord moet minstens" in pages[0] and "Je ziet deze melding" in pages[1]
+    assert [formal_words(re.sub(r"<[^>]*>", " ", page), "nl") for page in pages] == [[], [], []]
 
 
 # --- the operator's words -----------------------------------------------------------------------------------
