@@ -109,11 +109,13 @@ def scrub(email: str, integration_ids: list[int], notices: set[str] | None = Non
     pattern = "%" + re.sub(r"([\\%_])", r"\\\1", email) + "%"
     scrubbed: set[str] = set()
     running: set[str] = set()
-    values = 0
+    updates: list[tuple[sa.Table, dict[str, Any], dict[str, Any], dict[str, str]]] = []
     with _system_database() as database:
         if database is None:
             return EngineErased(0, 0, 0)
-        with database.begin() as connection:
+        # First every read, outside a transaction, then the writes in one short one: on SQLite (no WAL) a read held
+        # open through the writes would keep the workers' own writes waiting for as long as the scan takes.
+        with database.connect() as connection:
             tables = _tables(connection)
             if "workflow_status" not in tables:  # a system database DBOS never set up
                 return EngineErased(0, 0, 0)
@@ -129,7 +131,8 @@ def scrub(email: str, integration_ids: list[int], notices: set[str] | None = Non
                 found = connection.execute(
                     sa.select(*keys, *(c for c in [table.c.workflow_uuid] if c not in keys), *present, status.c.status)
                     .select_from(table.outerjoin(status, status.c.workflow_uuid == table.c.workflow_uuid))
-                    .where(sa.or_(*(column.ilike(pattern, escape="\\") for column in present))))
+                    .where(sa.or_(*(column.ilike(pattern, escape="\\") for column in present)))).all()
+                connection.rollback()  # end the read (SQLite: its shared lock) before the next one
                 for row in found:
                     workflow = row._mapping[table.c.workflow_uuid]
                     if not ours(workflow):
@@ -137,12 +140,19 @@ def scrub(email: str, integration_ids: list[int], notices: set[str] | None = Non
                     if row._mapping[status.c.status] not in (*engine.FINISHED, None):  # None: its status is gone
                         running.add(workflow)
                         continue
-                    changed = {c.name: address.sub(ERASED, row._mapping[c]) for c in present
-                               if row._mapping[c] and address.search(row._mapping[c])}
-                    connection.execute(sa.update(table).where(*(k == row._mapping[k] for k in keys)).values(changed))
-                    values += len(changed)
+                    was = {c.name: row._mapping[c] for c in present
+                           if row._mapping[c] and address.search(row._mapping[c])}
+                    updates.append((table, {k.name: row._mapping[k] for k in keys}, was,
+                                    {column: address.sub(ERASED, value) for column, value in was.items()}))
                     scrubbed.add(workflow)
-    return EngineErased(workflows=len(scrubbed), values=values, running=len(running))
+        with database.begin() as connection:
+            for table, key, was, erased in updates:
+                # Only a value still as it was read (a finished workflow's values don't change: this is a guard).
+                connection.execute(sa.update(table).where(
+                    *(table.c[k] == v for k, v in key.items()), *(table.c[c] == v for c, v in was.items()))
+                    .values(erased))
+    return EngineErased(workflows=len(scrubbed), values=sum(len(was) for _, _, was, _ in updates),
+                        running=len(running))
 
 
 @contextmanager
