@@ -642,14 +642,14 @@ class ProductsFlow:
                                         article=member.code))
         return notes
 
-    def _link_variant(self, code: str, target: str, print_: str, old: Link | None) -> None:
+    def _link_variant(self, code: str, target: str, fingerprint: str, old: Link | None) -> None:
         """Link one variant article to its shop variant (`target`), or relink it from where it was (`old`)."""
         if old is not None and old.target_key == target:
-            self.links.remember_sent(VARIANT, code, print_)
+            self.links.remember_sent(VARIANT, code, fingerprint)
             return
         if old is not None:  # only the link we read: one another worker made since stands, and is found below
             self.links.forget_if(VARIANT, code, target_key=old.target_key)
-        linked = self.links.write(VARIANT, code, target, print_)
+        linked = self.links.write(VARIANT, code, target, fingerprint)
         if linked.target_key != target:
             raise RetryableError(reason("variant {article} was linked to shop variant {other} by another worker at "
                                         "the same time; tried again", article=code, other=linked.target_key))
