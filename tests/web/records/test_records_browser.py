@@ -1,7 +1,8 @@
 """The records pages in a real browser at 1280 px: the reason of a parked order is readable in full (no
 column off-screen, no sideways scrolling), and on its page a member skips it, sees it skipped, and
 unskips it (which starts its retry). Long e-mail addresses and field names wrap only after @ . _ / (never
-"jan@exam|ple.nl" or "ARTI|CLE"), and the pages still fit 1280 px."""
+"jan@exam|ple.nl" or "ARTI|CLE"), and the pages still fit 1280 px. The privacy page says at once that an erasure
+was requested and follows it by itself until the worker has done it."""
 
 from __future__ import annotations
 
@@ -173,3 +174,47 @@ def test_long_addresses_and_field_names_wrap_only_after_at_dot_underscore_and_fi
         assert set(measured[shown]["ends"]) <= {"@", ".", "_", "/", "-"}, (shown, measured[shown])
     assert measured["value"]["text"] == LONG_EMAIL, measured
     assert measured["field"]["text"] == LONG_FIELD and measured["field"]["ends"], measured
+
+
+def test_the_privacy_page_follows_an_erasure_until_a_worker_has_done_it(
+        live_server: Any, driver: BrowserThread, koppel_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from koppel.sync import erasure
+
+    workspace = Workspace.objects.create(name="bakkerij")
+    user = get_user_model().objects.create_user("anna", "anna@example.nl", PASSWORD)
+    Membership.objects.create(workspace=workspace, user=user, role="owner")
+    integration_of(workspace, "bakkerij-shop")
+    site = live_server.url
+    worker_done = False  # no worker runs here: once this says so, the state reads as a worker's finished one
+    read = erasure.state_of
+
+    def state_of(workspace_id: int, erasure_id: str) -> erasure.ErasureState | None:
+        found = read(workspace_id, erasure_id)
+        if found is None or not worker_done:
+            return found
+        return erasure.ErasureState(found.erasure, "done", found.requested_at, found.by, counts={
+            "records": 3, "payloads": 2, "reasons": 1, "runs": 0, "alerts": 1, "workflows": 4, "values": 9})
+
+    monkeypatch.setattr(erasure, "state_of", state_of)
+
+    def ask(page: Any) -> dict[str, Any]:
+        sign_in(page, site)
+        page.goto(f"{site}/records/w/{workspace.pk}/privacy/")
+        page.fill("input[name=email]", LONG_EMAIL)
+        page.click("#erase button[type=submit]")
+        page.wait_for_selector(".erasure[data-state=queued]")
+        return {"text": page.inner_text("#requested"),
+                "width": page.evaluate("() => document.documentElement.scrollWidth")}
+
+    asked = driver(ask)
+    assert f"Erasure of {LONG_EMAIL} requested." in asked["text"] and "No worker is running" in asked["text"]
+    assert asked["width"] <= 1280, asked
+    worker_done = True
+
+    def follow(page: Any) -> dict[str, Any]:
+        page.wait_for_selector(".erasure[data-state=done]", timeout=15_000)  # the page polls by itself
+        return {"text": page.inner_text("#requested"), "polling": page.locator("#requested [hx-get]").count()}
+
+    followed = driver(follow)
+    assert "Erased: 3 records, 2 with data, 1 reasons, 0 run errors, 1 alerts." in followed["text"], followed
+    assert followed["polling"] == 0  # done: it stops asking
