@@ -148,6 +148,7 @@ def record_list(request: HttpRequest, workspace: Workspace, integration_id: int)
     filters, records = _filtered(request, integration, request.GET)
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"activity": a, "email": breakable(email_of(a.payload_in)), "outcome": texts.outcome(a.outcome),
+             "key": breakable(a.key), "target_key": breakable(a.target_key),
              "kind": kind(a.entity)} for a in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
