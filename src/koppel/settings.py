@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     executor_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-worker",
                              description="stable id of this worker process, used for workflow recovery")
     # Raised whenever a workflow's steps change: a workflow left by other code must not be replayed by this one.
-    application_version: str = Field("koppel-0.2", description="explicit DBOS application version")
+    application_version: str = Field("koppel-0.3", description="explicit DBOS application version")
     debug: bool = False
     allowed_hosts: list[str] = ["127.0.0.1", "localhost"]
     web_host: str = "127.0.0.1"

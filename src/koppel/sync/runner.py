@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -48,6 +48,10 @@ Candidates = list[tuple[str, str]]  # (key, position for the cursor), oldest fir
 # How often a waiting run asks whether a unit finished (DBOS's default is 1 s: a run's last unit, and the
 # CLI waiting for the run, each lost up to a second).
 RESULT_POLL_SECONDS = 0.2
+# Units a run has started and not yet read the result of. Far more than run at once (engine.unit_concurrency,
+# a run_here's workers), so no worker waits for the run to start more; few enough that a run's memory does not
+# grow with its size.
+UNITS_AHEAD = 256
 
 
 class Recipe(Protocol):
@@ -258,9 +262,7 @@ def run(flow: Flow, execution: Execution, *, full: bool = False, keys: list[str]
             candidates, unit_keys = [], [f"{key}@retry-{run_id}" for key in keys]
         execution.announce(len(unit_keys))
         store_total(ledger, run_id, len(unit_keys))
-        earlier = execution.finished(unit_keys)
-        waits = {key: execution.start(key, run_id) for key in unit_keys if key not in earlier}
-        results = [earlier[key] if key in earlier else waits[key]() for key in unit_keys]
+        results = _units(execution, unit_keys, execution.finished(unit_keys), run_id)
         again = {i: execution.start(f"{r['key']}@{run_id}", run_id) for i, r in enumerate(results)
                  if r["run"] != run_id and r["outcome"] in PARKED}
         for index, wait in again.items():
@@ -271,6 +273,31 @@ def run(flow: Flow, execution: Execution, *, full: bool = False, keys: list[str]
         message = reason_of(error)
         ledger.close_run(run_id, {}, error=message)
         return {"run": run_id, "error": message, "records": [], "failure": failure_of(error)}
+
+
+def _units(execution: Execution, unit_keys: list[str], earlier: dict[str, dict[str, Any]],
+           run_id: int) -> list[dict[str, Any]]:
+    """Each unit's result, in the keys' order; the units not finished before are started in that order, at most
+    UNITS_AHEAD of them waiting to be read. A started unit holds a handle until its result is read (a future
+    with its lock, a workflow handle: about 2 KB), so a run of 100,000 records started at once held 100,000 of
+    them; what a result keeps is cut to a Result's fields. The order of starts and reads is the same in every
+    replay of a durable run."""
+    results: list[dict[str, Any]] = []
+    waiting: deque[Callable[[], dict[str, Any]]] = deque()
+    for key in unit_keys:
+        waiting.append(_found(earlier[key]) if key in earlier else execution.start(key, run_id))
+        if len(waiting) >= UNITS_AHEAD:
+            results.append(_kept(waiting.popleft()()))
+    results += (_kept(wait()) for wait in waiting)
+    return results
+
+
+def _found(result: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+    return lambda: result
+
+
+def _kept(result: dict[str, Any]) -> dict[str, Any]:
+    return _result_fields(result) | {"run": result["run"]}
 
 
 def _finish(flow: Flow, ledger: Ledger, run_id: int, candidates: Candidates,
