@@ -42,9 +42,9 @@ def test_every_default_map_and_field_description_is_translated(language: str) ->
 @pytest.mark.django_db
 @pytest.mark.parametrize(("language", "said"), [
     ("nl", ["Bedrijfsdebiteur met contactpersoon", "tekst (40)", "ingekort tot 40 tekens", "Jouw wijzigingen",
-            "Voor een bestelling met een bedrijfsnaam."]),
+            "Voor een bestelling met een bedrijfsnaam.", "(MijnWebwinkel artikel)", "(AccountView CONTACT)"]),
     ("de", ["Firmendebitor mit Kontakt", "Text (40)", "auf 40 Zeichen gekürzt", "Ihre Änderungen",
-            "Für eine Bestellung mit Firmennamen."]),
+            "Für eine Bestellung mit Firmennamen.", "(MijnWebwinkel Artikel)", "(AccountView CONTACT)"]),
 ])
 def test_the_page_in_dutch_and_german_shows_no_english_description(language: str, said: list[str]) -> None:
     mine = integration_of(Workspace.objects.create(name="bakkerij"), "bakkerij-shop")

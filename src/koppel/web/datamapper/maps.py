@@ -130,6 +130,10 @@ class MapTable:
         return next((t.system_name for t in self.spec.targets().values()), self.spec.system)
 
     @property
+    def target(self) -> str:
+        return words.target_name(self.spec.system, self.spec.target)
+
+    @property
     def applies_to(self) -> Promise:
         return KINDS[self.name].applies_to
 

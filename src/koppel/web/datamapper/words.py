@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.functional import Promise
-from django.utils.translation import gettext, gettext_lazy, ngettext
+from django.utils.translation import gettext, gettext_lazy, ngettext, pgettext_lazy
 
 from koppel.mapping import TargetField, TransformStep
 
@@ -63,6 +63,18 @@ HOUSE_NUMBER_PARTS: dict[str, Promise] = {
     "number": gettext_lazy("the house number"),
     "suffix": gettext_lazy("the house number's suffix (A, bis, -3)"),
 }
+
+
+# MijnWebwinkel's objects a map writes, by the name the API gives them (AccountView's tables keep their codes).
+SHOP_OBJECTS: dict[str, Promise] = {
+    "article": pgettext_lazy("shop object", "article"),
+    "category": pgettext_lazy("shop object", "category"),
+}
+
+
+def target_name(system: str, target: str) -> str:
+    """What a map writes, as its heading names it: "CONTACT" (an AccountView table), "artikel"."""
+    return str(SHOP_OBJECTS.get(target, target)) if system == "mijnwebwinkel" else target
 
 
 def said(text: str) -> str:
