@@ -240,8 +240,8 @@ def check(prepared: dict[str, Any], outcome: dict[str, Any]) -> None:
     done, failed = outcome["pages"]
     assert 'data-state="done"' in done, done
     assert "Erased: 2 records, 2 with data, 2 reasons, 0 run errors, 2 alerts." in done, done
-    assert "In the engine's stored work: 3 workflows" in done, done  # units 1 and 2, and een's notice
-    assert "1 unfinished workflow that names the address was left alone" in done, done
+    assert "In the workers' stored work: 3 tasks" in done, done  # units 1 and 2, and een's notice
+    assert "1 unfinished task that names the address was left alone" in done, done
     assert outcome["after"][prepared["running"]] == "PENDING"  # taken over by the worker, and still sleeping
 
     # Left in the system database: the unit still running, and the other workspace's unit and notice.

@@ -321,8 +321,9 @@ def _erase(workspace_id: int, sealed: str, by: str) -> dict[str, int]:
     try:
         asked = Vault.from_settings(get_settings()).decrypt(sealed)
     except SecretsError:
-        raise ErasureFailed("the request can't be read with this worker's encryption keys: give the workers the "
-                            "dashboard's keys (KOPPEL_ENCRYPTION_KEYS), then ask again") from None
+        # Shown to the merchant: the fix (web and workers with the same KOPPEL_ENCRYPTION_KEYS) in plain words.
+        raise ErasureFailed("the request can't be read with this worker's encryption keys: whoever runs Koppel must "
+                            "give the workers the same keys as the dashboard; then ask again") from None
     if asked.get("workspace") != workspace_id or not asked.get("email"):
         raise ErasureFailed("the request was not made for this workspace")
     email = str(asked["email"])
