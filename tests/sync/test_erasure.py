@@ -2,7 +2,8 @@
 row of any table of DBOS's system database names it for that workspace's finished workflows, in any letter
 case; a workflow still running keeps what its recovery needs; another customer's and another workspace's
 rows stay; the finished workflows' results still read. On SQLite, and on PostgreSQL; and nothing to do (no
-error) where no engine ever ran."""
+error) where no engine ever ran. A worker's erasure that fails says why without the address (DBOS stores it),
+and refuses a request sealed for another workspace or with other keys."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from koppel.settings import get_settings
 from koppel.sync import erasure
@@ -69,3 +71,26 @@ def test_without_a_system_database_on_postgres_there_is_nothing_to_erase(
     monkeypatch.setenv("KOPPEL_SYSTEM_DATABASE_URL", postgres_server.url("never_made_dbos"))
     get_settings.cache_clear()
     assert erasure.scrub("jan@example.nl", [1]) == erasure.EngineErased(0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_failed_erasure_says_why_without_the_address(koppel_data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from koppel.core.accounts.models import Workspace
+    from koppel.secrets import Vault
+    from koppel.sync import record_actions
+
+    workspace = Workspace.objects.create(name="een")
+    sealed = Vault.from_settings(get_settings()).encrypt({"workspace": workspace.pk, "email": "Jan@Example.nl"})
+
+    def failing(workspace: Workspace, email: str, by: str) -> None:
+        raise RuntimeError(f"could not update the activity of {email.lower()}")
+
+    monkeypatch.setattr(record_actions, "erase_customer", failing)
+    with pytest.raises(erasure.ErasureFailed) as failed:
+        erasure._erase(workspace.pk, sealed, "olga")
+    assert str(failed.value) == "RuntimeError: could not update the activity of [erased]"
+    other = Workspace.objects.create(name="twee")  # a request replayed against another workspace is refused
+    with pytest.raises(erasure.ErasureFailed, match="not made for this workspace"):
+        erasure._erase(other.pk, sealed, "olga")
+    with pytest.raises(erasure.ErasureFailed, match="encryption keys"):
+        erasure._erase(workspace.pk, Fernet(Fernet.generate_key()).encrypt(b"{}").decode(), "olga")
