@@ -111,6 +111,8 @@ def test_the_cost_line_map_skips_orders_without_cost_lines(mine: Integration) ->
 
 
 def test_products_maps_are_previewed_on_their_own_records(mine: Integration) -> None:
+    examples = user_in(mine.workspace, "anna").get(url(mine, "edit/"), {"map": ARTICLE_MAP}).content.decode()
+    assert "KP-001-00004 (example)" in examples and "SHIRT-0001, 2 variants (example)" in examples
     page = preview(mine, CATEGORY_MAP)  # nothing read yet
     assert "No article group read from AccountView yet" in page and "Textiel en mode" in page
     read(mine, "category", "DRANK", {"code": "DRANK", "description": "Dranken"}, minutes_ago=1)

@@ -181,6 +181,13 @@ class Sample:
     def is_example(self) -> bool:
         return self.updated_at is None
 
+    @property
+    def variants(self) -> int:
+        """How many variants a product record holds (0: a simple article, or not a product)."""
+        if not isinstance(self.payload, list):
+            return 0
+        return len([a for a in self.payload if isinstance(a, dict) and a.get("code") != self.key])
+
 
 @dataclass(frozen=True)
 class Kind:
