@@ -1,6 +1,6 @@
 """The datamapper pages of one integration: every flow's maps as tables with the overrides marked, the
-form that adds, changes or removes an override of one target field, its live preview on a recent record
-(HTMX, also for read-only members: it changes nothing), and saving, which refuses what
+form that adds, changes or removes an override of one target field, its live preview on a recent record the
+map is for, or an example (HTMX, also for read-only members: it changes nothing), and saving, which refuses what
 `koppel integration apply` refuses and saves nothing then.
 
 Expressions run in the dashboard's evaluators on the workspace's behalf (maps.evaluating_for): a preview or save
@@ -213,7 +213,8 @@ def undo(request: HttpRequest, workspace: Workspace, integration_id: int) -> Htt
 
 @workspace_view()
 def preview(request: HttpRequest, workspace: Workspace, integration_id: int) -> HttpResponse:
-    """The map with the form's change applied to a recent record (HTMX part; GET: it changes nothing)."""
+    """The map with the form's change applied to a recent record the map is for, else to a built-in example (HTMX
+    part; GET: it changes nothing)."""
     integration = _integration(request, workspace, integration_id)
     map_name = _map_name(request.GET)
     change = Change.read(map_name, request.GET)
@@ -236,7 +237,7 @@ def preview(request: HttpRequest, workspace: Workspace, integration_id: int) -> 
             change.errors.append(_busy(exc))
             status = 429  # the edit page tells HTMX to show it (htmx-config there)
     return render(request, "datamapper/_preview.html", {
-        "change": change, "chosen": chosen, "samples": samples, "results": results,
+        "change": change, "samples": samples, "results": results,
         "sent_for": words.sent_for(maps.KINDS[map_name].entity, chosen.key, chosen.is_example),
         "worked_out": maps.KINDS[map_name].worked_out,
     }, status=status)
