@@ -337,7 +337,7 @@ def _erase(workspace_id: int, sealed: str, by: str) -> dict[str, int]:
             "unfinished": erased.engine.running}
 
 
-@DBOS.step(name="koppel.erasure.forget_the_request")
+@DBOS.step(name="koppel.erasure.forget_the_request", retries_allowed=True, max_attempts=3, interval_seconds=1.0)
 def _forget_the_request(sealed: str) -> None:
     """Overwrite the sealed address in this workflow's stored input. A recovery after this replays the recorded
     steps, so what it reads in its place does not matter."""
