@@ -24,6 +24,7 @@ from koppel.flows.order_mapping import (
     DEBTOR_COMPANY,
     DEBTOR_PERSON,
     DELIVERY_ADDRESS,
+    INVOICE,
     order_source,
 )
 from koppel.flows.product_mapping import ARTICLE_MAP, CATEGORY_MAP
@@ -97,6 +98,13 @@ def test_without_a_fitting_record_the_preview_says_so_and_uses_an_example(mine: 
     delivery = preview(mine, DELIVERY_ADDRESS)
     assert "No order delivered" not in delivery and f"order {B2B_BE['number']}" in delivery
     assert "Jan Jansen" in preview(mine, DEBTOR_PERSON)  # a map its record fits says nothing of examples
+
+
+def test_the_invoice_is_previewed_in_the_journal_the_settings_name(mine: Integration) -> None:
+    assert "<td>DJ_CODE</td><td><code>VK</code>" in preview(mine, INVOICE).replace("\n", "")  # an example
+    Integration.objects.filter(pk=mine.pk).update(flows={"orders": {**mine.flows["orders"], "invoice_journal": "vk2"}})
+    mine.refresh_from_db()
+    assert "<td>DJ_CODE</td><td><code>VK2</code>" in preview(mine, INVOICE).replace("\n", "")
 
 
 def test_the_cost_line_map_skips_orders_without_cost_lines(mine: Integration) -> None:

@@ -334,7 +334,8 @@ def map_inputs(integration: Integration, map_name: str, sample: Sample) -> list[
             return []
         if map_name in (om.SALES_ORDER_LINE, om.COST_LINE, om.INVOICE_LINE):
             return [{"order": payload, "line": line} for line in _lines(map_name, payload)]
-        return [{"order": payload, "context": dict(EXAMPLE_CONTEXT)}]
+        journal = _settings(integration, "orders", OrdersSettings).invoice_journal  # as the flow takes it, when set
+        return [{"order": payload, "context": {**EXAMPLE_CONTEXT, **({"journal": journal.upper()} if journal else {})}}]
     if map_name == pm.CATEGORY_MAP:
         return [{"group": {"code": payload["code"], "description": payload.get("description") or ""}}] \
             if _is_group(payload) else []
