@@ -149,3 +149,40 @@ def test_a_stale_claim_released_and_claimed_afresh_while_it_is_taken_over_stays_
         flow.sync(f"category:{GROUP}")
     assert world.links.find(product_categories.CLAIM, GROUP).target_key == fresh
     assert titled(world, "Tuin en terras") == []  # only the fresh worker makes it
+
+
+def test_a_unit_resumed_after_its_worker_stopped_while_making_a_category_takes_its_claim_back_at_once(
+        world: ProductsWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(product_categories, "WAIT_SECONDS", 0.3)  # a wait would be a failure here
+    unit = f"products:1:category:{GROUP}"
+    # what a worker SIGKILLed between making the category and linking it leaves: its unit's claim, the category
+    world.links.write(product_categories.CLAIM, GROUP, f"{unit} {datetime.now(UTC).isoformat()}")
+    with world.shop_sandbox.state.lock:
+        made = catalog.save_category(world.shop_sandbox.state, {"title": "Tuin en terras"})["id"]
+    flow = world.flow()
+    flow.fetch(None)
+    resumed = flow.sync(f"category:{GROUP}", claimer=unit)  # the engine resumes the same unit
+    assert resumed.outcome.value == "sent", resumed.reason
+    assert resumed.reason == f"linked the existing shop category {made}"
+    assert titled(world, "Tuin en terras") == [made]
+    assert world.links.find(product_categories.CLAIM, GROUP) is None  # released
+
+
+def test_a_product_unit_resumed_after_its_worker_stopped_while_making_its_category_takes_the_claim_back(
+        world: ProductsWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(product_categories, "WAIT_SECONDS", 0.3)
+    world.change("KP-001-00001", AG_CODE=GROUP)
+    unit = "products:1:KP-001-00001"
+    world.links.write(product_categories.CLAIM, GROUP, f"{unit} {datetime.now(UTC).isoformat()}")
+    flow = world.flow()
+    flow.fetch(None)
+    assert flow.sync("KP-001-00001", claimer=unit).outcome.value == "sent"
+    assert len(titled(world, "Tuin en terras")) == 1
+    other = world.flow()  # another unit still waits for a claim that is not its own, and is tried again later
+    world.links.write(product_categories.CLAIM, "OTHER", f"{unit} {datetime.now(UTC).isoformat()}")
+    with world.books_sandbox.state.lock:
+        world.books_sandbox.state.tables["ART_GRP"]["OTHER"] = {"AG_CODE": "OTHER", "AG_DESC": "Anders"}
+    world.change("KP-001-00002", AG_CODE="OTHER")
+    other.fetch(None)
+    with pytest.raises(RetryableError, match="another worker is making"):
+        other.sync("KP-001-00002", claimer="products:1:KP-001-00002")

@@ -9,7 +9,8 @@ Made once across workers, on any machine: the shop can't delete a category (the 
 made for one group could never be undone. Before creating, a worker claims the group with a link only one
 can write (the links' unique source key); the others wait for its category link and use it. A claim left by a
 worker that stopped is taken over after a while, by one worker only, which first looks in the shop for the
-category the stopped one may have made.
+category the stopped one may have made; a claim left by an earlier try of the same unit of work (its worker
+stopped, the engine resumed the unit) is taken back at once, as the orders flow's debtor claims are.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -55,6 +58,18 @@ class Categories:
         self._shop_tree: list[Category] | None = None
         self._made: dict[str, str] = {}  # group code → how its category was made in this run (as a dependency)
         self._lock = threading.RLock()  # a category and its parent are made one at a time
+        self._unit = threading.local()  # the unit of work this thread runs: `claimer`, its id
+
+    @contextmanager
+    def claiming_as(self, claimer: str) -> Iterator[None]:
+        """Claims this thread makes until the end name `claimer`, the id of the unit of work it runs (the same
+        for every try of the unit): a claim an earlier try left when its worker stopped is taken back at once,
+        instead of holding the group's products back until it goes stale."""
+        self._unit.claimer = claimer
+        try:
+            yield
+        finally:
+            self._unit.claimer = ""
 
     def in_order(self) -> list[str]:
         """Every group code, parents before their children."""
@@ -163,7 +178,9 @@ class Categories:
     def _claim(self, code: str) -> _Claim:
         """Claim the making of this group's category; when another worker holds the claim, wait for its link
         (a claim comes back not held: the link is there), or take a stale claim over."""
-        mine = f"{uuid.uuid4().hex} {datetime.now(UTC).isoformat()}"
+        claimer = getattr(self._unit, "claimer", "")
+        token = claimer.replace(" ", "_") or uuid.uuid4().hex
+        mine = f"{token} {datetime.now(UTC).isoformat()}"
         deadline = time.monotonic() + WAIT_SECONDS
         pause = 0.05
         while True:
@@ -172,6 +189,9 @@ class Categories:
                 return _Claim(held=True, value=mine)
             if self.links.find(CATEGORY, code) is not None:
                 return _Claim(held=False)
+            ours = bool(claimer) and held.target_key.split(" ", 1)[0] == token  # left by a stopped try of this unit
+            if ours and self._replace(code, held.target_key, mine):
+                return _Claim(held=True, value=mine, took_over=True)
             if _stale(held.target_key) and self._take_over(code, held.target_key, mine):
                 return _Claim(held=True, value=mine, took_over=True)
             if time.monotonic() > deadline:
@@ -186,8 +206,12 @@ class Categories:
         token = stale.split(" ", 1)[0]
         if self.links.write(CLAIM, f"{code}/{token}", mine).target_key != mine:
             return False
-        # only the stale claim: one its worker released since, and a fresh worker claimed again, stands
-        self.links.forget_if(CLAIM, code, target_key=stale)
+        return self._replace(code, stale, mine)
+
+    def _replace(self, code: str, old: str, mine: str) -> bool:
+        """Our claim instead of `old`; only that one: a claim its worker released since, and another worker
+        claimed afresh, stands."""
+        self.links.forget_if(CLAIM, code, target_key=old)
         return self.links.write(CLAIM, code, mine).target_key == mine
 
     def _create_body(self, code: str) -> dict[str, Any]:

@@ -241,6 +241,10 @@ class ProductsFlow:
     def sync(self, key: str, *, claimer: str = "") -> Record:
         """Send, skip or park one product (or category), and say what happened."""
         self._prepare()
+        with self.categories.claiming_as(claimer):  # a category made now is claimed by this unit
+            return self._sync(key)
+
+    def _sync(self, key: str) -> Record:
         if key.startswith(CATEGORY_UNIT):
             return self.categories.sync(key.removeprefix(CATEGORY_UNIT))
         if key == NO_CODE:
