@@ -58,4 +58,40 @@ def forget_if_on_the_database() -> dict[str, Any]:
             "sql": [q["sql"] for q in queries.captured_queries]}
 
 
-SCENARIOS = {"make_category": make_category, "forget_if_on_the_database": forget_if_on_the_database}
+
+def products_integration(name: str, shop: dict[str, str], books: dict[str, Any], settings: dict[str, Any]
+                         ) -> dict[str, Any]:
+    """Migrate, store the connections and an integration whose products flow has these settings."""
+    from koppel.core.integrations.models import Integration
+    from tests.flows.scenarios import make_integration
+
+    made = make_integration(name, shop, books, {})
+    Integration.objects.filter(pk=made["integration_id"]).update(flows={"products": settings})
+    return made
+
+
+def products_worker(executor_id: str, integration_id: int, run_id: str, full: bool = False) -> dict[str, Any]:
+    """A worker that starts (or, restarted, resumes) the products run `run_id` and waits for it."""
+    from koppel.sync import engine, units
+    from tests.flows.scenarios import FAST, OUTCOMES
+
+    engine.launch(executor_id=executor_id, options=FAST)
+    prefix = units.run_id_prefix("products", integration_id)
+    outcome = units.start_flow_run("products", integration_id, full=full, workflow_id=prefix + run_id).get_result()
+    engine.shutdown()
+    records = outcome.get("records", [])
+    counts = {o: sum(1 for r in records if r["outcome"] == o) for o in OUTCOMES}
+    return {"counts": counts, "records": records, "error": outcome.get("error", "")}
+
+
+def variant_links(integration_id: int) -> dict[str, str]:
+    """The integration's variant links in the database: AccountView code → "<article id>/<variant id>"."""
+    from koppel.core.activity.models import Link
+
+    return dict(Link.objects.filter(integration_id=integration_id, entity="variant")
+                .values_list("source_key", "target_key"))
+
+
+SCENARIOS = {"make_category": make_category, "variant_links": variant_links,
+             "forget_if_on_the_database": forget_if_on_the_database, "products_integration": products_integration,
+             "products_worker": products_worker}
