@@ -23,7 +23,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.flows.products import PRODUCTS, ProductsFlow
 from koppel.flows.products_settings import ProductsSettings
 from koppel.sync.links import Link, Record, run_status
-from koppel.sync.runner import Flow, InProcess, Progress, Recipe, Result, RunSummary, Tally, run
+from koppel.sync.runner import Progress, run_here
 
 SEED = 1
 # The client keeps a little under the sandboxes' limit: at exactly the limit, timing jitter between the two
@@ -206,45 +205,6 @@ class FileLinks:
         return run_status(counts, error)
 
 
-@dataclass
-class Windowed(InProcess):
-    """The runner's in-process execution with its units submitted as the run reaches them, a window ahead,
-    instead of all at once: `run_here` holds a future per unit (about 2 KB: 200 MB for 100,000 units) until
-    the run ends, which would hide the flow's own memory. Same units, same order, same concurrency."""
-
-    window = 64
-
-    def __post_init__(self) -> None:
-        self.queued: dict[int, tuple[str, int]] = {}
-        self.futures: dict[int, Any] = {}
-        self.next = self.submitted = 0
-        self.gate = threading.Lock()
-
-    def start(self, key: str, run_id: int) -> Any:
-        with self.gate:
-            index, self.next = self.next, self.next + 1
-            self.queued[index] = (key, run_id)
-        return lambda: self._wait(index)
-
-    def _wait(self, index: int) -> dict[str, Any]:
-        with self.gate:
-            while self.submitted < min(index + self.window, self.next):
-                self.futures[self.submitted] = self.pool.submit(self._unit, *self.queued.pop(self.submitted))
-                self.submitted += 1
-            future = self.futures.pop(index)
-        return dict(future.result())
-
-
-def run_windowed(flow: Flow, recipe: Recipe, ledger: Any, *, full: bool, workers: int,
-                 progress: Any) -> RunSummary:
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        execution = Windowed(flow, recipe, ledger, 4, 0.2, pool, Tally(progress))
-        outcome = run(flow, execution, full=full)
-    return RunSummary(flow.name, "bench", [Result(**r) for r in outcome["records"]], error=outcome["error"])
-
-
 def _routes(calls: dict[str, int]) -> dict[str, int]:
     """Calls by method and route, ids folded ("POST /v1/articles/uploadImage/{id}")."""
     folded: Counter[str] = Counter()
@@ -330,7 +290,7 @@ def bench(articles: int, rate: float, workers: int, changed: float, synced: bool
         parent.recv()
         links.outcomes.clear()
         begun = time.monotonic()
-        summary = run_windowed(PRODUCTS, ProductsFlow(shop, books, settings, links), links, full=full,
+        summary = run_here(PRODUCTS, ProductsFlow(shop, books, settings, links), links, full=full,
                                workers=workers, progress=watch)
         wall = time.monotonic() - begun
         parent.send(("calls", None))

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from koppel.reasons import reason
 from koppel.sync import runner
 from koppel.sync.links import MemoryLinks
 from koppel.sync.runner import Flow, run
@@ -49,8 +50,9 @@ class Counting:
             self.unread -= 1
             record = key.split("@")[0]
             parked = key == "9"
-            return {"key": record, "outcome": "retry" if parked else "sent", "reason": "", "run": run_id,
-                    "target_key": "" if parked else f"T{record}", "reason_args": None, "payload": "x" * 1000}
+            said = reason("busy: {what}", what="backup") if parked else reason("created {article}", article=record)
+            return {"key": record, "outcome": "retry" if parked else "sent", "reason": said, "run": run_id,
+                    "target_key": "" if parked else f"T{record}", "reason_args": said.as_args(), "payload": "x" * 1000}
 
         return read
 
@@ -71,5 +73,12 @@ def test_no_more_units_are_started_than_allowed_ahead_and_every_result_comes_bac
     assert {r["key"]: r["outcome"] for r in outcome["records"]} == expected
     assert all(r["target_key"] == f"T{r['key']}" for r in outcome["records"] if r["key"] != "9")
     assert all("payload" not in r for r in outcome["records"])  # what a result keeps is cut to its fields
+    # a sent record's reason is kept as text only (its translatable form is in the activity log); a parked
+    # one's form is kept for whoever acts on it
+    sent = [r for r in outcome["records"] if r["outcome"] == "sent"]
+    assert all(type(r["reason"]) is str and r["reason_args"] is None for r in sent)
+    assert sent[0]["reason"] == f"created {sent[0]['key']}"
+    parked = [r for r in outcome["records"] if r["outcome"] == "retry"]
+    assert all(r["reason_args"] == {"template": "busy: {what}", "params": {"what": "backup"}} for r in parked)
     # the cursor stops before the parked record
     assert execution.ledger.cursors == {"things": ("0008" if records > 9 else execution.keys[-1].zfill(4))}
