@@ -514,7 +514,7 @@ class ProductsFlow:
         if own is not None and self._wanted(own):
             lead = own
         elif active:  # no article of its own: the first variant, its option values taken out of its name
-            lead = _without_options(active[0], places[active[0].code])
+            lead = without_options(active[0], places[active[0].code])
         else:
             return self._hide(key, link, reason("every variant of {product} is blocked or left the selection",
                                                 product=key), own_print, payload_in)
@@ -831,7 +831,7 @@ class _Seen:
                 self.shared.setdefault(first, code)
 
 
-def _without_options(article: Article, place: Place) -> Article:
+def without_options(article: Article, place: Place) -> Article:
     """The article with its option values taken off the end of its name ("Shirt rood M" → "Shirt"): the
     name of a variant product that has no article of its own."""
     words = article.description.split()

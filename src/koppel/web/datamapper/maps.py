@@ -38,7 +38,7 @@ from koppel.flows.customers import Customers
 from koppel.flows.product_categories import CATEGORY
 from koppel.flows.product_grouping import Grouper
 from koppel.flows.product_mapping import ProductMaps, article_source, starting_stock
-from koppel.flows.products import _without_options as without_options  # the flow's own naming rule
+from koppel.flows.products import without_options  # the flow's own naming rule
 from koppel.flows.products_settings import ProductsSettings
 from koppel.flows.settings import OrdersSettings
 from koppel.mapping import (
