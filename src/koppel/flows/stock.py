@@ -26,6 +26,15 @@ what we sent leaves the shop's lower figure alone until AccountView has caught u
 see is stock edited by hand in the shop: the first run, `koppel sync stock --full`, and `compare_with =
 "shop"` compare with the shop's own figures and correct it.
 
+An article blocked in AccountView gets no stock from AccountView while the products flow's rule for it holds
+(its setting `blocked`, read from the integration's products settings; ProductsSettings' default when the
+products flow is not set up): under "hide" its shop article or variant is made unorderable (stock 0, no
+backorder; one read of the shop article, and a write only when it takes orders), under "leave" nothing is
+written. Each is said once: the "stock" link remembers the rule's mark (`BLOCKED_MARKS`) instead of a value
+sent, so a blocked article's stock changing in AccountView is no change, and unblocking it (a value, not
+the mark) sends AccountView's stock again. A shop read (the first run, --full, `compare_with = "shop"`) also
+stops orders again of a hidden one someone made orderable in the shop.
+
 A unit's key is the article code and the cycle (`CODE#20261130T181500123456`): the engine runs a unit id
 once, and the same article may change again next minute. A unit whose cycle's figures are gone (its worker
 restarted, a retry by hand) writes nothing and leaves the article to the next cycle, which compares again.
@@ -40,7 +49,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from itertools import islice
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import structlog
 
@@ -50,9 +59,10 @@ from koppel.connectors.mijnwebwinkel.catalogue import match_key
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
 from koppel.errors import NeedsAttention, Outcome
 from koppel.flows.links import Link, Links, Record
+from koppel.flows.products_settings import ProductsSettings
 from koppel.flows.stock_formula import FIGURES, Computed, Formula, StockProblem, parse_factor
 from koppel.flows.stock_settings import StockSettings
-from koppel.flows.stock_shop import UNLIMITED, ShopStock, Target, as_text, write_stock
+from koppel.flows.stock_shop import UNLIMITED, ShopStock, Target, as_text, stop_orders, write_stock
 from koppel.reasons import fixed_in, reason
 from koppel.sync.clients import IntegrationClients
 from koppel.sync.links import BulkLinks
@@ -63,6 +73,12 @@ SUMMARY = "(cycle)"  # the key of each cycle's summary record (AccountView artic
 SHOP_ONLY = "shop:"  # key prefix of a shop article no AccountView article stands for
 PAGE = 1000  # AccountView articles looked at together: one links query per page
 PLACES = ("variant", "product", ENTITY)  # the links that say where an article's stock goes, first found wins
+# The products flow's rules for an article blocked in AccountView, its default, and what a "stock" link holds
+# instead of a value sent once the rule was applied to a blocked article (never a stock value: unblocking differs).
+BLOCKED_RULES: tuple[str, ...] = get_args(ProductsSettings.model_fields["blocked"].annotation)
+DEFAULT_BLOCKED = str(ProductsSettings.model_fields["blocked"].default)
+BLOCKED_MARKS = {"hide": "0 (blocked)", "leave": "left (blocked)"}
+BLOCKED_SETTING = "products.blocked"  # the setting that decides, in the products flow's settings
 
 ONE = Fraction(1)
 log = structlog.get_logger(__name__)
@@ -80,6 +96,7 @@ class Plan:
     computed: Computed | None = None  # None: not managed (or a problem)
     note: str = ""  # why the stock is unlimited
     problem: str = ""
+    blocked: str = ""  # blocked in AccountView: the products flow's rule that applies ("hide", "leave")
 
     @property
     def inputs(self) -> dict[str, str]:
@@ -116,8 +133,11 @@ class StockFlow:
     """One run (a cycle) of the stock flow for one integration."""
 
     def __init__(self, shop: MijnWebwinkelClient, books: AccountViewClient, settings: StockSettings,
-                 links: Links) -> None:
-        self.shop, self.books, self.settings = shop, books, settings
+                 links: Links, *, blocked: str = DEFAULT_BLOCKED) -> None:
+        """`blocked`: the products flow's setting of that name, what it makes of an article blocked in
+        AccountView; the stock flow keeps to it."""
+        assert blocked in BLOCKED_RULES, blocked  # products_blocked() reads it from the settings
+        self.shop, self.books, self.settings, self.blocked = shop, books, settings, blocked
         # A cycle looks at every article: the engine's links, the tests' and the dry run's all read and write
         # many at a time.
         self.links = cast(BulkLinks, links)
@@ -189,7 +209,10 @@ class StockFlow:
             self._decide(self._plan(stock, target, via), last, cycle, cycle.shop)
 
     def _plan(self, stock: ArticleStock, target: Target | None, via: str) -> Plan:
-        """The article's stock as the formula has it, or why it can't be computed."""
+        """The article's stock as the formula has it, or why it can't be computed; for a blocked article,
+        the products flow's rule instead (its figures are not AccountView's to send, nor to park it for)."""
+        if stock.blocked:
+            return Plan(stock.code, target, via, 0 if self.blocked == "hide" else None, blocked=self.blocked)
         try:
             computed = self._compute(stock)
         except StockProblem as problem:
@@ -206,6 +229,14 @@ class StockFlow:
         was not sent by us (or not lately), it is remembered as sent."""
         if plan.problem or plan.target is None:
             cycle.plans[plan.code] = plan
+            return
+        if plan.blocked:
+            # Said once; under "hide" again when the shop (read this cycle) takes orders of it after all.
+            if sent != BLOCKED_MARKS[plan.blocked] or (
+                    plan.blocked == "hide" and shop is not None and shop.orderable(plan.target)):
+                cycle.plans[plan.code] = replace(plan, before=sent or "")
+            else:
+                cycle.unchanged += 1
             return
         wanted = as_text(plan.value)
         if shop is None:
@@ -348,6 +379,8 @@ class StockFlow:
             return Record(ENTITY, name, Outcome.SKIPPED, reason(
                 "this cycle's figures are gone (its worker restarted, or a retry by hand): the next stock cycle "
                 "compares the article again and sends it if it still differs"))
+        if plan.blocked and plan.target is not None and not plan.problem:
+            return self._keep_blocked(plan, plan.target)
         payload_in = {"article": plan.code, "formula": self.formula.label, **plan.inputs}
         if plan.problem or plan.target is None:
             return Record(ENTITY, plan.code, Outcome.NEEDS_ATTENTION, plan.problem, payload_in=payload_in)
@@ -369,6 +402,47 @@ class StockFlow:
                              wanted=wanted, explanation=plan.explanation, target=target.describe(), via=plan.via),
                       target_key=target.key, payload_in=payload_in,
                       payload_out={"target": target.key, "stock": plan.value})
+
+
+    def _keep_blocked(self, plan: Plan, target: Target) -> Record:
+        """A blocked article gets no stock from AccountView: under "hide" its target is made unorderable when
+        the shop takes orders of it, under "leave" nothing is written; the link remembers the rule's mark."""
+        payload_in = {"article": plan.code, "blocked": "yes", BLOCKED_SETTING: plan.blocked}
+        payload_out: dict[str, Any] | None = None
+        if plan.blocked == "leave":
+            done = reason("{target} is left as it is", target=target.describe())
+        else:
+            stopped = stop_orders(self.shop, target)
+            if not stopped.found:
+                done = reason("{target} is not in the shop (any more), so nothing of it can be ordered",
+                              target=target.describe())
+            elif stopped.unlimited:
+                # Said once, not parked: only the merchant can change it, and no cycle of ours would.
+                done = reason("{target} has stock 0 and no backorder, but can still be ordered: the stock of shop "
+                              "article {article} is unlimited, which is every variant's (manage its stock in the shop)",
+                              target=target.describe(), article=target.article_id)
+            elif not stopped.before:
+                done = reason("{target} could not be ordered already (stock 0, no backorder)",
+                              target=target.describe())
+            else:
+                done = reason("{target} can't be ordered now: stock {before} → 0, no backorder",
+                              target=target.describe(), before=stopped.before)
+            if stopped.before:
+                payload_out = {"target": target.key, "stock": 0, "can_backorder": False}
+        self.links.remember_many([Link(ENTITY, plan.code, target.key, BLOCKED_MARKS[plan.blocked])])
+        why = fixed_in(BLOCKED_SETTING, reason(
+            "AccountView article {code} is blocked: no stock sent; {done} (products setting blocked: {rule})",
+            code=plan.code, done=done, rule=plan.blocked))
+        return Record(ENTITY, plan.code, Outcome.SENT if payload_out else Outcome.SKIPPED, why,
+                      target_key=target.key, payload_in=payload_in, payload_out=payload_out)
+
+
+def products_blocked(products: dict[str, Any] | None) -> str:
+    """The products flow's `blocked` setting among an integration's products settings: read on its own, so
+    the products settings' other problems (which stop that flow, not this one) leave the merchant's choice
+    standing; ProductsSettings' default when it is not set (or the products flow not set up)."""
+    chosen = (products or {}).get("blocked", DEFAULT_BLOCKED)
+    return chosen if isinstance(chosen, str) and chosen in BLOCKED_RULES else DEFAULT_BLOCKED
 
 
 def _factor_of(setting: str, raw: Any, what: str) -> Fraction:
@@ -438,7 +512,8 @@ def _find_many(links: BulkLinks, entities: tuple[str, ...], keys: list[str]) -> 
 
 
 def _open(integration: IntegrationClients, settings: StockSettings, links: Links) -> StockFlow:
-    return StockFlow(integration.shop, integration.books, settings, links)
+    return StockFlow(integration.shop, integration.books, settings, links,
+                     blocked=products_blocked(integration.flows.get("products")))
 
 
 STOCK = declare(Flow(name="stock", entity=ENTITY, settings=StockSettings, open=_open))

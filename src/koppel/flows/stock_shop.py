@@ -4,7 +4,9 @@ A `Target` is a shop article (`"123"`) or one variant of it (`"123/4"`), in the 
 flow's links hold ("product" and "variant" links) and the stock flow's own "stock" links repeat. A stock
 value travels as text too: a whole number, or `UNLIMITED` for stock the shop does not manage.
 `ShopStock.read` is the shop's current stock of every article and variant, and its articles by SKU, from
-one scan of the catalogue (1 count call + 1 call per 100 articles).
+one scan of the catalogue (1 count call + 1 call per 100 articles). `stop_orders` makes an article or
+variant unorderable (stock 0, no backorder): what an article blocked in AccountView gets under the products
+flow's `blocked = "hide"`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass, field
 
 from koppel.connectors.mijnwebwinkel.catalogue import match_key
 from koppel.connectors.mijnwebwinkel.client import MijnWebwinkelClient
-from koppel.connectors.mijnwebwinkel.models import ArticleSummary
+from koppel.connectors.mijnwebwinkel.models import ArticleInput, ArticleSummary, VariantInput
+from koppel.errors import NeedsAttention
 from koppel.reasons import reason
 
 UNLIMITED = "unlimited"  # the shop's `stock: null`: stock not managed
@@ -48,22 +51,34 @@ class Target:
 
 @dataclass
 class ShopStock:
-    """The shop's stock by target key, its articles by SKU (match key → ids), each article's SKU, and the
-    articles with variants."""
+    """The shop's stock by target key, its articles by SKU (match key → ids), each article's SKU, the
+    articles with variants, and the targets that take orders beyond their stock (backorder)."""
 
     stock: dict[str, str] = field(default_factory=dict)
     by_sku: dict[str, list[int]] = field(default_factory=dict)
     skus: dict[int, str] = field(default_factory=dict)
     with_variants: set[int] = field(default_factory=set)
+    backorder: set[str] = field(default_factory=set)
 
     def add(self, article: ArticleSummary) -> None:
         self.stock[str(article.id)] = as_text(article.stock)
+        if article.can_backorder:
+            self.backorder.add(str(article.id))
         for variant in article.variants:
-            self.stock[f"{article.id}/{variant.id}"] = as_text(variant.stock)
+            key = f"{article.id}/{variant.id}"
+            self.stock[key] = as_text(variant.stock)
+            if variant.can_backorder:
+                self.backorder.add(key)
             self.with_variants.add(article.id)
         self.skus[article.id] = article.sku or ""
         if key := match_key(article.sku):
             self.by_sku.setdefault(key, []).append(article.id)
+
+    def orderable(self, target: Target) -> bool:
+        """Whether the target's own figures take orders: it is there, with stock (or unlimited), or with
+        backorder allowed. (A variant of an unlimited article takes them anyway: see `stop_orders`.)"""
+        current = self.stock.get(target.key)
+        return current is not None and (current != "0" or target.key in self.backorder)
 
     @classmethod
     def read(cls, shop: MijnWebwinkelClient) -> ShopStock:
@@ -80,3 +95,38 @@ def write_stock(shop: MijnWebwinkelClient, target: Target, value: int | None) ->
         shop.set_stock(target.article_id, value)
     else:
         shop.set_stock(target.article_id, value, variant_id=target.variant_id)
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """What `stop_orders` found in the shop, and did."""
+
+    found: bool  # the shop has the article or variant
+    before: str = ""  # its stock when it was written; "": not written, it took no orders already
+    unlimited: bool = False  # a variant whose article's stock is unlimited: orderable whatever its own figures
+
+
+def stop_orders(shop: MijnWebwinkelClient, target: Target) -> Stopped:
+    """Make the target unorderable: stock 0, no backorder (1 GET, then 1 PATCH only when its own figures
+    take orders). A variant of an article whose stock is unlimited gets them too, but stays orderable:
+    unlimited is the whole article's (the spec), and making the article managed is the merchant's choice
+    (it binds every other variant to its figures); `unlimited` says so."""
+    try:
+        article = shop.get_article(target.article_id)
+    except NeedsAttention as error:
+        if error.status == 404:
+            return Stopped(found=False)
+        raise
+    holder = article if target.variant_id is None else next(
+        (v for v in article.variants if v.id == target.variant_id), None)
+    if holder is None:
+        return Stopped(found=False)
+    unlimited = target.variant_id is not None and article.stock is None
+    if holder.stock == 0 and not holder.can_backorder:
+        return Stopped(found=True, unlimited=unlimited)
+    if target.variant_id is None:
+        shop.update_article(target.article_id, ArticleInput(stock=0, can_backorder=False))
+    else:
+        shop.update_article(target.article_id, ArticleInput(
+            variants=[VariantInput(id=target.variant_id, stock=0, can_backorder=False)]))
+    return Stopped(found=True, before=as_text(holder.stock), unlimited=unlimited)
