@@ -212,7 +212,7 @@ class StockFlow:
         """The article's stock as the formula has it, or why it can't be computed; for a blocked article,
         the products flow's rule instead (its figures are not AccountView's to send, nor to park it for)."""
         if stock.blocked:
-            return Plan(stock.code, target, via, 0 if self.blocked == "hide" else None, blocked=self.blocked)
+            return Plan(stock.code, target, via, blocked=self.blocked)
         try:
             computed = self._compute(stock)
         except StockProblem as problem:
@@ -234,7 +234,7 @@ class StockFlow:
             # Said once; under "hide" again when the shop (read this cycle) takes orders of it after all.
             if sent != BLOCKED_MARKS[plan.blocked] or (
                     plan.blocked == "hide" and shop is not None and shop.orderable(plan.target)):
-                cycle.plans[plan.code] = replace(plan, before=sent or "")
+                cycle.plans[plan.code] = plan
             else:
                 cycle.unchanged += 1
             return
@@ -402,7 +402,6 @@ class StockFlow:
                              wanted=wanted, explanation=plan.explanation, target=target.describe(), via=plan.via),
                       target_key=target.key, payload_in=payload_in,
                       payload_out={"target": target.key, "stock": plan.value})
-
 
     def _keep_blocked(self, plan: Plan, target: Target) -> Record:
         """A blocked article gets no stock from AccountView: under "hide" its target is made unorderable when
