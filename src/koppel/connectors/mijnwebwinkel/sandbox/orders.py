@@ -284,24 +284,42 @@ def _variant_for(article: dict[str, Any], option_ids: list[int]) -> dict[str, An
     return None
 
 
-def _stock_holder(article: dict[str, Any], option_ids: list[int]) -> dict[str, Any] | None:
-    """Where an order line's stock is kept: nowhere when the article's stock is unlimited (`null`, for
-    the article and all its variants), else the chosen variant (unless it is unlimited under the quirk
-    `variant_stock_unlimited`), else the article."""
-    if article.get("stock") is None:
+def _stock_holder(state: SandboxState, article: dict[str, Any], option_ids: list[int]) -> dict[str, Any] | None:
+    """Where an order line's stock is kept; None when its stock is not managed.
+
+    The chosen variant keeps its own stock whatever the article's: NOTES §8.3's example (an article with
+    `stock: null`, variants at 12 and 0) and "stock is per variants[] entry" (§7, quirk 5) read so. The
+    article's `stock: null` covers lines without a variant; a variant's own `null` (quirk
+    `variant_stock_unlimited`) that variant. The reference leaves this open: under the quirk
+    `article_stock_null_frees_variants` an unmanaged article takes no stock from any of its variants."""
+    if state.quirks.article_stock_null_frees_variants and article.get("stock") is None:
         return None
     holder = (_variant_for(article, option_ids) if option_ids else None) or article
     return None if holder.get("stock") is None else holder
 
 
-def mutate_stock(lines: list[dict[str, Any]], *, sign: int, override_stock: bool) -> None:
-    """Take (sign −1) or return (+1) stock for article lines; refuse when short unless overridden."""
-    holders = [(_stock_holder(*line["_stock"][:2]), line["_stock"]) for line in lines]
+def _stock_name(article: dict[str, Any], holder: dict[str, Any]) -> str:
+    """The stock holder as a 422 names it."""
+    if holder is article:
+        return f"article {article['id']}"
+    return f"article {article['id']}, variant {holder['id']}"
+
+
+def mutate_stock(state: SandboxState, lines: list[dict[str, Any]], *, sign: int, override_stock: bool) -> None:
+    """Take (sign −1) or return (+1) stock for article lines; refuse when short unless the holder (the
+    variant, else the article) allows backorder or stock is overridden. All or nothing."""
+    holders = [(_stock_holder(state, *line["_stock"][:2]), line["_stock"]) for line in lines]
+    wanted: dict[int, int] = {}  # per holder: two lines of one variant draw on the same stock
     for holder, (article, _, quantity) in holders:
-        if holder is None:
+        if holder is None or sign > 0 or override_stock or holder.get("can_backorder"):
             continue
-        if sign < 0 and holder["stock"] < quantity and not holder.get("can_backorder") and not override_stock:
-            raise SandboxError(422, f"Insufficient stock for article {article['id']}")
+        wanted[id(holder)] = wanted.get(id(holder), 0) + quantity
+        if holder["stock"] < wanted[id(holder)]:
+            raise SandboxError(
+                422,
+                f"Insufficient stock for {_stock_name(article, holder)}: {holder['stock']} in stock, "
+                f"{wanted[id(holder)]} ordered",
+            )
     for holder, (_, _, quantity) in holders:
         if holder is not None:
             holder["stock"] += sign * quantity
@@ -382,7 +400,7 @@ def build_order(
             lines.add_split("payment", "Transactiekosten", to_decimal(fee))
         article_lines = [line for line in lines.lines if "_stock" in line]
         if mutate:
-            mutate_stock(article_lines, sign=-1, override_stock=override_stock)
+            mutate_stock(state, article_lines, sign=-1, override_stock=override_stock)
         for line in article_lines:
             del line["_stock"]
 
@@ -536,7 +554,7 @@ def build_credit_order(
                 lines.add(_custom_line(lines, line), article=True)
         returned = [line for line in lines.lines if "_stock" in line]
         if mutate:
-            mutate_stock(returned, sign=+1, override_stock=True)
+            mutate_stock(state, returned, sign=+1, override_stock=True)
         credit_lines = [_negated(state, line) for line in lines.lines]
         for kind, key in (("shipping", "shipping_costs"), ("payment", "payment_costs")):
             given = body.get(key)

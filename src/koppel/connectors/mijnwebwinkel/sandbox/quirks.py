@@ -24,6 +24,9 @@ class Quirks(QuirkSwitches):
     # Behaviour the references leave open or contradict, switchable so clients pass under both readings:
     variant_stock_unlimited: bool = False  # variants accept and show `stock: null` (changelog 1.0.2; not the spec)
     images_patch_merges: bool = False  # PATCH `images` keeps images it does not name (NOTES §10.9: unknown)
+    # An article's `stock: null` makes its variants unlimited too, whatever their own stock; off (the
+    # reading of NOTES §8.3's example and "stock is per variants[] entry"): a variant keeps its own stock.
+    article_stock_null_frees_variants: bool = False
 
     # -------------------------------------------------------------------------------- applying
 

@@ -254,7 +254,8 @@ def _articles(state: SandboxState, rng: random.Random, seed: int, sizes: SeedSiz
         extra: dict[str, dict[str, str]] = {"visible": {}, "invisible": {"weight": f"{rng.randint(1, 40) / 20:.2f}"}}
         if item.ean:
             extra["visible" if index % 7 == 3 else "invisible"]["barcode"] = item.ean
-        # Every 5th unmanaged; every 10th variant article too (unlimited for all its variants).
+        # Every 5th unmanaged; every 10th too (a variant article) with its variants at 0: sold out per
+        # combination, as NOTES §8.3's black tote (unlimited under `article_stock_null_frees_variants`).
         stock = None if index % 5 == 4 else rng.randint(0, 60)
         article = state.put_article(
             {
