@@ -112,6 +112,7 @@ def test_order_lines_and_totals_always_add_up(
         )
         article["_vat_rate"] = f"{rate:f}"
         article["taxable"] = rate != 0
+        article["variants"][0]["stock"] = quantity  # the variant keeps its own stock: enough for this line
         orderlines.append(
             {
                 "type": "article",

@@ -98,32 +98,6 @@ def test_variant_stock_is_a_number_unless_the_quirk_allows_null(
     )
 
 
-def test_an_unlimited_article_sells_its_variants_without_counting(
-    box: MijnWebwinkelSandbox, http: httpx.Client
-) -> None:
-    article = next(a for a in box.state.articles.values() if a["variants"])
-    option = article["variants"][0]["options"][0]["option_id"]
-    http.patch(
-        f"/articles/{article['id']}",
-        json={"stock": None, "variants": [{"id": article["variants"][0]["id"], "stock": 1}]},
-    )
-    order = {
-        "debtor": {"email": "v@example.nl", "address": {"invoice": {"name": "V", "zipcode": "1000AA"}}},
-        "orderlines": [
-            {
-                "type": "article",
-                "quantity": 5,
-                "articles": [{"id": article["id"], "options": [{"list_option_id": option}]}],
-            }
-        ],
-    }
-    assert http.post("/orders", json=order).status_code == 200  # 5 of a variant with stock 1: unlimited article
-    assert box.state.articles[article["id"]]["variants"][0]["stock"] == 1
-    http.patch(f"/articles/{article['id']}", json={"stock": 10})
-    short = http.post("/orders", json=order)
-    assert short.status_code == 422 and "stock" in short.json()["detail"]  # managed again: the variant counts
-
-
 @pytest.mark.parametrize(
     ("body", "field"),
     [
