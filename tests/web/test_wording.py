@@ -312,10 +312,11 @@ def test_every_setting_the_settings_pages_ask_has_a_label_and_its_choices_have_w
 
 def named_settings(text: str, keys: set[str]) -> set[str]:
     """The settings keys `text` names as keys: a key with an underscore as a word, any key in parentheses,
-    before '=' or as the head of a path (variants.attributes.list_id)."""
+    before '=', after the word setting (in any language) or as the head of a path (variants.attributes.list_id)."""
     return {key for key in keys
             if re.search(rf"(?<![\w.{{]){re.escape(key)}(?![\w}}])", text)
-            and ("_" in key or re.search(rf"\({key}\)|\b{key}=|(?<![\w.]){key}\.\w", text))}
+            and ("_" in key or re.search(rf"\({key}\)|\b{key}=|(?<![\w.]){key}\.\w|"
+                                         rf"(?:setting|instelling|[Ee]instellung) {key}\b", text))}
 
 
 @pytest.mark.parametrize("language", ["nl", "de"])
@@ -343,3 +344,5 @@ def test_a_setting_named_by_its_key_is_found() -> None:
     assert named_settings("select=groups needs a code in groups; see (variants) or variants.attributes.list_id",
                           keys) == {"select", "variants"}
     assert named_settings("not a regular expression: {error}; {max_stock} and article groups", keys) == set()
+    assert named_settings("(products setting blocked: {rule}); (productinstelling blocked: {rule})",
+                          {"blocked", "images"}) == {"blocked"}
