@@ -11,6 +11,7 @@ from koppel.flows.links import Link
 from koppel.flows.stock import ENTITY, STOCK, StockFlow
 from koppel.flows.stock_settings import StockSettings
 from koppel.flows.stock_shop import UNLIMITED
+from koppel.reasons import as_args, setting_to_fix
 from koppel.sync.links import EngineLinks
 from koppel.sync.runner import run_here
 from tests.flows.stock_world import (
@@ -131,6 +132,39 @@ def test_unmanaged_stock_is_unlimited_in_the_shop_for_all_or_per_article(world: 
     assert all(shop_stock(world, article["id"]) is None for article in simple)
     reset_calls(world)
     assert sync_stock(stock_flow(world, managed="none")) == [] and shop_writes(world) == 0
+
+
+def test_an_unmanaged_variant_keeps_its_own_stock_said_once_and_gets_accountviews_when_managed_again(
+        world: World) -> None:
+    product = variant_article(world)
+    variant, sibling = product["variants"][:2]
+    sibling_stock, code = sibling["stock"], f"{product['sku']}-V0"
+    add_books_article(world, code, like=product["sku"], QTY_AVAIL=7, QTY_RSRV=0, STOCK_ART=True)
+    world.links.write("variant", code, f"{product['id']}/{variant['id']}")
+    sync_stock(stock_flow(world, managed="per_article"))
+    set_shop_stock(world, product["id"], 4)  # the article's own stock, for orders without a variant
+    set_books_stock(world, code, STOCK_ART=False, QTY_AVAIL=30)
+    reset_calls(world)
+
+    results = by_code(sync_stock(stock_flow(world, managed="per_article")))
+
+    said = results[code]
+    assert said.outcome == "skipped" and shop_writes(world) == 0  # the shop has no unlimited variant to make
+    assert (f"AccountView article {code}'s stock is not managed (ARTICLE.STOCK_ART false), but the shop has no "
+            f"unlimited stock for a variant: shop article {product['id']}, variant {variant['id']} keeps its own"
+            ) in said.reason
+    assert shop_stock(world, product["id"], variant["id"]) == 7 and shop_stock(world, product["id"]) == 4
+    record = world.links.latest(code, entity=ENTITY)
+    assert record is not None and setting_to_fix(as_args(record.reason)) == "managed"
+    assert world.links.find(ENTITY, code).payload_hash == UNLIMITED  # type: ignore[union-attr]
+    assert sync_stock(stock_flow(world, managed="per_article")) == []  # said once
+    assert code not in by_code(sync_stock(stock_flow(world, managed="per_article", compare_with="shop")))
+    assert shop_writes(world) == 0 and shop_stock(world, product["id"], sibling["id"]) == sibling_stock
+
+    set_books_stock(world, code, STOCK_ART=True)
+    back = by_code(sync_stock(stock_flow(world, managed="per_article")))
+    assert back[code].outcome == "sent" and f"stock {UNLIMITED} → 30 (" in back[code].reason
+    assert shop_stock(world, product["id"], variant["id"]) == 30 and shop_stock(world, product["id"]) == 4
 
 
 def test_formulas_and_unit_factors(world: World) -> None:

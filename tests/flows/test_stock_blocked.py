@@ -30,21 +30,16 @@ BLOCKED = "SHIRT-0001-ROOD-M"  # its colour and size are on other shirts too: it
 @pytest.fixture(params=["hide", "leave"])
 def world(request: pytest.FixtureRequest) -> Iterator[ProductsWorld]:
     """Products synced under the rule, and a first stock cycle: every linked article has AccountView's stock.
-    The merchant manages SHIRT-0001's stock in the shop (a number, not unlimited): an article's unlimited
-    stock is every variant's, whatever their own figures."""
+    SHIRT-0001's shop article has unlimited stock, as the products flow makes a variant product; its variants
+    keep their own (the sandbox's default reading)."""
     world = start_products_world(articles=40)
     world.settings["blocked"] = request.param
     summary = world.sync()
     assert summary.counts["needs_attention"] == 0, summary.parked
-    manage_stock(world, "SHIRT-0001", 10)
+    assert world.shop_article("SHIRT-0001")["stock"] is None
     stock_cycle(world)
     yield world
     world.stop()
-
-
-def manage_stock(world: ProductsWorld, sku: str, stock: int | None) -> None:
-    with world.shop_sandbox.state.lock:
-        world.shop_sandbox.state.articles[world.shop_article(sku)["id"]]["stock"] = stock
 
 
 def stock_cycle(world: ProductsWorld, *, full: bool = False) -> dict[str, Result]:
@@ -200,28 +195,62 @@ def test_a_blocked_simple_article_likewise(world: ProductsWorld) -> None:
     order_simple(world, code)
 
 
-def test_a_blocked_variant_of_an_article_with_unlimited_stock_is_said_to_stay_orderable(world: ProductsWorld) -> None:
-    rule = world.settings["blocked"]
-    manage_stock(world, "SHIRT-0001", None)  # unlimited, as the products flow makes a variant product
+def take_orders(world: ProductsWorld, code: str) -> int:
+    """The variant's own figures take orders again (as under "leave"), its article's stock unlimited."""
     article_id = world.shop_article("SHIRT-0001")["id"]
+    with world.shop_sandbox.state.lock:
+        article = world.shop_sandbox.state.articles[article_id]
+        assert article["stock"] is None
+        next(v for v in article["variants"] if v["id"] == shop_holder(world, code)["id"]).update(
+            stock=3, can_backorder=False)
+    return int(article_id)
+
+
+def test_a_blocked_variant_of_an_article_with_unlimited_stock_is_unorderable_under_hide_only(
+        world: ProductsWorld) -> None:
+    rule = world.settings["blocked"]
     block(world, BLOCKED)
     set_books_stock(world, BLOCKED, 25)
-    with world.shop_sandbox.state.lock:  # its own figures take orders (under "hide" the products flow zeroed them)
-        next(v for v in world.shop_sandbox.state.articles[article_id]["variants"]
-             if v["id"] == shop_holder(world, BLOCKED)["id"]).update(stock=3, can_backorder=False)
+    article_id = take_orders(world, BLOCKED)
 
     results = stock_cycle(world)
 
     now = shop_holder(world, BLOCKED)
-    if rule == "hide":  # its own figures stop orders, and the record says why it can still be ordered
+    if rule == "hide":  # the variant's own figures decide: the article's unlimited stock does not free it
         assert results[BLOCKED].outcome == "sent"
-        assert (f"has stock 0 and no backorder, but can still be ordered: the stock of shop article {article_id} "
-                "is unlimited") in said(world, results[BLOCKED])
+        assert ("can't be ordered now: stock 3 → 0, no backorder, unless the shop counts the unlimited stock of "
+                f"shop article {article_id} for every variant") in said(world, results[BLOCKED])
         assert now["stock"] == 0 and not now["can_backorder"]
+        with pytest.raises(SandboxError, match="Insufficient stock"):
+            order_variant(world)
     else:
         assert results[BLOCKED].outcome == "skipped" and now["stock"] == 3
-    order_variant(world)  # either way: the article's unlimited stock is every variant's
+        order_variant(world)
+        assert shop_holder(world, BLOCKED)["stock"] == 2  # the order took the variant's own stock
+    assert world.shop_article("SHIRT-0001")["stock"] is None  # the article's is left alone
     assert stock_cycle(world) == {}  # said once
+
+
+def test_under_a_shop_reading_an_unlimited_article_as_every_variants_a_hidden_variant_is_still_sold(
+        world: ProductsWorld) -> None:
+    """The sandbox's quirk `article_stock_null_frees_variants`: the flow can't tell such a shop from the API,
+    so it does the same there; its record's note says what such a shop does, and the order shows it."""
+    rule = world.settings["blocked"]
+    world.shop_sandbox.state.quirks.update({"article_stock_null_frees_variants": True})
+    block(world, BLOCKED)
+    article_id = take_orders(world, BLOCKED)
+
+    results = stock_cycle(world)
+
+    if rule == "hide":
+        assert f"unless the shop counts the unlimited stock of shop article {article_id} for every variant" in said(
+            world, results[BLOCKED])
+        assert shop_holder(world, BLOCKED)["stock"] == 0 and not shop_holder(world, BLOCKED)["can_backorder"]
+    else:
+        assert results[BLOCKED].outcome == "skipped" and shop_holder(world, BLOCKED)["stock"] == 3
+    stock = shop_holder(world, BLOCKED)["stock"]
+    order_variant(world)  # taken under either rule: the shop frees every variant of an unlimited article
+    assert shop_holder(world, BLOCKED)["stock"] == stock  # and takes none of the variant's own stock
 
 
 def test_the_rule_is_the_integrations_products_setting() -> None:

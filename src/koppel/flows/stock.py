@@ -6,6 +6,9 @@ The recipe, once per cycle (`StockFlow.fetch`), then per changed article (`Stock
  2. find the article's place in the shop: the products flow's "variant" or "product" link, else the stock
     flow's own "stock" link, else (`match_on_sku`) the shop article whose SKU is the article code;
  3. compute the formula: managed or unlimited, the unit factor, floored, never below 0 (`stock_formula`);
+    a variant's own stock is what the shop counts, whatever its article's (the article's unlimited covers
+    orders without a variant), and the shop has no unlimited variant: an unmanaged one keeps its own figures,
+    said once;
  4. compare with the value last sent (the "stock" link's payload hash), or with the shop's current stock
     (the first run, `--full`, or `compare_with = "shop"`); only what differs becomes a unit of work,
     unchanged articles are counted in the cycle's one summary record;
@@ -94,7 +97,7 @@ class Plan:
     value: int | None = None  # None: unlimited
     before: str = ""  # the value compared with ("" when none was sent before)
     computed: Computed | None = None  # None: not managed (or a problem)
-    note: str = ""  # why the stock is unlimited
+    unmanaged: str = ""  # why AccountView's stock is not managed (the shop's unlimited for an article)
     problem: str = ""
     blocked: str = ""  # blocked in AccountView: the products flow's rule that applies ("hide", "leave")
 
@@ -104,7 +107,14 @@ class Plan:
 
     @property
     def explanation(self) -> str:
-        return self.computed.explanation if self.computed else self.note
+        if self.computed:
+            return self.computed.explanation
+        return reason("stock not managed ({why}): unlimited in the shop", why=self.unmanaged)
+
+    @property
+    def unmanaged_variant(self) -> bool:
+        """Not managed, for a variant: the shop has no unlimited stock for one, so its own is left as it is."""
+        return bool(self.unmanaged) and self.target is not None and self.target.variant_id is not None
 
 
 @dataclass
@@ -220,7 +230,7 @@ class StockFlow:
                 "AccountView article {code}: {problem}; its shop stock is left as it is", code=stock.code,
                 problem=problem)))
         if isinstance(computed, str):
-            return Plan(stock.code, target, via, None, note=computed)
+            return Plan(stock.code, target, via, None, unmanaged=computed)
         return Plan(stock.code, target, via, computed.value, computed=computed)
 
     def _decide(self, plan: Plan, sent: str | None, cycle: Cycle, shop: ShopStock | None) -> None:
@@ -238,6 +248,13 @@ class StockFlow:
             else:
                 cycle.unchanged += 1
             return
+        if plan.unmanaged_variant:
+            # Said once, like a blocked article's rule: nothing in the shop (read or not) is compared with it.
+            if sent == UNLIMITED:
+                cycle.unchanged += 1
+            else:
+                cycle.plans[plan.code] = plan
+            return
         wanted = as_text(plan.value)
         if shop is None:
             if sent == wanted:
@@ -245,9 +262,7 @@ class StockFlow:
             else:
                 cycle.plans[plan.code] = replace(plan, before=sent or "")
             return
-        # Unlimited is the article's (not a variant's): compare with the article's own value.
-        where = plan.target if plan.value is not None else Target(plan.target.article_id)
-        current = shop.stock.get(where.key)
+        current = shop.stock.get(plan.target.key)
         if current is None:
             cycle.plans[plan.code] = replace(plan, problem=reason(
                 "{target} ({via} of AccountView article {code}) is not in the shop: run the products flow, or forget "
@@ -261,7 +276,7 @@ class StockFlow:
                 cycle.agreed.append(Link(ENTITY, plan.code, plan.target.key, wanted))
 
     def _compute(self, stock: ArticleStock) -> Computed | str:
-        """The formula's result, or (stock not managed) why the shop's stock is unlimited."""
+        """The formula's result, or (stock not managed) why not."""
         column = self.columns["managed"]
         managed = {"all": True, "none": False}.get(self.settings.managed, stock.managed)
         if managed is None:
@@ -269,9 +284,8 @@ class StockFlow:
             raise StockProblem(reason("whether AccountView keeps its stock (ARTICLE.{field}) {detail}", field=column,
                                       detail=detail), setting="managed")
         if not managed:
-            why = (reason("all unlimited (managed = none)") if self.settings.managed == "none"
-                   else f"ARTICLE.{column} false")
-            return reason("stock not managed ({why}): unlimited in the shop", why=why)
+            return (reason("all unlimited (managed = none)") if self.settings.managed == "none"
+                    else f"ARTICLE.{column} false")
         figures: dict[str, Any] = {}
         for name in self.formula.fields:
             figures[name] = getattr(stock, name)
@@ -384,6 +398,8 @@ class StockFlow:
         payload_in = {"article": plan.code, "formula": self.formula.label, **plan.inputs}
         if plan.problem or plan.target is None:
             return Record(ENTITY, plan.code, Outcome.NEEDS_ATTENTION, plan.problem, payload_in=payload_in)
+        if plan.unmanaged_variant:
+            return self._leave_unmanaged_variant(plan, plan.target, payload_in)
         target, wanted = plan.target, as_text(plan.value)
         try:
             write_stock(self.shop, target, plan.value)
@@ -415,17 +431,17 @@ class StockFlow:
             if not stopped.found:
                 done = reason("{target} is not in the shop (any more), so nothing of it can be ordered",
                               target=target.describe())
-            elif stopped.unlimited:
-                # Said once, not parked: only the merchant can change it, and no cycle of ours would.
-                done = reason("{target} has stock 0 and no backorder, but can still be ordered: the stock of shop "
-                              "article {article} is unlimited, which is every variant's (manage its stock in the shop)",
-                              target=target.describe(), article=target.article_id)
             elif not stopped.before:
                 done = reason("{target} could not be ordered already (stock 0, no backorder)",
                               target=target.describe())
             else:
                 done = reason("{target} can't be ordered now: stock {before} → 0, no backorder",
                               target=target.describe(), before=stopped.before)
+            if stopped.article_unlimited:
+                # The shop counts the variant's own figures (the MijnWebwinkel sandbox README's "Stock"); a shop
+                # reading an unlimited article as every variant's would not, and the API does not tell which it is.
+                done = reason("{done}, unless the shop counts the unlimited stock of shop article {article} for "
+                              "every variant", done=done, article=target.article_id)
             if stopped.before:
                 payload_out = {"target": target.key, "stock": 0, "can_backorder": False}
         self.links.remember_many([Link(ENTITY, plan.code, target.key, BLOCKED_MARKS[plan.blocked])])
@@ -434,6 +450,17 @@ class StockFlow:
             code=plan.code, done=done, rule=plan.blocked))
         return Record(ENTITY, plan.code, Outcome.SENT if payload_out else Outcome.SKIPPED, why,
                       target_key=target.key, payload_in=payload_in, payload_out=payload_out)
+
+    def _leave_unmanaged_variant(self, plan: Plan, target: Target, payload_in: dict[str, Any]) -> Record:
+        """AccountView does not manage the stock of an article that is a shop variant: the shop has no unlimited
+        stock for a variant (its article's covers orders without one), so the variant keeps its own figures,
+        said once (the link remembers "unlimited"); managed again, AccountView's stock is sent again."""
+        self.links.remember_many([Link(ENTITY, plan.code, target.key, UNLIMITED)])
+        why = fixed_in("managed", reason(
+            "AccountView article {code}'s stock is not managed ({why}), but the shop has no unlimited stock for a "
+            "variant: {target} keeps its own (allow it backorder in the shop to take orders beyond it)",
+            code=plan.code, why=plan.unmanaged, target=target.describe()))
+        return Record(ENTITY, plan.code, Outcome.SKIPPED, why, target_key=target.key, payload_in=payload_in)
 
 
 def products_blocked(products: dict[str, Any] | None) -> str:

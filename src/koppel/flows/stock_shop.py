@@ -7,6 +7,11 @@ value travels as text too: a whole number, or `UNLIMITED` for stock the shop doe
 one scan of the catalogue (1 count call + 1 call per 100 articles). `stop_orders` makes an article or
 variant unorderable (stock 0, no backorder): what an article blocked in AccountView gets under the products
 flow's `blocked = "hide"`.
+
+A variant keeps its own stock, whatever its article's: the article's `null` (unlimited) covers orders of the
+article without a variant, and a variant's stock is an integer in the spec, so a variant can't be made
+unlimited (the MijnWebwinkel sandbox's README, "Stock", says why this is the reading we hold to; a shop that
+reads an unlimited article as every variant's is its quirk `article_stock_null_frees_variants`).
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ class ShopStock:
 
     def orderable(self, target: Target) -> bool:
         """Whether the target's own figures take orders: it is there, with stock (or unlimited), or with
-        backorder allowed. (A variant of an unlimited article takes them anyway: see `stop_orders`.)"""
+        backorder allowed."""
         current = self.stock.get(target.key)
         return current is not None and (current != "0" or target.key in self.backorder)
 
@@ -89,11 +94,12 @@ class ShopStock:
 
 
 def write_stock(shop: MijnWebwinkelClient, target: Target, value: int | None) -> None:
-    """Set the target's stock in the shop (1 PATCH). Unlimited exists at article level only (the spec): an
-    unmanaged variant article makes its whole shop article unlimited."""
-    if target.variant_id is None or value is None:
+    """Set the target's stock in the shop (1 PATCH). Unlimited (None) is an article's only (the spec): the
+    flow never sends it to a variant, whose own figure is what the shop counts."""
+    if target.variant_id is None:
         shop.set_stock(target.article_id, value)
     else:
+        assert value is not None, target  # an unmanaged variant is left as it is (StockFlow._decide)
         shop.set_stock(target.article_id, value, variant_id=target.variant_id)
 
 
@@ -103,14 +109,15 @@ class Stopped:
 
     found: bool  # the shop has the article or variant
     before: str = ""  # its stock when it was written; "": not written, it took no orders already
-    unlimited: bool = False  # a variant whose article's stock is unlimited: orderable whatever its own figures
+    # A variant whose article's stock is unlimited: unorderable by its own figures, which the shop counts; only a
+    # shop that reads an unlimited article as every variant's (the sandbox's quirk) would take orders of it.
+    article_unlimited: bool = False
 
 
 def stop_orders(shop: MijnWebwinkelClient, target: Target) -> Stopped:
     """Make the target unorderable: stock 0, no backorder (1 GET, then 1 PATCH only when its own figures
-    take orders). A variant of an article whose stock is unlimited gets them too, but stays orderable:
-    unlimited is the whole article's (the spec), and making the article managed is the merchant's choice
-    (it binds every other variant to its figures); `unlimited` says so."""
+    take orders). A variant's own figures decide, whatever its article's stock (the article's unlimited
+    stock is left alone: it covers orders of the article without a variant)."""
     try:
         article = shop.get_article(target.article_id)
     except NeedsAttention as error:
@@ -121,12 +128,12 @@ def stop_orders(shop: MijnWebwinkelClient, target: Target) -> Stopped:
         (v for v in article.variants if v.id == target.variant_id), None)
     if holder is None:
         return Stopped(found=False)
-    unlimited = target.variant_id is not None and article.stock is None
+    article_unlimited = target.variant_id is not None and article.stock is None
     if holder.stock == 0 and not holder.can_backorder:
-        return Stopped(found=True, unlimited=unlimited)
+        return Stopped(found=True, article_unlimited=article_unlimited)
     if target.variant_id is None:
         shop.update_article(target.article_id, ArticleInput(stock=0, can_backorder=False))
     else:
         shop.update_article(target.article_id, ArticleInput(
             variants=[VariantInput(id=target.variant_id, stock=0, can_backorder=False)]))
-    return Stopped(found=True, before=as_text(holder.stock), unlimited=unlimited)
+    return Stopped(found=True, before=as_text(holder.stock), article_unlimited=article_unlimited)
