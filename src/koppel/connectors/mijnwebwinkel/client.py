@@ -550,8 +550,10 @@ class MijnWebwinkelClient:
 
     def set_stock(self, article_id: int, stock: int | None, *, variant_id: int | None = None) -> Article:
         """Set the article's stock (None: unmanaged, i.e. unlimited), or one variant's stock: 1 PATCH.
-        Unlimited exists only at article level in the spec: a variant's None is refused there (422 →
-        NeedsAttention) unless the shop accepts it (changelog 1.0.2; sandbox quirk
+        A variant keeps its own stock whatever its article's: the article's None covers orders of the article
+        without a variant, not its variants (sandbox README "Stock"; the other reading is the sandbox quirk
+        `article_stock_null_frees_variants`). Unlimited exists only at article level in the spec: a variant's
+        None is refused there (422 → NeedsAttention) unless the shop accepts it (changelog 1.0.2; sandbox quirk
         `variant_stock_unlimited`)."""
         if variant_id is not None:
             return self.set_variant_stocks(article_id, {variant_id: stock})
