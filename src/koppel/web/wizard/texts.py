@@ -121,7 +121,7 @@ ESSENTIAL: dict[str, tuple[str, ...]] = {
                "payment_terms", "shipping_article", "payment_cost_article", "discount_article", "rounding_article",
                "revenue_accounts", "invoice_journal"),
     "products": ("match_on", "update_product_info"),
-    "stock": ("formula", "shop_manages_stock"),
+    "stock": ("formula", "managed"),
 }
 CHOICES: dict[str, Text] = {
     "sales_order": _("Sales order"),
