@@ -285,12 +285,17 @@ def _shown(value: Any) -> str:
 
 
 def fix_settings(flow: str, activity: Activity) -> list[dict[str, Any]]:
-    """The settings that fix a parked record, or one a setting skipped (a status not sent): each with its label
-    and its question's id on the flow's settings page (`q-<name>`, which opens "More settings" around it)."""
+    """The settings that fix a parked record, or one a setting skipped (a status not sent): each with the flow
+    whose settings page asks it (another flow's for "<flow>.<setting>"), its label and its question's id on that
+    page (`q-<name>`, which opens "More settings" around it)."""
     if activity.outcome == Outcome.SENT.value:
         return []
-    return [{"name": name, "label": texts.label(flow, name, None)[0], "anchor": f"q-{name}"}
-            for name in record_actions.settings_to_fix(flow, activity.reason, activity.reason_args)]
+    fixes = []
+    for named in record_actions.settings_to_fix(flow, activity.reason, activity.reason_args):
+        owner, _, name = named.rpartition(".")
+        fixes.append({"flow": owner or flow, "name": name, "label": texts.label(owner or flow, name, None)[0],
+                      "anchor": f"q-{name}"})
+    return fixes
 
 
 @workspace_view(Role.READ_ONLY)
