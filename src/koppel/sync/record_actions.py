@@ -95,18 +95,24 @@ def flow_of(entity: str) -> str:
 
 
 def settings_to_fix(flow: str, text: str, args: dict[str, Any] | None) -> list[str]:
-    """The flow's setting that fixes a reason (its `text` and stored form `args`), as the form says it
-    (`reasons.fixed_in`: the flow knows which setting it checked). A reason stored without one (older records,
-    a flow that doesn't say yet) falls back to the settings its text names in their own spelling, e.g.
-    "(credit_orders)"."""
+    """The setting that fixes a reason (its `text` and stored form `args`) of a record of this flow, as the form
+    says it (`reasons.fixed_in`: the flow knows which setting it checked): the flow's own by its name, another
+    flow's as "<flow>.<setting>" (the stock flow follows the products flow's `blocked`), and "" of a setting
+    no flow has. A reason stored without one (older records, a flow that doesn't say yet) falls back to the
+    flow's own settings its text names in their own spelling, e.g. "(credit_orders)"."""
     from koppel.sync import runner
 
     if not flow:
         return []
-    names = list(runner.find(flow).settings.model_fields)
     fixing = setting_to_fix(args)
     if fixing:
-        return [fixing] if fixing in names else []
+        owner, _, name = fixing.rpartition(".")
+        try:
+            known = name in runner.find(owner or flow).settings.model_fields
+        except LookupError:  # a flow this process doesn't have (any more)
+            known = False
+        return [name if owner in ("", flow) else fixing] if known else []
+    names = list(runner.find(flow).settings.model_fields)
     return [name for name in names if re.search(rf"(?<![\w.]){re.escape(name)}(?!\w)", text)]
 
 
