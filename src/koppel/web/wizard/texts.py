@@ -78,7 +78,9 @@ LABELS: dict[tuple[str, str], tuple[Text, Text]] = {
         "The shop category id for articles without an article group; empty: such articles are parked.")),
     ("products", "blocked"): (_("Blocked articles"), _(
         "An article blocked in AccountView: hidden in the shop (never deleted), or left as it is; a "
-        "blocked variant can no longer be ordered, or is left as it is.")),
+        "blocked variant can no longer be ordered, or is left as it is. Stock follows this too: a blocked "
+        "article gets no stock from AccountView; with 'Hide in the shop' it can no longer be ordered, with "
+        "'Leave as it is' its stock in the shop stays as it is.")),
     ("products", "images"): (_("Send images"), _(
         "Send the AccountView article's image to the shop.")),
     ("products", "max_image_bytes"): (_("Largest image (bytes)"), _(
