@@ -177,7 +177,9 @@ class ProductsSettings(_Strict):
     )
     blocked: Literal["hide", "leave"] = Field(
         "hide", description="an article blocked in AccountView: hidden in the shop (never deleted), or left as it is; "
-        "a blocked variant: its combination made unorderable (no stock, no backorder), or left as it is"
+        "a blocked variant: its combination made unorderable (no stock, no backorder), or left as it is. The stock "
+        "flow follows it: a blocked article gets no stock from AccountView; hide: made unorderable in the shop, "
+        "leave: its shop stock left alone"
     )
     features: list[Feature] = Field(
         default_factory=list,

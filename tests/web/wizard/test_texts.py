@@ -38,11 +38,13 @@ def _settings_named_in_the_flows() -> set[tuple[str, str]]:
 
 
 def _flow_settings() -> dict[str, set[str]]:
+    """Per flow of ours (not a test's toy flow), the settings its page asks (`enabled` is the flow's switch)."""
     from koppel.sync import engine, runner, units
 
-    if not units.flows():
-        engine.declare_workflows(engine.FLOW_PACKAGES)
-    return {flow: set(runner.find(flow).settings.model_fields) - {"enabled"} for flow in units.flows()}
+    engine.declare_workflows(engine.FLOW_PACKAGES)  # all of them, whatever a test imported before
+    flows = [runner.find(name) for name in units.flows()]
+    return {flow.name: set(flow.settings.model_fields) - {"enabled"} for flow in flows
+            if flow.settings.__module__.startswith("koppel.flows.")}
 
 
 def test_the_flows_name_settings_their_settings_models_have() -> None:
@@ -71,3 +73,19 @@ def test_the_stock_flows_essential_settings_are_its_settings() -> None:
     assert {flow: sorted(set(names) - settings[flow]) for flow, names in texts.ESSENTIAL.items()} == {
         flow: [] for flow in texts.ESSENTIAL}
     assert "managed" in texts.ESSENTIAL["stock"]
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", ("no stock from AccountView", "can no longer be ordered", "stays as it is")),
+    ("nl", ("geen voorraad uit AccountView", "niet meer worden besteld", "blijft de voorraad")),
+    ("de", ("keinen Bestand aus AccountView", "nicht mehr bestellt", "bleibt sein Bestand")),
+])
+def test_the_blocked_setting_says_the_stock_flow_follows_it(language: str, words: tuple[str, ...]) -> None:
+    """The stock flow sends a blocked article no stock: hide makes it unorderable, leave leaves it alone."""
+    from koppel.flows.products_settings import ProductsSettings
+
+    with translation.override(language):
+        help_text = str(texts.label("products", "blocked", None)[1])
+    assert [word for word in words if word not in help_text] == []
+    description = ProductsSettings.model_fields["blocked"].description or ""
+    assert "stock flow follows it" in description and "no stock from AccountView" in description
