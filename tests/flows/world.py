@@ -107,6 +107,7 @@ def restore(world: World, saved: dict[str, Any]) -> None:
     with books.lock:
         books.tables = copy.deepcopy(saved["books"])
         books.counters = dict(saved["counters"])
+        books.changed()  # listings cached for the rows a test changed are stale now
     world.shop_sandbox.faults.clear()
     world.books_sandbox.faults.clear()
     world.books_sandbox.calls.clear()
