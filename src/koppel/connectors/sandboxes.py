@@ -30,12 +30,16 @@ class Sandboxes:
         return f"curl '{shop.url}/v1/orders?token={shop.token}&partner_token={shop.partner_token}&limit=2'"
 
     def describe(self) -> list[tuple[str, str]]:
+        """(name, value) of what a person connects with, as `koppel sandbox` shows it; the back office's pages
+        as the connection settings' patterns they are pasted into."""
         shop, books = self.shop.info, self.books.info
         return [
             ("MijnWebwinkel URL", shop.url),
             ("  token", shop.token),
             ("  partner_token", shop.partner_token),
             ("  admin", shop.admin_url),
+            ("  admin_article_url", shop.admin_article_url),
+            ("  admin_order_url", shop.admin_order_url),
             ("AccountView URL", books.url),
             ("  client_id", books.client_id),
             ("  client_secret", books.client_secret),
