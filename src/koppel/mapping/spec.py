@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, JsonValue, field_validator, model_va
 
 from koppel.mapping.paths import parse_path
 from koppel.mapping.targets import TargetField, systems, target_fields
+from koppel.reasons import reason
 
 Mode = Literal["create", "update"]
 
@@ -88,12 +89,13 @@ class FieldMap(BaseModel):
 
     @property
     def origin(self) -> str:
-        """Where the value comes from, as a person reads it in an error message."""
+        """Where the value comes from, as a person reads it in an error message: the source path as it is, an
+        expression or a constant as a reason, so a translated message says them in its own language."""
         if self.source is not None:
             return self.source
         if self.expr is not None:
-            return f"expression {self.expr!r}"
-        return "a constant"
+            return reason("expression {expression}", expression=repr(self.expr))
+        return reason("a constant")
 
 
 class MapSpec(BaseModel):
