@@ -1,6 +1,6 @@
-"""Reads that filter on an article's code find their rows in the key index instead of testing every row (a
-database answers them by its primary key; a scan made the products benchmark quadratic), and answer exactly
-what testing every row answers."""
+"""Reads that filter on a text field (an article's code, a variant's parent, a group) find their rows in that
+field's index instead of testing every row (a database answers them by an index; a scan made the products
+benchmark quadratic), and answer exactly what testing every row answers."""
 
 from __future__ import annotations
 
@@ -69,3 +69,17 @@ def test_an_article_added_after_a_read_is_found_by_the_next(client: AccountViewC
                          "PX_SELL": 10, "VAT_CODE": rows[0]["VAT_CODE"]})
     assert codes(client, Filter("ART_CODE", [first, "AAA-NEW"])) == ["AAA-NEW", first]
     assert codes(client, Filter("ART_CODE", "AAA", "StartsWith")) == ["AAA-NEW"]
+
+
+def test_a_filter_on_another_field_is_answered_from_its_index(client: AccountViewClient,
+                                                              sandbox: AccountViewSandbox,
+                                                              tested: list[str]) -> None:
+    rows = sandbox.rows("ARTICLE")
+    group = sorted(r["AG_CODE"] for r in rows)[len(rows) // 2]
+    expected = sorted(r["ART_CODE"] for r in rows if r["AG_CODE"] == group)
+    assert 0 < len(expected) < len(rows)
+    assert codes(client, Filter("AG_CODE", group)) == expected
+    assert sorted(tested) == expected  # only the group's rows were tested
+    tested.clear()
+    assert codes(client, Filter("AG_CODE", group), match_any=True) == expected  # a scan agrees
+    assert len(tested) == len(rows)

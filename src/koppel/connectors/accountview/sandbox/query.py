@@ -190,7 +190,7 @@ class ReadRequest:
             cached = self.sandbox.read_cache.get(signature)
             if cached is not None and cached[0] == version:
                 return cached[1], cached[2]
-            narrowed = self._on_key(key, version)
+            narrowed = self._indexed(version)
             rows = list(table.items()) if narrowed is None else [(k, table[k]) for k in narrowed if k in table]
         if self.conditions:
             test: Callable[[Row], bool] = (
@@ -210,19 +210,19 @@ class ReadRequest:
         return keys, by_key
 
 
-    def _on_key(self, key: str, version: tuple[int, int]) -> list[str] | None:
-        """The keys of the only rows that can match, when a filter asks for values of the table's key field
-        (Equal, or StartsWith) and every filter must hold: found in the key index, not by testing every row,
-        as a database finds them by its primary key. None: every row has to be tested. The filters are still
-        applied to the rows found (this only narrows). Called under the sandbox's lock."""
+    def _indexed(self, version: tuple[int, int]) -> list[str] | None:
+        """The keys of the only rows that can match, when a filter asks for text values of a field (Equal, or
+        StartsWith) and every filter must hold: found in that field's index, not by testing every row, as a
+        database finds them by an index (an article by its code, a group's variants by their parent). None:
+        every row has to be tested. The filters are still applied to the rows found (this only narrows).
+        Called under the sandbox's lock."""
         if self.match_any:
             return None
-        on_key = [c for c in self.conditions
-                  if c.spec.name == key and c.value_type == "C" and c.operator in ("Equal", "StartsWith")]
-        if not on_key:
+        usable = [c for c in self.conditions if c.value_type == "C" and c.operator in ("Equal", "StartsWith")]
+        if not usable:
             return None
-        condition = on_key[0]
-        index = self._key_index(key, version)
+        condition = usable[0]
+        index = self._index(condition.spec.name, version)
         values = [entry[0] for entry in index]
         found: dict[str, None] = {}
         for wanted in condition.values:
@@ -234,14 +234,14 @@ class ReadRequest:
             found.update(dict.fromkeys(entry[1] for entry in index[start:end]))
         return list(found)
 
-    def _key_index(self, key: str, version: tuple[int, int]) -> list[tuple[str, str]]:
-        """(the key field as filters compare it, the row's key) of every row, sorted; built once per version."""
-        signature = ("key index", self.table, key)
+    def _index(self, field: str, version: tuple[int, int]) -> list[tuple[str, str]]:
+        """(the field as a text filter compares it, the row's key) of every row, sorted; built once per version."""
+        signature = ("index", self.table, field)
         cache = self.sandbox.read_cache
         cached = cache.pop(signature, None)  # taken out and put back last: listings do not push it out
         if cached is None or cached[0] != version:
             table = self.sandbox.tables.get(self.table, {})
-            index = sorted((_comparable(row.get(key), "C"), k) for k, row in table.items())
+            index = sorted((_comparable(row.get(field), "C"), k) for k, row in table.items())
             cached = (version, index, True)
         cache[signature] = cached
         return cached[1]
