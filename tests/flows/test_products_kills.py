@@ -4,7 +4,7 @@ exception no code catches, raised at the instant named, after which the worker's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -127,19 +127,25 @@ def shop_writes(world: ProductsWorld) -> list[tuple[str, str]]:
     return writes
 
 
-@pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
-@pytest.mark.parametrize("write", range(5))
-def test_killed_at_any_shop_write_of_new_products_nothing_is_lost_or_made_twice(
-        world: ProductsWorld, monkeypatch: pytest.MonkeyPatch, write: int, after: bool) -> None:
-    new_to_the_shop(world)
+def killed_at_shop_write(world: ProductsWorld, monkeypatch: pytest.MonkeyPatch, write: int, after: bool,
+                         keys: Sequence[str]) -> None:
+    """A worker syncing `keys` dies just before (or after) its shop write number `write` (from 0)."""
     count = iter(range(write + 1))
     kill_at(monkeypatch, world, "_call", lambda method, path, **kwargs: method != "GET" and next(count) == write,
             after=after)
     flow = world.flow()
     flow.fetch(None)
     with pytest.raises(Killed):
-        for key in NEW_PRODUCTS:
+        for key in keys:
             flow.sync(key)
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before", "after"])
+@pytest.mark.parametrize("write", range(5))
+def test_killed_at_any_shop_write_of_new_products_nothing_is_lost_or_made_twice(
+        world: ProductsWorld, monkeypatch: pytest.MonkeyPatch, write: int, after: bool) -> None:
+    new_to_the_shop(world)
+    killed_at_shop_write(world, monkeypatch, write, after, NEW_PRODUCTS)
 
     summary = world.sync(full=True)  # a fresh worker: the next run
     assert summary.counts["needs_attention"] == 0, summary.parked
@@ -182,14 +188,7 @@ def test_killed_at_any_shop_write_of_a_variant_moving_to_another_product_it_ends
         stock = next(v["stock"] for v in world.shop_sandbox.state.articles[shirt_id]["variants"]
                      if f"{shirt_id}/{v['id']}" == was.target_key)
     world.change(MOVING, ART_PARENT="JAS-1", ART_COLOUR="blauw")
-    count = iter(range(write + 1))
-    kill_at(monkeypatch, world, "_call", lambda method, path, **kwargs: method != "GET" and next(count) == write,
-            after=after)
-    flow = world.flow()
-    flow.fetch(None)
-    with pytest.raises(Killed):
-        for key in order:
-            flow.sync(key)
+    killed_at_shop_write(world, monkeypatch, write, after, order)
 
     summary = world.sync(full=True)  # a fresh worker: the next run
     assert summary.counts["needs_attention"] == 0, summary.parked
