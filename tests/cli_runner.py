@@ -75,8 +75,11 @@ class Koppel:
         port = free_port()
         log = self.data_dir.parent / f"{command}-{port}.log"
         with log.open("wb") as out:
+            # Ctrl-C must reach it even when the tests run in the background, where a shell starts commands
+            # with SIGINT ignored (and Python then leaves it ignored)
             process = subprocess.Popen([sys.executable, "-m", "koppel.cli", command, "--port", str(port)],
-                                       env=self.env, stdout=out, stderr=subprocess.STDOUT)
+                                       env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         server = Server(process, f"http://127.0.0.1:{port}", log)
         deadline = time.monotonic() + timeout
         while True:

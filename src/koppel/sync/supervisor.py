@@ -17,6 +17,7 @@ import fcntl
 import logging
 import os
 import re
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FORGET_AFTER = timedelta(days=1)   # heartbeats of executors gone this long are deleted
+# A one-off command takes over dead executors' work itself while its engine's heartbeat thread beats and takes
+# over too: one at a time in a process. On SQLite's shared cache (the tests' database) the two threads' reads
+# and writes of the executors' table otherwise meet as "database table is locked", which no busy wait covers.
+_supervising = threading.Lock()
 _life_locks: dict[str, int] = {}   # executor id → the descriptor holding its lock, while this process lives
 
 
@@ -77,11 +82,12 @@ def beat(executor_id: str, application_version: str, now: datetime | None = None
 
     hold_life_lock(executor_id)
     now = now or timezone.now()
-    updated = Executor.objects.filter(executor_id=executor_id).update(
-        last_seen_at=now, application_version=application_version)
-    if not updated:
-        Executor.objects.update_or_create(executor_id=executor_id, defaults={
-            "application_version": application_version, "started_at": now, "last_seen_at": now})
+    with _supervising:
+        updated = Executor.objects.filter(executor_id=executor_id).update(
+            last_seen_at=now, application_version=application_version)
+        if not updated:
+            Executor.objects.update_or_create(executor_id=executor_id, defaults={
+                "application_version": application_version, "started_at": now, "last_seen_at": now})
 
 
 def live_executors(timeout: float, now: datetime | None = None) -> set[str]:
@@ -98,6 +104,11 @@ def take_over(own_executor_id: str, timeout: float, now: datetime | None = None)
     DBOS re-enqueues only workflows still owned by the given executors, so two supervisors doing
     this at once recover each workflow once.
     """
+    with _supervising:
+        return _take_over(own_executor_id, timeout, now)
+
+
+def _take_over(own_executor_id: str, timeout: float, now: datetime | None) -> list[str]:
     from koppel.core.activity.models import Executor
 
     pending = DBOS.list_workflows(status="PENDING", app_version=DBOS.application_version,
