@@ -24,9 +24,9 @@ from tests.mapping.test_defaults import B2B_NL, B2C
 from tests.web.browser_thread import BrowserThread
 from tests.web.datamapper.shared import an_order, integration_of, read_order
 from tests.web.datamapper.test_words import descriptions
+from tests.web.scenarios import PASSWORD, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
-PASSWORD = "a long enough passphrase 7"
 
 
 def test_an_override_previewed_and_saved_in_the_browser_reaches_the_wire(
@@ -41,11 +41,7 @@ def test_an_override_previewed_and_saved_in_the_browser_reaches_the_wire(
     expression = '"Koppel " & order.number'
 
     def change_and_preview(page: Any) -> str:
-        page.goto(f"{site}/login/")
-        page.fill("input[name=username]", "anna")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{site}/")
+        sign_in(page, site, "anna")
         page.set_viewport_size({"width": 1280, "height": 800})
         page.goto(f"{site}/datamapper/w/{mine.workspace_id}/integrations/{mine.pk}/")
         # every map fits the screen: long expressions wrap in their cells (the tables were 1394 px wide)
@@ -94,11 +90,7 @@ def test_the_datamapper_in_dutch_and_german_fits_1280_px_and_says_no_english(
 
     def look(page: Any) -> tuple[str, int, str, int]:
         page.set_viewport_size({"width": 1280, "height": 800})
-        page.goto(f"{site}/login/")
-        page.fill("input[name=username]", "anna")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{site}/")
+        sign_in(page, site, "anna")
         page.goto(f"{site}/datamapper/w/{mine.workspace_id}/integrations/{mine.pk}/")
         index = (str(page.inner_text("main")), int(page.evaluate("document.documentElement.scrollWidth")))
         page.click(f"#{DEBTOR_COMPANY} tr:has-text('ACCT_NAME') a")

@@ -19,9 +19,9 @@ from koppel.core.integrations.models import Integration
 from koppel.demo import INTEGRATION, DemoWorld, prepare
 from tests.sync.test_retry_offers import in_place, run_orders  # noqa: F401  (a fixture)
 from tests.web.browser_thread import BrowserThread
+from tests.web.scenarios import PASSWORD, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
-PASSWORD = "a long enough passphrase 7"
 
 
 @pytest.fixture
@@ -46,11 +46,7 @@ def test_adding_a_status_offers_the_orders_it_held_back_and_one_click_sends_them
 
     def add_status_2(page: Any) -> str:
         page.set_viewport_size({"width": 1280, "height": 800})
-        page.goto(f"{site}/login/")
-        page.fill("input[name=username]", "olga")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{site}/")
+        sign_in(page, site, "olga")
         page.goto(f"{site}/setup/w/{integration.workspace_id}/i/{integration.pk}/flows/orders/")
         page.check("input[name=statuses][value='2']")
         page.click("form.settings button[type=submit]")

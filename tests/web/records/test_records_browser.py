@@ -18,9 +18,9 @@ from koppel.core.integrations.models import Integration
 from koppel.sync import record_actions
 from tests.web.browser_thread import BrowserThread
 from tests.web.records.test_views import LONG_REASON, integration_of, record
+from tests.web.scenarios import PASSWORD, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.browser]
-PASSWORD = "a long enough passphrase 7"
 LONG_EMAIL = "johannes.van.den.bergh-vermeulen@bakkerij-van-den-bergh-voorbeeld.nl"
 LONG_FIELD = "SalesOrderIn.DeliveryAddress.ContactPerson.MAIL_BUS_SECONDARY_CONTACT"
 # Where each line of an element's text ends: the last character before every line break (read from the
@@ -58,11 +58,7 @@ def test_the_reason_fits_at_1280_px_and_a_member_skips_and_unskips(
 
     def sign_in_and_read_the_list(page: Any) -> dict[str, float]:
         page.set_viewport_size({"width": 1280, "height": 800})
-        page.goto(f"{site}/login/")
-        page.fill("input[name=username]", "anna")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{site}/")
+        sign_in(page, site, "anna")
         page.goto(f"{site}/records/w/{workspace.pk}/integrations/{shop.pk}/records/?q=VAT+code+21")
         cell = page.locator("table.records tbody tr td").nth(4)
         assert "then retry the order" in cell.inner_text()
@@ -111,11 +107,7 @@ def test_the_fix_link_opens_more_settings_on_the_setting(live_server: Any, drive
         site = live_server.url
 
         def follow_the_fix_link(page: Any) -> dict[str, Any]:
-            page.goto(f"{site}/login/")
-            page.fill("input[name=username]", "anna")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{site}/")
+            sign_in(page, site, "anna")
             page.goto(f"{site}/records/w/{workspace.pk}/records/{parked.pk}/")
             link = str(page.inner_text("a.fix"))
             page.click("a.fix")
@@ -131,15 +123,6 @@ def test_the_fix_link_opens_more_settings_on_the_setting(live_server: Any, drive
     assert followed["url"].endswith("/flows/orders/#q-credit_orders") and followed["folded_in"] is True, followed
 
 
-def sign_in(page: Any, site: str) -> None:
-    page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(f"{site}/login/")
-    page.fill("input[name=username]", "anna")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site}/")
-
-
 def test_long_addresses_and_field_names_wrap_only_after_at_dot_underscore_and_fit_1280_px(
         live_server: Any, driver: BrowserThread) -> None:
     workspace = Workspace.objects.create(name="bakkerij")
@@ -152,7 +135,8 @@ def test_long_addresses_and_field_names_wrap_only_after_at_dot_underscore_and_fi
     site = live_server.url
 
     def measure(page: Any) -> dict[str, Any]:
-        sign_in(page, site)
+        page.set_viewport_size({"width": 1280, "height": 800})
+        sign_in(page, site, "anna")
         page.goto(f"{site}/records/w/{workspace.pk}/integrations/{shop.pk}/records/")
         measured = {"list": page.evaluate(LINE_ENDS, "table.records tbody td.key small"),
                     "list_width": page.evaluate("() => document.documentElement.scrollWidth")}
@@ -198,7 +182,8 @@ def test_the_privacy_page_follows_an_erasure_until_a_worker_has_done_it(
     monkeypatch.setattr(erasure, "state_of", state_of)
 
     def ask(page: Any) -> dict[str, Any]:
-        sign_in(page, site)
+        page.set_viewport_size({"width": 1280, "height": 800})
+        sign_in(page, site, "anna")
         page.goto(f"{site}/records/w/{workspace.pk}/privacy/")
         page.fill("input[name=email]", LONG_EMAIL)
         page.click("#erase button[type=submit]")
