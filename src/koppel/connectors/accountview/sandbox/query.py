@@ -222,8 +222,7 @@ class ReadRequest:
         if not usable:
             return None
         condition = usable[0]
-        index = self._index(condition.spec.name, version)
-        values = [entry[0] for entry in index]
+        values, keys = self._index(condition.spec.name, version)
         found: dict[str, None] = {}
         for wanted in condition.values:
             start = bisect.bisect_left(values, wanted)
@@ -231,20 +230,22 @@ class ReadRequest:
                 end = bisect.bisect_right(values, wanted, lo=start)
             else:  # every value starting with `wanted` sorts between it and it followed by the highest character
                 end = bisect.bisect_left(values, wanted + "\U0010ffff", lo=start)
-            found.update(dict.fromkeys(entry[1] for entry in index[start:end]))
+            found.update(dict.fromkeys(keys[start:end]))
         return list(found)
 
-    def _index(self, field: str, version: tuple[int, int]) -> list[tuple[str, str]]:
-        """(the field as a text filter compares it, the row's key) of every row, sorted; built once per version."""
+    def _index(self, field: str, version: tuple[int, int]) -> tuple[list[str], list[str]]:
+        """The field of every row as a text filter compares it, sorted, and the rows' keys in that order; built
+        once per version."""
         signature = ("index", self.table, field)
         cache = self.sandbox.read_cache
         cached = cache.pop(signature, None)  # taken out and put back last: listings do not push it out
         if cached is None or cached[0] != version:
             table = self.sandbox.tables.get(self.table, {})
             index = sorted((_comparable(row.get(field), "C"), k) for k, row in table.items())
-            cached = (version, index, True)
+            cached = (version, [[value for value, _ in index], [key for _, key in index]], True)
         cache[signature] = cached
-        return cached[1]
+        values, keys = cached[1]
+        return values, keys
 
 
 def _sort_value(value: Any) -> tuple[int, Any]:
